@@ -1,0 +1,51 @@
+"""Properties of the bench fluid (water) from CoolProp, with their valid range.
+
+Water is the bench's test fluid; propellants for the sizing model live in :mod:`hil.propellants`.
+CoolProp's ``Water`` is the IAPWS-95 formulation, the reference the pump-test standards assume.
+Outside the valid range each function raises :class:`FluidRangeError`, naming the temperature and
+the range.
+
+Imports only :mod:`hil.errors` from the project.
+"""
+
+from __future__ import annotations
+
+from CoolProp.CoolProp import PropsSI
+
+from hil.errors import HilError
+
+WATER_MIN_TEMPERATURE_C = 0.01
+WATER_MAX_TEMPERATURE_C = 150.0
+STANDARD_GRAVITY_M_S2 = 9.80665
+
+
+class FluidRangeError(HilError, ValueError):
+    """A property was asked for outside the range its source is valid for."""
+
+
+def _check_water_temperature(temperature_c: float) -> None:
+    if not WATER_MIN_TEMPERATURE_C <= temperature_c <= WATER_MAX_TEMPERATURE_C:
+        raise FluidRangeError(
+            f"water properties: {temperature_c:.3f} degC is outside the valid range "
+            f"{WATER_MIN_TEMPERATURE_C}..{WATER_MAX_TEMPERATURE_C} degC (liquid, CoolProp IAPWS-95)"
+        )
+
+
+def _water_state(temperature_c: float) -> tuple[float, float]:
+    _check_water_temperature(temperature_c)
+    temperature_k = temperature_c + 273.15
+    vapour_pa = float(PropsSI("P", "T", temperature_k, "Q", 0, "Water"))
+    # Liquid density at 1 bar (or at saturation above 100 degC): pressure barely matters for water.
+    pressure_pa = max(101325.0, vapour_pa * 1.01)
+    density = float(PropsSI("D", "T", temperature_k, "P", pressure_pa, "Water"))
+    return density, vapour_pa
+
+
+def water_density_kg_m3(temperature_c: float) -> float:
+    """Liquid water density at ``temperature_c`` (1 bar, or just above saturation beyond 100 degC)."""
+    return _water_state(temperature_c)[0]
+
+
+def water_vapour_pressure_pa(temperature_c: float) -> float:
+    """Saturation pressure of water at ``temperature_c``."""
+    return _water_state(temperature_c)[1]
