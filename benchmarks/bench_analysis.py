@@ -1,0 +1,190 @@
+"""Benchmark: how much does re-analysing a run cost compared with merely reading its log?
+
+Generates a synthetic one-hour, 100 Hz, 16-channel performance-test log (16 operating points along
+a pump curve, each reached by a valve ramp and then held) as a Parquet file in a temporary
+directory, then times
+
+  (a) reading it with pandas, and
+  (b) reading it plus a full re-analysis: head over the whole log, steady judgement of every
+      channel over sliding 2 s windows every 0.1 s (what the runner does live, once per tick),
+      steady operating points found from the windows, averaging with uncertainty, conversion to
+      the specified speed, H/P/eta fits and the acceptance verdict.
+
+and prints both times and their ratio. Run: ``python benchmarks/bench_analysis.py``
+(``--duration-s 60`` for a quick run). Timing goes through :class:`hil.clock.WallClock`.
+
+Imports numpy, pandas, pyarrow and hil (clock, fluids, analysis) only.
+"""
+
+from __future__ import annotations
+
+import argparse
+import tempfile
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from hil.analysis.acceptance import GuaranteePoint, judge_acceptance
+from hil.analysis.fits import fit_pump_curves
+from hil.analysis.grades import default_steady_limits, load_grade_table
+from hil.analysis.head import efficiency, hydraulic_power_w, total_head_m
+from hil.analysis.speed_conversion import convert_to_speed
+from hil.analysis.steady import judge_steady_windows
+from hil.analysis.uncertainty import average_with_uncertainty
+from hil.clock import WallClock
+from hil.fluids import STANDARD_GRAVITY_M_S2, water_density_kg_m3
+
+RATE_HZ = 100.0
+SPEED_RPM = 3000.0
+INLET_D_M = 0.08
+OUTLET_D_M = 0.065
+WINDOW_SAMPLES = 200  # 2 s
+STEP_SAMPLES = 10  # judged every 0.1 s
+N_POINTS = 16
+RAMP_S = 25.0
+Q_G = 0.01
+H_G = 30.0
+
+CHANNELS = (
+    "speed_rpm", "p_inlet_pa", "p_outlet_pa", "flow_m3_s", "torque_n_m", "electrical_power_w",
+    "bus_voltage_v", "bus_current_a", "fluid_temperature_c", "motor_temperature_c",
+    "controller_temperature_c", "valve_opening", "tank_pressure_pa", "p_inlet_2_pa",
+    "ambient_pressure_pa", "vibration_m_s2",
+)
+STEADY_CHANNELS = {"flow_m3_s": "flow", "head_m": "head", "speed_rpm": "speed", "torque_n_m": "torque",
+                   "electrical_power_w": "power"}
+
+
+def _pump_head_m(flow: np.ndarray) -> np.ndarray:
+    return 42.0 - 1.0e5 * flow**2
+
+
+def _pump_efficiency(flow: np.ndarray) -> np.ndarray:
+    return np.clip(0.8 - 2000.0 * (flow - 0.011) ** 2, 0.05, None)
+
+
+def generate_log(path: Path, duration_s: float, seed: int = 1) -> int:
+    """Write the synthetic log; returns the number of rows."""
+    rng = np.random.default_rng(seed)
+    n = int(duration_s * RATE_HZ)
+    t = np.arange(n) / RATE_HZ
+    rho = water_density_kg_m3(20.0)
+    setpoints = np.linspace(0.004, 0.016, N_POINTS)
+    hold_s = duration_s / N_POINTS
+    index = np.minimum((t // hold_s).astype(int), N_POINTS - 1)
+    previous = np.where(index > 0, setpoints[np.maximum(index - 1, 0)], setpoints[0] * 0.5)
+    into = t - index * hold_s
+    blend = np.clip(into / RAMP_S, 0.0, 1.0)
+    flow_true = previous + (setpoints[index] - previous) * blend
+    noise = lambda scale: rng.normal(0.0, scale, n)  # noqa: E731 - local shorthand
+    head_true = _pump_head_m(flow_true)
+    p_in = 1.5e5 + noise(300.0)
+    area_in, area_out = np.pi / 4 * INLET_D_M**2, np.pi / 4 * OUTLET_D_M**2
+    velocity_term = ((flow_true / area_out) ** 2 - (flow_true / area_in) ** 2) / (2 * STANDARD_GRAVITY_M_S2)
+    p_out = p_in + rho * STANDARD_GRAVITY_M_S2 * (head_true - velocity_term) + noise(600.0)
+    shaft_w = rho * STANDARD_GRAVITY_M_S2 * flow_true * head_true / _pump_efficiency(flow_true)
+    speed = SPEED_RPM + noise(2.0)
+    torque = shaft_w / (speed * 2 * np.pi / 60) * (1 + noise(0.003))
+    electrical = shaft_w / 0.9 * (1 + noise(0.004))
+    columns = {
+        "time_s": t,
+        "speed_rpm": speed,
+        "p_inlet_pa": p_in,
+        "p_outlet_pa": p_out,
+        "flow_m3_s": flow_true * (1 + noise(0.004)),
+        "torque_n_m": torque,
+        "electrical_power_w": electrical,
+        "bus_voltage_v": 48.0 + noise(0.05),
+        "bus_current_a": electrical / 48.0,
+        "fluid_temperature_c": 20.0 + t / duration_s + noise(0.01),
+        "motor_temperature_c": 30.0 + 20.0 * t / duration_s + noise(0.05),
+        "controller_temperature_c": 28.0 + 10.0 * t / duration_s + noise(0.05),
+        "valve_opening": np.clip(flow_true / 0.02, 0, 1),
+        "tank_pressure_pa": 1.6e5 + noise(100.0),
+        "p_inlet_2_pa": p_in + noise(200.0),
+        "ambient_pressure_pa": 101325.0 + noise(5.0),
+        "vibration_m_s2": np.abs(noise(0.2)),
+    }
+    assert tuple(columns)[1:] == CHANNELS
+    pq.write_table(pa.table(columns), path)
+    return n
+
+
+def analyse(frame: pd.DataFrame) -> dict[str, object]:
+    """Full re-analysis of a performance-test log; returns a few numbers to print."""
+    table = load_grade_table()
+    grade = table.grade("1B")
+    limits = default_steady_limits(grade)
+    t = frame["time_s"].to_numpy()
+    rho = water_density_kg_m3(float(frame["fluid_temperature_c"].mean()))
+    head = np.asarray(total_head_m(frame["p_inlet_pa"].to_numpy(), frame["p_outlet_pa"].to_numpy(),
+                                   frame["flow_m3_s"].to_numpy(), rho, INLET_D_M, OUTLET_D_M))
+    series = {name: frame[name].to_numpy() for name in CHANNELS}
+    series["head_m"] = head
+
+    # Every channel judged on every window, as the live runner does on every tick.
+    windows = {}
+    for name, values in series.items():
+        kind = STEADY_CHANNELS.get(name)
+        fluctuation = limits[kind].max_fluctuation_fraction if kind else 0.03
+        trend = limits[kind].max_trend_fraction if kind else 0.01
+        windows[name] = judge_steady_windows(t, values, WINDOW_SAMPLES, STEP_SAMPLES, fluctuation, trend,
+                                             reference_scale=1e-9)
+    all_steady = np.logical_and.reduce([windows[name].steady for name in STEADY_CHANNELS])
+    starts = windows["flow_m3_s"].start_index
+
+    # Operating points: runs of consecutive steady windows; average the samples they cover.
+    edges = np.flatnonzero(np.diff(np.concatenate([[0], all_steady.astype(int), [0]])))
+    points = []
+    for first, last in zip(edges[::2], edges[1::2] - 1):
+        lo, hi = starts[first], starts[last] + WINDOW_SAMPLES
+        if hi - lo < 5 * WINDOW_SAMPLES:
+            continue
+        averaged = {name: average_with_uncertainty(series[name][lo:hi], 0.01) for name in
+                    ("flow_m3_s", "head_m", "speed_rpm", "electrical_power_w")}
+        points.append(averaged)
+    flow = np.array([p["flow_m3_s"].mean for p in points])
+    head_pts = np.array([p["head_m"].mean for p in points])
+    speed = np.array([p["speed_rpm"].mean for p in points])
+    power = np.array([p["electrical_power_w"].mean for p in points])
+    eta = np.asarray(efficiency(hydraulic_power_w(flow, head_pts, rho), power))
+    converted = convert_to_speed(speed, SPEED_RPM, flow_m3_s=flow, head_m=head_pts, power_w=power,
+                                 efficiency=eta, limits=table.speed_range)
+    fits = fit_pump_curves(converted.flow_m3_s, converted.head_m, converted.power_w, converted.efficiency)
+    verdict = judge_acceptance(GuaranteePoint(Q_G, H_G, efficiency=0.75), grade, converted.flow_m3_s,
+                               converted.head_m, converted.efficiency, speed_violations=converted.violations)
+    return {"points": len(points), "windows": int(starts.size), "head_fit": fits.head.coefficients,
+            "passed": verdict.passed}
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--duration-s", type=float, default=3600.0, help="log length (default one hour)")
+    args = parser.parse_args(argv)
+    clock = WallClock()
+    with tempfile.TemporaryDirectory() as directory:
+        path = Path(directory) / "run_log.parquet"
+        rows = generate_log(path, args.duration_s)
+        size_mb = path.stat().st_size / 1e6
+
+        start = clock.now_s()
+        frame = pd.read_parquet(path)
+        read_s = clock.now_s() - start
+
+        start = clock.now_s()
+        frame = pd.read_parquet(path)
+        summary = analyse(frame)
+        full_s = clock.now_s() - start
+
+    print(f"log: {rows} rows x {len(CHANNELS)} channels at {RATE_HZ:.0f} Hz, parquet {size_mb:.1f} MB")
+    print(f"steady windows judged per channel: {summary['windows']}, operating points found: {summary['points']}")
+    print(f"(a) read only:             {read_s:8.3f} s")
+    print(f"(b) read + full analysis:  {full_s:8.3f} s")
+    print(f"ratio (b)/(a):             {full_s / read_s:8.1f}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,81 @@
+"""Values that span several Modbus registers: IEEE-754 float32 and unsigned 32-bit integers.
+
+A 32-bit value occupies two 16-bit registers. Each register is big-endian on the wire (Modbus says
+so); the order of the two registers is not fixed by Modbus and differs between vendors:
+
+* ``"big"``: the high word first (Keller, LabJack, Siemens; also called "ABCD");
+* ``"little"``: the low word first ("CDAB"; a word-order option on Micro Motion transmitters).
+
+Decoding uses :mod:`struct` directly rather than pymodbus's ``convert_from_registers``: it is the
+same IEEE conversion, keeps drivers independent of a client library's helper signatures, and costs
+less per tick. NaN and infinities decode as such; whether they are acceptable readings is the
+runner's business (stale or invalid data limits), not the codec's.
+
+Imports :mod:`hil.errors` only from the project.
+"""
+
+from __future__ import annotations
+
+import struct
+from typing import Literal, Sequence
+
+from hil.errors import ConfigError, LimitError, ProtocolError
+
+WordOrder = Literal["big", "little"]
+WORD_ORDERS: tuple[str, ...] = ("big", "little")
+
+
+def check_word_order(word_order: str, source: str) -> WordOrder:
+    """Validate a word-order option taken from configuration; ``source`` names the instrument."""
+    if word_order == "big":
+        return "big"
+    if word_order == "little":
+        return "little"
+    raise ConfigError(source, "word_order", f"expected 'big' or 'little', got {word_order!r}")
+
+
+def _words_to_bytes(registers: Sequence[int], width: int, word_order: str) -> bytes:
+    if len(registers) != width:
+        raise ProtocolError(f"a {16 * width}-bit value needs {width} registers, got {len(registers)}")
+    for register in registers:
+        if not 0 <= register <= 0xFFFF:
+            raise ProtocolError(f"register value {register} is not a 16-bit word")
+    ordered = registers if word_order == "big" else list(reversed(registers))
+    return struct.pack(f">{width}H", *ordered)
+
+
+def _bytes_to_words(data: bytes, word_order: str) -> list[int]:
+    words = list(struct.unpack(f">{len(data) // 2}H", data))
+    return words if word_order == "big" else list(reversed(words))
+
+
+def registers_to_float32(registers: Sequence[int], word_order: WordOrder = "big") -> float:
+    """Decode one float32 from exactly two registers."""
+    value: float = struct.unpack(">f", _words_to_bytes(registers, 2, word_order))[0]
+    return value
+
+
+def registers_to_float32s(registers: Sequence[int], word_order: WordOrder = "big") -> list[float]:
+    """Decode consecutive float32 values from an even number of registers."""
+    if len(registers) % 2:
+        raise ProtocolError(f"float32 values need an even number of registers, got {len(registers)}")
+    return [registers_to_float32(registers[i : i + 2], word_order) for i in range(0, len(registers), 2)]
+
+
+def float32_to_registers(value: float, word_order: WordOrder = "big") -> list[int]:
+    """Encode ``value`` as two registers; raises LimitError beyond float32's finite range.
+
+    NaN and infinities encode as such; a finite value too large for float32 is refused rather than
+    silently sent as infinity.
+    """
+    try:
+        data = struct.pack(">f", value)
+    except OverflowError as exc:
+        raise LimitError(f"{value!r} is beyond the float32 range") from exc
+    return _bytes_to_words(data, word_order)
+
+
+def registers_to_uint32(registers: Sequence[int], word_order: WordOrder = "big") -> int:
+    """Decode one unsigned 32-bit integer from exactly two registers."""
+    value: int = struct.unpack(">I", _words_to_bytes(registers, 2, word_order))[0]
+    return value

@@ -1,0 +1,82 @@
+"""Derive an operating point from the raw samples of one averaging window.
+
+This is the one function both the live run and ``hil replay`` call, on the same float64 arrays, so a
+replay reproduces the live numbers bit for bit. Quantities are averaged first and the head, powers
+and efficiency computed from the means (the pump-test convention); the standard deviation of each
+quantity comes from its per-sample series, and every averaged quantity carries its sample count.
+
+Imports hil's analysis and fluids only.
+"""
+
+from __future__ import annotations
+
+from typing import Mapping
+
+import numpy as np
+
+from hil.analysis.head import hydraulic_power_w, total_head_m
+from hil.bench_config import BenchGeometry
+from hil.fluids import STANDARD_GRAVITY_M_S2, water_density_kg_m3
+
+AVERAGED_CHANNELS = (
+    "speed_rpm",
+    "flow_m3_s",
+    "p_inlet_pa",
+    "p_outlet_pa",
+    "electrical_power_w",
+    "fluid_temperature_c",
+)
+
+
+def operating_point(
+    samples: Mapping[str, np.ndarray], geometry: BenchGeometry
+) -> dict[str, float]:
+    """The operating point of one window: means, standard deviations, counts and derived values.
+
+    ``samples`` maps channel names to float64 arrays of equal length (NaN marks a failed read; such
+    samples are left out of that channel's mean and count).
+    """
+    point: dict[str, float] = {}
+    means: dict[str, float] = {}
+    for channel in AVERAGED_CHANNELS:
+        values = np.asarray(samples[channel], dtype=np.float64)
+        valid = values[~np.isnan(values)]
+        means[channel] = float(np.mean(valid)) if valid.size else float("nan")
+        point[channel] = means[channel]
+        point[f"{channel}_std"] = float(np.std(valid, ddof=1)) if valid.size > 1 else float("nan")
+        point[f"{channel}_n"] = float(valid.size)
+
+    density = water_density_kg_m3(means["fluid_temperature_c"])
+    head = float(
+        total_head_m(
+            means["p_inlet_pa"], means["p_outlet_pa"], means["flow_m3_s"], density,
+            geometry.inlet_diameter_m, geometry.outlet_diameter_m,
+            geometry.inlet_height_m, geometry.outlet_height_m,
+        )
+    )
+    head_series = total_head_m(
+        np.asarray(samples["p_inlet_pa"], dtype=np.float64),
+        np.asarray(samples["p_outlet_pa"], dtype=np.float64),
+        np.asarray(samples["flow_m3_s"], dtype=np.float64),
+        density, geometry.inlet_diameter_m, geometry.outlet_diameter_m,
+        geometry.inlet_height_m, geometry.outlet_height_m,
+    )
+    head_valid = np.asarray(head_series)[~np.isnan(head_series)]
+    hydraulic = float(hydraulic_power_w(means["flow_m3_s"], head, density))
+    point["density_kg_m3"] = density
+    point["head_m"] = head
+    point["head_m_std"] = float(np.std(head_valid, ddof=1)) if head_valid.size > 1 else float("nan")
+    point["head_m_n"] = float(head_valid.size)
+    point["hydraulic_power_w"] = hydraulic
+    electrical = means["electrical_power_w"]
+    point["overall_efficiency"] = hydraulic / electrical if electrical > 0 else float("nan")
+    point["gravity_m_s2"] = STANDARD_GRAVITY_M_S2
+    return point
+
+
+def window_samples(
+    times_s: np.ndarray, columns: Mapping[str, np.ndarray], start_s: float, end_s: float
+) -> dict[str, np.ndarray]:
+    """The samples with ``start_s <= t <= end_s`` of every column (inclusive on both ends)."""
+    mask = (times_s >= start_s) & (times_s <= end_s)
+    return {name: np.asarray(values, dtype=np.float64)[mask] for name, values in columns.items()}

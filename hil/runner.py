@@ -1,0 +1,274 @@
+"""The runner: owns the clock and the tick loop; procedures ask it to set, hold, ramp and average.
+
+On every tick (10 Hz by default) the runner waits on the clock until the tick's time, samples every
+instrument once, feeds the drive's watchdog, checks every bench limit, and appends the row to the
+run's log. Procedures never sample or sleep themselves: they call :meth:`Runner.hold`,
+:meth:`Runner.wait_steady`, :meth:`Runner.ramp_speed_rpm` or :meth:`Runner.average`, all of which
+run ticks. So the same procedure code runs on the wall clock of a real bench and on the lockstep
+virtual clock of the simulator.
+
+A limit violation is latched: every actuator is commanded to its safe state within the tick that saw
+it, logging continues through the spin-down, the trip and the values that caused it go in the event
+log, and :class:`~hil.errors.InterlockTrip` unwinds the procedure. Setpoints beyond a bench limit
+raise :class:`~hil.errors.LimitError` before anything is sent.
+
+Imports hil only.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any, Callable, Mapping
+
+import numpy as np
+
+from hil.analysis.steady import judge_steady
+from hil.bench import Bench
+from hil.clock import Clock
+from hil.errors import HilError, InterlockTrip, LimitError, OperatorStop
+from hil.operating_points import operating_point, window_samples
+from hil.runstore import RunWriter
+
+SPIN_DOWN_LIMIT_S = 10.0
+DEFAULT_STEADY_LIMITS = {
+    # quantity: (max fluctuation fraction, max trend fraction over the window); grade-2-like values
+    "speed_rpm": (0.02, 0.01),
+    "flow_m3_s": (0.06, 0.02),
+    "delta_p_pa": (0.06, 0.02),
+    "electrical_power_w": (0.06, 0.02),
+}
+Progress = Callable[[str], None]
+
+
+@dataclass(frozen=True)
+class SteadyResult:
+    steady: bool
+    waited_s: float
+    detail: dict[str, dict[str, float]]
+
+
+class Runner:
+    """The tick loop of one run on one bench."""
+
+    def __init__(self, bench: Bench, clock: Clock, writer: RunWriter, progress: Progress | None = None) -> None:
+        self.bench = bench
+        self.clock = clock
+        self.writer = writer
+        self.tick_s = bench.config.tick_s
+        self.limits = bench.config.limits
+        self.channels = list(writer.channels)
+        self._columns: dict[str, list[float]] = {name: [] for name in self.channels}
+        self._times: list[float] = []
+        self._tick_index = 0
+        self._start_s = clock.now_s()
+        self._last_good_s = {name: self._start_s for name in bench.instruments}
+        self._speed_command_rpm = 0.0
+        self._speed_command_time_s = self._start_s
+        self._trip: InterlockTrip | None = None
+        self._stop_requested: str | None = None
+        self.points: list[dict[str, Any]] = []
+        self.progress = progress or (lambda message: None)
+
+    # ----------------------------------------------------------------- time and sampling
+    def now_s(self) -> float:
+        return self.clock.now_s() - self._start_s
+
+    def request_stop(self, reason: str) -> None:
+        """Ask for a safe stop at the next tick (signal handlers call this)."""
+        self._stop_requested = reason
+
+    def tick(self) -> None:
+        """Advance one tick: wait, sample everything, feed the watchdog, check limits, log."""
+        self._tick_index += 1
+        self.clock.sleep_until(self._start_s + self._tick_index * self.tick_s)  # type: ignore[attr-defined]
+        now = self.now_s()
+        row = self._sample(now)
+        if self._trip is None:
+            try:
+                self.bench.pump_drive.keep_alive()
+            except HilError as exc:
+                self.event("watchdog_error", error=str(exc))
+        self._times.append(now)
+        for name in self.channels:
+            self._columns[name].append(row.get(name, math.nan))
+        self.writer.append_sample(now, [row.get(name, math.nan) for name in self.channels])
+        if self._trip is None:
+            self._check_limits(now, row)
+        if self._stop_requested and self._trip is None:
+            reason = self._stop_requested
+            self._enter_safe_state(OperatorStop(reason), {"operator_stop": 1.0})
+        if self._trip is not None:
+            raise self._trip
+
+    def _sample(self, now: float) -> dict[str, float]:
+        row: dict[str, float] = {}
+        for name, instrument in self.bench.instruments.items():
+            mapping = self.bench.config.instruments[name].channels
+            try:
+                reading = instrument.read()
+            except HilError as exc:
+                self.event("read_error", instrument=name, error=str(exc))
+                continue
+            self._last_good_s[name] = now
+            for channel, key in mapping.items():
+                row[channel] = float(reading.get(key, math.nan))
+        return row
+
+    # ----------------------------------------------------------------- safety
+    def _check_limits(self, now: float, row: Mapping[str, float]) -> None:
+        lim = self.limits
+        running = self._speed_command_rpm >= lim.running_speed_rpm
+        checks: list[tuple[str, str, float, float, bool]] = [
+            # (reason, channel, value, limit, violated)
+        ]
+
+        def above(channel: str, limit: float, reason: str) -> None:
+            value = row.get(channel, math.nan)
+            if not math.isnan(value):
+                checks.append((reason, channel, value, limit, value > limit))
+
+        above("speed_rpm", lim.max_speed_rpm, "speed above limit")
+        above("p_outlet_pa", lim.max_outlet_pressure_pa, "outlet pressure above limit")
+        above("motor_current_a", lim.max_motor_current_a, "motor current above limit")
+        above("motor_temperature_c", lim.max_motor_temperature_c, "motor temperature above limit")
+        above("controller_temperature_c", lim.max_controller_temperature_c, "controller temperature above limit")
+        above("fluid_temperature_c", lim.max_fluid_temperature_c, "fluid temperature above limit")
+        fault = row.get("drive_fault_code", 0.0)
+        if fault and not math.isnan(fault):
+            checks.append(("drive reports a fault", "drive_fault_code", fault, 0.0, True))
+        if running:
+            p_in = row.get("p_inlet_pa", math.nan)
+            if not math.isnan(p_in):
+                checks.append(("inlet pressure below limit", "p_inlet_pa", p_in, lim.min_inlet_pressure_pa,
+                               p_in < lim.min_inlet_pressure_pa))
+            flow = row.get("flow_m3_s", math.nan)
+            if now - self._speed_command_time_s > lim.flow_check_delay_s and not math.isnan(flow):
+                checks.append(("flow below minimum while running (dead-head or dry run)", "flow_m3_s", flow,
+                               lim.min_flow_while_running_m3_s, flow < lim.min_flow_while_running_m3_s))
+        for name, last in self._last_good_s.items():
+            age = now - last
+            if age > lim.stale_data_s:
+                checks.append((f"stale data from {name}", f"{name}.age_s", age, lim.stale_data_s, True))
+        for reason, channel, value, limit, violated in checks:
+            if violated:
+                self._enter_safe_state(InterlockTrip(f"{reason}: {channel} = {value:.6g}, limit {limit:.6g}",
+                                                     {channel: value, "limit": limit}), {channel: value})
+                return
+
+    def _enter_safe_state(self, cause: HilError, values: dict[str, float]) -> None:
+        """Latch the trip and command every actuator safe, drive first; never raises."""
+        trip = cause if isinstance(cause, InterlockTrip) else InterlockTrip(str(cause), values)
+        self._trip = trip
+        self._speed_command_rpm = 0.0
+        kind = "operator_stop" if isinstance(cause, OperatorStop) else "trip"
+        self.event(kind, reason=str(cause), values=values)
+        self.safe_all()
+
+    def safe_all(self) -> None:
+        """Command every instrument to its safe state, drive first; records failures, never raises."""
+        ordered = [self.bench.pump_drive] + [i for i in self.bench.instruments.values() if i is not self.bench.pump_drive]
+        for instrument in ordered + list(self.bench.actuators.values()):
+            try:
+                instrument.safe_state()
+            except Exception as exc:  # noqa: BLE001 - the safe path must try every instrument
+                self.event("safe_state_error", instrument=repr(instrument), error=str(exc))
+        self.event("safe_state")
+
+    def spin_down(self) -> None:
+        """Keep logging after a trip or at the end until the pump has stopped (bounded)."""
+        deadline = self.now_s() + SPIN_DOWN_LIMIT_S
+        while self.now_s() < deadline:
+            try:
+                self.tick()
+            except InterlockTrip:
+                pass
+            speed = self._columns.get("speed_rpm", [0.0])[-1] if self._columns.get("speed_rpm") else 0.0
+            if not (speed > self.limits.running_speed_rpm * 0.1):
+                break
+
+    @property
+    def trip(self) -> InterlockTrip | None:
+        return self._trip
+
+    # ----------------------------------------------------------------- procedure API
+    def event(self, kind: str, **fields: Any) -> None:
+        self.writer.append_event({"time_s": self.now_s(), "kind": kind, **fields})
+
+    def set_speed_rpm(self, speed_rpm: float) -> None:
+        if not 0.0 <= speed_rpm <= self.limits.max_speed_rpm:
+            raise LimitError(f"speed setpoint {speed_rpm:g} rpm is outside the bench limit 0..{self.limits.max_speed_rpm:g} rpm")
+        self.bench.pump_drive.set_speed_rpm(speed_rpm)
+        self._speed_command_rpm = speed_rpm
+        self._speed_command_time_s = self.now_s()
+        self.event("setpoint", quantity="speed_rpm", value=speed_rpm)
+
+    def set_valve_opening(self, opening_fraction: float) -> None:
+        if not 0.0 <= opening_fraction <= 1.0:
+            raise LimitError(f"valve opening {opening_fraction:g} is outside 0..1")
+        self.bench.throttle_valve.set_opening(opening_fraction)
+        self.event("setpoint", quantity="valve_opening_fraction", value=opening_fraction)
+
+    def hold(self, duration_s: float) -> None:
+        end = self.now_s() + duration_s - 1e-9
+        while self.now_s() < end:
+            self.tick()
+
+    def ramp_speed_rpm(self, target_rpm: float, rate_rpm_s: float) -> None:
+        """Move the speed setpoint linearly at ``rate_rpm_s``, one step a tick."""
+        if not 0.0 <= target_rpm <= self.limits.max_speed_rpm:
+            raise LimitError(f"ramp target {target_rpm:g} rpm is outside the bench limit 0..{self.limits.max_speed_rpm:g} rpm")
+        start = self._speed_command_rpm
+        step = rate_rpm_s * self.tick_s
+        value = start
+        while abs(target_rpm - value) > 1e-9:
+            value = min(target_rpm, value + step) if target_rpm > value else max(target_rpm, value - step)
+            self.set_speed_rpm(value)
+            self.tick()
+
+    def _recent(self, window_s: float) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+        count = max(2, int(round(window_s / self.tick_s)))
+        times = np.asarray(self._times[-count:], dtype=np.float64)
+        columns = {name: np.asarray(values[-count:], dtype=np.float64) for name, values in self._columns.items()}
+        return times, columns
+
+    def wait_steady(
+        self, window_s: float, timeout_s: float, limits: Mapping[str, tuple[float, float]] | None = None
+    ) -> SteadyResult:
+        """Run ticks until every judged quantity is steady over the last ``window_s``, or time out."""
+        limits = dict(limits or DEFAULT_STEADY_LIMITS)
+        start = self.now_s()
+        self.hold(window_s)
+        while True:
+            times, columns = self._recent(window_s)
+            columns["delta_p_pa"] = columns["p_outlet_pa"] - columns["p_inlet_pa"]
+            detail = {}
+            all_steady = True
+            for quantity, (fluctuation, trend) in limits.items():
+                verdict = judge_steady(times, columns[quantity], fluctuation, trend)
+                detail[quantity] = {
+                    "fluctuation_fraction": verdict.fluctuation_fraction,
+                    "trend_fraction": verdict.trend_fraction,
+                }
+                all_steady = all_steady and verdict.steady
+            waited = self.now_s() - start
+            if all_steady or waited >= timeout_s:
+                self.event("steady" if all_steady else "steady_timeout", waited_s=waited, detail=detail)
+                return SteadyResult(all_steady, waited, detail)
+            self.tick()
+
+    def average(self, dwell_s: float) -> tuple[float, float]:
+        """Run ticks for ``dwell_s``; returns the window (start, end) of the samples to average."""
+        start = self.now_s() + self.tick_s / 2  # the next tick's sample is the first of the window
+        self.hold(dwell_s)
+        return start, self.now_s()
+
+    def record_point(self, start_s: float, end_s: float, **labels: Any) -> dict[str, Any]:
+        times = np.asarray(self._times, dtype=np.float64)
+        columns = {name: np.asarray(values, dtype=np.float64) for name, values in self._columns.items()}
+        window = window_samples(times, columns, start_s, end_s)
+        point: dict[str, Any] = {**labels, "window_start_s": start_s, "window_end_s": end_s}
+        point.update(operating_point(window, self.bench.config.geometry))
+        self.points.append(point)
+        self.event("point", index=len(self.points) - 1, window_start_s=start_s, window_end_s=end_s, labels=labels)
+        return point

@@ -1,0 +1,135 @@
+"""A session on a bench: the clock, the virtual bench if the file asks for one, the connected bench;
+and the whole life of one procedure run, which always ends with the hardware in its safe state.
+
+For a bench file with a ``[virtual]`` table the virtual bench is started in this process and serves
+its instruments on ptys and loopback sockets; the drivers reach it only through those, exactly as
+they would reach real hardware. Only the clock is shared: the virtual clock steps the plant in
+lockstep, so a run is deterministic for a seed and runs as fast as the transports allow.
+"""
+
+from __future__ import annotations
+
+import signal
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, Callable, Iterator
+
+from hil import __version__
+from hil.bench import Bench, SimEndpoint, connect_bench
+from hil.bench_config import BenchConfig, load_bench
+from hil.clock import Clock, VirtualClock, WallClock
+from hil.errors import HilError, InterlockTrip
+from hil.procedure_api import load_procedure
+from hil.runner import Runner
+from hil.runstore import RunWriter, new_run_directory
+
+
+@dataclass
+class Session:
+    config: BenchConfig
+    bench: Bench
+    clock: Clock
+    seed: int | None
+
+
+@contextmanager
+def open_session(bench_name: str, seed: int | None) -> Iterator[Session]:
+    config = load_bench(bench_name)
+    virtual = None
+    endpoints: dict[str, SimEndpoint] = {}
+    clock: Clock
+    if config.virtual is not None:
+        from simulators.virtual_bench import VirtualBench
+
+        seed = config.virtual.seed if seed is None else seed
+        virtual = VirtualBench(config.virtual.plant, seed=seed, source=config.source)
+        endpoints = {name: SimEndpoint(e.transport, e.address, e.port) for name, e in virtual.start().items()}
+        virtual_clock = VirtualClock()
+        virtual_clock.add_listener(virtual.advance_to)
+        clock = virtual_clock
+    else:
+        seed = None
+        clock = WallClock()
+    try:
+        bench = connect_bench(config, endpoints)
+        try:
+            yield Session(config, bench, clock, seed)
+        finally:
+            bench.close()
+    finally:
+        if virtual is not None:
+            virtual.stop()
+
+
+@dataclass(frozen=True)
+class RunResult:
+    directory: Path
+    status: str
+    reason: str
+    points: list[dict[str, Any]]
+
+
+def run_procedure(
+    procedure: str,
+    bench: str,
+    overrides: dict[str, str],
+    out_dir: Path,
+    seed: int | None = None,
+    progress: Callable[[str], None] | None = None,
+) -> RunResult:
+    """Run one procedure end to end; the bench always ends safe and the run directory closed."""
+    spec = load_procedure(procedure)
+    params = spec.resolve(overrides)
+    spec.check(params, load_bench(bench))  # refuse before anything is opened or moved
+    with open_session(bench, seed) as session:
+        channels = [c for inst in session.config.instruments.values() for c in inst.channels]
+        directory = new_run_directory(out_dir, spec.name)
+        writer = RunWriter(directory, channels, {
+            "procedure": spec.name,
+            "parameters": params,
+            "bench_name": session.config.name,
+            "bench_file": session.config.source,
+            "virtual": session.config.virtual is not None,
+            "seed": session.seed,
+            "instruments": session.bench.identities,
+            "accuracy": session.config.channel_accuracy(),
+            "software": {"hil": __version__},
+            "start_utc": datetime.now(timezone.utc).isoformat(),
+            "tick_s": session.config.tick_s,
+        }, session.config.text)
+        runner = Runner(session.bench, session.clock, writer, progress)
+        status, reason = "error", ""
+        previous = _install_stop_handlers(runner)
+        try:
+            spec.run(runner, params)
+            status = "completed"
+        except InterlockTrip as trip:
+            status, reason = "aborted", trip.reason
+            runner.spin_down()
+        except HilError as exc:
+            status, reason = "error", str(exc)
+            runner.event("error", error=reason)
+        finally:
+            _restore_handlers(previous)
+            runner.safe_all()
+            writer.write_points(runner.points)
+            writer.close(status, reason)
+        return RunResult(directory, status, reason, runner.points)
+
+
+def _install_stop_handlers(runner: Runner) -> dict[int, Any]:
+    """SIGINT and SIGTERM become a safe stop at the next tick, not a crash."""
+    previous = {}
+    for number in (signal.SIGINT, signal.SIGTERM):
+        try:
+            previous[number] = signal.signal(number, lambda signum, _frame: runner.request_stop(signal.Signals(signum).name))
+        except ValueError:  # not the main thread (a test harness): leave the handlers alone
+            pass
+    return previous
+
+
+def _restore_handlers(previous: dict[int, Any]) -> None:
+    for number, handler in previous.items():
+        signal.signal(number, handler)

@@ -1,0 +1,269 @@
+"""The VESC motor controller's side of its UART protocol, over a motor plant.
+
+:class:`VescEmulator` parses frames from the byte stream a driver sends, applies setpoints to a
+:class:`MotorPlant` and answers GET_VALUES from the plant's state, byte for byte as laid out in the
+VESC section of ``shared/reference/protocols.md``. Framing, CRC and the reply encoder are written
+here independently of ``drivers/vesc_codec.py``: the two meet only on the wire, so a shared mistake
+cannot hide, and both are tested against the reference frames.
+
+Behaviour copied from the firmware:
+
+* frames with a bad CRC, bad end byte or impossible length, and commands it does not know, are
+  dropped silently (no reply); the parser resynchronises by skipping one byte, as the firmware does;
+* SET_* and ALIVE get no reply;
+* when no SET_* or ALIVE arrived within ``timeout_s`` of *bench* time (checked in :meth:`tick`),
+  the motor is released (current 0) and status bit 0 "command timeout active" is set until the next
+  command. ``timeout_s <= 0`` disables the timeout, like a firmware timeout of 0.
+
+Approximations (the plant is a pump loop, not a FOC model):
+
+* SET_CURRENT_BRAKE is applied as current 0, i.e. coasting instead of braking;
+* SET_DUTY becomes a speed command of duty x ``full_duty_speed_rpm`` (the motor's no-load speed at
+  the bus voltage), since the plant takes speed or current commands only;
+* id is reported as 0 and iq as the motor current (no field weakening); vq as duty x bus voltage,
+  vd as 0; temp_mos1..3 all equal the FET temperature; charged amp- and watt-hours are 0 (a pump does
+  not regenerate); tachometer_abs is the magnitude of the tachometer (the pump turns one way);
+  pid_pos is 0. Values beyond a field's range saturate instead of wrapping, and a non-finite value is
+  sent as 0, so the emulator never dies on odd plant states.
+* a partial frame with no new bytes over two ticks is dropped, standing in for the firmware's
+  receive timeout (otherwise one corrupt length byte could swallow every later request).
+
+Must not import drivers/.
+"""
+
+from __future__ import annotations
+
+import math
+import struct
+from typing import Final, Protocol
+
+# Command ids (payload byte 0), from the reference.
+GET_VALUES: Final = 4
+SET_DUTY: Final = 5
+SET_CURRENT: Final = 6
+SET_CURRENT_BRAKE: Final = 7
+SET_RPM: Final = 8
+ALIVE: Final = 30
+
+STATUS_COMMAND_TIMEOUT: Final = 0x01
+
+MAX_PAYLOAD_LEN: Final = 512  # firmware receive buffer as far as we know (unverified)
+_LENGTH_BYTES: Final = {0x02: 1, 0x03: 2, 0x04: 3}
+_END_BYTE: Final = 0x03
+FIRMWARES: Final = ("new", "old")
+
+
+class MotorState(Protocol):
+    """What the plant reports about the motor, in SI units (speeds mechanical)."""
+
+    speed_rpm: float
+    motor_current_a: float
+    input_current_a: float
+    bus_voltage_v: float
+    duty: float
+    temp_fet_c: float
+    temp_motor_c: float
+    fault_code: int
+    amp_hours: float
+    watt_hours: float
+    tachometer: int
+    pole_pairs: int
+
+
+class MotorPlant(Protocol):
+    """The motor (and whatever it drives) as the emulated controller sees it."""
+
+    time_s: float
+    """Bench time of the plant's current state."""
+
+    def command_speed_rpm(self, mechanical_rpm: float) -> None: ...
+
+    def command_current_a(self, current_a: float) -> None:
+        """Motor current command; 0 releases the motor to coast."""
+        ...
+
+    def motor_state(self) -> MotorState: ...
+
+
+def _crc16_bitwise(data: bytes) -> int:
+    """CRC-16/XMODEM bit by bit: poly 0x1021, init 0, no reflection, no final xor."""
+    crc = 0
+    for byte in data:
+        crc ^= byte << 8
+        for _ in range(8):
+            crc = ((crc << 1) ^ 0x1021) & 0xFFFF if crc & 0x8000 else (crc << 1) & 0xFFFF
+    return crc
+
+
+# The CRC of each single byte is the lookup entry for it; the bitwise form is 8x slower and the
+# reply's CRC is on the path of every GET_VALUES round trip.
+_CRC_TABLE: Final = tuple(_crc16_bitwise(bytes((value,))) for value in range(256))
+
+
+def _crc16_xmodem(data: bytes) -> int:
+    crc = 0
+    for byte in data:
+        crc = ((crc << 8) & 0xFFFF) ^ _CRC_TABLE[(crc >> 8) ^ byte]
+    return crc
+
+
+def frame(payload: bytes) -> bytes:
+    """Frame a payload the way the firmware sends it (shortest length form)."""
+    size = len(payload)
+    if size < 0x100:
+        header = bytes((0x02, size))
+    elif size < 0x10000:
+        header = b"\x03" + size.to_bytes(2, "big")
+    else:
+        header = b"\x04" + size.to_bytes(3, "big")
+    return header + payload + _crc16_xmodem(payload).to_bytes(2, "big") + bytes((_END_BYTE,))
+
+
+def _fixed(fmt: str, value: float, scale: float = 1.0) -> bytes:
+    """Pack ``value x scale`` into big-endian ``fmt``, saturating at the field's limits."""
+    bits = struct.calcsize(fmt) * 8
+    low, high = (0, (1 << bits) - 1) if fmt.isupper() else (-(1 << (bits - 1)), (1 << (bits - 1)) - 1)
+    scaled = value * scale
+    raw = 0 if not math.isfinite(scaled) else min(high, max(low, round(scaled)))
+    return struct.pack(">" + fmt, raw)
+
+
+def encode_values_payload(state: MotorState, controller_id: int, status: int | None) -> bytes:
+    """The GET_VALUES reply payload for ``state``; ``status=None`` omits the status byte (old firmware)."""
+    erpm = state.speed_rpm * state.pole_pairs
+    vq_v = state.duty * state.bus_voltage_v
+    parts = [
+        bytes((GET_VALUES,)),
+        _fixed("h", state.temp_fet_c, 10),
+        _fixed("h", state.temp_motor_c, 10),
+        _fixed("i", state.motor_current_a, 100),
+        _fixed("i", state.input_current_a, 100),
+        _fixed("i", 0.0, 100),  # id
+        _fixed("i", state.motor_current_a, 100),  # iq
+        _fixed("h", state.duty, 1000),
+        _fixed("i", erpm),
+        _fixed("h", state.bus_voltage_v, 10),
+        _fixed("i", state.amp_hours, 1e4),
+        _fixed("i", 0.0, 1e4),  # amp hours charged
+        _fixed("i", state.watt_hours, 1e4),
+        _fixed("i", 0.0, 1e4),  # watt hours charged
+        _fixed("i", state.tachometer),
+        _fixed("i", abs(state.tachometer)),
+        _fixed("B", state.fault_code),
+        _fixed("i", 0.0, 1e6),  # pid_pos
+        _fixed("B", controller_id),
+        _fixed("h", state.temp_fet_c, 10),  # temp_mos1..3
+        _fixed("h", state.temp_fet_c, 10),
+        _fixed("h", state.temp_fet_c, 10),
+        _fixed("i", 0.0, 1000),  # vd
+        _fixed("i", vq_v, 1000),
+    ]
+    if status is not None:
+        parts.append(_fixed("B", status))
+    return b"".join(parts)
+
+
+class VescEmulator:
+    """One emulated VESC on one serial line (serve it with ``EmulatorServer.add_pty``)."""
+
+    def __init__(
+        self,
+        motor: MotorPlant,
+        timeout_s: float = 1.0,
+        firmware: str = "new",
+        *,
+        controller_id: int = 0,
+        full_duty_speed_rpm: float = 10_000.0,
+    ) -> None:
+        if firmware not in FIRMWARES:
+            raise ValueError(f"VESC emulator: firmware must be one of {FIRMWARES}, got {firmware!r}")
+        if not 0 <= controller_id <= 255:
+            raise ValueError(f"VESC emulator: controller_id must fit a byte, got {controller_id}")
+        self.motor = motor
+        self.timeout_s = timeout_s
+        self.firmware = firmware
+        self.controller_id = controller_id
+        self.full_duty_speed_rpm = full_duty_speed_rpm
+        self.timeout_active = False
+        self._last_command_s = motor.time_s
+        self._buffer = bytearray()
+        self._received_since_tick = False
+
+    @property
+    def status(self) -> int:
+        return STATUS_COMMAND_TIMEOUT if self.timeout_active else 0
+
+    def receive(self, data: bytes) -> bytes:
+        """Consume bytes from the driver; return the reply bytes (``b""`` if none are due)."""
+        if data:
+            self._received_since_tick = True
+        self._buffer.extend(data)
+        replies = []
+        while (payload := self._next_payload()) is not None:
+            reply = self._handle(payload)
+            if reply:
+                replies.append(frame(reply))
+        return b"".join(replies)
+
+    def tick(self, time_s: float) -> None:
+        """Called after each plant advance: apply the command timeout, expire stale partial frames."""
+        if self._buffer and not self._received_since_tick:
+            self._buffer.clear()
+        self._received_since_tick = False
+        if self.timeout_s > 0 and not self.timeout_active and time_s - self._last_command_s >= self.timeout_s:
+            self.motor.command_current_a(0.0)
+            self.timeout_active = True
+
+    def _next_payload(self) -> bytes | None:
+        """Pop the next valid frame's payload, skipping garbage a byte at a time like the firmware."""
+        buffer = self._buffer
+        while buffer:
+            length_bytes = _LENGTH_BYTES.get(buffer[0])
+            if length_bytes is None:
+                del buffer[0]
+                continue
+            header_len = 1 + length_bytes
+            if len(buffer) < header_len:
+                return None
+            size = int.from_bytes(buffer[1:header_len], "big")
+            if size == 0 or size > MAX_PAYLOAD_LEN:
+                del buffer[0]
+                continue
+            frame_len = header_len + size + 3
+            if len(buffer) < frame_len:
+                return None
+            payload = bytes(buffer[header_len : header_len + size])
+            crc = int.from_bytes(buffer[frame_len - 3 : frame_len - 1], "big")
+            if buffer[frame_len - 1] != _END_BYTE or crc != _crc16_xmodem(payload):
+                del buffer[0]
+                continue
+            del buffer[:frame_len]
+            return payload
+        return None
+
+    def _handle(self, payload: bytes) -> bytes:
+        command = payload[0]
+        if command == GET_VALUES:
+            status = self.status if self.firmware == "new" else None
+            return encode_values_payload(self.motor.motor_state(), self.controller_id, status)
+        if command == ALIVE:
+            self._fed()
+            return b""
+        if command in (SET_DUTY, SET_CURRENT, SET_CURRENT_BRAKE, SET_RPM):
+            if len(payload) < 5:
+                return b""  # too short to carry its int32 argument: ignored
+            (argument,) = struct.unpack_from(">i", payload, 1)
+            self._fed()
+            if command == SET_RPM:
+                self.motor.command_speed_rpm(argument / self.motor.motor_state().pole_pairs)
+            elif command == SET_CURRENT:
+                self.motor.command_current_a(argument / 1000.0)
+            elif command == SET_CURRENT_BRAKE:
+                self.motor.command_current_a(0.0)
+            else:
+                self.motor.command_speed_rpm(argument / 1e5 * self.full_duty_speed_rpm)
+        return b""  # unknown command: silence, as the firmware gives for commands it lacks
+
+    def _fed(self) -> None:
+        self._last_command_s = self.motor.time_s
+        self.timeout_active = False

@@ -1,0 +1,127 @@
+"""The virtual bench: one plant, the emulators that read it, and the transports that serve them.
+
+Instruments and where they are served (names are what ``sim:NAME`` resources in a bench file refer to):
+
+=========  ==========  =========================================================================
+name       transport   emulated instrument
+=========  ==========  =========================================================================
+motor      pty         VESC motor controller (binary UART protocol)
+rs485      pty         one RS-485 line: Keller inlet transducer (unit 1), Keller outlet
+                       transducer (unit 2), Micro Motion Coriolis meter (unit 3), Modbus RTU
+power      tcp         WT310-style power analyzer on the 48 V DC bus (SCPI, raw socket)
+daq        tcp         LabJack T7-style DAQ (Modbus TCP): DAC0 throttle valve command 0-5 V,
+                       AIN0 valve position 0-5 V, AIN1 fluid temperature transmitter 1-5 V = 0-100 degC,
+                       DAC1 suction-tank pressure regulator command 0-5 V = 0-5 bar(a),
+                       AIN2 tank pressure feedback, same scale
+=========  ==========  =========================================================================
+
+Time: in lockstep mode the harness's virtual clock calls :meth:`VirtualBench.advance_to`; in
+wall-clock mode a thread advances the plant with real time, for a person or a foreign tool poking
+the instruments. Either way the plant is stepped while holding the server's lock, so no reply ever
+sees a half-stepped plant.
+
+Must not import drivers/.
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import Any, Mapping
+
+from hil.clock import WallClock
+from simulators.keller_emulator import KellerEmulator
+from simulators.labjack_emulator import LabJackEmulator
+from simulators.micromotion_emulator import MicroMotionEmulator
+from simulators.modbus_device import ModbusRtuBus, ModbusTcpSession
+from simulators.plant import PlantParameters, PumpLoop
+from simulators.server import LOOPBACK, EmulatorServer, Endpoint
+from simulators.vesc_emulator import VescEmulator
+from simulators.wt310_emulator import WT310Emulator
+
+DAC_FULL_SCALE_V = 5.0
+TANK_PRESSURE_FULL_SCALE_PA = 5.0e5
+TEMPERATURE_SPAN_C = (0.0, 100.0)
+TEMPERATURE_SPAN_V = (1.0, 5.0)
+WALL_CLOCK_STEP_S = 0.01
+
+
+class VirtualBench:
+    """Plant + emulators + servers; start() serves them and returns the endpoints by name."""
+
+    def __init__(self, plant_overrides: Mapping[str, Any] | None = None, seed: int = 0,
+                 source: str = "virtual bench", host: str = LOOPBACK) -> None:
+        params = PlantParameters.from_mapping(dict(plant_overrides or {}), source)
+        self.plant = PumpLoop(params, seed=seed)
+        self.server = EmulatorServer()
+        self._host = host
+        self._wall_thread: threading.Thread | None = None
+        self._wall_running = False
+        plant = self.plant
+        self.vesc = VescEmulator(plant)
+        self.rs485 = ModbusRtuBus({
+            1: KellerEmulator(lambda: plant.measured("p_inlet_pa"),
+                              lambda: plant.measured("transducer_inlet_temperature_c"), serial_number=1001),
+            2: KellerEmulator(lambda: plant.measured("p_outlet_pa"),
+                              lambda: plant.measured("transducer_outlet_temperature_c"), serial_number=1002),
+            3: MicroMotionEmulator(
+                mass_flow_kg_s=lambda: plant.measured("mass_flow_kg_s"),
+                density_kg_m3=lambda: plant.measured("density_kg_m3"),
+                temperature_c=lambda: plant.measured("fluid_temperature_c"),
+                volume_flow_m3_s=lambda: plant.measured("volume_flow_m3_s"),
+            ),
+        })
+        self.labjack = LabJackEmulator(
+            ain_v={
+                0: lambda: plant.measured("valve_position_fraction") * DAC_FULL_SCALE_V,
+                1: lambda: _temperature_volts(plant.measured("fluid_temperature_c")),
+                2: lambda: plant.measured("tank_pressure_pa") / TANK_PRESSURE_FULL_SCALE_PA * DAC_FULL_SCALE_V,
+            },
+            dac_outputs={
+                0: lambda volts: plant.set_valve_command(volts / DAC_FULL_SCALE_V),
+                1: lambda volts: plant.set_tank_pressure_command_pa(volts / DAC_FULL_SCALE_V * TANK_PRESSURE_FULL_SCALE_PA),
+            },
+        )
+        self.power = WT310Emulator(
+            voltage_v=lambda: plant.measured("bus_voltage_v"),
+            current_a=lambda: plant.measured("bus_current_a"),
+            power_w=lambda: plant.measured("bus_power_w"),
+            identity="YOKOGAWA,WT310,SIM0001,F1.00",
+        )
+
+    def start(self) -> dict[str, Endpoint]:
+        self.server.add_pty("motor", self.vesc)
+        self.server.add_pty("rs485", self.rs485)
+        self.server.add_tcp("power", self.power.session, host=self._host)
+        self.server.add_tcp("daq", lambda: ModbusTcpSession({1: self.labjack}), host=self._host)
+        self.server.start()
+        return self.server.endpoints
+
+    def advance_to(self, time_s: float) -> None:
+        """Step the plant and the emulators' own timers to bench time ``time_s`` (lockstep)."""
+        with self.server.lock:
+            self.plant.advance_to(time_s)
+            self.vesc.tick(time_s)
+
+    def run_wall_clock(self) -> None:
+        """Advance with real time from a background thread until :meth:`stop`."""
+        clock = WallClock()
+        self._wall_running = True
+
+        def follow() -> None:
+            while self._wall_running:
+                self.advance_to(clock.now_s())
+                clock.sleep(WALL_CLOCK_STEP_S)
+
+        self._wall_thread = threading.Thread(target=follow, name="virtual-bench-clock", daemon=True)
+        self._wall_thread.start()
+
+    def stop(self) -> None:
+        self._wall_running = False
+        if self._wall_thread is not None:
+            self._wall_thread.join(timeout=2)
+        self.server.stop()
+
+
+def _temperature_volts(temperature_c: float) -> float:
+    (t_lo, t_hi), (v_lo, v_hi) = TEMPERATURE_SPAN_C, TEMPERATURE_SPAN_V
+    return v_lo + (temperature_c - t_lo) / (t_hi - t_lo) * (v_hi - v_lo)
