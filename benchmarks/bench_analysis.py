@@ -44,7 +44,7 @@ OUTLET_D_M = 0.065
 WINDOW_SAMPLES = 200  # 2 s
 STEP_SAMPLES = 10  # judged every 0.1 s
 N_POINTS = 16
-RAMP_S = 25.0
+RAMP_S = 5.0
 Q_G = 0.01
 H_G = 30.0
 

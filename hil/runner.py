@@ -1,7 +1,7 @@
 """The runner: owns the clock and the tick loop; procedures ask it to set, hold, ramp and average.
 
-On every tick (10 Hz by default) the runner waits on the clock until the tick's time, samples every
-instrument once, feeds the drive's watchdog, checks every bench limit, and appends the row to the
+On every tick (10 Hz by default) the runner waits on the clock until the tick's time, feeds the
+drive's watchdog, samples every instrument once, checks every bench limit, and appends the row to the
 run's log. Procedures never sample or sleep themselves: they call :meth:`Runner.hold`,
 :meth:`Runner.wait_steady`, :meth:`Runner.ramp_speed_rpm` or :meth:`Runner.average`, all of which
 run ticks. So the same procedure code runs on the wall clock of a real bench and on the lockstep
@@ -28,6 +28,7 @@ from hil.bench import Bench
 from hil.clock import Clock
 from hil.errors import HilError, InterlockTrip, LimitError, OperatorStop
 from hil.operating_points import operating_point, window_samples
+from hil.roles import Instrument
 from hil.runstore import RunWriter
 
 SPIN_DOWN_LIMIT_S = 10.0
@@ -83,12 +84,12 @@ class Runner:
         self._tick_index += 1
         self.clock.sleep_until(self._start_s + self._tick_index * self.tick_s)  # type: ignore[attr-defined]
         now = self.now_s()
-        row = self._sample(now)
         if self._trip is None:
             try:
                 self.bench.pump_drive.keep_alive()
             except HilError as exc:
                 self.event("watchdog_error", error=str(exc))
+        row = self._sample(now)
         self._times.append(now)
         for name in self.channels:
             self._columns[name].append(row.get(name, math.nan))
@@ -171,9 +172,20 @@ class Runner:
         for instrument in ordered + list(self.bench.actuators.values()):
             try:
                 instrument.safe_state()
+                self._confirm(instrument)
             except Exception as exc:  # noqa: BLE001 - the safe path must try every instrument
                 self.event("safe_state_error", instrument=repr(instrument), error=str(exc))
         self.event("safe_state")
+
+    def _confirm(self, instrument: Instrument) -> None:
+        """Read an instrument back after commanding it, before bench time moves on.
+
+        Some commands have no reply (VESC SET_RPM); the read-back's reply proves the instrument has
+        taken the command. On the virtual bench that makes every command act at the bench time it
+        was given, whatever the threads' timing, which keeps runs deterministic; on a real bench it
+        is a cheap check that the instrument is still there.
+        """
+        instrument.read()
 
     def spin_down(self) -> None:
         """Keep logging after a trip or at the end until the pump has stopped (bounded)."""
@@ -199,6 +211,7 @@ class Runner:
         if not 0.0 <= speed_rpm <= self.limits.max_speed_rpm:
             raise LimitError(f"speed setpoint {speed_rpm:g} rpm is outside the bench limit 0..{self.limits.max_speed_rpm:g} rpm")
         self.bench.pump_drive.set_speed_rpm(speed_rpm)
+        self._confirm(self.bench.pump_drive)
         self._speed_command_rpm = speed_rpm
         self._speed_command_time_s = self.now_s()
         self.event("setpoint", quantity="speed_rpm", value=speed_rpm)
@@ -207,6 +220,7 @@ class Runner:
         if not 0.0 <= opening_fraction <= 1.0:
             raise LimitError(f"valve opening {opening_fraction:g} is outside 0..1")
         self.bench.throttle_valve.set_opening(opening_fraction)
+        self._confirm(self.bench.throttle_valve)
         self.event("setpoint", quantity="valve_opening_fraction", value=opening_fraction)
 
     def hold(self, duration_s: float) -> None:

@@ -42,9 +42,9 @@ Time and determinism. The plant steps on a fixed global grid of ``SUB_STEP_S`` (
 :meth:`PumpLoop.advance_to` runs every sub-step whose end lies at or before the requested time, so the
 state depends only on the sequence of commands and the times they were given at, never on how the
 advancing is split into calls. The state at ``time_s`` is the state at the last grid instant at or
-before it. Fluid properties (CoolProp, ~20 us a call) are refreshed on their own grid, once a second
-of bench time (the tank warms by millikelvins a second, so this is exact to well below any sensor's
-resolution). Sensor noise is a pure function of (seed, sensor, grid index) through a SplitMix64 hash
+before it. Fluid properties (CoolProp, costly) are re-evaluated only when the tank temperature has
+moved 0.02 K, checked every 0.1 s of bench time, so at most once per runner tick and on the grid.
+The cost of ``advance_to(t + 0.1)`` is about 40 us in CPython on the development machine. Sensor noise is a pure function of (seed, sensor, grid index) through a SplitMix64 hash
 and a Box-Muller transform, drawn when an advance ends: reading never changes anything, and the
 readings too are independent of how advancing was split.
 
@@ -66,8 +66,10 @@ from hil.fluids import STANDARD_GRAVITY_M_S2, water_density_kg_m3, water_vapour_
 from simulators import pump_curves
 
 SUB_STEP_S = 0.01
-"""Fixed integration step. The flow and rotor steps are implicit (stable for any step); the PI loop
-and the explicit thermal/actuator updates are accurate at this step with the default gains."""
+"""Fixed integration step. The flow and rotor steps are implicit (stable for any step); the thermal
+models, lag filters and tank regulator use exact first-order updates; the valve moves at a rate. The
+only explicit loop is the sampled PI speed controller, whose loop gain per step ``Kt Kp dt / J`` is
+0.44 with the defaults (stable below 2). 10 ms keeps ``advance_to(t + 0.1)`` at ten sub-steps."""
 
 SUB_STEPS_PER_S = 100
 

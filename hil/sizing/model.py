@@ -52,7 +52,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from hil.pump_model import PumpModel
+from hil.pump_model import PumpModel, PumpModelError
 from hil.sizing import components as comp
 from hil.sizing.mission import SizingInputs
 
@@ -68,8 +68,8 @@ DESIGN_VARIABLES: tuple[str, ...] = (
 
 Array = NDArray[np.float64]
 
-# Iterations of the vectorised bisections (bracket ratio below 1e3, so 2^-48 is far below need).
-_BISECTION_STEPS = 48
+# Points of the inverse-interpolation tables of the pump solvers (log-spaced over the phi bracket).
+_SOLVER_TABLE_POINTS = 2001
 _MASS_ITERATIONS = 200
 _MASS_TOLERANCE = 1e-10
 
@@ -142,8 +142,16 @@ class PumpCurves:
             self.phi_lo, self.phi_hi = self._usable_range()
         else:
             self.phi_lo, self.phi_hi = self.envelope_lo, self.envelope_hi
-        self._h_lo, self._h_hi = (float(v) for v in self._design_function(np.array([self.phi_lo, self.phi_hi])))
-        self._k_lo, self._k_hi = (float(v) for v in self._operating_function(np.array([self.phi_lo, self.phi_hi])))
+        self._phi_table = np.geomspace(self.phi_lo, self.phi_hi, _SOLVER_TABLE_POINTS)
+        self._h_table = self._design_function(self._phi_table)
+        self._k_table = self._operating_function(self._phi_table)
+        if np.any(np.diff(self._h_table) <= 0) or np.any(np.diff(self._k_table) <= 0):
+            raise PumpModelError(
+                "the pump model's head curve psi(phi) is not usable over the envelope: the specific "
+                "speed and flow-to-head relations must increase with phi (check the psi fit)"
+            )
+        self._h_lo, self._h_hi = float(self._h_table[0]), float(self._h_table[-1])
+        self._k_lo, self._k_hi = float(self._k_table[0]), float(self._k_table[-1])
 
     # curves ---------------------------------------------------------------------------
     def psi(self, phi: Array) -> Array:
@@ -196,33 +204,33 @@ class PumpCurves:
         return float(grid[i]), float(grid[j])
 
     # solvers --------------------------------------------------------------------------
-    def _solve(self, func: Any, target: Array, f_lo: float, f_hi: float) -> Array:
+    def _solve(self, func: Any, table: Array, target: Array, f_lo: float, f_hi: float) -> Array:
         """Solve ``func(phi) = target`` for an increasing ``func`` roughly proportional to phi.
 
-        Outside the bracket the answer is extended proportionally (``phi = edge * target / f(edge)``),
-        so a duty the curves cannot meet gives a phi beyond the bracket and a negative envelope
-        constraint, continuously, instead of a silent clip.
+        Inverse interpolation in a fine log-spaced table of ``func`` gives the root to about 1e-6,
+        two Newton steps polish it to rounding. Outside the bracket the answer is extended
+        proportionally (``phi = edge * target / f(edge)``), so a duty the curves cannot meet gives a phi
+        beyond the bracket and a negative envelope constraint, continuously, instead of a silent clip.
         """
         target = np.asarray(target, dtype=float)
-        log_a = np.full(target.shape, np.log(self.phi_lo))
-        log_b = np.full(target.shape, np.log(self.phi_hi))
-        for _ in range(_BISECTION_STEPS):
-            mid = 0.5 * (log_a + log_b)
-            below = func(np.exp(mid)) < target
-            log_a = np.where(below, mid, log_a)
-            log_b = np.where(below, log_b, mid)
-        phi = np.exp(0.5 * (log_a + log_b))
+        inside = np.clip(target, f_lo, f_hi)
+        log_phi = np.interp(np.log(inside), np.log(table), np.log(self._phi_table))
+        phi = np.exp(log_phi)
+        for _ in range(2):
+            h = 1e-6 * phi
+            slope = (func(phi + h) - func(phi - h)) / (2.0 * h)
+            phi = np.clip(phi - (func(phi) - inside) / slope, self.phi_lo, self.phi_hi)
         phi = np.where(target < f_lo, self.phi_lo * target / f_lo, phi)
         phi = np.where(target > f_hi, self.phi_hi * target / f_hi, phi)
         return phi
 
     def design_phi(self, specific_speed_squared: Array) -> Array:
         """Flow coefficient at which the pump runs at the given squared specific speed."""
-        return self._solve(self._design_function, specific_speed_squared, self._h_lo, self._h_hi)
+        return self._solve(self._design_function, self._h_table, specific_speed_squared, self._h_lo, self._h_hi)
 
     def operating_phi(self, flow_to_head: Array) -> Array:
         """Flow coefficient at which a pump of fixed diameter meets ``Q sqrt(rho) / (D^2 sqrt(dp))``."""
-        return self._solve(self._operating_function, flow_to_head, self._k_lo, self._k_hi)
+        return self._solve(self._operating_function, self._k_table, flow_to_head, self._k_lo, self._k_hi)
 
     def clip(self, phi: Array) -> Array:
         return np.clip(phi, self.phi_lo, self.phi_hi)
