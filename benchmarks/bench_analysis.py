@@ -46,16 +46,33 @@ STEP_SAMPLES = 10  # judged every 0.1 s
 N_POINTS = 16
 RAMP_S = 5.0
 Q_G = 0.01
-H_G = 30.0
+H_G = 31.5
 
 CHANNELS = (
-    "speed_rpm", "p_inlet_pa", "p_outlet_pa", "flow_m3_s", "torque_n_m", "electrical_power_w",
-    "bus_voltage_v", "bus_current_a", "fluid_temperature_c", "motor_temperature_c",
-    "controller_temperature_c", "valve_opening", "tank_pressure_pa", "p_inlet_2_pa",
-    "ambient_pressure_pa", "vibration_m_s2",
+    "speed_rpm",
+    "p_inlet_pa",
+    "p_outlet_pa",
+    "flow_m3_s",
+    "torque_n_m",
+    "electrical_power_w",
+    "bus_voltage_v",
+    "bus_current_a",
+    "fluid_temperature_c",
+    "motor_temperature_c",
+    "controller_temperature_c",
+    "valve_opening",
+    "tank_pressure_pa",
+    "p_inlet_2_pa",
+    "ambient_pressure_pa",
+    "vibration_m_s2",
 )
-STEADY_CHANNELS = {"flow_m3_s": "flow", "head_m": "head", "speed_rpm": "speed", "torque_n_m": "torque",
-                   "electrical_power_w": "power"}
+STEADY_CHANNELS = {
+    "flow_m3_s": "flow",
+    "head_m": "head",
+    "speed_rpm": "speed",
+    "torque_n_m": "torque",
+    "electrical_power_w": "power",
+}
 
 
 def _pump_head_m(flow: np.ndarray) -> np.ndarray:
@@ -120,8 +137,16 @@ def analyse(frame: pd.DataFrame) -> dict[str, object]:
     limits = default_steady_limits(grade)
     t = frame["time_s"].to_numpy()
     rho = water_density_kg_m3(float(frame["fluid_temperature_c"].mean()))
-    head = np.asarray(total_head_m(frame["p_inlet_pa"].to_numpy(), frame["p_outlet_pa"].to_numpy(),
-                                   frame["flow_m3_s"].to_numpy(), rho, INLET_D_M, OUTLET_D_M))
+    head = np.asarray(
+        total_head_m(
+            frame["p_inlet_pa"].to_numpy(),
+            frame["p_outlet_pa"].to_numpy(),
+            frame["flow_m3_s"].to_numpy(),
+            rho,
+            INLET_D_M,
+            OUTLET_D_M,
+        )
+    )
     series = {name: frame[name].to_numpy() for name in CHANNELS}
     series["head_m"] = head
 
@@ -131,38 +156,60 @@ def analyse(frame: pd.DataFrame) -> dict[str, object]:
         kind = STEADY_CHANNELS.get(name)
         fluctuation = limits[kind].max_fluctuation_fraction if kind else 0.03
         trend = limits[kind].max_trend_fraction if kind else 0.01
-        windows[name] = judge_steady_windows(t, values, WINDOW_SAMPLES, STEP_SAMPLES, fluctuation, trend,
-                                             reference_scale=1e-9)
+        windows[name] = judge_steady_windows(
+            t, values, WINDOW_SAMPLES, STEP_SAMPLES, fluctuation, trend, reference_scale=1e-9
+        )
     all_steady = np.logical_and.reduce([windows[name].steady for name in STEADY_CHANNELS])
     starts = windows["flow_m3_s"].start_index
 
     # Operating points: runs of consecutive steady windows; average the samples they cover.
     edges = np.flatnonzero(np.diff(np.concatenate([[0], all_steady.astype(int), [0]])))
     points = []
-    for first, last in zip(edges[::2], edges[1::2] - 1):
+    for first, last in zip(edges[::2], edges[1::2] - 1, strict=True):
         lo, hi = starts[first], starts[last] + WINDOW_SAMPLES
-        if hi - lo < 5 * WINDOW_SAMPLES:
+        if hi - lo < 3 * WINDOW_SAMPLES:  # at least 6 s steady
             continue
-        averaged = {name: average_with_uncertainty(series[name][lo:hi], 0.01) for name in
-                    ("flow_m3_s", "head_m", "speed_rpm", "electrical_power_w")}
+        averaged = {
+            name: average_with_uncertainty(series[name][lo:hi], 0.01)
+            for name in ("flow_m3_s", "head_m", "speed_rpm", "electrical_power_w")
+        }
         points.append(averaged)
     flow = np.array([p["flow_m3_s"].mean for p in points])
     head_pts = np.array([p["head_m"].mean for p in points])
     speed = np.array([p["speed_rpm"].mean for p in points])
     power = np.array([p["electrical_power_w"].mean for p in points])
     eta = np.asarray(efficiency(hydraulic_power_w(flow, head_pts, rho), power))
-    converted = convert_to_speed(speed, SPEED_RPM, flow_m3_s=flow, head_m=head_pts, power_w=power,
-                                 efficiency=eta, limits=table.speed_range)
+    converted = convert_to_speed(
+        speed,
+        SPEED_RPM,
+        flow_m3_s=flow,
+        head_m=head_pts,
+        power_w=power,
+        efficiency=eta,
+        limits=table.speed_range,
+    )
     fits = fit_pump_curves(converted.flow_m3_s, converted.head_m, converted.power_w, converted.efficiency)
-    verdict = judge_acceptance(GuaranteePoint(Q_G, H_G, efficiency=0.75), grade, converted.flow_m3_s,
-                               converted.head_m, converted.efficiency, speed_violations=converted.violations)
-    return {"points": len(points), "windows": int(starts.size), "head_fit": fits.head.coefficients,
-            "passed": verdict.passed}
+    verdict = judge_acceptance(
+        GuaranteePoint(Q_G, H_G, efficiency=0.72),
+        grade,
+        converted.flow_m3_s,
+        converted.head_m,
+        converted.efficiency,
+        speed_violations=converted.violations,
+    )
+    return {
+        "points": len(points),
+        "windows": int(starts.size),
+        "head_fit": fits.head.coefficients,
+        "guarantees_met": verdict.guarantees_met,
+        "violations": [v.message for v in verdict.violations],
+    }
 
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--duration-s", type=float, default=3600.0, help="log length (default one hour)")
+    parser.add_argument("--repeats", type=int, default=3, help="timed repeats, best kept (default 3)")
     args = parser.parse_args(argv)
     clock = WallClock()
     with tempfile.TemporaryDirectory() as directory:
@@ -170,17 +217,27 @@ def main(argv: list[str] | None = None) -> None:
         rows = generate_log(path, args.duration_s)
         size_mb = path.stat().st_size / 1e6
 
-        start = clock.now_s()
-        frame = pd.read_parquet(path)
-        read_s = clock.now_s() - start
-
-        start = clock.now_s()
-        frame = pd.read_parquet(path)
-        summary = analyse(frame)
-        full_s = clock.now_s() - start
+        # Best of a few repeats: the machine is shared, and the minimum is the least disturbed run.
+        read_s = full_s = float("inf")
+        for _ in range(args.repeats):
+            start = clock.now_s()
+            pd.read_parquet(path)
+            read_s = min(read_s, clock.now_s() - start)
+        for _ in range(args.repeats):
+            start = clock.now_s()
+            summary = analyse(pd.read_parquet(path))
+            full_s = min(full_s, clock.now_s() - start)
 
     print(f"log: {rows} rows x {len(CHANNELS)} channels at {RATE_HZ:.0f} Hz, parquet {size_mb:.1f} MB")
-    print(f"steady windows judged per channel: {summary['windows']}, operating points found: {summary['points']}")
+    print(
+        f"steady windows judged per channel: {summary['windows']}, "
+        f"operating points found: {summary['points']}"
+    )
+    met = "met" if summary["guarantees_met"] else "not met"
+    print(
+        f"grade 1B guarantee on the synthetic pump: {met}; "
+        f"violated conditions: {summary['violations'] or 'none'}"
+    )
     print(f"(a) read only:             {read_s:8.3f} s")
     print(f"(b) read + full analysis:  {full_s:8.3f} s")
     print(f"ratio (b)/(a):             {full_s / read_s:8.1f}")

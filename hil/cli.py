@@ -40,13 +40,15 @@ def cmd_sim_serve(args: argparse.Namespace, out: TextIO) -> int:
         raise ConfigError(config.source, "virtual", "this bench file has no [virtual] table: nothing to simulate")
     bench = VirtualBench(config.virtual.plant, seed=args.seed if args.seed is not None else config.virtual.seed,
                          source=config.source, host=args.host)
-    endpoints = bench.start()
-    bench.run_wall_clock()
+    endpoints = bench.start(lockstep_control=args.clock == "lockstep")
+    if args.clock == "wall":
+        bench.run_wall_clock()
     listing = {name: _endpoint_entry(endpoint) for name, endpoint in endpoints.items()}
     if args.json:
         out.write(json.dumps(listing) + "\n")
     else:
-        out.write(f"virtual bench '{config.name}' serving (wall-clock time; Ctrl-C stops):\n")
+        mode = "wall-clock time" if args.clock == "wall" else "lockstep: bench time moves only when a harness advances it"
+        out.write(f"virtual bench '{config.name}' serving ({mode}; Ctrl-C stops):\n")
         for name, entry in listing.items():
             where = entry["address"] + (f":{entry['port']}" if "port" in entry else "")
             units = f"  units {entry['units']}" if "units" in entry else ""
@@ -114,6 +116,7 @@ def cmd_run(args: argparse.Namespace, out: TextIO) -> int:
         out_dir=Path(args.out),
         seed=args.seed,
         progress=_progress_printer(sys.stderr, quiet=args.quiet),
+        attach=args.attach,
     )
     out.write(f"\nrun directory: {result.directory}\n")
     out.write(f"status: {result.status}" + (f" ({result.reason})" if result.reason else "") + "\n")
@@ -168,7 +171,10 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--json", action="store_true", help="print one JSON object of endpoints, then serve")
     serve.add_argument("--seed", type=int, default=None)
     serve.add_argument("--host", default="127.0.0.1", help="address TCP instruments bind to (default loopback)")
-    serve.add_argument("--duration-s", type=float, default=None, help="stop after this many seconds")
+    serve.add_argument("--clock", choices=("wall", "lockstep"), default="wall",
+                       help="wall: the plant follows real time; lockstep: a harness drives bench time through "
+                            "the 'clock' endpoint (hil run --attach HOST:PORT)")
+    serve.add_argument("--duration-s", type=float, default=None, help="stop after this many wall-clock seconds")
     serve.set_defaults(handler=cmd_sim_serve)
 
     bench = sub.add_parser("bench", help="bench files").add_subparsers(dest="bench_command", required=True)
@@ -188,6 +194,8 @@ def build_parser() -> argparse.ArgumentParser:
                      help="procedure parameter (see 'hil procedures'); repeatable")
     run.add_argument("--json", default=None, metavar="FILE", help="also write the result as JSON")
     run.add_argument("--quiet", action="store_true", help="no progress display")
+    run.add_argument("--attach", default=None, metavar="HOST:PORT",
+                     help="drive a virtual bench served by 'hil sim serve --clock lockstep' (its clock endpoint)")
     run.set_defaults(handler=cmd_run)
     return parser
 

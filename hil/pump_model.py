@@ -330,8 +330,8 @@ class PumpModel:
             source_runs=(),
             calibrated=False,
             description=(
-                "UNCALIBRATED literature-based default (small high-head centrifugal pump, "
-                "best efficiency 0.45 at phi 0.015); no bench data"
+                "UNCALIBRATED literature-based default: small high-head centrifugal pump, "
+                "best efficiency 0.45 at phi 0.015, no bench data"
             ),
         )
 

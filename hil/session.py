@@ -1,14 +1,16 @@
 """A session on a bench: the clock, the virtual bench if the file asks for one, the connected bench;
 and the whole life of one procedure run, which always ends with the hardware in its safe state.
 
-For a bench file with a ``[virtual]`` table the virtual bench is started in this process and serves
-its instruments on ptys and loopback sockets; the drivers reach it only through those, exactly as
+For a bench file with a ``[virtual]`` table the virtual bench is started in this process (or, with
+``attach``, found in another process started by ``hil sim serve --clock lockstep``) and serves its
+instruments on ptys and loopback sockets; the drivers reach it only through those, exactly as
 they would reach real hardware. Only the clock is shared: the virtual clock steps the plant in
 lockstep, so a run is deterministic for a seed and runs as fast as the transports allow.
 """
 
 from __future__ import annotations
 
+import json
 import signal
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -20,10 +22,11 @@ from hil import __version__
 from hil.bench import Bench, SimEndpoint, connect_bench
 from hil.bench_config import BenchConfig, load_bench
 from hil.clock import Clock, VirtualClock, WallClock
-from hil.errors import HilError, InterlockTrip
+from hil.errors import ConfigError, HilError, InterlockTrip, ProtocolError
 from hil.procedure_api import load_procedure
 from hil.runner import Runner
 from hil.runstore import RunWriter, new_run_directory
+from hil.transport import LineTransport, TcpTransport
 
 
 @dataclass
@@ -34,13 +37,47 @@ class Session:
     seed: int | None
 
 
+class LockstepLink:
+    """Drives the bench time of a virtual bench served by another process (``hil sim serve
+    --clock lockstep``) through its control endpoint, and asks it where its instruments are."""
+
+    def __init__(self, address: str) -> None:
+        host, _, port = address.removeprefix("tcp://").rpartition(":")
+        if not host or not port.isdigit():
+            raise ConfigError("command line", "--attach", f"expected HOST:PORT, got {address!r}")
+        self._link = LineTransport(TcpTransport(host, int(port), timeout_s=10.0))
+
+    def endpoints(self) -> dict[str, SimEndpoint]:
+        listing = json.loads(self._link.query("ENDPOINTS?"))
+        return {name: SimEndpoint(e["transport"], e["address"], e.get("port")) for name, e in listing.items()}
+
+    def seed(self) -> int:
+        return int(self._link.query("SEED?"))
+
+    def advance_to(self, time_s: float) -> None:
+        reply = self._link.query(f"ADVANCE {time_s!r}")
+        if not reply.startswith("OK"):
+            raise ProtocolError(f"lockstep control: ADVANCE {time_s!r} answered {reply!r}")
+
+    def close(self) -> None:
+        self._link.close()
+
+
 @contextmanager
-def open_session(bench_name: str, seed: int | None) -> Iterator[Session]:
+def open_session(bench_name: str, seed: int | None, attach: str | None = None) -> Iterator[Session]:
+    """Connect to a bench; start its virtual bench in-process, or attach to a served one."""
     config = load_bench(bench_name)
     virtual = None
+    link = None
     endpoints: dict[str, SimEndpoint] = {}
     clock: Clock
-    if config.virtual is not None:
+    if attach is not None:
+        link = LockstepLink(attach)
+        endpoints, seed = link.endpoints(), link.seed()
+        virtual_clock = VirtualClock()
+        virtual_clock.add_listener(link.advance_to)
+        clock = virtual_clock
+    elif config.virtual is not None:
         from simulators.virtual_bench import VirtualBench
 
         seed = config.virtual.seed if seed is None else seed
@@ -61,6 +98,8 @@ def open_session(bench_name: str, seed: int | None) -> Iterator[Session]:
     finally:
         if virtual is not None:
             virtual.stop()
+        if link is not None:
+            link.close()
 
 
 @dataclass(frozen=True)
@@ -78,12 +117,13 @@ def run_procedure(
     out_dir: Path,
     seed: int | None = None,
     progress: Callable[[str], None] | None = None,
+    attach: str | None = None,
 ) -> RunResult:
     """Run one procedure end to end; the bench always ends safe and the run directory closed."""
     spec = load_procedure(procedure)
     params = spec.resolve(overrides)
     spec.check(params, load_bench(bench))  # refuse before anything is opened or moved
-    with open_session(bench, seed) as session:
+    with open_session(bench, seed, attach) as session:
         channels = [c for inst in session.config.instruments.values() for c in inst.channels]
         directory = new_run_directory(out_dir, spec.name)
         writer = RunWriter(directory, channels, {

@@ -44,9 +44,10 @@ state depends only on the sequence of commands and the times they were given at,
 advancing is split into calls. The state at ``time_s`` is the state at the last grid instant at or
 before it. Fluid properties (CoolProp, costly) are re-evaluated only when the tank temperature has
 moved 0.02 K, checked every 0.1 s of bench time, so at most once per runner tick and on the grid.
-The cost of ``advance_to(t + 0.1)`` is about 40 us in CPython on the development machine. Sensor noise is a pure function of (seed, sensor, grid index) through a SplitMix64 hash
-and a Box-Muller transform, drawn when an advance ends: reading never changes anything, and the
-readings too are independent of how advancing was split.
+The cost of ``advance_to(t + 0.1)`` is about 40 us in CPython on the development machine.
+Sensor noise is a pure function of (seed, sensor, grid index) through a SplitMix64 hash and a
+Box-Muller transform, drawn when an advance ends: reading never changes anything, and the readings
+too are independent of how advancing was split.
 
 Commands are the four ``command_*``/``set_*`` methods and readings go through :meth:`measured`,
 so a fault layer can wrap exactly those.
@@ -379,8 +380,18 @@ def _validate_plant(p: PlantParameters, source: str) -> None:
     if lam1 < 0.0 or lam2 < 0.0:
         raise ConfigError(source, "shutoff_power_fraction",
                           f"{p.shutoff_power_fraction} is inconsistent with the head curve and best point: "
-                          f"the derived power curve lambda(phi) = {lam0:.4g} + {lam1:.4g} phi + {lam2:.4g} phi^2 "
-                          "must have non-negative coefficients (raise it)")
+                          f"the derived power curve lambda(phi) = {lam0:.4g} + {lam1:.4g} phi "
+                          f"+ {lam2:.4g} phi^2 "
+                          "must have non-negative coefficients")
+    phi_b = p.best_efficiency_flow_coefficient
+    eta_b = p.best_efficiency
+    for k in range(1, 301):
+        phi = phi_b * k / 100.0
+        eta = pump_curves.head_coefficient(phi, p) * phi / (lam0 + phi * (lam1 + phi * lam2))
+        if eta > eta_b * (1.0 + 1e-9):
+            raise ConfigError(source, "best_efficiency_flow_coefficient",
+                              f"with this head curve the efficiency at phi = {phi:.4g} ({eta:.4g}) exceeds "
+                              f"best_efficiency ({eta_b}): phi = {phi_b} is not the best point")
 
 
 # --------------------------------------------------------------------------------------------------
@@ -523,7 +534,7 @@ class PumpLoop:
         self._p_vapour = 0.0
         self._t_fluid_properties = self._t_fluid
         self._refresh_fluid_properties()
-        self._mass_heat_capacity_j_k = (self._density * p.tank_liquid_volume_m3 * p.water_specific_heat_j_kg_k)
+        self._mass_heat_capacity_j_k = self._density * p.tank_liquid_volume_m3 * p.water_specific_heat_j_kg_k
 
         # Constants of the inner loop, computed once.
         d = p.impeller_diameter_m

@@ -23,8 +23,8 @@ rises with phi^2), and the head is multiplied by ``0.97 ** exp(a (1 - NPSHA/NPSH
 operating-point solve stays well posed. A cavitating pump still absorbs its shaft power (the head
 collapses, the churning does not stop), so cavitation lowers the head and the efficiency, not the power.
 
-Wear ("worn impeller"): ``head_degradation_fraction`` scales the head down, ``efficiency_degradation_fraction``
-scales the efficiency down (so the shaft power at a given flow rises by the ratio of the two), and
+Wear ("worn impeller"): ``head_degradation_fraction`` scales the head down,
+``efficiency_degradation_fraction`` scales the efficiency down (so the shaft power at a given flow rises by the ratio of the two), and
 ``npsh3_multiplier`` scales NPSH3.
 
 The plant's time-stepping loop inlines the same polynomials for speed; these functions are the

@@ -25,6 +25,7 @@ Must not import drivers/.
 
 from __future__ import annotations
 
+import json
 import threading
 from typing import Any, Mapping
 
@@ -52,6 +53,7 @@ class VirtualBench:
                  source: str = "virtual bench", host: str = LOOPBACK) -> None:
         params = PlantParameters.from_mapping(dict(plant_overrides or {}), source)
         self.plant = PumpLoop(params, seed=seed)
+        self.seed = seed
         self.server = EmulatorServer()
         self._host = host
         self._wall_thread: threading.Thread | None = None
@@ -88,17 +90,21 @@ class VirtualBench:
             identity="YOKOGAWA,WT310,SIM0001,F1.00",
         )
 
-    def start(self) -> dict[str, Endpoint]:
+    def start(self, lockstep_control: bool = False) -> dict[str, Endpoint]:
+        """Serve every instrument; with ``lockstep_control`` also the ``clock`` endpoint through
+        which a harness in another process drives bench time (see :class:`LockstepControlSession`)."""
         self.server.add_pty("motor", self.vesc)
         self.server.add_pty("rs485", self.rs485)
         self.server.add_tcp("power", self.power.session, host=self._host)
         self.server.add_tcp("daq", lambda: ModbusTcpSession({1: self.labjack}), host=self._host)
+        if lockstep_control:
+            self.server.add_tcp("clock", lambda: LockstepControlSession(self), host=self._host)
         self.server.start()
         return self.server.endpoints
 
     def advance_to(self, time_s: float) -> None:
         """Step the plant and the emulators' own timers to bench time ``time_s`` (lockstep)."""
-        with self.server.lock:
+        with self.server.lock:  # re-entrant: the lockstep control session calls this under it
             self.plant.advance_to(time_s)
             self.vesc.tick(time_s)
 
@@ -120,6 +126,46 @@ class VirtualBench:
         if self._wall_thread is not None:
             self._wall_thread.join(timeout=2)
         self.server.stop()
+
+
+class LockstepControlSession:
+    """Bench time for a harness in another process, one command per line over TCP.
+
+    ``ENDPOINTS?`` answers one JSON line mapping each instrument to its transport and address;
+    ``ADVANCE <seconds>`` steps the plant to that bench time and answers ``OK <seconds>`` once done,
+    so the harness's next exchange sees the new state; ``TIME?`` answers the bench time; ``SEED?``
+    the plant's seed. Anything else answers ``ERR <what was wrong>``. Replies are computed under
+    the server's lock like every emulator's (the server holds it while calling :meth:`receive`).
+    """
+
+    def __init__(self, bench: VirtualBench) -> None:
+        self._bench = bench
+        self._buffer = b""
+
+    def receive(self, data: bytes) -> bytes:
+        self._buffer += data
+        replies = []
+        while b"\n" in self._buffer:
+            line, self._buffer = self._buffer.split(b"\n", 1)
+            replies.append(self._answer(line.decode("ascii", "replace").strip()) + "\n")
+        return "".join(replies).encode("ascii")
+
+    def _answer(self, command: str) -> str:
+        verb, _, argument = command.partition(" ")
+        if verb == "ENDPOINTS?":
+            return json.dumps({name: e.as_dict() for name, e in self._bench.server.endpoints.items()})
+        if verb == "TIME?":
+            return repr(self._bench.plant.time_s)
+        if verb == "SEED?":
+            return str(self._bench.seed)
+        if verb == "ADVANCE":
+            try:
+                target = float(argument)
+            except ValueError:
+                return f"ERR ADVANCE needs a time in seconds, got {argument!r}"
+            self._bench.advance_to(target)
+            return f"OK {target!r}"
+        return f"ERR unknown command {command!r}"
 
 
 def _temperature_volts(temperature_c: float) -> float:

@@ -50,6 +50,9 @@ from hil.analysis.speed_conversion import SpeedRangeViolation
 from hil.errors import ConfigError
 
 TOUCH_RELATIVE = 1e-9
+_NO_OPERATING_POINT = (
+    "the H(Q) curve does not cross the line through the origin and the guarantee point in the measured range"
+)
 
 
 @dataclass(frozen=True)
@@ -69,7 +72,9 @@ class GuaranteePoint:
             if not (isinstance(value, (int, float)) and math.isfinite(value) and value > 0):
                 raise ConfigError("GuaranteePoint", field, f"expected a positive number, got {value!r}")
         if self.efficiency is not None and self.efficiency > 1:
-            raise ConfigError("GuaranteePoint", "efficiency", f"expected a fraction <= 1, got {self.efficiency!r}")
+            raise ConfigError(
+                "GuaranteePoint", "efficiency", f"expected a fraction <= 1, got {self.efficiency!r}"
+            )
 
 
 @dataclass(frozen=True)
@@ -218,14 +223,16 @@ class _LinearCurve:
 
     def crossings(self, slope: float, intercept: float) -> np.ndarray:
         g = self.h - (intercept + slope * self.q)
-        found = [float(q) for q, gi in zip(self.q, g) if gi == 0.0]
+        found = [float(q) for q, gi in zip(self.q, g, strict=True) if gi == 0.0]
         for i in range(len(self.q) - 1):
             if g[i] * g[i + 1] < 0:
                 found.append(float(self.q[i] + g[i] * (self.q[i + 1] - self.q[i]) / (g[i] - g[i + 1])))
         return np.array(sorted(set(found)))
 
 
-def _make_curve(method: str, flow: np.ndarray, values: np.ndarray, degree: int) -> _PolynomialCurve | _LinearCurve:
+def _make_curve(
+    method: str, flow: np.ndarray, values: np.ndarray, degree: int
+) -> _PolynomialCurve | _LinearCurve:
     if method == "fit":
         return _PolynomialCurve(fit_polynomial(flow, values, degree))
     return _LinearCurve(flow, values)
@@ -239,7 +246,9 @@ def _points(name: str, data: ArrayLike, n: int | None) -> np.ndarray:
     if n is not None and array.size != n:
         raise ConfigError("judge_acceptance", name, f"expected {n} values (one per point), got {array.size}")
     if not np.all(np.isfinite(array)):
-        raise ConfigError("judge_acceptance", name, "contains NaN or infinite values; drop those points first")
+        raise ConfigError(
+            "judge_acceptance", name, "contains NaN or infinite values; drop those points first"
+        )
     return array
 
 
@@ -278,16 +287,21 @@ def judge_acceptance(
     instrument (systematic) uncertainty per quantity kind (flow, head, speed, torque, input_power).
     """
     if curve_method not in ("fit", "linear"):
-        raise ConfigError("judge_acceptance", "curve_method", f"expected 'fit' or 'linear', got {curve_method!r}")
+        raise ConfigError(
+            "judge_acceptance", "curve_method", f"expected 'fit' or 'linear', got {curve_method!r}"
+        )
     flow = _points("flow_m3_s", flow_m3_s, None)
     head = _points("head_m", head_m, flow.size)
     minimum = head_degree + 1 if curve_method == "fit" else 2
     if np.unique(flow).size < minimum:
         raise AnalysisError(
-            f"the {curve_method} H(Q) curve needs at least {minimum} distinct flows, got {np.unique(flow).size}"
+            f"the {curve_method} H(Q) curve needs at least {minimum} distinct flows, "
+            f"got {np.unique(flow).size}"
         )
     if guarantee.efficiency is not None and efficiency is None:
-        raise ConfigError("judge_acceptance", "efficiency", "an efficiency guarantee needs measured efficiencies")
+        raise ConfigError(
+            "judge_acceptance", "efficiency", "an efficiency guarantee needs measured efficiencies"
+        )
     if guarantee.power_w is not None and power_w is None:
         raise ConfigError("judge_acceptance", "power_w", "a power guarantee needs measured powers")
     eta_tolerance = _required_tolerance(grade, "efficiency", "efficiency") if guarantee.efficiency else None
@@ -299,14 +313,21 @@ def judge_acceptance(
 
     operating_flow = _operating_flow(guarantee, head_curve)
     if guarantee.efficiency is not None and eta_tolerance is not None:
-        eta_curve = _make_curve(curve_method, flow, _points("efficiency", efficiency, flow.size), efficiency_degree)
+        eta_curve = _make_curve(
+            curve_method, flow, _points("efficiency", efficiency, flow.size), efficiency_degree
+        )
         verdicts.append(_efficiency_verdict(guarantee.efficiency, eta_tolerance, eta_curve, operating_flow))
     if guarantee.power_w is not None and power_tolerance is not None:
         power_curve = _make_curve(curve_method, flow, _points("power_w", power_w, flow.size), power_degree)
         verdicts.append(_power_verdict(guarantee.power_w, power_tolerance, power_curve, operating_flow))
 
     violations, unchecked = _condition_violations(
-        guarantee, grade, flow, speed_violations, fluctuation_fractions or {}, instrument_uncertainty_fractions or {}
+        guarantee,
+        grade,
+        flow,
+        speed_violations,
+        fluctuation_fractions or {},
+        instrument_uncertainty_fractions or {},
     )
     return AcceptanceResult(
         grade=grade.name,
@@ -321,7 +342,9 @@ def judge_acceptance(
     )
 
 
-def _head_verdict(guarantee: GuaranteePoint, grade: Grade, curve: _PolynomialCurve | _LinearCurve) -> QuantityVerdict:
+def _head_verdict(
+    guarantee: GuaranteePoint, grade: Grade, curve: _PolynomialCurve | _LinearCurve
+) -> QuantityVerdict:
     h_g = guarantee.head_m
     low, high = h_g * (1 - grade.head_minus.value), h_g * (1 + grade.head_plus.value)
     touch = TOUCH_RELATIVE * h_g
@@ -344,7 +367,9 @@ def _head_verdict(guarantee: GuaranteePoint, grade: Grade, curve: _PolynomialCur
     )
 
 
-def _flow_verdict(guarantee: GuaranteePoint, grade: Grade, curve: _PolynomialCurve | _LinearCurve) -> QuantityVerdict:
+def _flow_verdict(
+    guarantee: GuaranteePoint, grade: Grade, curve: _PolynomialCurve | _LinearCurve
+) -> QuantityVerdict:
     q_g, h_g = guarantee.flow_m3_s, guarantee.head_m
     low, high = q_g * (1 - grade.flow_minus.value), q_g * (1 + grade.flow_plus.value)
     touch = TOUCH_RELATIVE * h_g
@@ -395,7 +420,7 @@ def _efficiency_verdict(
     detail = (
         f"eta = {measured:.4f} at Q = {q:.6g} m3/s on the line through the origin, needs >= {threshold:.4f}"
         if math.isfinite(measured)
-        else "the H(Q) curve does not cross the line through the origin and the guarantee point in the measured range"
+        else _NO_OPERATING_POINT
     )
     return QuantityVerdict(
         quantity="efficiency",
@@ -419,7 +444,7 @@ def _power_verdict(
     detail = (
         f"P = {measured:.4g} W at Q = {q:.6g} m3/s on the line through the origin, needs <= {limit:.4g} W"
         if math.isfinite(measured)
-        else "the H(Q) curve does not cross the line through the origin and the guarantee point in the measured range"
+        else _NO_OPERATING_POINT
     )
     return QuantityVerdict(
         quantity="power",
@@ -454,31 +479,45 @@ def _condition_violations(
     for quantity, value in fluctuations.items():
         if quantity not in grade_class.fluctuation:
             raise ConfigError(
-                "judge_acceptance", f"fluctuation_fractions.{quantity}",
+                "judge_acceptance",
+                f"fluctuation_fractions.{quantity}",
                 f"unknown quantity; expected one of {list(QUANTITIES_FLUCTUATION)}",
             )
         limit = grade_class.fluctuation[quantity]
         if not value <= limit.value:
-            violations.append(ConditionViolation(
-                "fluctuation", quantity, value, limit.value, limit.verified,
-                f"{quantity} fluctuated +-{value:.2%}, grade {grade.name} allows +-{limit.value:.2%}",
-            ))
+            violations.append(
+                ConditionViolation(
+                    "fluctuation",
+                    quantity,
+                    value,
+                    limit.value,
+                    limit.verified,
+                    f"{quantity} fluctuated +-{value:.2%}, grade {grade.name} allows +-{limit.value:.2%}",
+                )
+            )
 
     band = grade_class.guarantee_band_fraction
     required = grade_class.min_points_near_guarantee
     q_g = guarantee.flow_m3_s
     near = int(np.count_nonzero(np.abs(flow / q_g - 1.0) <= band.value * (1 + 1e-12)))
     if near < required.value:
-        violations.append(ConditionViolation(
-            "points_near_guarantee", "flow", float(near), required.value, required.verified and band.verified,
-            f"{near} point(s) within {1 - band.value:.2f}..{1 + band.value:.2f} Q_G, grade {grade.name} "
-            f"needs at least {int(required.value)}",
-        ))
+        violations.append(
+            ConditionViolation(
+                "points_near_guarantee",
+                "flow",
+                float(near),
+                required.value,
+                required.verified and band.verified,
+                f"{near} point(s) within {1 - band.value:.2f}..{1 + band.value:.2f} Q_G, grade {grade.name} "
+                f"needs at least {int(required.value)}",
+            )
+        )
 
     for quantity, value in uncertainties.items():
         if quantity not in QUANTITIES_UNCERTAINTY:
             raise ConfigError(
-                "judge_acceptance", f"instrument_uncertainty_fractions.{quantity}",
+                "judge_acceptance",
+                f"instrument_uncertainty_fractions.{quantity}",
                 f"unknown quantity; expected one of {list(QUANTITIES_UNCERTAINTY)}",
             )
         limit = grade_class.uncertainty_limits.get(quantity)
@@ -486,8 +525,15 @@ def _condition_violations(
             unchecked.append(f"uncertainty of {quantity}: grade {grade.name} has no limit")
             continue
         if not value <= limit.value:
-            violations.append(ConditionViolation(
-                "uncertainty", quantity, value, limit.value, limit.verified,
-                f"{quantity} instrument uncertainty {value:.2%} exceeds the grade {grade.name} limit {limit.value:.2%}",
-            ))
+            violations.append(
+                ConditionViolation(
+                    "uncertainty",
+                    quantity,
+                    value,
+                    limit.value,
+                    limit.verified,
+                    f"{quantity} instrument uncertainty {value:.2%} exceeds the grade {grade.name} "
+                    f"limit {limit.value:.2%}",
+                )
+            )
     return violations, unchecked

@@ -99,7 +99,8 @@ def fit_polynomial(x: ArrayLike, y: ArrayLike, degree: int) -> PolynomialFit:
     solution, _, rank, _ = np.linalg.lstsq(scaled, ys, rcond=None)
     if rank < n_terms:
         raise AnalysisError(
-            f"a degree-{degree} fit needs at least {n_terms} distinct x values; the points span only rank {rank}"
+            f"a degree-{degree} fit needs at least {n_terms} distinct x values; "
+            f"the points span only rank {rank}"
         )
     coefficients = solution / scale
     residuals = ys - vander @ coefficients
@@ -111,7 +112,9 @@ def fit_polynomial(x: ArrayLike, y: ArrayLike, degree: int) -> PolynomialFit:
     else:
         covariance = np.full((n_terms, n_terms), np.nan)
         residual_std = math.nan
-    return PolynomialFit(coefficients, covariance, residual_std, float(xs.min()), float(xs.max()), int(xs.size))
+    return PolynomialFit(
+        coefficients, covariance, residual_std, float(xs.min()), float(xs.max()), int(xs.size)
+    )
 
 
 def fit_head_curve(flow_m3_s: ArrayLike, head_m: ArrayLike, degree: int = 2) -> PolynomialFit:
@@ -129,12 +132,16 @@ def fit_efficiency_curve(flow_m3_s: ArrayLike, efficiency: ArrayLike, degree: in
     return fit_polynomial(flow_m3_s, efficiency, degree)
 
 
-def fit_head_coefficient_curve(flow_coefficient: ArrayLike, head_coefficient: ArrayLike, degree: int = 2) -> PolynomialFit:
+def fit_head_coefficient_curve(
+    flow_coefficient: ArrayLike, head_coefficient: ArrayLike, degree: int = 2
+) -> PolynomialFit:
     """psi(phi): the speed-independent form of H(Q), what a pump model file stores."""
     return fit_polynomial(flow_coefficient, head_coefficient, degree)
 
 
-def fit_efficiency_vs_flow_coefficient(flow_coefficient: ArrayLike, efficiency: ArrayLike, degree: int = 2) -> PolynomialFit:
+def fit_efficiency_vs_flow_coefficient(
+    flow_coefficient: ArrayLike, efficiency: ArrayLike, degree: int = 2
+) -> PolynomialFit:
     """eta(phi): efficiency against the flow coefficient."""
     return fit_polynomial(flow_coefficient, efficiency, degree)
 
@@ -161,5 +168,7 @@ def fit_pump_curves(
     return PumpCurveFits(
         head=fit_head_curve(flow_m3_s, head_m, head_degree),
         power=None if power_w is None else fit_power_curve(flow_m3_s, power_w, power_degree),
-        efficiency=None if efficiency is None else fit_efficiency_curve(flow_m3_s, efficiency, efficiency_degree),
+        efficiency=None
+        if efficiency is None
+        else fit_efficiency_curve(flow_m3_s, efficiency, efficiency_degree),
     )

@@ -120,7 +120,9 @@ class GradeTable:
         None to get the grade's own tolerances.
         """
         if name not in self.grades:
-            raise ConfigError(self.source, f"grades.{name}", f"unknown grade; the table has {sorted(self.grades)}")
+            raise ConfigError(
+                self.source, f"grades.{name}", f"unknown grade; the table has {sorted(self.grades)}"
+            )
         grade = self.grades[name]
         rule = self.small_pump
         if (
@@ -175,8 +177,10 @@ _CLASS_FIELDS = {
     "npsh3_tolerance_min_m": "nonnegative",
 }
 _CLASS_REQUIRED = tuple(name for name in _CLASS_FIELDS if not name.startswith("uncertainty_"))
-_SPEED_FIELDS = {name: "positive" for name in ("performance_min_ratio", "performance_max_ratio",
-                                                 "npsh_min_ratio", "npsh_max_ratio")}
+_SPEED_FIELDS = {
+    name: "positive"
+    for name in ("performance_min_ratio", "performance_max_ratio", "npsh_min_ratio", "npsh_max_ratio")
+}
 _SMALL_PUMP_FIELDS = {
     "max_input_power_w": "positive",
     "flow_minus": "tolerance",
@@ -202,7 +206,9 @@ def default_grade_table_path() -> Path:
     return Path(str(resources.files("hil").joinpath("data", "grades.toml")))
 
 
-def load_grade_table(override_path: str | Path | None = None, base_path: str | Path | None = None) -> GradeTable:
+def load_grade_table(
+    override_path: str | Path | None = None, base_path: str | Path | None = None
+) -> GradeTable:
     """Load the shipped grade table (or ``base_path``) and apply ``override_path`` over it.
 
     Reads the file(s) on every call; callers keep the returned table (no module-level cache).
@@ -240,8 +246,11 @@ def _validate_document(doc: Mapping[str, Any], source: str) -> None:
     for key in doc:
         if key not in _TOP_LEVEL:
             raise ConfigError(source, key, f"unknown section; expected one of {list(_TOP_LEVEL)}")
-    for section, fields in (("table", _TABLE_FIELDS), ("speed_range", _SPEED_FIELDS),
-                            ("small_pump", _SMALL_PUMP_FIELDS)):
+    for section, fields in (
+        ("table", _TABLE_FIELDS),
+        ("speed_range", _SPEED_FIELDS),
+        ("small_pump", _SMALL_PUMP_FIELDS),
+    ):
         if section in doc:
             _validate_section(_table_at(doc, section, source, section), fields, source, section)
     for section, fields in (("classes", _CLASS_FIELDS), ("grades", _GRADE_FIELDS)):
@@ -294,14 +303,17 @@ def _parse_value(raw: Any, kind: str, source: str, field: str) -> GradeValue:
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise ConfigError(source, f"{field}.value", f"expected {_EXPECTED[kind]}, got {value!r}")
     number = float(value)
-    ok = math.isfinite(number) and {
-        "tolerance": 0.0 <= number < 1.0,
-        "efficiency": -1.0 < number <= 0.0,
-        "fraction": 0.0 < number < 1.0,
-        "count": isinstance(value, int) and value >= 1,
-        "positive": number > 0.0,
-        "nonnegative": number >= 0.0,
-    }[kind]
+    ok = (
+        math.isfinite(number)
+        and {
+            "tolerance": 0.0 <= number < 1.0,
+            "efficiency": -1.0 < number <= 0.0,
+            "fraction": 0.0 < number < 1.0,
+            "count": isinstance(value, int) and value >= 1,
+            "positive": number > 0.0,
+            "nonnegative": number >= 0.0,
+        }[kind]
+    )
     if not ok:
         raise ConfigError(source, f"{field}.value", f"expected {_EXPECTED[kind]}, got {value!r}")
     return GradeValue(number, raw["verified"], note)
@@ -350,15 +362,17 @@ def _build(doc: Mapping[str, Any], source: str, origin: Mapping[str, str]) -> Gr
 
     speed_doc = doc["speed_range"]
     _require(speed_doc, tuple(_SPEED_FIELDS), source, "speed_range")
-    speed = SpeedRangeLimits(**{k: _parse_value(speed_doc[k], "positive", source, f"speed_range.{k}")
-                                for k in _SPEED_FIELDS})
+    speed = SpeedRangeLimits(
+        **{k: _parse_value(speed_doc[k], "positive", source, f"speed_range.{k}") for k in _SPEED_FIELDS}
+    )
     for kind in ("performance", "npsh"):
         low = getattr(speed, f"{kind}_min_ratio").value
         high = getattr(speed, f"{kind}_max_ratio").value
         if not low <= 1.0 <= high:
             field = f"speed_range.{kind}_min_ratio" if low > 1.0 else f"speed_range.{kind}_max_ratio"
             raise ConfigError(
-                origin.get(field, source), field,
+                origin.get(field, source),
+                field,
                 f"expected min <= 1 <= max (the specified speed itself must be allowed), got {low}..{high}",
             )
 
@@ -375,8 +389,9 @@ def _build(doc: Mapping[str, Any], source: str, origin: Mapping[str, str]) -> Gr
             trend_speed=values["trend_speed"],
             min_points_near_guarantee=values["min_points_near_guarantee"],
             guarantee_band_fraction=values["guarantee_band_fraction"],
-            uncertainty_limits={q: values[f"uncertainty_{q}"] for q in QUANTITIES_UNCERTAINTY
-                                if f"uncertainty_{q}" in values},
+            uncertainty_limits={
+                q: values[f"uncertainty_{q}"] for q in QUANTITIES_UNCERTAINTY if f"uncertainty_{q}" in values
+            },
             npsh3_tolerance_fraction=values["npsh3_tolerance_fraction"],
             npsh3_tolerance_min_m=values["npsh3_tolerance_min_m"],
         )
@@ -388,8 +403,16 @@ def _build(doc: Mapping[str, Any], source: str, origin: Mapping[str, str]) -> Gr
         _require(body, _GRADE_REQUIRED, where, path)
         class_name = body["class"]
         if class_name not in classes:
-            raise ConfigError(origin.get(f"{path}.class", where), f"{path}.class", f"unknown class {class_name!r}; defined: {sorted(classes)}")
-        values = {k: _parse_value(v, _GRADE_FIELDS[k], where, f"{path}.{k}") for k, v in body.items() if k != "class"}
+            raise ConfigError(
+                origin.get(f"{path}.class", where),
+                f"{path}.class",
+                f"unknown class {class_name!r}; defined: {sorted(classes)}",
+            )
+        values = {
+            k: _parse_value(v, _GRADE_FIELDS[k], where, f"{path}.{k}")
+            for k, v in body.items()
+            if k != "class"
+        }
         grades[name] = Grade(
             name=name,
             grade_class=classes[class_name],
@@ -407,12 +430,17 @@ def _build(doc: Mapping[str, Any], source: str, origin: Mapping[str, str]) -> Gr
     for grade_name in small_doc["grades"]:
         if grade_name not in grades:
             raise ConfigError(
-                origin.get("small_pump.grades", source), "small_pump.grades", f"names unknown grade {grade_name!r}"
+                origin.get("small_pump.grades", source),
+                "small_pump.grades",
+                f"names unknown grade {grade_name!r}",
             )
     small = SmallPumpRule(
         grades=tuple(small_doc["grades"]),
-        **{k: _parse_value(small_doc[k], kind, source, f"small_pump.{k}")
-           for k, kind in _SMALL_PUMP_FIELDS.items() if k != "grades"},
+        **{
+            k: _parse_value(small_doc[k], kind, source, f"small_pump.{k}")
+            for k, kind in _SMALL_PUMP_FIELDS.items()
+            if k != "grades"
+        },
     )
     table_doc = doc.get("table", {})
     return GradeTable(

@@ -173,7 +173,11 @@ def suction_specific_speed(
 ) -> FloatOrArray:
     """Suction specific speed ``S = n_rpm sqrt(Q/f_q) / NPSH3^0.75`` (Q in m3/s, NPSH3 in m)."""
     if impeller_eyes not in (1, 2):
-        raise ConfigError("suction_specific_speed", "impeller_eyes", f"expected 1 or 2, got {impeller_eyes!r}")
+        raise ConfigError(
+            "suction_specific_speed", "impeller_eyes", f"expected 1 or 2, got {impeller_eyes!r}"
+        )
     q = np.asarray(flow_m3_s, dtype=float) / impeller_eyes
     with np.errstate(divide="ignore", invalid="ignore"):
-        return _result(np.asarray(speed_rpm, dtype=float) * np.sqrt(q) / np.asarray(npsh3_m, dtype=float) ** 0.75)
+        return _result(
+            np.asarray(speed_rpm, dtype=float) * np.sqrt(q) / np.asarray(npsh3_m, dtype=float) ** 0.75
+        )

@@ -72,11 +72,17 @@ def npsh3_from_sweep(
     never reaches the drop (continue lowering the inlet pressure) or starts inside cavitation.
     """
     if not 0 < head_drop_fraction < 1:
-        raise ConfigError("npsh3_from_sweep", "head_drop_fraction", f"expected a fraction in (0, 1), got {head_drop_fraction!r}")
+        raise ConfigError(
+            "npsh3_from_sweep",
+            "head_drop_fraction",
+            f"expected a fraction in (0, 1), got {head_drop_fraction!r}",
+        )
     npsha = np.asarray(npsha_m, dtype=float).ravel()
     head = np.asarray(head_m, dtype=float).ravel()
     if npsha.shape != head.shape:
-        raise ConfigError("npsh3_from_sweep", "head_m", f"expected {npsha.size} values (one per NPSHA), got {head.size}")
+        raise ConfigError(
+            "npsh3_from_sweep", "head_m", f"expected {npsha.size} values (one per NPSHA), got {head.size}"
+        )
     if not (np.all(np.isfinite(npsha)) and np.all(np.isfinite(head))):
         raise ConfigError("npsh3_from_sweep", "npsha_m/head_m", "contain NaN or infinite values")
     u_head = np.broadcast_to(np.asarray(head_uncertainty_m, dtype=float), head.shape)
@@ -85,17 +91,22 @@ def npsh3_from_sweep(
     order = np.argsort(-npsha, kind="stable")
     if reference_head_m is None:
         if not (isinstance(reference_points, int) and reference_points >= 1):
-            raise ConfigError("npsh3_from_sweep", "reference_points", f"expected an integer >= 1, got {reference_points!r}")
+            raise ConfigError(
+                "npsh3_from_sweep", "reference_points", f"expected an integer >= 1, got {reference_points!r}"
+            )
         if npsha.size < reference_points + 1:
             raise AnalysisError(
-                f"a sweep needs the {reference_points} reference reading(s) plus at least one more, got {npsha.size}"
+                f"a sweep needs the {reference_points} reference reading(s) plus at least one more, "
+                f"got {npsha.size}"
             )
         reference = float(head[order[:reference_points]].mean())
         u_reference = float(np.max(u_head[order[:reference_points]]))
         start = reference_points
     else:
         if not (math.isfinite(reference_head_m) and reference_head_m > 0):
-            raise ConfigError("npsh3_from_sweep", "reference_head_m", f"expected a positive head, got {reference_head_m!r}")
+            raise ConfigError(
+                "npsh3_from_sweep", "reference_head_m", f"expected a positive head, got {reference_head_m!r}"
+            )
         reference = float(reference_head_m)
         u_reference = float(np.max(u_head)) if u_head.size else 0.0
         start = 0
@@ -143,13 +154,18 @@ def fit_npsh3_curve(flow_m3_s: ArrayLike, npsh3_m: ArrayLike, degree: int = 2) -
 def npsh3_tolerance_m(grade: Grade, guaranteed_npsh3_m: float) -> float:
     """Allowed excess of NPSH3 over its guarantee: the larger of the fraction and the absolute floor."""
     grade_class = grade.grade_class
-    return max(grade_class.npsh3_tolerance_fraction.value * guaranteed_npsh3_m, grade_class.npsh3_tolerance_min_m.value)
+    return max(
+        grade_class.npsh3_tolerance_fraction.value * guaranteed_npsh3_m,
+        grade_class.npsh3_tolerance_min_m.value,
+    )
 
 
 def judge_npsh3(guaranteed_npsh3_m: float, measured_npsh3_m: float, grade: Grade) -> QuantityVerdict:
     """NPSH3 guarantee met when ``measured <= guaranteed + tolerance`` (lower NPSH3 is better)."""
     if not (math.isfinite(guaranteed_npsh3_m) and guaranteed_npsh3_m > 0):
-        raise ConfigError("judge_npsh3", "guaranteed_npsh3_m", f"expected a positive value, got {guaranteed_npsh3_m!r}")
+        raise ConfigError(
+            "judge_npsh3", "guaranteed_npsh3_m", f"expected a positive value, got {guaranteed_npsh3_m!r}"
+        )
     tolerance = npsh3_tolerance_m(grade, guaranteed_npsh3_m)
     limit = guaranteed_npsh3_m + tolerance
     passed = math.isfinite(measured_npsh3_m) and measured_npsh3_m <= limit * (1 + 1e-12)
@@ -162,7 +178,8 @@ def judge_npsh3(guaranteed_npsh3_m: float, measured_npsh3_m: float, grade: Grade
         tolerance_minus_fraction=None,
         tolerance_plus_fraction=tolerance / guaranteed_npsh3_m,
         passed=passed,
-        tolerance_verified=grade_class.npsh3_tolerance_fraction.verified and grade_class.npsh3_tolerance_min_m.verified,
+        tolerance_verified=grade_class.npsh3_tolerance_fraction.verified
+        and grade_class.npsh3_tolerance_min_m.verified,
         detail=f"NPSH3 {measured_npsh3_m:.3f} m, allowed up to {limit:.3f} m "
         f"(+{tolerance:.3f} m: larger of {grade_class.npsh3_tolerance_fraction.value:.0%} and "
         f"{grade_class.npsh3_tolerance_min_m.value:.2f} m)",

@@ -93,7 +93,9 @@ def convert_to_speed(
     pass a table's ``speed_range`` to use an override). Performance limits are checked when any of
     Q, H, T, P or eta is given; NPSH limits when ``npsh_m`` is given.
     """
-    if not (isinstance(npsh_exponent, (int, float)) and NPSH_EXPONENT_MIN <= npsh_exponent <= NPSH_EXPONENT_MAX):
+    if not (
+        isinstance(npsh_exponent, (int, float)) and NPSH_EXPONENT_MIN <= npsh_exponent <= NPSH_EXPONENT_MAX
+    ):
         raise ConfigError(
             "convert_to_speed",
             "npsh_exponent",
@@ -101,10 +103,18 @@ def convert_to_speed(
             f"got {npsh_exponent!r}",
         )
     if not (math.isfinite(specified_speed_rpm) and specified_speed_rpm > 0):
-        raise ConfigError("convert_to_speed", "specified_speed_rpm", f"expected a positive speed, got {specified_speed_rpm!r}")
+        raise ConfigError(
+            "convert_to_speed",
+            "specified_speed_rpm",
+            f"expected a positive speed, got {specified_speed_rpm!r}",
+        )
     speeds = np.asarray(test_speed_rpm, dtype=float)
     if not np.all(np.isfinite(speeds)) or np.any(speeds <= 0):
-        raise ConfigError("convert_to_speed", "test_speed_rpm", "expected positive finite speed(s); a stopped pump cannot be converted")
+        raise ConfigError(
+            "convert_to_speed",
+            "test_speed_rpm",
+            "expected positive finite speed(s); a stopped pump cannot be converted",
+        )
     if limits is None:
         limits = load_grade_table().speed_range
 
@@ -112,13 +122,23 @@ def convert_to_speed(
     performance_given = any(v is not None for v in (flow_m3_s, head_m, torque_n_m, power_w, efficiency))
     violations: list[SpeedRangeViolation] = []
     if performance_given:
-        violations += _check_range(speeds, specified_speed_rpm, "performance",
-                                   limits.performance_min_ratio.value, limits.performance_max_ratio.value,
-                                   limits.performance_min_ratio.verified and limits.performance_max_ratio.verified)
+        violations += _check_range(
+            speeds,
+            specified_speed_rpm,
+            "performance",
+            limits.performance_min_ratio.value,
+            limits.performance_max_ratio.value,
+            limits.performance_min_ratio.verified and limits.performance_max_ratio.verified,
+        )
     if npsh_m is not None:
-        violations += _check_range(speeds, specified_speed_rpm, "npsh",
-                                   limits.npsh_min_ratio.value, limits.npsh_max_ratio.value,
-                                   limits.npsh_min_ratio.verified and limits.npsh_max_ratio.verified)
+        violations += _check_range(
+            speeds,
+            specified_speed_rpm,
+            "npsh",
+            limits.npsh_min_ratio.value,
+            limits.npsh_max_ratio.value,
+            limits.npsh_min_ratio.verified and limits.npsh_max_ratio.verified,
+        )
     eta = None
     if efficiency is not None:
         eta = _scaled(efficiency, np.ones_like(k))

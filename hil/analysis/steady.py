@@ -179,13 +179,22 @@ def judge_steady(
     n = int(data.size)
     if n == 0:
         return SteadyVerdict(
-            False, math.nan, math.nan, math.nan, math.nan, 0, 0.0,
-            max_fluctuation_fraction, max_trend_fraction, "no samples in the window",
+            False,
+            math.nan,
+            math.nan,
+            math.nan,
+            math.nan,
+            0,
+            0.0,
+            max_fluctuation_fraction,
+            max_trend_fraction,
+            "no samples in the window",
         )
     mean, std, fluctuation, trend, duration = (
         float(x) for x in _window_statistics(times, data, reference_scale)
     )
-    reason = _reason(n, duration, mean, fluctuation, trend, max_fluctuation_fraction, max_trend_fraction)
+    finite = bool(np.isfinite(times).all() and np.isfinite(data).all())
+    reason = _reason(n, finite, duration, fluctuation, trend, max_fluctuation_fraction, max_trend_fraction)
     return SteadyVerdict(
         steady=not reason,
         mean=mean,
@@ -202,8 +211,8 @@ def judge_steady(
 
 def _reason(
     n: int,
+    finite: bool,
     duration: float,
-    mean: float,
     fluctuation: float,
     trend: float,
     max_fluctuation: float,
@@ -212,8 +221,8 @@ def _reason(
     """Why a window is not steady ("" when it is); the first failing test wins."""
     if n < 2:
         return f"only {n} sample(s) in the window"
-    if not math.isfinite(mean):
-        return "non-finite samples in the window"
+    if not finite:
+        return "non-finite samples or times in the window"
     if not duration > 0:
         return "window has zero duration"
     if not fluctuation <= max_fluctuation:
@@ -250,7 +259,11 @@ def judge_steady_all(
         else:
             times = times_s
         verdicts[name] = judge_steady(
-            times, values[name], limit.max_fluctuation_fraction, limit.max_trend_fraction, limit.reference_scale
+            times,
+            values[name],
+            limit.max_fluctuation_fraction,
+            limit.max_trend_fraction,
+            limit.reference_scale,
         )
     return SteadyJudgement(steady=all(v.steady for v in verdicts.values()), verdicts=verdicts)
 
@@ -275,12 +288,18 @@ def judge_steady_windows(
     data = _as_float_array("values", values, "judge_steady_windows")
     if times.ndim != 1 or data.shape != times.shape:
         raise ConfigError(
-            "judge_steady_windows", "values", f"expected 1-D arrays of equal length, got {times.shape}, {data.shape}"
+            "judge_steady_windows",
+            "values",
+            f"expected 1-D arrays of equal length, got {times.shape}, {data.shape}",
         )
     if not (isinstance(window_samples, int) and window_samples >= 2):
-        raise ConfigError("judge_steady_windows", "window_samples", f"expected an integer >= 2, got {window_samples!r}")
+        raise ConfigError(
+            "judge_steady_windows", "window_samples", f"expected an integer >= 2, got {window_samples!r}"
+        )
     if not (isinstance(step_samples, int) and step_samples >= 1):
-        raise ConfigError("judge_steady_windows", "step_samples", f"expected an integer >= 1, got {step_samples!r}")
+        raise ConfigError(
+            "judge_steady_windows", "step_samples", f"expected an integer >= 1, got {step_samples!r}"
+        )
     if data.size < window_samples:
         empty = np.empty(0)
         return SteadyWindows(np.empty(0, dtype=int), np.empty(0, dtype=bool), empty, empty, empty, empty)
@@ -288,6 +307,8 @@ def judge_steady_windows(
     value_windows = sliding_window_view(data, window_samples)[::step_samples]
     mean, std, fluctuation, trend, duration = _window_statistics(time_windows, value_windows, reference_scale)
     with np.errstate(invalid="ignore"):
-        steady = (fluctuation <= max_fluctuation_fraction) & (np.abs(trend) <= max_trend_fraction) & (duration > 0)
+        steady = (
+            (fluctuation <= max_fluctuation_fraction) & (np.abs(trend) <= max_trend_fraction) & (duration > 0)
+        )
     start = np.arange(0, data.size - window_samples + 1, step_samples)
     return SteadyWindows(start, steady, mean, std, fluctuation, trend)

@@ -71,7 +71,9 @@ def student_t_factor(n: int, confidence: float = 0.95) -> float:
     if not (isinstance(n, int) and n >= 2):
         raise ConfigError("student_t_factor", "n", f"expected an integer >= 2, got {n!r}")
     if not 0 < confidence < 1:
-        raise ConfigError("student_t_factor", "confidence", f"expected 0 < confidence < 1, got {confidence!r}")
+        raise ConfigError(
+            "student_t_factor", "confidence", f"expected 0 < confidence < 1, got {confidence!r}"
+        )
     return float(stats.t.ppf(0.5 + confidence / 2.0, n - 1))
 
 
@@ -86,7 +88,9 @@ def average_with_uncertainty(
     """
     _check_fraction("average_with_uncertainty", "instrument_accuracy_fraction", instrument_accuracy_fraction)
     if not 0 < confidence < 1:
-        raise ConfigError("average_with_uncertainty", "confidence", f"expected 0 < confidence < 1, got {confidence!r}")
+        raise ConfigError(
+            "average_with_uncertainty", "confidence", f"expected 0 < confidence < 1, got {confidence!r}"
+        )
     data = np.asarray(values, dtype=float).ravel()
     if data.size == 0:
         raise ConfigError("average_with_uncertainty", "values", "expected at least one value, got none")
@@ -134,7 +138,9 @@ def head_uncertainty_m(
     the bench removes).
     """
     if not (density_kg_m3 > 0 and inlet_diameter_m > 0 and outlet_diameter_m > 0):
-        raise ConfigError("head_uncertainty_m", "density/diameters", "expected positive density and diameters")
+        raise ConfigError(
+            "head_uncertainty_m", "density/diameters", "expected positive density and diameters"
+        )
     a1 = math.pi / 4.0 * inlet_diameter_m**2
     a2 = math.pi / 4.0 * outlet_diameter_m**2
     q = np.asarray(flow_m3_s, dtype=float)
@@ -181,7 +187,10 @@ def shaft_power_uncertainty_w(
     k = 2.0 * math.pi / 60.0
     t = np.asarray(torque_n_m, dtype=float)
     n = np.asarray(speed_rpm, dtype=float)
-    u = np.sqrt((n * k * np.asarray(u_torque_n_m, dtype=float)) ** 2 + (t * k * np.asarray(u_speed_rpm, dtype=float)) ** 2)
+    u = np.sqrt(
+        (n * k * np.asarray(u_torque_n_m, dtype=float)) ** 2
+        + (t * k * np.asarray(u_speed_rpm, dtype=float)) ** 2
+    )
     return float(u) if u.ndim == 0 else u
 
 

@@ -37,8 +37,9 @@ def _parabola(h0: float, a: float, flows: np.ndarray = FLOWS) -> np.ndarray:
 def test_passes_only_through_the_vertical_bar(table, method: str) -> None:
     # H = 32.4 - 3e4 Q^2: H(Q_G) = 29.4 (-2 %, inside +-3 %); over 0.955..1.045 Q_G the head stays
     # below 29.664 < 30, and H = 30 only at Q = sqrt(2.4/3e4) = 0.0089443 (-10.56 %).
-    result = judge_acceptance(GuaranteePoint(Q_G, H_G), table.grade("1B"), FLOWS, _parabola(32.4, 3.0e4),
-                              curve_method=method)
+    result = judge_acceptance(
+        GuaranteePoint(Q_G, H_G), table.grade("1B"), FLOWS, _parabola(32.4, 3.0e4), curve_method=method
+    )
     head, flow = result.verdict("head"), result.verdict("flow")
     assert head.passed and not flow.passed
     assert result.flow_head_met and result.guarantees_met
@@ -56,8 +57,9 @@ def test_passes_only_through_the_horizontal_bar(table, method: str) -> None:
     # H = 58.8 - 3e5 Q^2: H(Q_G) = 28.8 (-4 %, outside +-3 %); H = 30 at Q = sqrt(28.8/3e5) = 0.0097980
     # (-2.02 %, inside +-4.5 %). Straight segments cross H = 30 between 0.0095 (31.725 m) and
     # 0.01 (28.8 m): 0.0095 + 1.725/2.925 * 0.0005 = 0.0097949.
-    result = judge_acceptance(GuaranteePoint(Q_G, H_G), table.grade("1B"), FLOWS, _parabola(58.8, 3.0e5),
-                              curve_method=method)
+    result = judge_acceptance(
+        GuaranteePoint(Q_G, H_G), table.grade("1B"), FLOWS, _parabola(58.8, 3.0e5), curve_method=method
+    )
     head, flow = result.verdict("head"), result.verdict("flow")
     assert flow.passed and not head.passed
     assert result.flow_head_met
@@ -70,7 +72,9 @@ def test_passes_only_through_the_horizontal_bar(table, method: str) -> None:
 def test_fails_by_a_hair_below_the_vertical_bar(table) -> None:
     # Flat curve with H(Q_G) = 29.1 (1 - 1e-4): 0.01 % of the bar's length below its lower end.
     h_at_qg = 29.1 * (1 - 1e-4)
-    result = judge_acceptance(GuaranteePoint(Q_G, H_G), table.grade("1B"), FLOWS, _parabola(h_at_qg + 3.0, 3.0e4))
+    result = judge_acceptance(
+        GuaranteePoint(Q_G, H_G), table.grade("1B"), FLOWS, _parabola(h_at_qg + 3.0, 3.0e4)
+    )
     assert not result.verdict("head").passed and not result.verdict("flow").passed
     assert not result.flow_head_met and not result.guarantees_met and not result.passed
 
@@ -78,11 +82,15 @@ def test_fails_by_a_hair_below_the_vertical_bar(table) -> None:
 def test_fails_by_a_hair_beside_the_horizontal_bar_and_passes_touching_it(table) -> None:
     # Steep curve reaching H_G at Q_c = 0.955 Q_G (1 - 1e-4): just left of the bar's end.
     q_c = 0.00955 * (1 - 1e-4)
-    miss = judge_acceptance(GuaranteePoint(Q_G, H_G), table.grade("1B"), FLOWS, _parabola(30.0 + 3.0e5 * q_c**2, 3.0e5))
+    miss = judge_acceptance(
+        GuaranteePoint(Q_G, H_G), table.grade("1B"), FLOWS, _parabola(30.0 + 3.0e5 * q_c**2, 3.0e5)
+    )
     assert not miss.flow_head_met
     assert miss.verdict("flow").measured == pytest.approx(q_c, rel=1e-9)
     # Exactly at the bar's end: touching counts.
-    touch = judge_acceptance(GuaranteePoint(Q_G, H_G), table.grade("1B"), FLOWS, _parabola(30.0 + 3.0e5 * 0.00955**2, 3.0e5))
+    touch = judge_acceptance(
+        GuaranteePoint(Q_G, H_G), table.grade("1B"), FLOWS, _parabola(30.0 + 3.0e5 * 0.00955**2, 3.0e5)
+    )
     assert touch.flow_head_met and touch.verdict("flow").passed
     assert not touch.verdict("head").passed
 
@@ -120,8 +128,13 @@ def test_power_guarantee_at_the_same_point(table) -> None:
 
 def test_power_guarantee_needs_a_power_tolerance(table) -> None:
     with pytest.raises(ConfigError, match="power") as caught:
-        judge_acceptance(GuaranteePoint(Q_G, H_G, power_w=2000.0), table.grade("1B"), FLOWS,
-                         _parabola(42.0, 1e5), power_w=np.full(9, 2000.0))
+        judge_acceptance(
+            GuaranteePoint(Q_G, H_G, power_w=2000.0),
+            table.grade("1B"),
+            FLOWS,
+            _parabola(42.0, 1e5),
+            power_w=np.full(9, 2000.0),
+        )
     assert caught.value.field == "grades.1B.power_plus"
 
 
@@ -137,25 +150,35 @@ def test_small_pump_tolerances_widen_the_cross(table) -> None:
     # H(Q_G) 5 % low and a flat curve: fails 1B's +-3 %, passes the small-pump +-8 %.
     heads = _parabola(28.5 + 3.0, 3.0e4)
     assert not judge_acceptance(GuaranteePoint(Q_G, H_G), table.grade("1B"), FLOWS, heads).flow_head_met
-    small = judge_acceptance(GuaranteePoint(Q_G, H_G), table.grade("1B", pump_input_power_w=4000.0), FLOWS, heads)
+    small = judge_acceptance(
+        GuaranteePoint(Q_G, H_G), table.grade("1B", pump_input_power_w=4000.0), FLOWS, heads
+    )
     assert small.flow_head_met and small.small_pump_rule_applied
     assert not small.verdict("head").tolerance_verified
 
 
 def test_violated_test_conditions_are_listed(table) -> None:
     flows = np.array([0.006, 0.008, 0.0095, 0.01, 0.0105, 0.012, 0.014])  # three within 0.9..1.1 Q_G
-    speed = convert_to_speed(np.array([2950.0, 2950.0, 1400.0, 2950.0, 2950.0, 2950.0, 2950.0]), 3000.0,
-                             head_m=np.ones(7))
+    speed = convert_to_speed(
+        np.array([2950.0, 2950.0, 1400.0, 2950.0, 2950.0, 2950.0, 2950.0]), 3000.0, head_m=np.ones(7)
+    )
     result = judge_acceptance(
-        GuaranteePoint(Q_G, H_G), table.grade("1B"), flows, _parabola(33.0, 3.0e4, flows),
+        GuaranteePoint(Q_G, H_G),
+        table.grade("1B"),
+        flows,
+        _parabola(33.0, 3.0e4, flows),
         speed_violations=speed.violations,
         fluctuation_fractions={"flow": 0.04, "speed": 0.005},
         instrument_uncertainty_fractions={"flow": 0.02, "head": 0.005},
     )
     assert result.guarantees_met and not result.valid and not result.passed
     found = {(v.condition, v.quantity): v for v in result.violations}
-    assert set(found) == {("speed_range", "performance"), ("fluctuation", "flow"),
-                          ("points_near_guarantee", "flow"), ("uncertainty", "flow")}
+    assert set(found) == {
+        ("speed_range", "performance"),
+        ("fluctuation", "flow"),
+        ("points_near_guarantee", "flow"),
+        ("uncertainty", "flow"),
+    }
     points = found[("points_near_guarantee", "flow")]
     assert (points.value, points.limit) == (3.0, 5.0)
     assert found[("fluctuation", "flow")].limit == 0.03
@@ -163,7 +186,10 @@ def test_violated_test_conditions_are_listed(table) -> None:
     assert found[("speed_range", "performance")].limit == 0.5
     # Grade 2B needs only 3 points and has no uncertainty limits: those are listed as unchecked.
     result2 = judge_acceptance(
-        GuaranteePoint(Q_G, H_G), table.grade("2B"), flows, _parabola(33.0, 3.0e4, flows),
+        GuaranteePoint(Q_G, H_G),
+        table.grade("2B"),
+        flows,
+        _parabola(33.0, 3.0e4, flows),
         instrument_uncertainty_fractions={"flow": 0.02},
     )
     assert result2.valid and result2.passed
@@ -178,8 +204,13 @@ def test_five_points_in_the_band_satisfy_grade_1(table) -> None:
 def test_unknown_condition_quantity_and_bad_inputs(table) -> None:
     grade = table.grade("1B")
     with pytest.raises(ConfigError, match="fluctuation_fractions.pressure"):
-        judge_acceptance(GuaranteePoint(Q_G, H_G), grade, FLOWS, _parabola(33.0, 3e4),
-                         fluctuation_fractions={"pressure": 0.01})
+        judge_acceptance(
+            GuaranteePoint(Q_G, H_G),
+            grade,
+            FLOWS,
+            _parabola(33.0, 3e4),
+            fluctuation_fractions={"pressure": 0.01},
+        )
     with pytest.raises(ConfigError, match="curve_method"):
         judge_acceptance(GuaranteePoint(Q_G, H_G), grade, FLOWS, _parabola(33.0, 3e4), curve_method="spline")
     with pytest.raises(ConfigError, match="efficiency"):
@@ -194,6 +225,11 @@ def test_override_adds_a_power_tolerance_to_1b(tmp_path: Path) -> None:
     path = tmp_path / "g.toml"
     path.write_text("[grades.1B]\npower_plus = { value = 0.04, verified = true }\n")
     grade = load_grade_table(path).grade("1B")
-    result = judge_acceptance(GuaranteePoint(Q_G, H_G, power_w=1962.0), grade, FLOWS, _parabola(42.0, 1e5),
-                              power_w=1000.0 + 1.0e5 * FLOWS)
+    result = judge_acceptance(
+        GuaranteePoint(Q_G, H_G, power_w=1962.0),
+        grade,
+        FLOWS,
+        _parabola(42.0, 1e5),
+        power_w=1000.0 + 1.0e5 * FLOWS,
+    )
     assert result.verdict("power").passed and result.verdict("power").tolerance_verified

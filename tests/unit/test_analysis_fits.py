@@ -21,7 +21,8 @@ from hil.errors import ConfigError
 def test_straight_line_matches_textbook_formulas() -> None:
     # x = 0..3, y = 1, 3, 2, 5: xbar 1.5, ybar 2.75, Sxx 5, Sxy 5.5 -> slope 1.1, intercept 1.1;
     # residuals -0.1, 0.8, -1.3, 0.6 -> SSR 2.7, s^2 = 2.7/2 = 1.35;
-    # var(slope) = s^2/Sxx = 0.27; var(intercept) = s^2 (1/n + xbar^2/Sxx) = 0.945; cov = -xbar s^2/Sxx = -0.405
+    # var(slope) = s^2/Sxx = 0.27; var(intercept) = s^2 (1/n + xbar^2/Sxx) = 0.945;
+    # cov = -xbar s^2/Sxx = -0.405
     fit = fit_polynomial([0.0, 1.0, 2.0, 3.0], [1.0, 3.0, 2.0, 5.0], 1)
     np.testing.assert_allclose(fit.coefficients, [1.1, 1.1])
     assert fit.residual_std == pytest.approx(math.sqrt(1.35))

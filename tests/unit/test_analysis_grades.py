@@ -16,7 +16,9 @@ def test_verified_values_from_the_published_lexicon() -> None:
     assert (g1b.flow_minus.value, g1b.flow_plus.value) == (0.045, 0.045)
     assert (g1b.head_minus.value, g1b.head_plus.value) == (0.03, 0.03)
     assert g1b.efficiency is not None and g1b.efficiency.value == -0.03
-    assert all(v.verified for v in (g1b.flow_minus, g1b.flow_plus, g1b.head_minus, g1b.head_plus, g1b.efficiency))
+    assert all(
+        v.verified for v in (g1b.flow_minus, g1b.flow_plus, g1b.head_minus, g1b.head_plus, g1b.efficiency)
+    )
     g2b = table.grade("2B")
     assert (g2b.flow_minus.value, g2b.head_plus.value) == (0.08, 0.05)
     assert g2b.efficiency is not None and g2b.efficiency.value == -0.05 and g2b.efficiency.verified
@@ -26,7 +28,12 @@ def test_remaining_grades_are_present_and_unverified() -> None:
     table = load_grade_table()
     assert set(table.grades) == {"1B", "1E", "1U", "2B", "2U", "3B"}
     g1u = table.grade("1U")
-    assert (g1u.flow_minus.value, g1u.flow_plus.value, g1u.head_minus.value, g1u.head_plus.value) == (0, 0.10, 0, 0.06)
+    assert (g1u.flow_minus.value, g1u.flow_plus.value, g1u.head_minus.value, g1u.head_plus.value) == (
+        0,
+        0.10,
+        0,
+        0.06,
+    )
     assert g1u.power_plus is not None and g1u.power_plus.value == 0.10
     g3b = table.grade("3B")
     assert g3b.efficiency is not None and g3b.efficiency.value == -0.07
@@ -120,15 +127,23 @@ npsh_min_ratio = { value = 0.9, verified = true }
         ("[grades.1B]\nflow_minus = { value = -0.05, verified = true }\n", "grades.1B.flow_minus.value"),
         ("[grades.1B]\nflow_minus = 0.05\n", "grades.1B.flow_minus"),
         ("[grades.1B]\nefficiency = { value = 0.03, verified = true }\n", "grades.1B.efficiency.value"),
-        ("[grades.1B]\nflow_minus = { value = 0.05, verified = \"yes\" }\n", "grades.1B.flow_minus.verified"),
-        ("[grades.1B]\nflow_minus = { value = 0.05, verified = true, unit = \"%\" }\n", "grades.1B.flow_minus.unit"),
-        ("[grades.1B]\nclass = \"7\"\n", "grades.1B.class"),
-        ("[grades.9Z]\nclass = \"1\"\n", "grades.9Z.flow_minus"),
-        ("[classes.1]\nmin_points_near_guarantee = { value = 2.5, verified = false }\n",
-         "classes.1.min_points_near_guarantee.value"),
+        ('[grades.1B]\nflow_minus = { value = 0.05, verified = "yes" }\n', "grades.1B.flow_minus.verified"),
+        (
+            '[grades.1B]\nflow_minus = { value = 0.05, verified = true, unit = "%" }\n',
+            "grades.1B.flow_minus.unit",
+        ),
+        ('[grades.1B]\nclass = "7"\n', "grades.1B.class"),
+        ('[grades.9Z]\nclass = "1"\n', "grades.9Z.flow_minus"),
+        (
+            "[classes.1]\nmin_points_near_guarantee = { value = 2.5, verified = false }\n",
+            "classes.1.min_points_near_guarantee.value",
+        ),
         ("[tolerances]\nx = 1\n", "tolerances"),
-        ("[small_pump]\ngrades = [\"1B\", \"5Q\"]\n", "small_pump.grades"),
-        ("[speed_range]\nperformance_min_ratio = { value = 1.1, verified = false }\n", "speed_range.performance_min_ratio"),
+        ('[small_pump]\ngrades = ["1B", "5Q"]\n', "small_pump.grades"),
+        (
+            "[speed_range]\nperformance_min_ratio = { value = 1.1, verified = false }\n",
+            "speed_range.performance_min_ratio",
+        ),
     ],
 )
 def test_bad_override_names_file_and_field(tmp_path: Path, text: str, field: str) -> None:

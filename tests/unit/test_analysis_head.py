@@ -83,7 +83,9 @@ def test_specific_speeds_by_hand() -> None:
     # 100 m3/h, 50 m, 2900 rpm: 2900 * sqrt(0.027778) / 50^0.75 = 483.33 / 18.803 = 25.71
     assert specific_speed_nq(100.0 / 3600.0, 50.0, 2900.0) == pytest.approx(25.705, abs=1e-2)
     # Two stages share the head: each has 25 m, n_q rises by 2^0.75.
-    assert specific_speed_nq(100.0 / 3600.0, 50.0, 2900.0, stages=2) == pytest.approx(25.705 * 2**0.75, abs=2e-2)
+    assert specific_speed_nq(100.0 / 3600.0, 50.0, 2900.0, stages=2) == pytest.approx(
+        25.705 * 2**0.75, abs=2e-2
+    )
     # NPSH3 3 m: 483.33 / 3^0.75 = 212.03
     assert suction_specific_speed(100.0 / 3600.0, 3.0, 2900.0) == pytest.approx(212.03, abs=1e-2)
     # Double suction: flow per eye halves, S falls by sqrt(2).

@@ -15,8 +15,15 @@ from hil.errors import ConfigError
 def test_affinity_laws_by_hand() -> None:
     # k = 3000/2900 = 1.0344828; k^2 = 1.0701546; k^3 = 1.1070565; k^1.5 = 1.0521675
     converted = convert_to_speed(
-        2900.0, 3000.0, flow_m3_s=0.01, head_m=30.0, torque_n_m=10.0, power_w=3000.0,
-        efficiency=0.8, npsh_m=3.0, npsh_exponent=1.5,
+        2900.0,
+        3000.0,
+        flow_m3_s=0.01,
+        head_m=30.0,
+        torque_n_m=10.0,
+        power_w=3000.0,
+        efficiency=0.8,
+        npsh_m=3.0,
+        npsh_exponent=1.5,
     )
     assert converted.speed_ratio == pytest.approx(1.0344828, abs=1e-7)
     assert converted.flow_m3_s == pytest.approx(0.010344828, abs=1e-9)

@@ -86,7 +86,16 @@ def test_head_uncertainty_agrees_with_monte_carlo() -> None:
         0.05,
     )
     linear = head_uncertainty_m(
-        args["p1"], args["u1"], args["p2"], args["u2"], args["q"], args["uq"], args["rho"], 0.08, 0.05, args["urho"]
+        args["p1"],
+        args["u1"],
+        args["p2"],
+        args["u2"],
+        args["q"],
+        args["uq"],
+        args["rho"],
+        0.08,
+        0.05,
+        args["urho"],
     )
     assert float(np.std(heads)) == pytest.approx(linear, rel=0.01)
 

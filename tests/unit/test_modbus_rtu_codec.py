@@ -219,7 +219,7 @@ replies = st.one_of(
 )
 
 
-@settings(max_examples=1500)
+@settings(max_examples=1000)
 @given(replies, st.integers(1, 3))
 def test_fuzzed_replies_give_registers_or_project_errors_only(reply: bytes, count: int) -> None:
     request = framed(f"02 03 00 10 00 {count:02X}")

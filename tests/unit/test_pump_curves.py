@@ -94,7 +94,8 @@ def test_head_drop_is_exactly_three_percent_at_npsha_equal_npsh3() -> None:
 
 
 def test_breakdown_is_negligible_well_above_gradual_then_steep_below() -> None:
-    factor = [pc.cavitation_head_factor(k / 1000, 1.0, P.cavitation_breakdown_steepness) for k in range(-500, 3001)]
+    steepness = P.cavitation_breakdown_steepness
+    factor = [pc.cavitation_head_factor(k / 1000, 1.0, steepness) for k in range(-500, 3001)]
     assert all(b >= a for a, b in zip(factor, factor[1:]))  # monotonic in NPSHA
     assert all(0.0 <= f <= 1.0 for f in factor)
     # Smooth: no jumps between neighbouring ratios 0.001 apart.

@@ -1,0 +1,83 @@
+"""`hil sim serve` as its own process: a foreign client finds the instruments from the JSON listing,
+and a harness in another process drives the served bench in lockstep with the same results as the
+in-process virtual bench."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+from typing import Iterator
+
+import pytest
+
+from drivers.keller import KellerTransducer
+from drivers.vesc import VescDrive
+from hil.cli import main
+from hil.modbus_rtu import ModbusRtuTransport
+from hil.transport import SerialTransport
+from tests.system.test_performance_curve import SHORT_RUN
+
+
+def serve(*extra: str) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        [sys.executable, "-m", "hil.cli", "sim", "serve", "--json", "--duration-s", "120", *extra],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )
+
+
+def stop(process: subprocess.Popen[str]) -> None:
+    process.terminate()
+    process.communicate(timeout=10)  # also closes the pipes
+
+
+@pytest.fixture
+def wall_clock_bench() -> Iterator[dict[str, dict[str, object]]]:
+    process = serve()
+    try:
+        assert process.stdout is not None
+        yield json.loads(process.stdout.readline())
+    finally:
+        stop(process)
+
+
+def test_serve_lists_every_instrument_with_its_address(wall_clock_bench: dict[str, dict[str, object]]) -> None:
+    assert set(wall_clock_bench) == {"motor", "rs485", "power", "daq"}
+    assert wall_clock_bench["motor"]["transport"] == "pty"
+    assert str(wall_clock_bench["motor"]["address"]).startswith("/dev/pts/")
+    assert wall_clock_bench["power"]["transport"] == "tcp"
+    assert wall_clock_bench["power"]["address"] == "127.0.0.1"
+    assert wall_clock_bench["rs485"]["units"] == {"p_inlet": 1, "p_outlet": 2, "flow": 3}
+
+
+def test_a_foreign_client_reads_the_served_instruments(wall_clock_bench: dict[str, dict[str, object]]) -> None:
+    motor_port = SerialTransport(str(wall_clock_bench["motor"]["address"]), timeout_s=2.0)
+    reading = VescDrive(motor_port, pole_pairs=2, max_speed_rpm=33000.0).read()
+    motor_port.close()
+    assert reading["speed_rpm"] == 0.0
+    assert reading["bus_voltage_v"] == pytest.approx(48.0, rel=0.05)
+    bus_port = SerialTransport(str(wall_clock_bench["rs485"]["address"]), timeout_s=2.0)
+    inlet = KellerTransducer(ModbusRtuTransport(bus_port), unit=1, name="p_inlet").read()
+    bus_port.close()
+    # pump at rest: tank at one standard atmosphere plus 0.5 m of water above the inlet
+    assert inlet["pressure_pa"] == pytest.approx(101325.0 + 998.2 * 9.80665 * 0.5, rel=0.01)
+
+
+def test_lockstep_bench_in_another_process_gives_the_in_process_results(tmp_path: Path) -> None:
+    process = serve("--clock", "lockstep")
+    try:
+        assert process.stdout is not None
+        listing = json.loads(process.stdout.readline())
+        attached = tmp_path / "attached"
+        code = main(["run", "performance-curve", "--bench", "sim", "--attach", f"127.0.0.1:{listing['clock']['port']}",
+                     "--out", str(attached), "--quiet", *SHORT_RUN])
+        assert code == 0
+    finally:
+        stop(process)
+    local = tmp_path / "local"
+    assert main(["run", "performance-curve", "--bench", "sim", "--seed", "1", "--out", str(local), "--quiet",
+                 *SHORT_RUN]) == 0
+    (attached_run,) = attached.iterdir()
+    (local_run,) = local.iterdir()
+    assert (attached_run / "operating_points.csv").read_bytes() == (local_run / "operating_points.csv").read_bytes()
