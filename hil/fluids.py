@@ -31,7 +31,8 @@ def _check_water_temperature(temperature_c: float) -> None:
         )
 
 
-def _water_state(temperature_c: float) -> tuple[float, float]:
+def water_state(temperature_c: float) -> tuple[float, float]:
+    """``(density_kg_m3, vapour_pressure_pa)`` at ``temperature_c``, from one pair of CoolProp calls."""
     _check_water_temperature(temperature_c)
     temperature_k = temperature_c + 273.15
     vapour_pa = float(PropsSI("P", "T", temperature_k, "Q", 0, "Water"))
@@ -43,9 +44,9 @@ def _water_state(temperature_c: float) -> tuple[float, float]:
 
 def water_density_kg_m3(temperature_c: float) -> float:
     """Liquid water density at ``temperature_c`` (1 bar, or just above saturation beyond 100 degC)."""
-    return _water_state(temperature_c)[0]
+    return water_state(temperature_c)[0]
 
 
 def water_vapour_pressure_pa(temperature_c: float) -> float:
     """Saturation pressure of water at ``temperature_c``."""
-    return _water_state(temperature_c)[1]
+    return water_state(temperature_c)[1]

@@ -63,7 +63,7 @@ from dataclasses import dataclass, field
 from typing import Any, Mapping
 
 from hil.errors import ConfigError, LimitError
-from hil.fluids import STANDARD_GRAVITY_M_S2, water_density_kg_m3, water_vapour_pressure_pa
+from hil.fluids import STANDARD_GRAVITY_M_S2, water_state
 from simulators import pump_curves
 
 SUB_STEP_S = 0.01
@@ -685,8 +685,7 @@ class PumpLoop:
 
     def _refresh_fluid_properties(self) -> None:
         self._t_fluid_properties = self._t_fluid
-        self._density = water_density_kg_m3(self._t_fluid)
-        self._p_vapour = water_vapour_pressure_pa(self._t_fluid)
+        self._density, self._p_vapour = water_state(self._t_fluid)
 
     def _solve_bus(self, p_dc: float) -> None:
         """Input current and sagged bus voltage for DC power ``p_dc`` behind the source resistance."""
