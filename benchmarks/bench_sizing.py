@@ -38,7 +38,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--points", type=int, default=1000)
-    parser.add_argument("--mission", type=Path, default=None, help="mission TOML (default: the sample lander)")
+    parser.add_argument(
+        "--mission", type=Path, default=None, help="mission TOML (default: the sample lander)"
+    )
     args = parser.parse_args(argv)
 
     mission_path = args.mission or Path(str(files("hil") / "data" / "lander_mission.toml"))
@@ -52,7 +54,8 @@ def main(argv: list[str] | None = None) -> int:
     print(f"mission: {inputs.mission.name}")
     print(
         f"(a) one optimisation: {t_opt * 1e3:.1f} ms (best of {args.repeats}); "
-        f"{result.evaluations} model evaluations, optimum {result.total_mass_kg:.2f} kg, feasible {result.feasible}"
+        f"{result.evaluations} model evaluations, optimum {result.total_mass_kg:.2f} kg, "
+        f"feasible {result.feasible}"
     )
     feasible = int(sweep.feasible.sum())
     print(

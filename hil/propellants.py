@@ -28,6 +28,7 @@ Imports only :mod:`hil.errors` and :mod:`hil.fluids` from the project (and CoolP
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -124,7 +125,7 @@ class TabulatedPropellant(Propellant):
 
     def __post_init__(self) -> None:
         temps = [row[0] for row in self.table]
-        if len(temps) < 2 or any(b <= a for a, b in zip(temps, temps[1:])):
+        if len(temps) < 2 or any(b <= a for a, b in itertools.pairwise(temps)):
             raise ValueError(f"{self.name}: table needs at least two rows in increasing temperature")
         if temps[0] > self.min_temperature_c or temps[-1] < self.max_temperature_c:
             raise ValueError(f"{self.name}: table does not cover the stated valid range")

@@ -241,7 +241,9 @@ class PumpModel:
         result = _as_array(self.sigma3(phi, n_sigma)) * (n_rev_s * diameter) ** 2 / STANDARD_GRAVITY_M_S2
         return float(result) if np.ndim(result) == 0 else result
 
-    def flow_coefficient(self, flow_m3_s: ArrayLike, speed_rpm: ArrayLike, diameter_m: float | None = None):
+    def flow_coefficient(
+        self, flow_m3_s: ArrayLike, speed_rpm: ArrayLike, diameter_m: float | None = None
+    ) -> NDArray[np.float64] | float:
         """``phi = Q / (n D^3)`` with n in rev/s (default diameter: the tested impeller)."""
         diameter = self.impeller_diameter_m if diameter_m is None else diameter_m
         result = _as_array(flow_m3_s) / (_as_array(speed_rpm) / 60.0 * diameter**3)
@@ -523,7 +525,9 @@ def _parse_model(data: Any, source: str) -> PumpModel:
     if not isinstance(runs, list) or any(not isinstance(r, str) for r in runs):
         raise ConfigError(source, "source_runs", "expected a list of run id strings")
     return PumpModel(
-        impeller_diameter_m=_number(data["impeller_diameter_m"], source, "impeller_diameter_m", positive=True),
+        impeller_diameter_m=_number(
+            data["impeller_diameter_m"], source, "impeller_diameter_m", positive=True
+        ),
         fluid=fluid,
         psi_fit=_polynomial(data["psi"], source, "psi"),
         eta_fit=_polynomial(data["eta"], source, "eta"),

@@ -44,7 +44,9 @@ REPORT_VERSION = 1
 _PARETO_LEVELS = 6
 
 
-def pump_requirements(batch: ElectricBatch, pump: PumpBatch, npsh_margin: float, propellant: str, row: int = 0) -> dict[str, Any]:
+def pump_requirements(
+    batch: ElectricBatch, pump: PumpBatch, npsh_margin: float, propellant: str, row: int = 0
+) -> dict[str, Any]:
     """What the pump must deliver, read off an evaluated design.
 
     ``max_npsh3_m`` is the requirement (the largest NPSH3 the pump may have at any point of the burn,
@@ -112,9 +114,13 @@ def _uncertainty_dict(u: UncertaintyResult, base_mass: float) -> dict[str, Any]:
         "k_sigma": u.k_sigma,
         "min_npsha_over_npsh3_at_design_pessimistic": u.min_npsh_ratio_pessimistic,
         "pessimistic_redesign_mass_kg": u.pessimistic_mass_kg,
-        "pessimistic_redesign_delta_kg": None if u.pessimistic_mass_kg is None else u.pessimistic_mass_kg - base_mass,
+        "pessimistic_redesign_delta_kg": None
+        if u.pessimistic_mass_kg is None
+        else u.pessimistic_mass_kg - base_mass,
         "optimistic_redesign_mass_kg": u.optimistic_mass_kg,
-        "optimistic_redesign_delta_kg": None if u.optimistic_mass_kg is None else u.optimistic_mass_kg - base_mass,
+        "optimistic_redesign_delta_kg": None
+        if u.optimistic_mass_kg is None
+        else u.optimistic_mass_kg - base_mass,
     }
 
 
@@ -167,12 +173,15 @@ def build_report(
     report["electric_saving_kg"] = saving
     report["lighter_option"] = "electric_pump_fed" if saving > 0 else "pressure_fed"
     report["sensitivity"] = [
-        _sensitivity_dict(s) for s in mass_sensitivities(inputs, pump_model, electric, extrapolate=extrapolate)
+        _sensitivity_dict(s)
+        for s in mass_sensitivities(inputs, pump_model, electric, extrapolate=extrapolate)
     ]
     report["uncertainty"] = _uncertainty_dict(
         calibration_uncertainty(inputs, pump_model, electric, extrapolate=extrapolate), electric.total_mass_kg
     )
-    front = pareto_by_power_limit(inputs, pump_model, _PARETO_LEVELS, extrapolate=extrapolate, unconstrained=electric)
+    front = pareto_by_power_limit(
+        inputs, pump_model, _PARETO_LEVELS, extrapolate=extrapolate, unconstrained=electric
+    )
     report["pareto_front"] = [
         {
             "peak_electrical_power_w": r.peak_electrical_power_w,
@@ -247,7 +256,8 @@ def format_report(report: dict[str, Any]) -> str:
         if not report["extrapolate"]:
             lines.append("  (allowing extrapolation beyond the calibrated envelope may find one)")
         lines.append(
-            f"Pressure-fed baseline: {pf['total_mass_kg']:.1f} kg at chamber pressure {pf['chamber_pressure_pa'] / 1e6:.2f} MPa"
+            f"Pressure-fed baseline: {pf['total_mass_kg']:.1f} kg at chamber pressure "
+            f"{pf['chamber_pressure_pa'] / 1e6:.2f} MPa"
         )
         lines.extend(_warning_lines(report))
         return "\n".join(lines) + "\n"
@@ -255,15 +265,17 @@ def format_report(report: dict[str, Any]) -> str:
     ep = report["electric_pump_fed"]
     lines.append(
         f"Electric-pump-fed optimum: {ep['total_mass_kg']:.1f} kg loaded propulsion system; chamber pressure "
-        f"{ep['design']['chamber_pressure_pa'] / 1e6:.2f} MPa, Isp {ep['isp_s']:.1f} s, burn {ep['burn_time_s']:.0f} s"
+        f"{ep['design']['chamber_pressure_pa'] / 1e6:.2f} MPa, Isp {ep['isp_s']:.1f} s, "
+        f"burn {ep['burn_time_s']:.0f} s"
     )
     lines.append(
         f"  peak electrical power {ep['peak_electrical_power_w'] / 1e3:.2f} kW, energy "
         f"{ep['electrical_energy_j'] / 3.6e6:.2f} kWh (battery sized by {ep['battery_sized_by']})"
     )
     lines.append(
-        f"Pressure-fed baseline: {pf['total_mass_kg']:.1f} kg; chamber pressure {pf['chamber_pressure_pa'] / 1e6:.2f} MPa, "
-        f"Isp {pf['isp_s']:.1f} s, tanks at {pf['fuel_tank_pressure_pa'] / 1e5:.1f} / {pf['oxidiser_tank_pressure_pa'] / 1e5:.1f} bar"
+        f"Pressure-fed baseline: {pf['total_mass_kg']:.1f} kg; chamber pressure "
+        f"{pf['chamber_pressure_pa'] / 1e6:.2f} MPa, Isp {pf['isp_s']:.1f} s, tanks at "
+        f"{pf['fuel_tank_pressure_pa'] / 1e5:.1f} / {pf['oxidiser_tank_pressure_pa'] / 1e5:.1f} bar"
     )
     saving = report["electric_saving_kg"]
     verdict = (
@@ -276,7 +288,11 @@ def format_report(report: dict[str, Any]) -> str:
 
     req = report["pump_requirements"]
     f, o = req["fuel"], req["oxidiser"]
-    lines.append("Pump requirements" + " " * 17 + f"{'fuel (' + f['propellant'] + ')':>18}{'oxidiser (' + o['propellant'] + ')':>18}")
+    lines.append(
+        "Pump requirements"
+        + " " * 17
+        + f"{'fuel (' + f['propellant'] + ')':>18}{'oxidiser (' + o['propellant'] + ')':>18}"
+    )
     table = (
         ("flow (L/s)", "flow_m3_s", 1e3, ".3f"),
         ("mass flow (kg/s)", "mass_flow_kg_s", 1.0, ".3f"),
@@ -304,7 +320,9 @@ def format_report(report: dict[str, Any]) -> str:
 
     lines.append("Sensitivity of the optimum system mass (re-optimised for each change)")
     for s in report["sensitivity"]:
-        value = "infeasible" if s["delta_mass_kg"] is None else f"{s['delta_mass_kg']:+.2f} kg"
+        value = (
+            "infeasible" if s["delta_mass_kg"] is None else f"{round(s['delta_mass_kg'], 2) + 0.0:+.2f} kg"
+        )
         lines.append(f"  {s['requirement'] + ' ' + s['change']:<52}{value:>14}")
     lines.append("")
 
@@ -315,10 +333,14 @@ def format_report(report: dict[str, Any]) -> str:
     k = u["k_sigma"]
     lines.append(
         f"  NPSHA/NPSH3 at the design with curves {k:g} sigma pessimistic: "
-        f"{u['min_npsha_over_npsh3_at_design_pessimistic']:.2f} (margin required {report['inputs']['margins']['npsh_margin']:g})"
+        f"{u['min_npsha_over_npsh3_at_design_pessimistic']:.2f} "
+        f"(margin required {report['inputs']['margins']['npsh_margin']:g})"
     )
-    for label, key in (("pessimistic", "pessimistic_redesign_delta_kg"), ("optimistic", "optimistic_redesign_delta_kg")):
-        value = "infeasible" if u[key] is None else f"{u[key]:+.2f} kg"
+    for label, key in (
+        ("pessimistic", "pessimistic_redesign_delta_kg"),
+        ("optimistic", "optimistic_redesign_delta_kg"),
+    ):
+        value = "infeasible" if u[key] is None else f"{round(u[key], 2) + 0.0:+.2f} kg"
         lines.append(f"  redesign with curves {k:g} sigma {label}: {value}")
     lines.append("")
 
@@ -389,6 +411,8 @@ def optimize_command(
         try:
             Path(json_path).write_text(json.dumps(_json_safe(report), indent=2) + "\n", encoding="utf-8")
         except OSError as exc:
-            raise ConfigError(str(json_path), "", f"cannot write the JSON report: {exc.strerror or exc}") from exc
+            raise ConfigError(
+                str(json_path), "", f"cannot write the JSON report: {exc.strerror or exc}"
+            ) from exc
         out.write(f"\nJSON written to {json_path}\n")
     return 0 if report["electric_pump_fed"] is not None else 1

@@ -29,7 +29,9 @@ def _out(value: NDArray[np.float64]) -> FloatOrArray:
 # ---------------------------------------------------------------------------------- mission
 
 
-def propellant_for_delta_v_kg(delta_v_m_s: ArrayLike, final_mass_kg: ArrayLike, isp_s: ArrayLike) -> FloatOrArray:
+def propellant_for_delta_v_kg(
+    delta_v_m_s: ArrayLike, final_mass_kg: ArrayLike, isp_s: ArrayLike
+) -> FloatOrArray:
     """Usable propellant for ``delta_v`` from the rocket equation: ``m_f (exp(dv / (g0 Isp)) - 1)``.
 
     ``final_mass_kg`` is everything still on board at burnout (structure, payload, the propulsion
@@ -102,7 +104,9 @@ def required_discharge_pressure_pa(
 # ---------------------------------------------------------------------------------- electric chain
 
 
-def pump_shaft_power_w(flow_m3_s: ArrayLike, pressure_rise_pa: ArrayLike, efficiency: ArrayLike) -> FloatOrArray:
+def pump_shaft_power_w(
+    flow_m3_s: ArrayLike, pressure_rise_pa: ArrayLike, efficiency: ArrayLike
+) -> FloatOrArray:
     """Shaft power a pump needs: ``P = Q dp / eta``."""
     return _out(
         np.asarray(flow_m3_s, dtype=float)
@@ -141,7 +145,9 @@ def battery_mass_kg(
     studies lower it at high discharge rates).
     """
     by_power = np.asarray(peak_power_w, dtype=float) / specific_power_w_kg
-    by_energy = np.asarray(energy_j, dtype=float) / (specific_energy_j_kg * np.asarray(discharge_efficiency, dtype=float))
+    by_energy = np.asarray(energy_j, dtype=float) / (
+        specific_energy_j_kg * np.asarray(discharge_efficiency, dtype=float)
+    )
     return _out(packing_factor * np.maximum(by_power, by_energy))
 
 
@@ -154,7 +160,9 @@ def battery_is_energy_limited(
 ) -> bool | NDArray[np.bool_]:
     """Whether energy, rather than power, sets the battery mass."""
     by_power = np.asarray(peak_power_w, dtype=float) / specific_power_w_kg
-    by_energy = np.asarray(energy_j, dtype=float) / (specific_energy_j_kg * np.asarray(discharge_efficiency, dtype=float))
+    by_energy = np.asarray(energy_j, dtype=float) / (
+        specific_energy_j_kg * np.asarray(discharge_efficiency, dtype=float)
+    )
     result = by_energy >= by_power
     return bool(result) if np.ndim(result) == 0 else result
 
@@ -195,7 +203,10 @@ def sphere_tank_mass_kg(
     proportional to pressure times volume, which is why a low-pressure pump-fed tank is light.
     """
     r = np.asarray(sphere_radius_m(volume_m3), dtype=float)
-    t = np.maximum(safety_factor * np.asarray(pressure_pa, dtype=float) * r / (2.0 * allowable_stress_pa), min_wall_thickness_m)
+    t = np.maximum(
+        safety_factor * np.asarray(pressure_pa, dtype=float) * r / (2.0 * allowable_stress_pa),
+        min_wall_thickness_m,
+    )
     return _out(wall_density_kg_m3 * 4.0 * np.pi * r**2 * t)
 
 
@@ -239,7 +250,11 @@ def tank_height_m(volume_m3: ArrayLike, shape: str, length_to_diameter: float = 
     if shape == "sphere":
         return _out(2.0 * np.asarray(sphere_radius_m(volume_m3), dtype=float))
     if shape == "cylinder":
-        return _out(2.0 * length_to_diameter * np.asarray(cylinder_radius_m(volume_m3, length_to_diameter), dtype=float))
+        return _out(
+            2.0
+            * length_to_diameter
+            * np.asarray(cylinder_radius_m(volume_m3, length_to_diameter), dtype=float)
+        )
     raise ValueError(f"unknown tank shape {shape!r}")
 
 
@@ -256,7 +271,12 @@ def tank_mass_kg(
     """Thin-wall tank mass for ``shape`` 'sphere' or 'cylinder' (see the two functions above)."""
     if shape == "sphere":
         return sphere_tank_mass_kg(
-            volume_m3, pressure_pa, wall_density_kg_m3, allowable_stress_pa, safety_factor, min_wall_thickness_m
+            volume_m3,
+            pressure_pa,
+            wall_density_kg_m3,
+            allowable_stress_pa,
+            safety_factor,
+            min_wall_thickness_m,
         )
     if shape == "cylinder":
         return cylinder_tank_mass_kg(
@@ -271,19 +291,29 @@ def tank_mass_kg(
     raise ValueError(f"unknown tank shape {shape!r}")
 
 
-def hydrostatic_pressure_pa(density_kg_m3: ArrayLike, acceleration_m_s2: ArrayLike, height_m: ArrayLike) -> FloatOrArray:
+def hydrostatic_pressure_pa(
+    density_kg_m3: ArrayLike, acceleration_m_s2: ArrayLike, height_m: ArrayLike
+) -> FloatOrArray:
     """Pressure of a liquid column under acceleration: ``rho a h`` (adds to the tank's design pressure)."""
     return _out(
-        np.asarray(density_kg_m3, dtype=float) * np.asarray(acceleration_m_s2, dtype=float) * np.asarray(height_m, dtype=float)
+        np.asarray(density_kg_m3, dtype=float)
+        * np.asarray(acceleration_m_s2, dtype=float)
+        * np.asarray(height_m, dtype=float)
     )
 
 
 # ---------------------------------------------------------------------------------- pressurant
 
 
-def ideal_gas_mass_kg(pressure_pa: ArrayLike, volume_m3: ArrayLike, gas_constant_j_kg_k: float, temperature_k: float) -> FloatOrArray:
+def ideal_gas_mass_kg(
+    pressure_pa: ArrayLike, volume_m3: ArrayLike, gas_constant_j_kg_k: float, temperature_k: float
+) -> FloatOrArray:
     """``m = p V / (R T)``."""
-    return _out(np.asarray(pressure_pa, dtype=float) * np.asarray(volume_m3, dtype=float) / (gas_constant_j_kg_k * temperature_k))
+    return _out(
+        np.asarray(pressure_pa, dtype=float)
+        * np.asarray(volume_m3, dtype=float)
+        / (gas_constant_j_kg_k * temperature_k)
+    )
 
 
 def regulated_pressurant_mass_kg(
@@ -312,20 +342,32 @@ def regulated_pressurant_mass_kg(
 
 
 def pressurant_bottle_volume_m3(
-    pressurant_mass_kg: ArrayLike, storage_pressure_pa: float, gas_constant_j_kg_k: float, temperature_k: float
+    pressurant_mass_kg: ArrayLike,
+    storage_pressure_pa: float,
+    gas_constant_j_kg_k: float,
+    temperature_k: float,
 ) -> FloatOrArray:
     """Volume of the bottle that stores ``pressurant_mass`` at ``storage_pressure`` and ``temperature``."""
-    return _out(np.asarray(pressurant_mass_kg, dtype=float) * gas_constant_j_kg_k * temperature_k / storage_pressure_pa)
+    return _out(
+        np.asarray(pressurant_mass_kg, dtype=float)
+        * gas_constant_j_kg_k
+        * temperature_k
+        / storage_pressure_pa
+    )
 
 
-def blowdown_initial_ullage_m3(expelled_volume_m3: ArrayLike, blowdown_ratio: float, polytropic_exponent: float) -> FloatOrArray:
+def blowdown_initial_ullage_m3(
+    expelled_volume_m3: ArrayLike, blowdown_ratio: float, polytropic_exponent: float
+) -> FloatOrArray:
     """Initial gas volume so the tank pressure falls by ``blowdown_ratio`` while expelling the volume.
 
     ``p_i V_0^n = p_f (V_0 + V_e)^n`` with ``p_i / p_f = B`` gives ``V_0 = V_e / (B^(1/n) - 1)``.
     """
     if blowdown_ratio <= 1.0:
         raise ValueError("blowdown ratio (initial over final pressure) must exceed 1")
-    return _out(np.asarray(expelled_volume_m3, dtype=float) / (blowdown_ratio ** (1.0 / polytropic_exponent) - 1.0))
+    return _out(
+        np.asarray(expelled_volume_m3, dtype=float) / (blowdown_ratio ** (1.0 / polytropic_exponent) - 1.0)
+    )
 
 
 def blowdown_pressure_pa(

@@ -36,6 +36,7 @@ __all__ = [
     "SizingInputs",
     "TankSpec",
     "ThrottleSegment",
+    "input_summary",
     "load_mission",
     "parse_mission",
 ]
@@ -89,7 +90,9 @@ class EngineSpec:
 
     def isp_at(self, chamber_pressure_pa: Any) -> Any:
         """Specific impulse at a chamber pressure (linear about the reference chamber pressure)."""
-        return self.isp_s + self.isp_per_chamber_pressure_s_per_pa * (chamber_pressure_pa - self.chamber_pressure_pa)
+        return self.isp_s + self.isp_per_chamber_pressure_s_per_pa * (
+            chamber_pressure_pa - self.chamber_pressure_pa
+        )
 
 
 @dataclass(frozen=True)
@@ -269,12 +272,18 @@ class _Section:
             raise ConfigError(self.source, self.field_name(key), f"expected {what}, got {value!r}")
         value = float(value)
         if math.isnan(value) or (math.isinf(value) and not allow_inf):
-            raise ConfigError(self.source, self.field_name(key), f"expected a finite {what[2:]}, got {value!r}")
+            raise ConfigError(
+                self.source, self.field_name(key), f"expected a finite {what[2:]}, got {value!r}"
+            )
         if minimum is not None and (value < minimum or (exclusive_minimum and value == minimum)):
             relation = ">" if exclusive_minimum else ">="
-            raise ConfigError(self.source, self.field_name(key), f"expected {what} {relation} {minimum:g}, got {value:g}")
+            raise ConfigError(
+                self.source, self.field_name(key), f"expected {what} {relation} {minimum:g}, got {value:g}"
+            )
         if maximum is not None and value > maximum:
-            raise ConfigError(self.source, self.field_name(key), f"expected {what} <= {maximum:g}, got {value:g}")
+            raise ConfigError(
+                self.source, self.field_name(key), f"expected {what} <= {maximum:g}, got {value:g}"
+            )
         return value
 
     def positive(self, key: str, default: float | None, unit: str = "", **kwargs: Any) -> float | None:
@@ -288,7 +297,9 @@ class _Section:
         if not isinstance(value, str):
             raise ConfigError(self.source, self.field_name(key), f"expected a string, got {value!r}")
         if choices is not None and value not in choices:
-            raise ConfigError(self.source, self.field_name(key), f"expected one of {', '.join(choices)}, got {value!r}")
+            raise ConfigError(
+                self.source, self.field_name(key), f"expected one of {', '.join(choices)}, got {value!r}"
+            )
         return value
 
     def pair(self, key: str, default: tuple[float, float], unit: str) -> tuple[float, float]:
@@ -299,11 +310,15 @@ class _Section:
         ok = (
             isinstance(value, list)
             and len(value) == 2
-            and all(isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v) for v in value)
+            and all(
+                isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v) for v in value
+            )
         )
         if not ok or not 0 < value[0] < value[1]:
             raise ConfigError(
-                self.source, self.field_name(key), f"expected [minimum, maximum] with 0 < minimum < maximum ({unit}), got {value!r}"
+                self.source,
+                self.field_name(key),
+                f"expected [minimum, maximum] with 0 < minimum < maximum ({unit}), got {value!r}",
             )
         return (float(value[0]), float(value[1]))
 
@@ -372,7 +387,11 @@ def _parse_mission_section(sec: _Section) -> MissionSpec:
     if (delta_v is None) == (impulse is None):
         raise ConfigError(sec.source, "mission", "give exactly one of delta_v_m_s or total_impulse_n_s")
     if delta_v is not None and dry is None:
-        raise ConfigError(sec.source, "mission.dry_mass_kg", "required with delta_v_m_s (mass at burnout without the propulsion system)")
+        raise ConfigError(
+            sec.source,
+            "mission.dry_mass_kg",
+            "required with delta_v_m_s (mass at burnout without the propulsion system)",
+        )
     return MissionSpec(name=name, delta_v_m_s=delta_v, total_impulse_n_s=impulse, dry_mass_kg=dry or 0.0)
 
 
@@ -382,7 +401,9 @@ def _parse_engine(sec: _Section) -> EngineSpec:
     isp = sec.positive("isp_s", None, "s")
     mixture = sec.positive("mixture_ratio", None, "oxidiser/fuel mass ratio")
     if thrust is None or isp is None or mixture is None:
-        missing = [k for k, v in (("thrust_n", thrust), ("isp_s", isp), ("mixture_ratio", mixture)) if v is None][0]
+        missing = next(
+            k for k, v in (("thrust_n", thrust), ("isp_s", isp), ("mixture_ratio", mixture)) if v is None
+        )
         raise ConfigError(sec.source, sec.field_name(missing), "missing required field")
     profile_raw = sec.raw("throttle")
     profile = d.throttle_profile if profile_raw is None else _parse_profile(sec, profile_raw)
@@ -390,13 +411,27 @@ def _parse_engine(sec: _Section) -> EngineSpec:
         thrust_n=thrust,
         isp_s=isp,
         mixture_ratio=mixture,
-        chamber_pressure_pa=sec.positive("chamber_pressure_pa", d.chamber_pressure_pa, "Pa, reference for isp_s"),
+        chamber_pressure_pa=sec.positive(
+            "chamber_pressure_pa", d.chamber_pressure_pa, "Pa, reference for isp_s"
+        ),
         isp_per_chamber_pressure_s_per_pa=sec.number("isp_per_chamber_pressure_s_per_pa", 0.0, unit="s/Pa"),
-        injector_drop_fraction=sec.number("injector_drop_fraction", d.injector_drop_fraction, minimum=0.0, maximum=2.0, unit="fraction of chamber pressure"),
+        injector_drop_fraction=sec.number(
+            "injector_drop_fraction",
+            d.injector_drop_fraction,
+            minimum=0.0,
+            maximum=2.0,
+            unit="fraction of chamber pressure",
+        ),
         fuel_line_loss_pa=sec.number("fuel_line_loss_pa", d.fuel_line_loss_pa, minimum=0.0, unit="Pa"),
-        oxidiser_line_loss_pa=sec.number("oxidiser_line_loss_pa", d.oxidiser_line_loss_pa, minimum=0.0, unit="Pa"),
-        suction_line_loss_pa=sec.number("suction_line_loss_pa", d.suction_line_loss_pa, minimum=0.0, unit="Pa"),
-        fixed_hardware_mass_kg=sec.number("fixed_hardware_mass_kg", d.fixed_hardware_mass_kg, minimum=0.0, unit="kg"),
+        oxidiser_line_loss_pa=sec.number(
+            "oxidiser_line_loss_pa", d.oxidiser_line_loss_pa, minimum=0.0, unit="Pa"
+        ),
+        suction_line_loss_pa=sec.number(
+            "suction_line_loss_pa", d.suction_line_loss_pa, minimum=0.0, unit="Pa"
+        ),
+        fixed_hardware_mass_kg=sec.number(
+            "fixed_hardware_mass_kg", d.fixed_hardware_mass_kg, minimum=0.0, unit="kg"
+        ),
         throttle_profile=profile,
     )
     sec.finish()
@@ -406,12 +441,18 @@ def _parse_engine(sec: _Section) -> EngineSpec:
 def _parse_profile(sec: _Section, raw: Any) -> tuple[ThrottleSegment, ...]:
     field_name = sec.field_name("throttle")
     if not isinstance(raw, list) or not raw:
-        raise ConfigError(sec.source, field_name, "expected an array of tables [[engine.throttle]] with duration_fraction and throttle")
+        raise ConfigError(
+            sec.source,
+            field_name,
+            "expected an array of tables [[engine.throttle]] with duration_fraction and throttle",
+        )
     segments = []
     for i, item in enumerate(raw):
         sub = _Section(sec.source, f"{field_name}[{i}]", item)
         duration = sub.positive("duration_fraction", None, "fraction of burn time")
-        throttle = sub.number("throttle", None, minimum=0.0, maximum=1.0, exclusive_minimum=True, unit="fraction of full thrust")
+        throttle = sub.number(
+            "throttle", None, minimum=0.0, maximum=1.0, exclusive_minimum=True, unit="fraction of full thrust"
+        )
         sub.finish()
         if duration is None or throttle is None:
             missing = "duration_fraction" if duration is None else "throttle"
@@ -496,7 +537,9 @@ def _material(sec: _Section, key: str, default: TankMaterial) -> TankMaterial:
             missing = "density_kg_m3" if density is None else "allowable_stress_pa"
             raise ConfigError(sec.source, f"{sec.field_name(key)}.{missing}", "missing required field")
         return TankMaterial(name, density, stress, text)
-    raise ConfigError(sec.source, sec.field_name(key), "expected a material name or a table of explicit values")
+    raise ConfigError(
+        sec.source, sec.field_name(key), "expected a material name or a table of explicit values"
+    )
 
 
 def _parse_tanks(sec: _Section) -> TankSpec:
@@ -504,10 +547,16 @@ def _parse_tanks(sec: _Section) -> TankSpec:
     tanks = TankSpec(
         material=_material(sec, "material", d.material),
         shape=sec.string("shape", d.shape, ("sphere", "cylinder")),
-        length_to_diameter=sec.number("length_to_diameter", d.length_to_diameter, minimum=1.0, unit="overall length / diameter"),
+        length_to_diameter=sec.number(
+            "length_to_diameter", d.length_to_diameter, minimum=1.0, unit="overall length / diameter"
+        ),
         safety_factor=sec.number("safety_factor", d.safety_factor, minimum=1.0),
-        min_wall_thickness_m=sec.number("min_wall_thickness_m", d.min_wall_thickness_m, minimum=0.0, unit="m"),
-        max_acceleration_m_s2=sec.number("max_acceleration_m_s2", d.max_acceleration_m_s2, minimum=0.0, unit="m/s^2"),
+        min_wall_thickness_m=sec.number(
+            "min_wall_thickness_m", d.min_wall_thickness_m, minimum=0.0, unit="m"
+        ),
+        max_acceleration_m_s2=sec.number(
+            "max_acceleration_m_s2", d.max_acceleration_m_s2, minimum=0.0, unit="m/s^2"
+        ),
     )
     sec.finish()
     return tanks
@@ -519,11 +568,15 @@ def _parse_pressurant(sec: _Section) -> PressurantSpec:
         gas_constant_j_kg_k=sec.positive("gas_constant_j_kg_k", d.gas_constant_j_kg_k, "J/(kg K)"),
         storage_pressure_pa=sec.positive("storage_pressure_pa", d.storage_pressure_pa, "Pa"),
         temperature_k=sec.positive("temperature_k", d.temperature_k, "K"),
-        polytropic_exponent=sec.number("polytropic_exponent", d.polytropic_exponent, minimum=1.0, maximum=1.7),
+        polytropic_exponent=sec.number(
+            "polytropic_exponent", d.polytropic_exponent, minimum=1.0, maximum=1.7
+        ),
         regulator_drop_pa=sec.number("regulator_drop_pa", d.regulator_drop_pa, minimum=0.0, unit="Pa"),
         tank_material=_material(sec, "tank_material", d.tank_material),
         tank_safety_factor=sec.number("tank_safety_factor", d.tank_safety_factor, minimum=1.0),
-        tank_min_wall_thickness_m=sec.number("tank_min_wall_thickness_m", d.tank_min_wall_thickness_m, minimum=0.0, unit="m"),
+        tank_min_wall_thickness_m=sec.number(
+            "tank_min_wall_thickness_m", d.tank_min_wall_thickness_m, minimum=0.0, unit="m"
+        ),
         mode=sec.string("mode", d.mode, ("regulated", "blowdown")),
         blowdown_ratio=sec.number("blowdown_ratio", d.blowdown_ratio, minimum=1.0, exclusive_minimum=True),
     )
@@ -536,18 +589,40 @@ def _parse_electric(sec: _Section) -> ElectricSpec:
     spec = ElectricSpec(
         pump_specific_power_w_kg=sec.positive("pump_specific_power_w_kg", d.pump_specific_power_w_kg, "W/kg"),
         pump_mass_model=sec.string("pump_mass_model", d.pump_mass_model, ("specific_power", "size")),
-        pump_size_coefficient_kg_m3=sec.positive("pump_size_coefficient_kg_m3", d.pump_size_coefficient_kg_m3, "kg/m3"),
-        motor_efficiency=sec.number("motor_efficiency", d.motor_efficiency, minimum=0.0, maximum=1.0, exclusive_minimum=True),
-        motor_specific_power_w_kg=sec.positive("motor_specific_power_w_kg", d.motor_specific_power_w_kg, "W/kg"),
-        inverter_efficiency=sec.number("inverter_efficiency", d.inverter_efficiency, minimum=0.0, maximum=1.0, exclusive_minimum=True),
-        inverter_specific_power_w_kg=sec.positive("inverter_specific_power_w_kg", d.inverter_specific_power_w_kg, "W/kg"),
-        battery_specific_power_w_kg=sec.positive("battery_specific_power_w_kg", d.battery_specific_power_w_kg, "W/kg"),
-        battery_specific_energy_wh_kg=sec.positive("battery_specific_energy_wh_kg", d.battery_specific_energy_wh_kg, "Wh/kg"),
+        pump_size_coefficient_kg_m3=sec.positive(
+            "pump_size_coefficient_kg_m3", d.pump_size_coefficient_kg_m3, "kg/m3"
+        ),
+        motor_efficiency=sec.number(
+            "motor_efficiency", d.motor_efficiency, minimum=0.0, maximum=1.0, exclusive_minimum=True
+        ),
+        motor_specific_power_w_kg=sec.positive(
+            "motor_specific_power_w_kg", d.motor_specific_power_w_kg, "W/kg"
+        ),
+        inverter_efficiency=sec.number(
+            "inverter_efficiency", d.inverter_efficiency, minimum=0.0, maximum=1.0, exclusive_minimum=True
+        ),
+        inverter_specific_power_w_kg=sec.positive(
+            "inverter_specific_power_w_kg", d.inverter_specific_power_w_kg, "W/kg"
+        ),
+        battery_specific_power_w_kg=sec.positive(
+            "battery_specific_power_w_kg", d.battery_specific_power_w_kg, "W/kg"
+        ),
+        battery_specific_energy_wh_kg=sec.positive(
+            "battery_specific_energy_wh_kg", d.battery_specific_energy_wh_kg, "Wh/kg"
+        ),
         battery_packing_factor=sec.number("battery_packing_factor", d.battery_packing_factor, minimum=1.0),
-        battery_discharge_efficiency=sec.number("battery_discharge_efficiency", d.battery_discharge_efficiency, minimum=0.3, maximum=1.0),
-        battery_rate_derating_per_c=sec.number("battery_rate_derating_per_c", d.battery_rate_derating_per_c, minimum=0.0, unit="per C"),
-        max_electrical_power_w=sec.positive("max_electrical_power_w", d.max_electrical_power_w, "W", allow_inf=True),
-        assumed_suction_specific_speed=sec.positive("assumed_suction_specific_speed", d.assumed_suction_specific_speed, "dimensionless, omega-based"),
+        battery_discharge_efficiency=sec.number(
+            "battery_discharge_efficiency", d.battery_discharge_efficiency, minimum=0.3, maximum=1.0
+        ),
+        battery_rate_derating_per_c=sec.number(
+            "battery_rate_derating_per_c", d.battery_rate_derating_per_c, minimum=0.0, unit="per C"
+        ),
+        max_electrical_power_w=sec.positive(
+            "max_electrical_power_w", d.max_electrical_power_w, "W", allow_inf=True
+        ),
+        assumed_suction_specific_speed=sec.positive(
+            "assumed_suction_specific_speed", d.assumed_suction_specific_speed, "dimensionless, omega-based"
+        ),
     )
     sec.finish()
     return spec

@@ -158,7 +158,10 @@ class PumpCurves:
         return np.asarray(self.model.psi(phi, self.adjustment.psi_sigma), dtype=float)
 
     def eta(self, phi: Array) -> Array:
-        eta = np.asarray(self.model.eta(phi, self.adjustment.eta_sigma), dtype=float) + self.adjustment.efficiency_delta
+        eta = (
+            np.asarray(self.model.eta(phi, self.adjustment.eta_sigma), dtype=float)
+            + self.adjustment.efficiency_delta
+        )
         return np.clip(eta, 0.02, 1.0)
 
     def sigma3(self, phi: Array) -> Array:
@@ -182,7 +185,10 @@ class PumpCurves:
         lo_env, hi_env = self.envelope_lo, self.envelope_hi
         grid = np.geomspace(lo_env * 0.2, hi_env * 3.0, 4001)
         psi = np.asarray(self.model.psi(grid, self.adjustment.psi_sigma), dtype=float)
-        eta = np.asarray(self.model.eta(grid, self.adjustment.eta_sigma), dtype=float) + self.adjustment.efficiency_delta
+        eta = (
+            np.asarray(self.model.eta(grid, self.adjustment.eta_sigma), dtype=float)
+            + self.adjustment.efficiency_delta
+        )
         ok = (psi > 0.05 * float(np.max(psi))) & (eta > 0.02)
         if not self.uses_assumed_npsh3:
             ok &= np.asarray(self.model.sigma3(grid, self.adjustment.sigma3_sigma), dtype=float) > 0.0
@@ -226,7 +232,9 @@ class PumpCurves:
 
     def design_phi(self, specific_speed_squared: Array) -> Array:
         """Flow coefficient at which the pump runs at the given squared specific speed."""
-        return self._solve(self._design_function, self._h_table, specific_speed_squared, self._h_lo, self._h_hi)
+        return self._solve(
+            self._design_function, self._h_table, specific_speed_squared, self._h_lo, self._h_hi
+        )
 
     def operating_phi(self, flow_to_head: Array) -> Array:
         """Flow coefficient at which a pump of fixed diameter meets ``Q sqrt(rho) / (D^2 sqrt(dp))``."""
@@ -455,8 +463,12 @@ def _size_masses(
             ullage_o = comp.blowdown_initial_ullage_m3(usable_o / rho_o, press.blowdown_ratio, poly)
             vol_f = liquid_f + ullage_f
             vol_o = liquid_o + ullage_o
-            gas = comp.ideal_gas_mass_kg(tank_design_pressure_f, ullage_f, press.gas_constant_j_kg_k, press.temperature_k) + (
-                comp.ideal_gas_mass_kg(tank_design_pressure_o, ullage_o, press.gas_constant_j_kg_k, press.temperature_k)
+            gas = comp.ideal_gas_mass_kg(
+                tank_design_pressure_f, ullage_f, press.gas_constant_j_kg_k, press.temperature_k
+            ) + (
+                comp.ideal_gas_mass_kg(
+                    tank_design_pressure_o, ullage_o, press.gas_constant_j_kg_k, press.temperature_k
+                )
             )
             bottle_volume = np.zeros(n)
             bottle = np.zeros(n)
@@ -464,9 +476,7 @@ def _size_masses(
             vol_f = liquid_f * (1.0 + margins.ullage_fraction)
             vol_o = liquid_o * (1.0 + margins.ullage_fraction)
             pv = regulated_pressure_f * vol_f + regulated_pressure_o * vol_o
-            gas = (
-                pv / (press.gas_constant_j_kg_k * press.temperature_k) * poly / usable_fraction
-            )
+            gas = pv / (press.gas_constant_j_kg_k * press.temperature_k) * poly / usable_fraction
             bottle_volume = comp.pressurant_bottle_volume_m3(
                 gas, press.storage_pressure_pa, press.gas_constant_j_kg_k, press.temperature_k
             )
@@ -479,19 +489,35 @@ def _size_masses(
                 press.tank_min_wall_thickness_m,
             )
         design_f = tank_design_pressure_f + comp.hydrostatic_pressure_pa(
-            rho_f, tanks.max_acceleration_m_s2, comp.tank_height_m(vol_f, tanks.shape, tanks.length_to_diameter)
+            rho_f,
+            tanks.max_acceleration_m_s2,
+            comp.tank_height_m(vol_f, tanks.shape, tanks.length_to_diameter),
         )
         design_o = tank_design_pressure_o + comp.hydrostatic_pressure_pa(
-            rho_o, tanks.max_acceleration_m_s2, comp.tank_height_m(vol_o, tanks.shape, tanks.length_to_diameter)
+            rho_o,
+            tanks.max_acceleration_m_s2,
+            comp.tank_height_m(vol_o, tanks.shape, tanks.length_to_diameter),
         )
         material = tanks.material
         tank_f = comp.tank_mass_kg(
-            vol_f, design_f, material.density_kg_m3, material.allowable_stress_pa, tanks.safety_factor,
-            tanks.shape, tanks.length_to_diameter, tanks.min_wall_thickness_m,
+            vol_f,
+            design_f,
+            material.density_kg_m3,
+            material.allowable_stress_pa,
+            tanks.safety_factor,
+            tanks.shape,
+            tanks.length_to_diameter,
+            tanks.min_wall_thickness_m,
         )
         tank_o = comp.tank_mass_kg(
-            vol_o, design_o, material.density_kg_m3, material.allowable_stress_pa, tanks.safety_factor,
-            tanks.shape, tanks.length_to_diameter, tanks.min_wall_thickness_m,
+            vol_o,
+            design_o,
+            material.density_kg_m3,
+            material.allowable_stress_pa,
+            tanks.safety_factor,
+            tanks.shape,
+            tanks.length_to_diameter,
+            tanks.min_wall_thickness_m,
         )
         if energy_per_usable_kg is not None and peak_power_w is not None:
             energy = energy_per_usable_kg * usable
@@ -499,8 +525,12 @@ def _size_masses(
                 peak_power_w, energy, elec.battery_discharge_efficiency, elec.battery_rate_derating_per_c
             )
             battery = comp.battery_mass_kg(
-                peak_power_w, energy, elec.battery_specific_power_w_kg, spec_energy_j_kg,
-                elec.battery_packing_factor, eta_d,
+                peak_power_w,
+                energy,
+                elec.battery_specific_power_w_kg,
+                spec_energy_j_kg,
+                elec.battery_packing_factor,
+                eta_d,
             )
             energy_limited = comp.battery_is_energy_limited(
                 peak_power_w, energy, elec.battery_specific_power_w_kg, spec_energy_j_kg, eta_d
@@ -527,13 +557,23 @@ def _size_masses(
     def carried(m: dict[str, Array]) -> Array:
         """Everything on board at burnout that this feed system adds (hardware, gas, residuals)."""
         return (
-            m["tank_f"] + m["tank_o"] + m["gas"] + m["bottle"] + m["battery"] + m["rr"]
-            + fixed["pumps_kg"] + fixed["motors_kg"] + fixed["inverters_kg"] + eng.fixed_hardware_mass_kg
+            m["tank_f"]
+            + m["tank_o"]
+            + m["gas"]
+            + m["bottle"]
+            + m["battery"]
+            + m["rr"]
+            + fixed["pumps_kg"]
+            + fixed["motors_kg"]
+            + fixed["inverters_kg"]
+            + eng.fixed_hardware_mass_kg
         )
 
     converged = np.ones(n, dtype=bool)
     if inputs.mission.total_impulse_n_s is not None:
-        usable = np.asarray(comp.propellant_for_total_impulse_kg(inputs.mission.total_impulse_n_s, isp), dtype=float)
+        usable = np.asarray(
+            comp.propellant_for_total_impulse_kg(inputs.mission.total_impulse_n_s, isp), dtype=float
+        )
         m = masses_for(usable)
     else:
         ratio = _rocket_ratio(inputs, isp) - 1.0
@@ -685,18 +725,36 @@ def evaluate_electric(
         max_f, max_o = pt_f, pt_o
 
     discharge_f = np.asarray(
-        comp.required_discharge_pressure_pa(pc[:, None], throttle[None, :], eng.injector_drop_fraction, eng.fuel_line_loss_pa)
+        comp.required_discharge_pressure_pa(
+            pc[:, None], throttle[None, :], eng.injector_drop_fraction, eng.fuel_line_loss_pa
+        )
     )
     discharge_o = np.asarray(
-        comp.required_discharge_pressure_pa(pc[:, None], throttle[None, :], eng.injector_drop_fraction, eng.oxidiser_line_loss_pa)
+        comp.required_discharge_pressure_pa(
+            pc[:, None], throttle[None, :], eng.injector_drop_fraction, eng.oxidiser_line_loss_pa
+        )
     )
     fuel = _pump_side(
-        curves, inputs, props.fuel_density_kg_m3, props.fuel_vapour_pressure_pa,
-        mdot1 / (1.0 + r), throttle, tank_f, discharge_f, n_f,
+        curves,
+        inputs,
+        props.fuel_density_kg_m3,
+        props.fuel_vapour_pressure_pa,
+        mdot1 / (1.0 + r),
+        throttle,
+        tank_f,
+        discharge_f,
+        n_f,
     )
     ox = _pump_side(
-        curves, inputs, props.oxidiser_density_kg_m3, props.oxidiser_vapour_pressure_pa,
-        mdot1 * r / (1.0 + r), throttle, tank_o, discharge_o, n_o,
+        curves,
+        inputs,
+        props.oxidiser_density_kg_m3,
+        props.oxidiser_vapour_pressure_pa,
+        mdot1 * r / (1.0 + r),
+        throttle,
+        tank_o,
+        discharge_o,
+        n_o,
     )
 
     shaft_max_f = np.max(fuel.shaft_power_w, axis=1)
@@ -725,16 +783,25 @@ def evaluate_electric(
     energy_per_kg = mean_power / (mdot1 * mean_throttle)
 
     masses, bottle_margin = _size_masses(
-        inputs, isp, max_f, max_o,
-        None if blowdown else pt_f, None if blowdown else pt_o,
-        blowdown, fixed, peak_power, energy_per_kg,
+        inputs,
+        isp,
+        max_f,
+        max_o,
+        None if blowdown else pt_f,
+        None if blowdown else pt_o,
+        blowdown,
+        fixed,
+        peak_power,
+        energy_per_kg,
     )
     energy = energy_per_kg * masses.usable_propellant_kg
 
     names: list[str] = []
     columns: list[Array] = []
     span = curves.envelope_hi - curves.envelope_lo
-    lo_c, hi_c = (curves.phi_lo, curves.phi_hi) if curves.extrapolate else (curves.envelope_lo, curves.envelope_hi)
+    lo_c, hi_c = (
+        (curves.phi_lo, curves.phi_hi) if curves.extrapolate else (curves.envelope_lo, curves.envelope_hi)
+    )
     margin = inputs.margins.npsh_margin
     for label, pump in (("fuel", fuel), ("oxidiser", ox)):
         for j in range(throttle.size):
@@ -779,8 +846,14 @@ def evaluate_pressure_fed(inputs: SizingInputs, chamber_pressure_pa: ArrayLike) 
     eng = inputs.engine
     isp = np.asarray(eng.isp_at(pc), dtype=float)
     suction = eng.suction_line_loss_pa
-    p_f = np.asarray(comp.pressure_fed_tank_pressure_pa(pc, eng.injector_drop_fraction, eng.fuel_line_loss_pa + suction))
-    p_o = np.asarray(comp.pressure_fed_tank_pressure_pa(pc, eng.injector_drop_fraction, eng.oxidiser_line_loss_pa + suction))
+    p_f = np.asarray(
+        comp.pressure_fed_tank_pressure_pa(pc, eng.injector_drop_fraction, eng.fuel_line_loss_pa + suction)
+    )
+    p_o = np.asarray(
+        comp.pressure_fed_tank_pressure_pa(
+            pc, eng.injector_drop_fraction, eng.oxidiser_line_loss_pa + suction
+        )
+    )
     masses, bottle_margin = _size_masses(inputs, isp, p_f, p_o, p_f, p_o, False, None, None, None)
     constraints = np.stack([bottle_margin, np.where(masses.converged, 1.0, -1.0)], axis=1)
     return PressureFedBatch(
@@ -806,7 +879,9 @@ def size_electric_pump_fed(
     extrapolate: bool = False,
 ) -> ElectricBatch:
     """Size one electric-pump-fed design (a batch of one row: use ``.masses.breakdown()``)."""
-    return evaluate_electric(inputs, pump_model, design.as_array()[None, :], adjustment=adjustment, extrapolate=extrapolate)
+    return evaluate_electric(
+        inputs, pump_model, design.as_array()[None, :], adjustment=adjustment, extrapolate=extrapolate
+    )
 
 
 def size_pressure_fed(inputs: SizingInputs, chamber_pressure_pa: float) -> PressureFedBatch:

@@ -78,8 +78,24 @@ class InfeasibleDesignError(HilError, ValueError):
 def design_bounds(inputs: SizingInputs) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
     """Lower and upper bounds of the design variables in DESIGN_VARIABLES order."""
     b = inputs.bounds
-    lo = np.array([b.chamber_pressure_pa[0], b.tank_pressure_pa[0], b.tank_pressure_pa[0], b.pump_speed_rpm[0], b.pump_speed_rpm[0]])
-    hi = np.array([b.chamber_pressure_pa[1], b.tank_pressure_pa[1], b.tank_pressure_pa[1], b.pump_speed_rpm[1], b.pump_speed_rpm[1]])
+    lo = np.array(
+        [
+            b.chamber_pressure_pa[0],
+            b.tank_pressure_pa[0],
+            b.tank_pressure_pa[0],
+            b.pump_speed_rpm[0],
+            b.pump_speed_rpm[0],
+        ]
+    )
+    hi = np.array(
+        [
+            b.chamber_pressure_pa[1],
+            b.tank_pressure_pa[1],
+            b.tank_pressure_pa[1],
+            b.pump_speed_rpm[1],
+            b.pump_speed_rpm[1],
+        ]
+    )
     return lo, hi
 
 
@@ -160,7 +176,9 @@ class _Problem:
         self.adjustment = adjustment
         self.extrapolate = extrapolate
         self.objective = objective
-        self.curves = PumpCurves(model, adjustment, inputs.electric.assumed_suction_specific_speed, extrapolate)
+        self.curves = PumpCurves(
+            model, adjustment, inputs.electric.assumed_suction_specific_speed, extrapolate
+        )
         lo, hi = design_bounds(inputs)
         self.log_lo, self.log_hi = np.log(lo), np.log(hi)
         self.base = np.zeros(len(DESIGN_VARIABLES))
@@ -187,13 +205,19 @@ class _Problem:
 
     def to_unit(self, design: NDArray[np.float64]) -> NDArray[np.float64]:
         free_idx = np.flatnonzero(self.free)
-        u = (np.log(design[free_idx]) - self.log_lo[free_idx]) / (self.log_hi[free_idx] - self.log_lo[free_idx])
+        u = (np.log(design[free_idx]) - self.log_lo[free_idx]) / (
+            self.log_hi[free_idx] - self.log_lo[free_idx]
+        )
         return np.clip(u, 0.0, 1.0)
 
     def evaluate(self, u: NDArray[np.float64]) -> ElectricBatch:
         batch = evaluate_electric(
-            self.inputs, self.model, self.designs(u), adjustment=self.adjustment,
-            extrapolate=self.extrapolate, curves=self.curves,
+            self.inputs,
+            self.model,
+            self.designs(u),
+            adjustment=self.adjustment,
+            extrapolate=self.extrapolate,
+            curves=self.curves,
         )
         self.evaluations += batch.designs.shape[0]
         return batch
@@ -237,7 +261,9 @@ def _violation(batch: ElectricBatch) -> NDArray[np.float64]:
 def _with_power_limit(inputs: SizingInputs, limit_w: float | None) -> SizingInputs:
     if limit_w is None:
         return inputs
-    return dataclasses.replace(inputs, electric=dataclasses.replace(inputs.electric, max_electrical_power_w=limit_w))
+    return dataclasses.replace(
+        inputs, electric=dataclasses.replace(inputs.electric, max_electrical_power_w=limit_w)
+    )
 
 
 def optimise_electric(
@@ -260,7 +286,9 @@ def optimise_electric(
     """
     model = pump_model if pump_model is not None else PumpModel.default()
     adj = adjustment if adjustment is not None else CurveAdjustment()
-    problem = _Problem(_with_power_limit(inputs, power_limit_w), model, adj, extrapolate, dict(fixed or {}), objective)
+    problem = _Problem(
+        _with_power_limit(inputs, power_limit_w), model, adj, extrapolate, dict(fixed or {}), objective
+    )
     dim = problem.dimension
 
     # Screening: a Latin hypercube over the (log) design box, evaluated in one batch.
@@ -288,13 +316,21 @@ def optimise_electric(
     for index in starts:
         u0 = candidates[index]
         result = optimize.minimize(
-            problem.fun, u0, jac=problem.jac, method="SLSQP", bounds=[(0.0, 1.0)] * dim,
-            constraints=constraints, options={"maxiter": 200, "ftol": 1e-10},
+            problem.fun,
+            u0,
+            jac=problem.jac,
+            method="SLSQP",
+            bounds=[(0.0, 1.0)] * dim,
+            constraints=constraints,
+            options={"maxiter": 200, "ftol": 1e-10},
         )
         for u in (np.clip(result.x, 0.0, 1.0), u0):
             batch = problem.evaluate(u)
             v = float(_violation(batch)[0])
-            key = (min(v, 0.0) if v < -_FEASIBILITY_TOLERANCE else 0.0, -float(problem.objective_values(batch)[0]))
+            key = (
+                min(v, 0.0) if v < -_FEASIBILITY_TOLERANCE else 0.0,
+                -float(problem.objective_values(batch)[0]),
+            )
             if best_key is None or key > best_key:
                 best_key, best_u, message = key, u, str(result.message)
 
@@ -302,7 +338,7 @@ def optimise_electric(
     final = problem.evaluate(best_u)
     design = DesignPoint.from_array(final.designs[0])
     is_feasible = bool(final.feasible(_FEASIBILITY_TOLERANCE)[0])
-    warnings = _design_warnings(final, model, extrapolate)
+    warnings = _design_warnings(final, model)
     return OptimisationResult(
         design=design,
         evaluation=final,
@@ -315,7 +351,7 @@ def optimise_electric(
     )
 
 
-def _design_warnings(batch: ElectricBatch, model: PumpModel, extrapolate: bool) -> list[str]:
+def _design_warnings(batch: ElectricBatch, model: PumpModel) -> list[str]:
     warnings: list[str] = []
     for label, pump in (("fuel", batch.fuel), ("oxidiser", batch.oxidiser)):
         text = model.check_envelope(pump.phi[0], extrapolate=True)
@@ -336,7 +372,6 @@ def _design_warnings(batch: ElectricBatch, model: PumpModel, extrapolate: bool) 
                 warnings.append(f"{label} pump (tested size): {speed_text}")
     if batch.uses_assumed_npsh3:
         warnings.append("the pump model has no NPSH3 fit: NPSH3 from the assumed suction specific speed")
-    _ = extrapolate
     return warnings
 
 
@@ -363,7 +398,9 @@ def optimise_pressure_fed(inputs: SizingInputs) -> PressureFedResult:
             return float(single.total_mass_kg[0]) if bool(single.feasible()[0]) else float("inf")
 
         if b > a:
-            res = optimize.minimize_scalar(objective, bounds=(np.log(a), np.log(b)), method="bounded", options={"xatol": 1e-9})
+            res = optimize.minimize_scalar(
+                objective, bounds=(np.log(a), np.log(b)), method="bounded", options={"xatol": 1e-9}
+            )
             pc = float(np.exp(res.x)) if res.fun <= mass[i] else float(grid[i])
         else:
             pc = float(grid[i])
@@ -398,7 +435,9 @@ def sweep_electric(
     )
 
 
-def pareto_front(mass_kg: NDArray[np.float64], power_w: NDArray[np.float64], feasible: NDArray[np.bool_] | None = None) -> NDArray[np.intp]:
+def pareto_front(
+    mass_kg: NDArray[np.float64], power_w: NDArray[np.float64], feasible: NDArray[np.bool_] | None = None
+) -> NDArray[np.intp]:
     """Indices of the non-dominated (mass, peak power) points, in increasing power.
 
     A point is dominated if another is no heavier and needs no more power, and is better in one.
@@ -428,7 +467,9 @@ def pareto_by_power_limit(
     unconstrained mass optimum; each point is a full optimisation under that limit.
     """
     best = unconstrained or optimise_electric(inputs, pump_model, extrapolate=extrapolate)
-    least = optimise_electric(inputs, pump_model, extrapolate=extrapolate, objective="peak_power", start=best.design)
+    least = optimise_electric(
+        inputs, pump_model, extrapolate=extrapolate, objective="peak_power", start=best.design
+    )
     if not (best.feasible and least.feasible):
         return [r for r in (least, best) if r.feasible]
     p_lo, p_hi = least.peak_electrical_power_w, best.peak_electrical_power_w
@@ -437,7 +478,9 @@ def pareto_by_power_limit(
     results = []
     previous = least.design
     for limit in np.linspace(p_lo * (1 + 1e-6), p_hi, levels):
-        r = optimise_electric(inputs, pump_model, extrapolate=extrapolate, power_limit_w=float(limit), start=previous)
+        r = optimise_electric(
+            inputs, pump_model, extrapolate=extrapolate, power_limit_w=float(limit), start=previous
+        )
         if r.feasible:
             results.append(r)
             previous = r.design
@@ -461,26 +504,42 @@ def mass_sensitivities(
         ("maximum NPSH3", "+10 %", CurveAdjustment(npsh3_factor=1.10), None),
         ("pressure rise", "+1 bar", CurveAdjustment(extra_pressure_rise_pa=1.0e5), None),
         ("flow", "+2 %", CurveAdjustment(flow_factor=1.02), None),
-        ("electrical power (drive efficiency)", "-0.02 absolute", CurveAdjustment(drive_efficiency_delta=-0.02), None),
+        (
+            "electrical power (drive efficiency)",
+            "-0.02 absolute",
+            CurveAdjustment(drive_efficiency_delta=-0.02),
+            None,
+        ),
         (
             "pump speed",
             "+10 % (held)",
             None,
-            {"fuel_pump_speed_rpm": base.design.fuel_pump_speed_rpm * 1.1, "oxidiser_pump_speed_rpm": base.design.oxidiser_pump_speed_rpm * 1.1},
+            {
+                "fuel_pump_speed_rpm": base.design.fuel_pump_speed_rpm * 1.1,
+                "oxidiser_pump_speed_rpm": base.design.oxidiser_pump_speed_rpm * 1.1,
+            },
         ),
         (
             "pump speed",
             "-10 % (held)",
             None,
-            {"fuel_pump_speed_rpm": base.design.fuel_pump_speed_rpm * 0.9, "oxidiser_pump_speed_rpm": base.design.oxidiser_pump_speed_rpm * 0.9},
+            {
+                "fuel_pump_speed_rpm": base.design.fuel_pump_speed_rpm * 0.9,
+                "oxidiser_pump_speed_rpm": base.design.oxidiser_pump_speed_rpm * 0.9,
+            },
         ),
     )
     lo, hi = design_bounds(inputs)
     out: list[Sensitivity] = []
     for requirement, change, adjustment, fixed in cases:
         if fixed is not None:
-            fixed = {k: float(np.clip(v, lo[DESIGN_VARIABLES.index(k)], hi[DESIGN_VARIABLES.index(k)])) for k, v in fixed.items()}
-        r = optimise_electric(inputs, pump_model, adjustment=adjustment, extrapolate=extrapolate, fixed=fixed, start=base.design)
+            fixed = {
+                k: float(np.clip(v, lo[DESIGN_VARIABLES.index(k)], hi[DESIGN_VARIABLES.index(k)]))
+                for k, v in fixed.items()
+            }
+        r = optimise_electric(
+            inputs, pump_model, adjustment=adjustment, extrapolate=extrapolate, fixed=fixed, start=base.design
+        )
         out.append(
             Sensitivity(
                 requirement=requirement,
@@ -544,12 +603,18 @@ def calibration_uncertainty(
     pessimistic = CurveAdjustment(psi_sigma=-k_sigma, eta_sigma=-k_sigma, sigma3_sigma=k_sigma)
     optimistic = CurveAdjustment(psi_sigma=k_sigma, eta_sigma=k_sigma, sigma3_sigma=-k_sigma)
     at_design = evaluate_electric(inputs, model, x0, adjustment=pessimistic, extrapolate=extrapolate)
-    ratios = np.concatenate([
-        at_design.fuel.npsha_m[0] / at_design.fuel.npsh3_m[0],
-        at_design.oxidiser.npsha_m[0] / at_design.oxidiser.npsh3_m[0],
-    ])
-    worse = optimise_electric(inputs, model, adjustment=pessimistic, extrapolate=extrapolate, start=base.design)
-    better = optimise_electric(inputs, model, adjustment=optimistic, extrapolate=extrapolate, start=base.design)
+    ratios = np.concatenate(
+        [
+            at_design.fuel.npsha_m[0] / at_design.fuel.npsh3_m[0],
+            at_design.oxidiser.npsha_m[0] / at_design.oxidiser.npsh3_m[0],
+        ]
+    )
+    worse = optimise_electric(
+        inputs, model, adjustment=pessimistic, extrapolate=extrapolate, start=base.design
+    )
+    better = optimise_electric(
+        inputs, model, adjustment=optimistic, extrapolate=extrapolate, start=base.design
+    )
     note = (
         "calibrated fit covariance"
         if model.calibrated

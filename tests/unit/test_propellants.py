@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import math
 
 import pytest
@@ -24,7 +25,9 @@ def test_every_required_propellant_is_known() -> None:
     assert {"MMH", "N2O4", "MON-3", "N2H4", "LOX", "RP-1", "ethanol", "methane", "water"} <= names
 
 
-@pytest.mark.parametrize("name", ["MMH", "N2O4", "MON-3", "N2H4", "LOX", "RP-1", "ethanol", "methane", "water"])
+@pytest.mark.parametrize(
+    "name", ["MMH", "N2O4", "MON-3", "N2H4", "LOX", "RP-1", "ethanol", "methane", "water"]
+)
 def test_every_propellant_states_its_source_and_range(name: str) -> None:
     prop = propellant(name)
     lo, hi = prop.valid_range_c()
@@ -35,8 +38,9 @@ def test_every_propellant_states_its_source_and_range(name: str) -> None:
 # --- MMH, including the density trap -----------------------------------------------------------
 
 
-def test_mmh_density_is_the_measured_875_not_the_library_default_500() -> None:
-    # The trap: thermo's default method gives about 500 kg/m3. NIST REFPROP 875.6, Vandenberg 874.9 at 20 degC.
+def test_mmh_density_is_the_measured_875_not_the_library_500() -> None:
+    # The trap: thermo's default method gives about 500 kg/m3.
+    # NIST REFPROP 875.6 and Vandenberg 874.9 kg/m3 at 20 degC.
     rho = propellant("MMH").density_kg_m3(20.0)
     assert rho > 800.0
     assert rho == pytest.approx(875.0, rel=0.005)
@@ -135,8 +139,8 @@ def test_tables_behave_like_liquids(name: str) -> None:
     temps = [lo + (hi - lo) * k / 40 for k in range(41)]
     rho = [prop.density_kg_m3(t) for t in temps]
     pv = [prop.vapour_pressure_pa(t) for t in temps]
-    assert all(b < a for a, b in zip(rho, rho[1:]))  # expands when warmed
-    assert all(b > a for a, b in zip(pv, pv[1:]))  # vapour pressure rises
+    assert all(b < a for a, b in itertools.pairwise(rho))  # expands when warmed
+    assert all(b > a for a, b in itertools.pairwise(pv))  # vapour pressure rises
 
 
 def test_vapour_pressure_follows_clausius_clapeyron_between_table_rows() -> None:
@@ -148,7 +152,9 @@ def test_vapour_pressure_follows_clausius_clapeyron_between_table_rows() -> None
     assert mmh.vapour_pressure_pa(t_mid - 273.15) == pytest.approx(expected, rel=1e-9)
 
 
-@pytest.mark.parametrize(("name", "temperature_c"), [("MMH", -60.0), ("MMH", 95.0), ("N2H4", 0.0), ("LOX", 20.0), ("water", -5.0)])
+@pytest.mark.parametrize(
+    ("name", "temperature_c"), [("MMH", -60.0), ("MMH", 95.0), ("N2H4", 0.0), ("LOX", 20.0), ("water", -5.0)]
+)
 def test_outside_the_valid_range_is_a_clear_error(name: str, temperature_c: float) -> None:
     prop = propellant(name)
     with pytest.raises(FluidRangeError) as info:

@@ -141,8 +141,14 @@ def _document() -> dict:
         (lambda d: d.update(schema="other"), "schema"),
         (lambda d: d.update(impeller_diameter_m=-0.05), "impeller_diameter_m"),
         (lambda d: d["psi"].update(covariance=[[1.0, 0.0], [0.0, 1.0]]), "psi.covariance"),
-        (lambda d: d["eta"].update(covariance=[[1.0, 0.5, 0.0], [0.0, 1.0, 0.0], [0.0, 0.0, 1.0]]), "eta.covariance"),
-        (lambda d: d["eta"].update(covariance=[[1.0, 2.0, 0.0], [2.0, 1.0, 0.0], [0.0, 0.0, 1.0]]), "eta.covariance"),
+        (
+            lambda d: d["eta"].update(covariance=[[1.0, 0.5, 0.0], [0.0, 1.0, 0.0], [0.0, 0.0, 1.0]]),
+            "eta.covariance",
+        ),
+        (
+            lambda d: d["eta"].update(covariance=[[1.0, 2.0, 0.0], [2.0, 1.0, 0.0], [0.0, 0.0, 1.0]]),
+            "eta.covariance",
+        ),
         (lambda d: d["psi"].update(coefficients=[1.0, "x", 2.0]), "psi.coefficients[1]"),
         (lambda d: d["envelope"].update(phi_max=0.001), "envelope.phi_max"),
         (lambda d: d["envelope"].pop("speed_rpm_max"), "envelope.speed_rpm_max"),

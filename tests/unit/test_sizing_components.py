@@ -27,10 +27,14 @@ def test_sphere_wall_thickness_and_minimum_gauge_by_hand() -> None:
     volume = 4.0 / 3.0 * math.pi * 0.5**3
     assert comp.sphere_radius_m(volume) == pytest.approx(0.5)
     expected = 4430.0 * 4.0 * math.pi * 0.25 * 5e-4
-    assert comp.sphere_tank_mass_kg(volume, 1.0e5, 4430.0, 880e6, 1.5, 5e-4) == pytest.approx(expected, rel=1e-12)
+    assert comp.sphere_tank_mass_kg(volume, 1.0e5, 4430.0, 880e6, 1.5, 5e-4) == pytest.approx(
+        expected, rel=1e-12
+    )
     # Without the gauge: 4430 * 4 pi 0.25 * 4.2614e-5
     t = 1.5 * 1.0e5 * 0.5 / (2 * 880e6)
-    assert comp.sphere_tank_mass_kg(volume, 1.0e5, 4430.0, 880e6, 1.5) == pytest.approx(4430.0 * math.pi * t, rel=1e-12)
+    assert comp.sphere_tank_mass_kg(volume, 1.0e5, 4430.0, 880e6, 1.5) == pytest.approx(
+        4430.0 * math.pi * t, rel=1e-12
+    )
 
 
 def test_thin_wall_cylinder_with_hemispherical_heads_by_hand() -> None:
@@ -39,7 +43,9 @@ def test_thin_wall_cylinder_with_hemispherical_heads_by_hand() -> None:
     # m = 2800 (2 pi 0.3 0.6 0.002 + 4 pi 0.09 0.001) = 2800 * 0.00339292 = 9.50018 kg
     volume = math.pi * 0.09 * 0.6 + 4.0 / 3.0 * math.pi * 0.027
     assert comp.cylinder_radius_m(volume, 2.0) == pytest.approx(0.3)
-    assert comp.cylinder_tank_mass_kg(volume, 1.0e6, 2800.0, 300e6, 2.0, 2.0) == pytest.approx(9.500176, rel=1e-6)
+    assert comp.cylinder_tank_mass_kg(volume, 1.0e6, 2800.0, 300e6, 2.0, 2.0) == pytest.approx(
+        9.500176, rel=1e-6
+    )
     assert comp.tank_height_m(volume, "cylinder", 2.0) == pytest.approx(1.2)
 
 
@@ -86,7 +92,9 @@ def test_discharge_derating_raises_energy_sized_battery_mass() -> None:
     # 10 kW, 1 kWh: C-rate 10 per hour; 1 - 0.02 * 10 = 0.8 of the energy usable.
     eta = comp.discharge_efficiency(10e3, 3.6e6, 1.0, 0.02)
     assert eta == pytest.approx(0.8)
-    assert comp.battery_mass_kg(10e3, 3.6e6, 3e3, 150 * 3600.0, 1.2, eta) == pytest.approx(1.2 * 1000 / 150 / 0.8)
+    assert comp.battery_mass_kg(10e3, 3.6e6, 3e3, 150 * 3600.0, 1.2, eta) == pytest.approx(
+        1.2 * 1000 / 150 / 0.8
+    )
 
 
 # --- pressurant ---------------------------------------------------------------------------------
@@ -138,7 +146,8 @@ def test_burn_time_over_a_throttle_profile() -> None:
 
 
 def test_feed_pressures_by_hand() -> None:
-    # p_c 2 MPa, injector 20 %, lines 3 bar: full thrust 2.7 MPa; half thrust 1.0 + (0.4 + 0.3) / 4 = 1.175 MPa
+    # p_c 2 MPa, injector 20 %, lines 3 bar: full thrust 2.7 MPa;
+    # half thrust 1.0 + (0.4 + 0.3) / 4 = 1.175 MPa
     assert comp.required_discharge_pressure_pa(2e6, 1.0, 0.2, 3e5) == pytest.approx(2.7e6)
     assert comp.required_discharge_pressure_pa(2e6, 0.5, 0.2, 3e5) == pytest.approx(1.175e6)
     assert comp.pressure_fed_tank_pressure_pa(1e6, 0.2, 3.2e5) == pytest.approx(1.52e6)
@@ -147,4 +156,6 @@ def test_feed_pressures_by_hand() -> None:
 def test_components_broadcast_over_arrays() -> None:
     masses = comp.sphere_tank_mass_kg(np.array([0.1, 0.2]), np.array([1e6, 2e6]), 4430.0, 880e6, 1.5)
     assert isinstance(masses, np.ndarray)
-    np.testing.assert_allclose(masses, [1.5 * 1.5 * 4430 * 1e6 * 0.1 / 880e6, 1.5 * 1.5 * 4430 * 2e6 * 0.2 / 880e6])
+    np.testing.assert_allclose(
+        masses, [1.5 * 1.5 * 4430 * 1e6 * 0.1 / 880e6, 1.5 * 1.5 * 4430 * 2e6 * 0.2 / 880e6]
+    )
