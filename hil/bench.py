@@ -18,7 +18,7 @@ from hil.bench_config import BenchConfig, BusConfig, InstrumentConfig
 from hil.config import Section
 from hil.errors import ConfigError, HilError, NotConnectedError
 from hil.modbus_rtu import ModbusRtuTransport
-from hil.roles import Instrument, PumpDrive, Valve
+from hil.roles import Instrument, PressureRegulator, PumpDrive, Valve
 from hil.transport import LineTransport, PymodbusTransport, SerialTransport, TcpTransport, VisaTransport
 
 SIM_PREFIX = "sim:"
@@ -43,6 +43,7 @@ class Bench:
     throttle_valve: Valve
     actuators: dict[str, Any]
     identities: dict[str, str]
+    tank_pressure: PressureRegulator | None = None  # optional role: the suction tank's regulator
     _closers: list[Callable[[], None]] = field(default_factory=list)
 
     def close(self) -> None:
@@ -193,7 +194,7 @@ class CompositeInstrument:
 
 
 def _build_labjack(cfg: InstrumentConfig, ctx: _Context) -> Built:
-    from drivers.labjack import AnalogScaling, DacValve, LabJackT7, ScaledAnalogInput
+    from drivers.labjack import AnalogScaling, DacPressureRegulator, DacValve, LabJackT7, ScaledAnalogInput
 
     opts = cfg.options
     daq = LabJackT7(ctx.bus(opts), name=cfg.name, unit=opts.get("unit", int, 1, minimum=0, maximum=255))
@@ -210,6 +211,20 @@ def _build_labjack(cfg: InstrumentConfig, ctx: _Context) -> Built:
         v.finish()
         parts.append(valve)
         roles["valve"] = valve
+    if opts.has("regulator"):
+        r = opts.section("regulator")
+        regulator = DacPressureRegulator(
+            daq, dac_channel=r.get("dac", int, choices=(0, 1)),
+            feedback_ain=r.get("feedback_ain", int, minimum=0, maximum=13),
+            volts_lo=r.get("volts_lo", float), volts_hi=r.get("volts_hi", float),
+            pressure_lo_pa=r.get("pressure_lo_pa", float, minimum=0.0),
+            pressure_hi_pa=r.get("pressure_hi_pa", float, minimum=0.0),
+            safe_pressure_pa=r.get("safe_pressure_pa", float, minimum=0.0),
+            name=f"{cfg.name}.regulator",
+        )
+        r.finish()
+        parts.append(regulator)
+        roles["regulator"] = regulator
     inputs = opts.raw("inputs", [])
     if not isinstance(inputs, list):
         raise opts.error("inputs", "expected a list of tables")
@@ -251,9 +266,13 @@ def connect_bench(config: BenchConfig, endpoints: Mapping[str, SimEndpoint] | No
         try:
             instrument, extras = builder(cfg, ctx)
             cfg.options.finish()
-        except ConfigError:
+        except ConfigError as exc:
             ctx_close(ctx)
-            raise
+            if exc.source == config.source:
+                raise
+            # a driver validating its own arguments names itself, not the file: say where it came from
+            where = exc.source if exc.source.startswith(name) else name
+            raise ConfigError(config.source, f"instruments.{where}.{exc.field}", exc.problem) from exc
         except HilError as exc:
             failures[name] = exc
             continue
@@ -275,11 +294,16 @@ def connect_bench(config: BenchConfig, endpoints: Mapping[str, SimEndpoint] | No
             ctx_close(ctx)
             raise ConfigError(config.source, f"roles.{role}", f"{target!r} provides no such role (available: {', '.join(sorted(provided))})")
         roles[role] = provided[target]
+    if "tank_pressure" in roles and not isinstance(roles["tank_pressure"], PressureRegulator):
+        ctx_close(ctx)
+        raise ConfigError(config.source, "roles.tank_pressure",
+                          f"{config.roles['tank_pressure']!r} is not a pressure regulator (it cannot set a pressure)")
     return Bench(
         config=config,
         instruments=instruments,
         pump_drive=roles["pump_drive"],
         throttle_valve=roles["throttle_valve"],
+        tank_pressure=roles.get("tank_pressure"),
         actuators={role: obj for role, obj in roles.items() if obj not in instruments.values()},
         identities=identities,
         _closers=ctx.closers,

@@ -60,6 +60,10 @@ class BenchLimits:
     flow_check_delay_s: float
     stale_data_s: float
     max_fluid_temperature_c: float
+    frozen_data_s: float = 0.0
+    """A process channel (pressures, flow, power) repeating the very same value this long while the
+    pump runs is a stuck instrument and trips; 0 turns the check off. Must exceed the slowest update
+    interval of those instruments (a meter updating every 0.5 s repeats its value between updates)."""
 
 
 @dataclass(frozen=True)
@@ -109,6 +113,13 @@ class BenchConfig:
         return merged
 
 
+def _string_list(section: Section, key: str) -> list[str]:
+    value = section.raw(key, [])
+    if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
+        raise section.error(key, "expected a list of strings")
+    return list(value)
+
+
 def resolve_bench_path(name_or_path: str) -> Path:
     """``sim`` names the built-in virtual bench; anything else is a path."""
     if name_or_path in BUILTIN_BENCHES:
@@ -152,6 +163,7 @@ def parse_bench(data: dict[str, Any], source: str, text: str = "") -> BenchConfi
         flow_check_delay_s=lim.get("flow_check_delay_s", float, 3.0, minimum=0.0),
         stale_data_s=lim.get("stale_data_s", float, 1.0, minimum=0.0),
         max_fluid_temperature_c=lim.get("max_fluid_temperature_c", float, 60.0),
+        frozen_data_s=lim.get("frozen_data_s", float, 0.0, minimum=0.0),
     )
     lim.finish()
     if limits.max_speed_rpm > 0 and geometry.rated_speed_rpm > limits.max_speed_rpm:
@@ -173,6 +185,9 @@ def parse_bench(data: dict[str, Any], source: str, text: str = "") -> BenchConfi
         driver = section.get("driver", str)
         channels = section.str_map("channels", {})
         accuracy = section.float_map("accuracy", {})
+        for channel, fraction in accuracy.items():
+            if not 0.0 < fraction < 1.0:
+                raise section.error(f"accuracy.{channel}", f"expected a fraction of reading between 0 and 1, got {fraction}")
         for channel in accuracy:
             if channel not in channels:
                 raise section.error(f"accuracy.{channel}", "names no channel of this instrument")
@@ -208,8 +223,8 @@ def parse_bench(data: dict[str, Any], source: str, text: str = "") -> BenchConfi
         vsec = top.section("virtual")
         virtual = VirtualConfig(
             seed=vsec.get("seed", int, 0, minimum=0),
-            plant=dict(vsec.raw("plant", {})),
-            faults=[str(f) for f in vsec.raw("faults", [])],
+            plant=vsec.section("plant", {}).data,
+            faults=_string_list(vsec, "faults"),
         )
         vsec.finish()
     top.finish()

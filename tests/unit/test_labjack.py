@@ -2,42 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Sequence
-
 import pytest
 
 from drivers.labjack import AnalogScaling, DacValve, LabJackT7, ScaledAnalogInput
 from hil.errors import ConfigError, DeviceError, LimitError, TransportTimeout
 from hil.roles import Instrument, Valve
-
-
-class ScriptedRegisterBus:
-    """A RegisterTransport that expects the given calls in order; unused entries fail the test."""
-
-    name = "scripted-bus"
-
-    def __init__(self, script: list[tuple[tuple[object, ...], object]]) -> None:
-        self.script = list(script)
-
-    def _next(self, call: tuple[object, ...]) -> object:
-        assert self.script, f"unexpected {call}"
-        expected, reply = self.script.pop(0)
-        assert call == expected
-        if isinstance(reply, BaseException):
-            raise reply
-        return reply
-
-    def read_holding_registers(self, address: int, count: int, unit: int) -> list[int]:
-        return list(self._next(("read", address, count, unit)))  # type: ignore[call-overload]
-
-    def write_registers(self, address: int, values: Sequence[int], unit: int) -> None:
-        self._next(("write", address, tuple(values), unit))
-
-    def close(self) -> None:
-        pass
-
-    def assert_done(self) -> None:
-        assert not self.script, f"never requested: {self.script}"
+from tests.fakes import ScriptedRegisterBus
 
 
 # IEEE-754 float32 high words (low words are 0): 1.0 = 0x3F80, 1.5 = 0x3FC0, 2.0 = 0x4000,
