@@ -13,6 +13,8 @@ Classes:
   ``inputs`` as ``ain<N>_v``.
 * :class:`DacValve`: a valve positioner commanded from a DAC with position feedback on an AIN
   (role :class:`hil.roles.Valve`).
+* :class:`DacPressureRegulator`: a pressure regulator (the suction tank's) with its setpoint on a
+  DAC and pressure feedback on an AIN (role :class:`hil.roles.PressureRegulator`).
 * :class:`ScaledAnalogInput`: transmitters on AINs, scaled linearly to named quantities
   (e.g. AIN1, 1-5 V = 0-100 degC -> ``fluid_temperature_c``).
 
@@ -211,6 +213,82 @@ class DacValve:
 
     def safe_state(self) -> None:
         self.set_opening(self.safe_opening_fraction)
+
+
+class DacPressureRegulator:
+    """An electro-pneumatic pressure regulator: setpoint from a DAC, pressure feedback on an AIN.
+
+    Role :class:`hil.roles.PressureRegulator`; it sets the suction tank's ullage pressure (absolute).
+    The setpoint maps ``pressure_lo_pa``..``pressure_hi_pa`` linearly onto ``volts_lo``..``volts_hi``,
+    and the transmitter on ``feedback_ain`` uses the same span unless told otherwise. A setpoint
+    outside ``pressure_lo_pa``..``pressure_hi_pa`` raises :class:`~hil.errors.LimitError` (never
+    clipped). The feedback is not clipped either, so a regulator that cannot follow, or a broken
+    transmitter, shows in the data. The safe state is ``safe_pressure_pa`` (about atmospheric on a
+    pump bench): neither a vacuum that would cavitate the pump nor an overpressure of the tank.
+    """
+
+    def __init__(
+        self,
+        daq: LabJackT7,
+        dac_channel: int,
+        feedback_ain: int,
+        volts_lo: float,
+        volts_hi: float,
+        pressure_lo_pa: float,
+        pressure_hi_pa: float,
+        safe_pressure_pa: float,
+        feedback_volts_lo: float | None = None,
+        feedback_volts_hi: float | None = None,
+        name: str | None = None,
+    ) -> None:
+        self.name = name if name is not None else f"{daq.name}.dac{dac_channel}"
+        if dac_channel not in DAC_ADDRESSES:
+            raise ConfigError(self.name, "dac_channel", f"DAC{dac_channel} does not exist (DAC0, DAC1)")
+        low_v, high_v = daq.dac_range_v
+        for field, volts in (("volts_lo", volts_lo), ("volts_hi", volts_hi)):
+            if not low_v <= volts <= high_v:
+                raise ConfigError(self.name, field, f"{volts} V is outside the DAC range {low_v}..{high_v} V")
+        if volts_lo == volts_hi:
+            raise ConfigError(self.name, "volts_hi", "must differ from volts_lo")
+        if not pressure_lo_pa >= 0.0:  # absolute pressures; also refuses NaN
+            raise ConfigError(self.name, "pressure_lo_pa", f"expected an absolute pressure >= 0, got {pressure_lo_pa}")
+        if not pressure_lo_pa < pressure_hi_pa:
+            raise ConfigError(self.name, "pressure_hi_pa", f"must exceed pressure_lo_pa ({pressure_lo_pa}), got {pressure_hi_pa}")
+        if not pressure_lo_pa <= safe_pressure_pa <= pressure_hi_pa:
+            raise ConfigError(self.name, "safe_pressure_pa",
+                              f"{safe_pressure_pa} Pa is outside the regulator range {pressure_lo_pa}..{pressure_hi_pa} Pa")
+        self._feedback_lo_v = volts_lo if feedback_volts_lo is None else feedback_volts_lo
+        self._feedback_hi_v = volts_hi if feedback_volts_hi is None else feedback_volts_hi
+        if self._feedback_lo_v == self._feedback_hi_v:
+            raise ConfigError(self.name, "feedback_volts_hi", "must differ from feedback_volts_lo")
+        self._daq = daq
+        self.dac_channel = dac_channel
+        self.feedback_ain = feedback_ain
+        self._volts_lo = volts_lo
+        self._volts_hi = volts_hi
+        self.pressure_range_pa = (float(pressure_lo_pa), float(pressure_hi_pa))
+        self.safe_pressure_pa = safe_pressure_pa
+        self._feedback = daq.subscribe([feedback_ain])
+
+    def identify(self) -> str:
+        return (f"{self._daq.identify()}: pressure regulator on DAC{self.dac_channel}, "
+                f"feedback AIN{self.feedback_ain}")
+
+    def set_pressure_pa(self, pressure_pa: float) -> None:
+        low, high = self.pressure_range_pa
+        if not low <= pressure_pa <= high:  # also refuses NaN
+            raise LimitError(f"{self.name}: pressure setpoint {pressure_pa} Pa is outside {low:g}..{high:g} Pa")
+        fraction = (pressure_pa - low) / (high - low)
+        self._daq.write_dac_v(self.dac_channel, self._volts_lo + fraction * (self._volts_hi - self._volts_lo))
+
+    def read(self) -> Reading:
+        volts = self._feedback.read_v()[self.feedback_ain]
+        low, high = self.pressure_range_pa
+        fraction = (volts - self._feedback_lo_v) / (self._feedback_hi_v - self._feedback_lo_v)
+        return {"tank_pressure_pa": low + fraction * (high - low)}
+
+    def safe_state(self) -> None:
+        self.set_pressure_pa(self.safe_pressure_pa)
 
 
 class AnalogScaling(NamedTuple):

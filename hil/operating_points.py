@@ -14,9 +14,9 @@ from typing import Mapping
 
 import numpy as np
 
-from hil.analysis.head import hydraulic_power_w, total_head_m
+from hil.analysis.head import hydraulic_power_w, npsha_m, total_head_m
 from hil.bench_config import BenchGeometry
-from hil.fluids import STANDARD_GRAVITY_M_S2, water_density_kg_m3
+from hil.fluids import STANDARD_GRAVITY_M_S2, water_density_kg_m3, water_vapour_pressure_pa
 
 AVERAGED_CHANNELS = (
     "speed_rpm",
@@ -71,6 +71,15 @@ def operating_point(
     electrical = means["electrical_power_w"]
     point["overall_efficiency"] = hydraulic / electrical if electrical > 0 else float("nan")
     point["gravity_m_s2"] = STANDARD_GRAVITY_M_S2
+    # NPSH available at the inlet tap, from the absolute inlet pressure and the vapour pressure at the
+    # measured temperature; the bench file's inlet_height_m is taken as the tap's height above the
+    # NPSH reference plane (the impeller's centre line), 0 on the virtual bench.
+    vapour = water_vapour_pressure_pa(means["fluid_temperature_c"])
+    point["vapour_pressure_pa"] = vapour
+    point["npsha_m"] = float(
+        npsha_m(means["p_inlet_pa"], vapour, density, means["flow_m3_s"],
+                geometry.inlet_diameter_m, geometry.inlet_height_m)
+    )
     return point
 
 

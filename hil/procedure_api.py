@@ -69,7 +69,7 @@ class ProcedureSpec:
         return {name: (p.parse(overrides[name]) if name in overrides else p.default) for name, p in known.items()}
 
 
-PROCEDURES = {"performance-curve": "procedures.performance_curve"}
+PROCEDURES = {"performance-curve": "procedures.performance_curve", "npsh3": "procedures.npsh3"}
 
 
 def load_procedure(name: str) -> ProcedureSpec:

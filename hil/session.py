@@ -13,19 +13,20 @@ from __future__ import annotations
 import json
 import signal
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any, Callable, Iterator, Sequence
 
 from hil import __version__
+from hil.acceptance_run import SETTINGS_KEY, AcceptanceSettings, write_derived_results
 from hil.bench import Bench, SimEndpoint, connect_bench
 from hil.bench_config import BenchConfig, load_bench
 from hil.clock import Clock, VirtualClock, WallClock
 from hil.errors import ConfigError, HilError, InterlockTrip, ProtocolError
 from hil.procedure_api import load_procedure
 from hil.runner import Runner
-from hil.runstore import RunWriter, new_run_directory
+from hil.runstore import RunWriter, new_run_directory, read_samples
 from hil.transport import LineTransport, TcpTransport
 
 
@@ -35,6 +36,8 @@ class Session:
     bench: Bench
     clock: Clock
     seed: int | None
+    faults: list[str] = field(default_factory=list)
+    """Faults injected into the virtual bench (``KIND:TARGET@SECONDS[+DURATION]``), for the metadata."""
 
 
 class LockstepLink:
@@ -64,13 +67,27 @@ class LockstepLink:
 
 
 @contextmanager
-def open_session(bench_name: str, seed: int | None, attach: str | None = None) -> Iterator[Session]:
-    """Connect to a bench; start its virtual bench in-process, or attach to a served one."""
+def open_session(bench_name: str, seed: int | None, attach: str | None = None,
+                 faults: Sequence[str] = (), plant: Any = None) -> Iterator[Session]:
+    """Connect to a bench; start its virtual bench in-process, or attach to a served one.
+
+    ``faults`` (``KIND[:TARGET]@SECONDS[+DURATION]``, see :mod:`simulators.faults`) are injected into
+    the in-process virtual bench besides those of the bench file's ``[virtual] faults``; they are
+    refused (ConfigError) for a real bench and for an attached one, whose faults are its server's.
+    ``plant`` stands in for the virtual bench's physics (a replay bench, see :mod:`hil.replay`).
+    """
     config = load_bench(bench_name)
     virtual = None
     link = None
     endpoints: dict[str, SimEndpoint] = {}
     clock: Clock
+    injected: list[str] = []
+    if faults and attach is not None:
+        raise ConfigError("command line", "--fault", "an attached virtual bench injects its own faults: give them "
+                          "to 'hil sim serve --fault' or its bench file's [virtual] faults")
+    if faults and config.virtual is None:
+        raise ConfigError("command line", "--fault", f"fault injection needs a virtual bench; {config.source} "
+                          "has no [virtual] table")
     if attach is not None:
         link = LockstepLink(attach)
         endpoints, seed = link.endpoints(), link.seed()
@@ -78,10 +95,16 @@ def open_session(bench_name: str, seed: int | None, attach: str | None = None) -
         virtual_clock.add_listener(link.advance_to)
         clock = virtual_clock
     elif config.virtual is not None:
+        from simulators.faults import parse_fault, parse_faults
         from simulators.virtual_bench import VirtualBench
 
+        specs = parse_faults(config.virtual.faults, config.source, "virtual.faults")
+        specs += [parse_fault(text, "command line", "--fault") for text in faults]
+        if plant is not None:
+            specs = []  # a replayed log already holds whatever the faults did
+        injected = [str(spec) for spec in specs]
         seed = config.virtual.seed if seed is None else seed
-        virtual = VirtualBench(config.virtual.plant, seed=seed, source=config.source)
+        virtual = VirtualBench(config.virtual.plant, seed=seed, source=config.source, faults=specs, plant=plant)
         endpoints = {name: SimEndpoint(e.transport, e.address, e.port) for name, e in virtual.start().items()}
         virtual_clock = VirtualClock()
         virtual_clock.add_listener(virtual.advance_to)
@@ -92,7 +115,7 @@ def open_session(bench_name: str, seed: int | None, attach: str | None = None) -
     try:
         bench = connect_bench(config, endpoints)
         try:
-            yield Session(config, bench, clock, seed)
+            yield Session(config, bench, clock, seed, injected)
         finally:
             bench.close()
     finally:
@@ -108,6 +131,7 @@ class RunResult:
     status: str
     reason: str
     points: list[dict[str, Any]]
+    acceptance: dict[str, Any] | None = None  # the acceptance document, when a guarantee was set
 
 
 def run_procedure(
@@ -118,12 +142,25 @@ def run_procedure(
     seed: int | None = None,
     progress: Callable[[str], None] | None = None,
     attach: str | None = None,
+    settings: AcceptanceSettings | None = None,
+    notes: dict[str, str] | None = None,
+    faults: Sequence[str] = (),
+    plant: Any = None,
 ) -> RunResult:
-    """Run one procedure end to end; the bench always ends safe and the run directory closed."""
+    """Run one procedure end to end; the bench always ends safe and the run directory closed.
+
+    ``settings`` (specified speed, guarantee point, grade) go into the metadata and decide the derived
+    results written after the run (:mod:`hil.acceptance_run`); by default the bench's rated speed and
+    no guarantee. ``notes`` (operator, witness) are recorded in the metadata as given. ``faults`` are
+    injected into the virtual bench (see :func:`open_session`) and listed in the metadata. ``plant``
+    replaces the virtual bench's physics (the replay bench, :func:`hil.replay.replay_through_bench`).
+    """
     spec = load_procedure(procedure)
     params = spec.resolve(overrides)
-    spec.check(params, load_bench(bench))  # refuse before anything is opened or moved
-    with open_session(bench, seed, attach) as session:
+    bench_config = load_bench(bench)
+    spec.check(params, bench_config)  # refuse before anything is opened or moved
+    settings = settings or AcceptanceSettings(bench_config.geometry.rated_speed_rpm)
+    with open_session(bench, seed, attach, faults, plant) as session:
         channels = [c for inst in session.config.instruments.values() for c in inst.channels]
         directory = new_run_directory(out_dir, spec.name)
         writer = RunWriter(directory, channels, {
@@ -133,11 +170,14 @@ def run_procedure(
             "bench_file": session.config.source,
             "virtual": session.config.virtual is not None,
             "seed": session.seed,
+            "faults": session.faults,
             "instruments": session.bench.identities,
             "accuracy": session.config.channel_accuracy(),
             "software": {"hil": __version__},
             "start_utc": datetime.now(timezone.utc).isoformat(),
             "tick_s": session.config.tick_s,
+            SETTINGS_KEY: settings.as_dict(),
+            **({"notes": dict(notes)} if notes else {}),
         }, session.config.text)
         runner = Runner(session.bench, session.clock, writer, progress)
         status, reason = "error", ""
@@ -152,11 +192,17 @@ def run_procedure(
             status, reason = "error", str(exc)
             runner.event("error", error=reason)
         finally:
-            _restore_handlers(previous)
-            runner.safe_all()
-            writer.write_points(runner.points)
-            writer.close(status, reason)
-        return RunResult(directory, status, reason, runner.points)
+            try:
+                runner.safe_all()
+                writer.write_points(runner.points)
+                writer.close(status, reason)
+            finally:
+                # only now: a second Ctrl-C must not interrupt the final safe state or the close
+                _restore_handlers(previous)
+        # Derived from the samples as stored, exactly as ``hil replay`` derives them.
+        acceptance = write_derived_results(directory, runner.points, read_samples(directory),
+                                           session.config.channel_accuracy(), session.config.geometry, settings)
+        return RunResult(directory, status, reason, runner.points, acceptance)
 
 
 def _install_stop_handlers(runner: Runner) -> dict[int, Any]:

@@ -15,6 +15,10 @@ daq        tcp         LabJack T7-style DAQ (Modbus TCP): DAC0 throttle valve co
                        AIN2 tank pressure feedback, same scale
 =========  ==========  =========================================================================
 
+Faults (:mod:`simulators.faults`): every reading, actuator command and served line passes through
+:attr:`VirtualBench.faults`, which injects the run's faults at their bench times; without faults
+it passes everything through unchanged.
+
 Time: in lockstep mode the harness's virtual clock calls :meth:`VirtualBench.advance_to`; in
 wall-clock mode a thread advances the plant with real time, for a person or a foreign tool poking
 the instruments. Either way the plant is stepped while holding the server's lock, so no reply ever
@@ -27,9 +31,10 @@ from __future__ import annotations
 
 import json
 import threading
-from typing import Any, Mapping
+from typing import Any, Mapping, Sequence
 
 from hil.clock import WallClock
+from simulators.faults import FaultInjector, FaultSpec
 from simulators.keller_emulator import KellerEmulator
 from simulators.labjack_emulator import LabJackEmulator
 from simulators.micromotion_emulator import MicroMotionEmulator
@@ -50,53 +55,65 @@ class VirtualBench:
     """Plant + emulators + servers; start() serves them and returns the endpoints by name."""
 
     def __init__(self, plant_overrides: Mapping[str, Any] | None = None, seed: int = 0,
-                 source: str = "virtual bench", host: str = LOOPBACK) -> None:
-        params = PlantParameters.from_mapping(dict(plant_overrides or {}), source)
-        self.plant = PumpLoop(params, seed=seed)
+                 source: str = "virtual bench", host: str = LOOPBACK, faults: Sequence[FaultSpec] = (),
+                 plant: Any = None) -> None:
+        # ``plant`` replaces the physics with any object offering PumpLoop's commands, readings,
+        # motor_state() and advance_to(): simulators.replay_plant.ReplayPlant plays a logged run back.
+        if plant is None:
+            plant = PumpLoop(PlantParameters.from_mapping(dict(plant_overrides or {}), source), seed=seed)
+        self.plant = plant
+        # Every reading, command and served line goes through the fault injector (a pass-through
+        # when the run has no faults), so faults act where they would on hardware.
+        self.faults = FaultInjector(self.plant, faults)
         self.seed = seed
         self.server = EmulatorServer()
         self._host = host
         self._wall_thread: threading.Thread | None = None
         self._wall_running = False
-        plant = self.plant
-        self.vesc = VescEmulator(plant)
+        faults_ = self.faults
+        measured = faults_.measured
+        self.vesc = VescEmulator(faults_.motor)
         self.rs485 = ModbusRtuBus({
-            1: KellerEmulator(lambda: plant.measured("p_inlet_pa"),
-                              lambda: plant.measured("transducer_inlet_temperature_c"), serial_number=1001),
-            2: KellerEmulator(lambda: plant.measured("p_outlet_pa"),
-                              lambda: plant.measured("transducer_outlet_temperature_c"), serial_number=1002),
-            3: MicroMotionEmulator(
-                mass_flow_kg_s=lambda: plant.measured("mass_flow_kg_s"),
-                density_kg_m3=lambda: plant.measured("density_kg_m3"),
-                temperature_c=lambda: plant.measured("fluid_temperature_c"),
-                volume_flow_m3_s=lambda: plant.measured("volume_flow_m3_s"),
-            ),
+            1: faults_.register_device("rs485", KellerEmulator(
+                lambda: measured("p_inlet_pa"), lambda: measured("transducer_inlet_temperature_c"),
+                serial_number=1001)),
+            2: faults_.register_device("rs485", KellerEmulator(
+                lambda: measured("p_outlet_pa"), lambda: measured("transducer_outlet_temperature_c"),
+                serial_number=1002)),
+            3: faults_.register_device("rs485", MicroMotionEmulator(
+                mass_flow_kg_s=lambda: measured("mass_flow_kg_s"),
+                density_kg_m3=lambda: measured("density_kg_m3"),
+                temperature_c=lambda: measured("fluid_temperature_c"),
+                volume_flow_m3_s=lambda: measured("volume_flow_m3_s"),
+            )),
         })
         self.labjack = LabJackEmulator(
             ain_v={
-                0: lambda: plant.measured("valve_position_fraction") * DAC_FULL_SCALE_V,
-                1: lambda: _temperature_volts(plant.measured("fluid_temperature_c")),
-                2: lambda: plant.measured("tank_pressure_pa") / TANK_PRESSURE_FULL_SCALE_PA * DAC_FULL_SCALE_V,
+                0: lambda: measured("valve_position_fraction") * DAC_FULL_SCALE_V,
+                1: lambda: _temperature_volts(measured("fluid_temperature_c")),
+                2: lambda: measured("tank_pressure_pa") / TANK_PRESSURE_FULL_SCALE_PA * DAC_FULL_SCALE_V,
             },
             dac_outputs={
-                0: lambda volts: plant.set_valve_command(volts / DAC_FULL_SCALE_V),
-                1: lambda volts: plant.set_tank_pressure_command_pa(volts / DAC_FULL_SCALE_V * TANK_PRESSURE_FULL_SCALE_PA),
+                0: lambda volts: faults_.command_valve(volts / DAC_FULL_SCALE_V),
+                1: lambda volts: faults_.command_tank_pressure_pa(volts / DAC_FULL_SCALE_V * TANK_PRESSURE_FULL_SCALE_PA),
             },
         )
+        self._daq_device = faults_.register_device("daq", self.labjack)
         self.power = WT310Emulator(
-            voltage_v=lambda: plant.measured("bus_voltage_v"),
-            current_a=lambda: plant.measured("bus_current_a"),
-            power_w=lambda: plant.measured("bus_power_w"),
+            voltage_v=lambda: measured("bus_voltage_v"),
+            current_a=lambda: measured("bus_current_a"),
+            power_w=lambda: measured("bus_power_w"),
             identity="YOKOGAWA,WT310,SIM0001,F1.00",
         )
 
     def start(self, lockstep_control: bool = False) -> dict[str, Endpoint]:
         """Serve every instrument; with ``lockstep_control`` also the ``clock`` endpoint through
         which a harness in another process drives bench time (see :class:`LockstepControlSession`)."""
-        self.server.add_pty("motor", self.vesc)
-        self.server.add_pty("rs485", self.rs485)
-        self.server.add_tcp("power", self.power.session, host=self._host)
-        self.server.add_tcp("daq", lambda: ModbusTcpSession({1: self.labjack}), host=self._host)
+        self.server.add_pty("motor", self.faults.link("motor", self.vesc))
+        self.server.add_pty("rs485", self.faults.link("rs485", self.rs485))
+        self.server.add_tcp("power", self.faults.link_factory("power", self.power.session), host=self._host)
+        self.server.add_tcp("daq", self.faults.link_factory("daq", lambda: ModbusTcpSession({1: self._daq_device})),
+                            host=self._host)
         if lockstep_control:
             self.server.add_tcp("clock", lambda: LockstepControlSession(self), host=self._host)
         self.server.start()
@@ -106,6 +123,7 @@ class VirtualBench:
         """Step the plant and the emulators' own timers to bench time ``time_s`` (lockstep)."""
         with self.server.lock:  # re-entrant: the lockstep control session calls this under it
             self.plant.advance_to(time_s)
+            self.faults.advance_to(time_s)
             self.vesc.tick(time_s)
 
     def run_wall_clock(self) -> None:
