@@ -340,8 +340,8 @@ def fit_wire_to_water(
     """Fit ``eta_ww = eta(phi) x drive(s, l)`` with ``eta(0) = 0`` and ``drive(1, l) = 1``.
 
     ``eta(phi) = sum_k c_k phi^k`` (k = 1..eta_degree, fewer with fewer distinct phi). The drive factor
-    is ``1 + (s - 1)(a1 + a2 l)`` with two tested speeds, ``+ a3 (s - 1)^2`` with three or more, 1 with
-    one: at part speed its efficiency falls more at light load, where fixed and switching losses
+    is ``1 + (s - 1)(a1 + a2 l)`` with two tested speeds, ``+ (s - 1)^2 (a3 + a4 l)`` with three or
+    more, 1 with one: at part speed its efficiency falls more at light load, where fixed and switching losses
     weigh more (the bench shows exactly that). Terms the data cannot separate are dropped.
     ``speed_fraction`` is each point's speed over the reference speed, ``load_fraction`` its
     shaft-power equivalent ``P_h / eta(phi)`` over the rated one (see the module docstring).
@@ -367,8 +367,8 @@ def fit_wire_to_water(
 
     while True:
         basis = _drive_basis(s, load, terms)
-        if m + len(terms) <= y.size and np.linalg.matrix_rank(
-                np.hstack([phi_powers, basis * 0.5])) == m + len(terms):
+        count = m + len(terms)
+        if count <= y.size and np.linalg.matrix_rank(np.hstack([phi_powers, basis])) == count:
             break
         if not terms:
             raise AnalysisError("the efficiency points cannot support an eta(phi) fit")
@@ -394,7 +394,13 @@ def fit_wire_to_water(
         drive_now = model(theta)[1]
         u_eff = np.sqrt(u_y**2 + (slope_powers @ theta[:m] * drive_now * u_x) ** 2)
     j = jacobian(theta, u_eff)
-    cov = np.linalg.inv(j.T @ j)
+    try:
+        cov = np.linalg.inv(j.T @ j)
+    except np.linalg.LinAlgError as exc:
+        raise AnalysisError(
+            "the efficiency points cannot separate eta(phi) from the speed and load effect; "
+            "test more flow coefficients at each speed"
+        ) from exc
     eta_ref, drive_values = model(theta)
     fitted = eta_ref * drive_values
     residual = (fitted - y) / u_eff
