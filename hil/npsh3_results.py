@@ -92,7 +92,10 @@ def _reading_uncertainty(point: Mapping[str, Any], channel: str, accuracy: Mappi
     mean = float(point[channel])
     std = float(point.get(f"{channel}_std", math.nan))
     n = int(point.get(f"{channel}_n", 0))
-    random = student_t_factor(n, CONFIDENCE) * std / math.sqrt(n) if n >= 2 and math.isfinite(std) else math.inf
+    if n >= 2 and math.isfinite(std):
+        random = student_t_factor(n, CONFIDENCE) * std / math.sqrt(n)
+    else:
+        random = math.inf  # one sample says nothing about scatter
     return combine_rss(random, float(accuracy.get(channel, 0.0)) * abs(mean))
 
 
@@ -110,7 +113,8 @@ def point_uncertainties(
     head_random = (student_t_factor(head_n, CONFIDENCE) * head_std / math.sqrt(head_n)
                    if head_n >= 2 and math.isfinite(head_std) else math.inf)
     head_instrument = float(head_uncertainty_m(
-        p1, float(accuracy.get("p_inlet_pa", 0.0)) * abs(p1), p2, float(accuracy.get("p_outlet_pa", 0.0)) * abs(p2),
+        p1, float(accuracy.get("p_inlet_pa", 0.0)) * abs(p1),
+        p2, float(accuracy.get("p_outlet_pa", 0.0)) * abs(p2),
         q, float(accuracy.get("flow_m3_s", 0.0)) * abs(q), rho, inlet_diameter_m, outlet_diameter_m,
     ))
     u_head = combine_rss(head_random, head_instrument)
@@ -124,7 +128,9 @@ def point_uncertainties(
     return u_head, u_npsha
 
 
-def _quadratic_crossing(npsha: np.ndarray, head: np.ndarray, threshold: float, low: float, high: float) -> float:
+def _quadratic_crossing(
+    npsha: np.ndarray, head: np.ndarray, threshold: float, low: float, high: float
+) -> float:
     """NPSHA where the parabola through three (NPSHA, head) readings reaches ``threshold``, within
     ``low..high`` (the linear bracket); NaN when it has no root there."""
     coefficients = np.polyfit(npsha, head, 2)
@@ -246,7 +252,9 @@ def npsh3_curve(rows: Sequence[Npsh3Row]) -> PolynomialFit | None:
                            degree=min(2, len(good) - 1))
 
 
-def write_npsh3_results(directory: Path, points: Sequence[Mapping[str, Any]], metadata: Mapping[str, Any]) -> list[Npsh3Row]:
+def write_npsh3_results(
+    directory: Path, points: Sequence[Mapping[str, Any]], metadata: Mapping[str, Any]
+) -> list[Npsh3Row]:
     """Compute every sweep's NPSH3 and write ``npsh3.csv`` into ``directory``."""
     rows = npsh3_rows(points, metadata)
     write_points_csv(Path(directory) / NPSH3_CSV, [asdict(row) for row in rows])

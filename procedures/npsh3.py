@@ -127,9 +127,9 @@ def check(params: dict[str, Any], bench: BenchConfig) -> None:
                           "the NPSH3 test needs a suction-tank pressure regulator (a tank_pressure role)")
     speed = params["speed_fraction"] * bench.geometry.rated_speed_rpm
     if speed > bench.limits.max_speed_rpm:
-        raise _refuse("speed_fraction", f"{params['speed_fraction']} x rated {bench.geometry.rated_speed_rpm:g} rpm "
-                      f"= {speed:g} rpm exceeds the bench limit max_speed_rpm = {bench.limits.max_speed_rpm:g} "
-                      f"({bench.source})")
+        raise _refuse("speed_fraction",
+                      f"{params['speed_fraction']} x rated {bench.geometry.rated_speed_rpm:g} rpm = {speed:g} rpm "
+                      f"exceeds the bench limit max_speed_rpm = {bench.limits.max_speed_rpm:g} ({bench.source})")
     if speed < bench.limits.running_speed_rpm:
         raise _refuse("speed_fraction", f"{speed:g} rpm is below the bench's running speed "
                       f"{bench.limits.running_speed_rpm:g} rpm: the pump would not be running")
@@ -285,7 +285,9 @@ def _row_event(runner: Any, row: Npsh3Row) -> None:
         runner.progress(f"NPSH3 at {row.flow_target_m3_s * 1e3:.4f} L/s: none ({row.status})")
 
 
-def write_npsh3_results(directory: Path, points: Sequence[Mapping[str, Any]], metadata: Mapping[str, Any]) -> list[Npsh3Row]:
+def write_npsh3_results(
+    directory: Path, points: Sequence[Mapping[str, Any]], metadata: Mapping[str, Any]
+) -> list[Npsh3Row]:
     """``npsh3.csv`` from the run's points: what the live run writes and ``hil replay`` recomputes."""
     return _write_results(directory, points, metadata)
 
@@ -306,8 +308,10 @@ def run(runner: Any, params: dict[str, Any]) -> None:
                 _sweep(runner, params, hold, series, target)
             except _SweepEnded as ended:
                 _tank_back_to_start(runner, params)
-                runner.event("npsh3_sweep_ended", npsh_series=series, flow_target_m3_s=target, reason=str(ended))
-            rows = [row for row in npsh3_rows(runner.points, runner.writer.metadata) if row.npsh_series == series]
+                runner.event("npsh3_sweep_ended", npsh_series=series, flow_target_m3_s=target,
+                             reason=str(ended))
+            rows = [row for row in npsh3_rows(runner.points, runner.writer.metadata)
+                    if row.npsh_series == series]
             if rows:
                 _row_event(runner, rows[0])
         _tank_back_to_start(runner, params)

@@ -84,7 +84,8 @@ def test_fault_case(kind: str, at_s: float, tmp_path: Path, matrix: list[Any]) -
     outcome = fault_matrix.run_case(kind, at_s, tmp_path / "runs")
     matrix.append(outcome)
     spec = KINDS[kind]
-    assert outcome.faults_in_metadata == [f"{kind}:{spec.default_target}@{at_s:g}"]
+    duration = "" if spec.default_duration_s is None else f"+{spec.default_duration_s:g}"
+    assert outcome.faults_in_metadata == [f"{kind}:{spec.default_target}@{at_s:g}{duration}"]
     assert outcome.contiguous, "a tick is missing from the log"
     assert outcome.complete_before_fault, "a sample taken before the fault is incomplete"
     assert outcome.drive_name in outcome.safe_events[-1]["commanded"]  # every run ends with the drive safe

@@ -4,8 +4,9 @@ The harness runs as its own process (``python -m hil.cli run ... --attach``) aga
 served from this test process in lockstep. Bench time moves only when the harness asks, so the bench
 sees every tick the harness starts: that is the count of rows the harness can have produced, to set
 against the rows that survive on disk. The kill moment is a condition, not a sleep: the harness is
-killed once it has advanced bench time to a tick drawn at random (seeded), wherever it then is in
-that tick (sampling, writing, replying).
+killed once it has advanced bench time to a tick drawn at random (seeded). Half the kills come from
+this test's thread, wherever the harness then is in that tick (sampling, writing a row or an event);
+the other half come from inside the bench's advance, while the harness waits between two ticks.
 
 After each kill the run directory must read back (samples, events, metadata), have a row for every
 tick up to the last one on disk, read as "interrupted", and replay: every operating point whose
@@ -63,11 +64,16 @@ class WatchedBench(VirtualBench):
         self.advances: list[tuple[float, float]] = []
         self.reached = threading.Event()
         self.wall = WallClock()
+        self.kill_pid: int | None = None  # set: SIGKILL this process from inside the advance, before replying
+        self.killed_wall_s: float | None = None
 
     def advance_to(self, time_s: float) -> None:
         super().advance_to(time_s)
         self.advances.append((time_s, self.wall.now_s()))
-        if time_s >= self.stop_at_s - 1e-9:
+        if time_s >= self.stop_at_s - 1e-9 and not self.reached.is_set():
+            if self.kill_pid is not None:
+                os.kill(self.kill_pid, signal.SIGKILL)
+                self.killed_wall_s = self.wall.now_s()
             self.reached.set()
 
 
@@ -82,22 +88,27 @@ class Stopped:
     advances: list[tuple[float, float]]
     signal_wall_s: float
     stderr: str
+    between_ticks: bool
 
 
-def run_and_signal(tick: int, sig: signal.Signals, out_dir: Path) -> Stopped:
+def run_and_signal(tick: int, sig: signal.Signals, out_dir: Path, between_ticks: bool = False) -> Stopped:
+    """Run the harness against a watched bench and send ``sig`` once it has started ``tick``: from
+    this thread, or (``between_ticks``, SIGKILL only) from inside the bench's advance."""
     config = load_bench("sim")
     bench = WatchedBench(config, stop_at_s=tick * config.tick_s)
     endpoints = bench.start(lockstep_control=True)
     command = [sys.executable, "-m", "hil.cli", "run", "performance-curve", "--bench", "sim", "--quiet",
                "--attach", f"127.0.0.1:{endpoints['clock'].port}", "--out", str(out_dir), *SHORT_RUN]
     process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    if between_ticks:
+        bench.kill_pid = process.pid
     try:
         waited = WallClock()
         while not bench.reached.wait(timeout=0.5):  # a condition with a liveness check, not a sleep
             if process.poll() is not None or waited.now_s() > WAIT_S:
                 break
-        signal_wall_s = bench.wall.now_s()
-        if process.poll() is None:
+        signal_wall_s = bench.killed_wall_s if bench.killed_wall_s is not None else bench.wall.now_s()
+        if process.poll() is None and not between_ticks:
             os.kill(process.pid, sig)
         _, stderr = process.communicate(timeout=WAIT_S)
     finally:
@@ -107,7 +118,8 @@ def run_and_signal(tick: int, sig: signal.Signals, out_dir: Path) -> Stopped:
         bench.stop()
     runs = sorted(out_dir.iterdir()) if out_dir.exists() else []
     assert len(runs) == 1, f"tick {tick}: expected one run directory, got {runs}; stderr: {stderr}"
-    return Stopped(tick, sig.name, process.returncode, runs[0], list(bench.advances), signal_wall_s, stderr)
+    return Stopped(tick, sig.name, process.returncode, runs[0], list(bench.advances), signal_wall_s, stderr,
+                   between_ticks)
 
 
 @pytest.fixture(scope="module")
@@ -156,7 +168,7 @@ def check_killed_run(stopped: Stopped, reference: pd.DataFrame) -> dict[str, Any
                 same = (a == b) or (isinstance(a, float) and np.isnan(a) and np.isnan(b))
                 assert same, f"{where}: replayed point {index} {column}: {a!r} != live {b!r}"
         assert write_report(outcome.written_to), where
-    return {"tick": stopped.tick, "rows_on_disk": rows, "ticks_started": started, "rows_lost": lost_rows,
+    return {"tick": stopped.tick, "between_ticks": stopped.between_ticks, "rows_on_disk": rows, "ticks_started": started, "rows_lost": lost_rows,
             "bench_s_lost": lost_rows * tick_s, "wall_s_lost": lost_wall_s, "points_replayed": len(whole)}
 
 
@@ -165,8 +177,10 @@ def test_kill_minus_9_at_random_moments_loses_at_most_the_row_in_progress(
         tmp_path_factory: pytest.TempPathFactory) -> None:
     assert len(KILL_TICKS) >= 20
     with ThreadPoolExecutor(max_workers=WORKERS) as pool:
-        stopped = list(pool.map(lambda tick: run_and_signal(tick, signal.SIGKILL, tmp_path / f"kill-{tick}"),
-                                KILL_TICKS))
+        stopped = list(pool.map(
+            lambda i_tick: run_and_signal(i_tick[1], signal.SIGKILL, tmp_path / f"kill-{i_tick[1]}",
+                                          between_ticks=i_tick[0] % 2 == 1),
+            enumerate(KILL_TICKS)))
     losses = [check_killed_run(s, reference) for s in stopped]
     worst = max(losses, key=lambda loss: (loss["rows_lost"], loss["wall_s_lost"]))
     summary = {"runs": len(losses), "most_rows_lost": worst["rows_lost"],
