@@ -126,7 +126,8 @@ class CaseOutcome:
         final = [e for e in self.safe_events if e["kind"] == "safe_state"]
         if not final or self.drive_name not in final[-1].get("commanded", []):
             found.append("the run did not end with the drive commanded safe")
-        if any(e["kind"] == "safe_state_error" and e.get("instrument") == self.drive_name for e in self.safe_events):
+        if any(e["kind"] == "safe_state_error" and e.get("instrument") == self.drive_name
+               for e in self.safe_events):
             found.append("commanding the drive safe failed")
         if self.kind in TOLERATED:
             if self.exit_code != 0 or self.status != "completed":

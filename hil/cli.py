@@ -255,8 +255,8 @@ def cmd_optimize(args: argparse.Namespace, out: TextIO) -> int:
 # --------------------------------------------------------------------------- parser and main
 FAULT_HELP = ("inject a fault into the virtual bench at a bench time: KIND[:TARGET]@SECONDS[+DURATION], e.g. "
               "silence@5, disconnect:power@5+0.5; repeatable; kinds: timeout, silence, garble, bad-checksum, "
-              "modbus-exception, disconnect, stuck, drift, nan, overload, overpressure, cavitation, motor-overtemp, "
-              "controller-fault (see README, 'Safety and faults')")
+              "modbus-exception, disconnect, stuck, drift, nan, overload, overpressure, cavitation, "
+              "motor-overtemp, controller-fault (see README, 'Safety and faults')")
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -95,7 +95,8 @@ class VirtualBench:
             },
             dac_outputs={
                 0: lambda volts: faults_.command_valve(volts / DAC_FULL_SCALE_V),
-                1: lambda volts: faults_.command_tank_pressure_pa(volts / DAC_FULL_SCALE_V * TANK_PRESSURE_FULL_SCALE_PA),
+                1: lambda volts: faults_.command_tank_pressure_pa(
+                    volts / DAC_FULL_SCALE_V * TANK_PRESSURE_FULL_SCALE_PA),
             },
         )
         self._daq_device = faults_.register_device("daq", self.labjack)

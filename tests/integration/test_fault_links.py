@@ -4,7 +4,8 @@ the drivers on real transports, bench time moved by hand.
 Each fault must reach the driver as the project's error a real instrument would cause (a timeout, a
 garbled frame, a bad CRC, a Modbus exception) or as the value the instrument would send (SCPI
 overload 9.9E37 and "no data" 9.91E37), and the link must work again afterwards. The only waits are
-the drivers' own 0.25 s timeouts on replies that a fault swallowed.
+the drivers' own 0.25 s timeouts on replies that a fault swallowed. Also: every TCP endpoint the
+virtual bench serves binds to loopback by default.
 """
 
 from __future__ import annotations
@@ -144,3 +145,14 @@ def test_a_cut_tcp_line_times_out_and_the_same_connection_answers_once_it_is_res
         assert meter.identify().startswith("YOKOGAWA,WT310")  # no reconnect needed
     finally:
         link.close()
+
+
+def test_every_served_endpoint_binds_to_loopback_unless_told_otherwise() -> None:
+    virtual = VirtualBench(seed=5)
+    endpoints = virtual.start(lockstep_control=True)  # the clock control endpoint too
+    try:
+        tcp = {name: e.address for name, e in endpoints.items() if e.transport == "tcp"}
+        assert set(tcp) == {"power", "daq", "clock"}
+        assert set(tcp.values()) == {"127.0.0.1"}
+    finally:
+        virtual.stop()

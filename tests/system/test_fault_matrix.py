@@ -68,10 +68,10 @@ def matrix(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFact
     }
     path = tmp_path_factory.getbasetemp() / "fault_matrix.json"
     path.write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
-    reporter = request.config.pluginmanager.get_plugin("terminalreporter")
-    if reporter is not None:
-        reporter.write_line(f"\nfault matrix: cases run {len(outcomes)}, ending safe {len(safe)} "
-                            f"({summary['wall_s']} s of runs; {path})")
+    capture = request.config.pluginmanager.getplugin("capturemanager")
+    with capture.global_and_fixture_disabled():  # shown even when output is captured
+        print(f"\nfault matrix: cases run {len(outcomes)}, ending safe {len(safe)} "
+              f"({summary['wall_s']} s of runs; {path})")
 
 
 def test_the_matrix_covers_every_kind_at_three_moments() -> None:
@@ -152,8 +152,8 @@ def test_faults_listed_in_the_bench_file_are_injected(tmp_path: Path) -> None:
     text = (Path(__file__).resolve().parents[2] / "hil" / "data" / "sim_bench.toml").read_text(encoding="utf-8")
     assert "[virtual]\nseed = 1\n" in text
     bench = tmp_path / "faulty_bench.toml"
-    bench.write_text(text.replace("[virtual]\nseed = 1\n", '[virtual]\nseed = 1\nfaults = ["controller-fault@2"]\n'),
-                     encoding="utf-8")
+    faulty = text.replace("[virtual]\nseed = 1\n", '[virtual]\nseed = 1\nfaults = ["controller-fault@2"]\n')
+    bench.write_text(faulty, encoding="utf-8")
     code = main(["run", "performance-curve", "--bench", str(bench), "--out", str(tmp_path / "runs"), "--quiet",
                  *fault_matrix.SHORT_RUN])
     assert code == 3

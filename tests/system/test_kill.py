@@ -168,7 +168,8 @@ def check_killed_run(stopped: Stopped, reference: pd.DataFrame) -> dict[str, Any
                 same = (a == b) or (isinstance(a, float) and np.isnan(a) and np.isnan(b))
                 assert same, f"{where}: replayed point {index} {column}: {a!r} != live {b!r}"
         assert write_report(outcome.written_to), where
-    return {"tick": stopped.tick, "between_ticks": stopped.between_ticks, "rows_on_disk": rows, "ticks_started": started, "rows_lost": lost_rows,
+    return {"tick": stopped.tick, "between_ticks": stopped.between_ticks, "rows_on_disk": rows,
+            "ticks_started": started, "rows_lost": lost_rows,
             "bench_s_lost": lost_rows * tick_s, "wall_s_lost": lost_wall_s, "points_replayed": len(whole)}
 
 
@@ -189,11 +190,11 @@ def test_kill_minus_9_at_random_moments_loses_at_most_the_row_in_progress(
                "points_replayed": sum(loss["points_replayed"] for loss in losses), "kills": losses}
     (tmp_path_factory.getbasetemp() / "kill_test.json").write_text(json.dumps(summary, indent=2) + "\n",
                                                                     encoding="utf-8")
-    reporter = request.config.pluginmanager.get_plugin("terminalreporter")
-    if reporter is not None:
-        reporter.write_line(f"\nkill test: {len(losses)} runs killed, all interrupted and replayable; most lost: "
-                            f"{summary['most_rows_lost']} row(s) = {summary['most_bench_s_lost']:.1f} s of bench "
-                            f"time, produced in the last {summary['most_wall_s_lost'] * 1000:.1f} ms of wall time")
+    capture = request.config.pluginmanager.getplugin("capturemanager")
+    with capture.global_and_fixture_disabled():  # shown even when output is captured
+        print(f"\nkill test: {len(losses)} runs killed, all interrupted and replayable; most lost: "
+              f"{summary['most_rows_lost']} row(s) = {summary['most_bench_s_lost']:.1f} s of bench time (the tick "
+              f"in progress), produced in the last {summary['most_wall_s_lost'] * 1000:.1f} ms of wall time")
     # Every row is handed to the operating system as it is written: only the tick in progress can be lost.
     assert summary["most_rows_lost"] <= 1
     assert sum(loss["points_replayed"] for loss in losses) > 0  # some kills came after a recorded point

@@ -8,10 +8,12 @@ an independent CRC, never taken from the injector's own output.
 from __future__ import annotations
 
 import math
+import re
 
 import pytest
 from pymodbus.framer import FramerRTU
 
+from hil.cli import FAULT_HELP
 from hil.errors import ConfigError, DeviceError
 from simulators.faults import KINDS, FaultInjector, FaultSpec, parse_fault, parse_faults
 from simulators.plant import PlantParameters, PumpLoop
@@ -329,3 +331,9 @@ def test_a_controller_fault_latches_its_code_and_releases_the_motor() -> None:
     ticks(injector, loop, 12, 20)
     assert loop.motor_state().motor_current_a == 0.0  # coasting
     assert loop.motor_state().speed_rpm < 20000.0
+
+
+def test_the_command_line_help_names_every_kind() -> None:
+    listed = re.search(r"kinds: ([a-z, -]+)", FAULT_HELP)
+    assert listed is not None
+    assert tuple(kind.strip() for kind in listed.group(1).split(",")) == ALL_KINDS
