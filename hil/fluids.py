@@ -10,13 +10,19 @@ Imports only :mod:`hil.errors` from the project.
 
 from __future__ import annotations
 
-from CoolProp.CoolProp import PropsSI
-
 from hil.errors import HilError
 
 WATER_MIN_TEMPERATURE_C = 0.01
 WATER_MAX_TEMPERATURE_C = 150.0
 STANDARD_GRAVITY_M_S2 = 9.80665
+
+
+def props_si(output: str, name1: str, value1: float, name2: str, value2: float, fluid: str) -> float:
+    """CoolProp's ``PropsSI``, imported on first use: loading CoolProp takes seconds, and most
+    commands (listing procedures, replaying a log) never need it."""
+    from CoolProp.CoolProp import PropsSI
+
+    return float(PropsSI(output, name1, value1, name2, value2, fluid))
 
 
 class FluidRangeError(HilError, ValueError):
@@ -35,10 +41,10 @@ def water_state(temperature_c: float) -> tuple[float, float]:
     """``(density_kg_m3, vapour_pressure_pa)`` at ``temperature_c``, from one pair of CoolProp calls."""
     _check_water_temperature(temperature_c)
     temperature_k = temperature_c + 273.15
-    vapour_pa = float(PropsSI("P", "T", temperature_k, "Q", 0, "Water"))
+    vapour_pa = props_si("P", "T", temperature_k, "Q", 0, "Water")
     # Liquid density at 1 bar (or at saturation above 100 degC): pressure barely matters for water.
     pressure_pa = max(101325.0, vapour_pa * 1.01)
-    density = float(PropsSI("D", "T", temperature_k, "P", pressure_pa, "Water"))
+    density = props_si("D", "T", temperature_k, "P", pressure_pa, "Water")
     return density, vapour_pa
 
 

@@ -34,13 +34,13 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
-from CoolProp.CoolProp import PropsSI
 
 from hil.errors import HilError
 from hil.fluids import (
     WATER_MAX_TEMPERATURE_C,
     WATER_MIN_TEMPERATURE_C,
     FluidRangeError,
+    props_si,
     water_density_kg_m3,
     water_vapour_pressure_pa,
 )
@@ -148,10 +148,10 @@ class CoolPropPropellant(Propellant):
     fluid: str = ""
 
     def _density(self, temperature_c: float) -> float:
-        return float(PropsSI("D", "T", temperature_c + ZERO_CELSIUS_K, "Q", 0, self.fluid))
+        return props_si("D", "T", temperature_c + ZERO_CELSIUS_K, "Q", 0, self.fluid)
 
     def _vapour_pressure(self, temperature_c: float) -> float:
-        return float(PropsSI("P", "T", temperature_c + ZERO_CELSIUS_K, "Q", 0, self.fluid))
+        return props_si("P", "T", temperature_c + ZERO_CELSIUS_K, "Q", 0, self.fluid)
 
 
 @dataclass(frozen=True)
