@@ -16,7 +16,7 @@ import numpy as np
 
 from hil.analysis.head import hydraulic_power_w, npsha_m, total_head_m
 from hil.bench_config import BenchGeometry
-from hil.fluids import STANDARD_GRAVITY_M_S2, water_density_kg_m3, water_vapour_pressure_pa
+from hil.fluids import water_state
 
 AVERAGED_CHANNELS = (
     "speed_rpm",
@@ -46,7 +46,7 @@ def operating_point(
         point[f"{channel}_std"] = float(np.std(valid, ddof=1)) if valid.size > 1 else float("nan")
         point[f"{channel}_n"] = float(valid.size)
 
-    density = water_density_kg_m3(means["fluid_temperature_c"])
+    density, vapour = water_state(means["fluid_temperature_c"])
     head = float(
         total_head_m(
             means["p_inlet_pa"], means["p_outlet_pa"], means["flow_m3_s"], density,
@@ -70,11 +70,9 @@ def operating_point(
     point["hydraulic_power_w"] = hydraulic
     electrical = means["electrical_power_w"]
     point["overall_efficiency"] = hydraulic / electrical if electrical > 0 else float("nan")
-    point["gravity_m_s2"] = STANDARD_GRAVITY_M_S2
     # NPSH available at the inlet tap, from the absolute inlet pressure and the vapour pressure at the
     # measured temperature; the bench file's inlet_height_m is taken as the tap's height above the
     # NPSH reference plane (the impeller's centre line), 0 on the virtual bench.
-    vapour = water_vapour_pressure_pa(means["fluid_temperature_c"])
     point["vapour_pressure_pa"] = vapour
     point["npsha_m"] = float(
         npsha_m(means["p_inlet_pa"], vapour, density, means["flow_m3_s"],

@@ -14,6 +14,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from tests.fuzzing import fuzz_examples
+
 from hil.errors import ConfigError, DeviceError
 from simulators.keller_emulator import KellerEmulator
 from simulators.labjack_emulator import LabJackEmulator
@@ -184,7 +186,7 @@ rtu_chunks = st.one_of(
 )
 
 
-@settings(max_examples=1000)
+@settings(max_examples=fuzz_examples(1000))
 @given(st.lists(rtu_chunks, max_size=8))
 def test_fuzzed_byte_stream_yields_only_valid_frames_or_silence(chunks: list[bytes]) -> None:
     bus, _, _ = two_unit_bus()
@@ -238,7 +240,7 @@ def test_tcp_factory_gives_independent_framing_per_connection() -> None:
     assert second.receive(request) == mbap(1, 1, "03 02 00 07")
 
 
-@settings(max_examples=1000)
+@settings(max_examples=fuzz_examples(1000))
 @given(st.lists(st.binary(max_size=30), max_size=8))
 def test_fuzzed_tcp_stream_never_raises(chunks: list[bytes]) -> None:
     session = ModbusTcpSession({1: DictDevice({0: 7, 1: 8})})

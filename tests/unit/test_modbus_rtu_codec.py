@@ -11,6 +11,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from tests.fuzzing import fuzz_examples
+
 from hil.errors import DeviceError, LimitError, ProtocolError, TransportTimeout
 from hil.modbus_rtu import ModbusRtuTransport
 
@@ -219,7 +221,7 @@ replies = st.one_of(
 )
 
 
-@settings(max_examples=1000)
+@settings(max_examples=fuzz_examples(1000))
 @given(replies, st.integers(1, 3))
 def test_fuzzed_replies_give_registers_or_project_errors_only(reply: bytes, count: int) -> None:
     request = framed(f"02 03 00 10 00 {count:02X}")

@@ -7,6 +7,8 @@ import math
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+
+from tests.fuzzing import fuzz_examples
 from pymodbus.client.mixin import ModbusClientMixin
 
 from drivers.modbus_values import (
@@ -80,7 +82,7 @@ def test_unknown_word_order_is_a_config_error() -> None:
         check_word_order("middle", "meter")
 
 
-@settings(max_examples=1000)
+@settings(max_examples=fuzz_examples(1000))
 @given(st.floats(width=32), st.sampled_from(["big", "little"]))
 def test_float32_round_trip(value: float, word_order: str) -> None:
     registers = float32_to_registers(value, word_order)  # type: ignore[arg-type]
@@ -89,7 +91,7 @@ def test_float32_round_trip(value: float, word_order: str) -> None:
     assert decoded == value or (math.isnan(decoded) and math.isnan(value))
 
 
-@settings(max_examples=1000)
+@settings(max_examples=fuzz_examples(1000))
 @given(words, words, st.sampled_from(["big", "little"]))
 def test_decoding_agrees_with_pymodbus(high: int, low: int, word_order: str) -> None:
     ours = registers_to_float32([high, low], word_order)  # type: ignore[arg-type]

@@ -8,6 +8,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from tests.fuzzing import fuzz_examples
+
 from drivers.scpi import Identity, parse_error_entry, parse_idn, parse_number, parse_numbers
 from hil.errors import ProtocolError
 
@@ -150,7 +152,7 @@ _scpi_alphabet = st.sampled_from(list("0123456789+-.eE, \tINFANnaf:x\u0663_"))
 _replies = st.one_of(st.text(), st.text(alphabet=_scpi_alphabet, max_size=40))
 
 
-@settings(max_examples=1500, deadline=None)
+@settings(max_examples=fuzz_examples(1500), deadline=None)
 @given(_replies)
 def test_fuzz_parse_numbers_returns_floats_or_raises_protocol_error(reply: str) -> None:
     try:
@@ -161,7 +163,7 @@ def test_fuzz_parse_numbers_returns_floats_or_raises_protocol_error(reply: str) 
     assert all(isinstance(value, float) for value in values)
 
 
-@settings(max_examples=1000, deadline=None)
+@settings(max_examples=fuzz_examples(1000), deadline=None)
 @given(_replies)
 def test_fuzz_parse_idn_returns_identity_or_raises_protocol_error(reply: str) -> None:
     try:
@@ -171,7 +173,7 @@ def test_fuzz_parse_idn_returns_identity_or_raises_protocol_error(reply: str) ->
     assert reply.count(",") == 3 and identity.maker and identity.model
 
 
-@settings(max_examples=1000, deadline=None)
+@settings(max_examples=fuzz_examples(1000), deadline=None)
 @given(_replies)
 def test_fuzz_parse_error_entry_returns_entry_or_raises_protocol_error(reply: str) -> None:
     try:
@@ -181,7 +183,7 @@ def test_fuzz_parse_error_entry_returns_entry_or_raises_protocol_error(reply: st
     assert isinstance(entry.code, int)
 
 
-@settings(max_examples=1000, deadline=None)
+@settings(max_examples=fuzz_examples(1000), deadline=None)
 @given(st.lists(st.floats(allow_nan=False, allow_infinity=False, width=64), min_size=1, max_size=8))
 def test_nr3_text_of_finite_values_parses_back_exactly(values: list[float]) -> None:
     # repr() gives the shortest exact decimal, in NR1/NR2/NR3 form for finite floats; reserved

@@ -8,6 +8,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from tests.fuzzing import fuzz_examples
+
 from drivers.vesc_codec import (
     GET_VALUES_CORE_LEN,
     GET_VALUES_FULL_LEN,
@@ -177,7 +179,7 @@ def _drain(decoder: FrameDecoder, chunks: list[bytes]) -> tuple[list[bytes], int
     return payloads, errors
 
 
-@settings(max_examples=1000, deadline=None)
+@settings(max_examples=fuzz_examples(1000), deadline=None)
 @given(st.lists(st.binary(max_size=40), max_size=8))
 def test_fuzz_arbitrary_bytes_give_payloads_or_protocol_errors(chunks: list[bytes]) -> None:
     payloads, _ = _drain(FrameDecoder(max_payload_len=64), chunks)
@@ -185,7 +187,7 @@ def test_fuzz_arbitrary_bytes_give_payloads_or_protocol_errors(chunks: list[byte
         assert 1 <= len(payload) <= 64
 
 
-@settings(max_examples=1000, deadline=None)
+@settings(max_examples=fuzz_examples(1000), deadline=None)
 @given(st.binary(min_size=1, max_size=300), st.data())
 def test_fuzz_single_byte_corruption(payload: bytes, data: st.DataObject) -> None:
     framed = encode_frame(payload)

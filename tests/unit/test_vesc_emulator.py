@@ -9,6 +9,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from tests.fuzzing import fuzz_examples
+
 from simulators.vesc_emulator import VescEmulator
 
 GET_VALUES_FRAME = bytes.fromhex("02 01 04 40 84 03")
@@ -224,7 +226,7 @@ def test_out_of_range_values_saturate_instead_of_crashing() -> None:
     assert struct.unpack_from(">h", payload, 27)[0] == 32767  # v_in saturates at i16 max
 
 
-@settings(max_examples=500, deadline=None)
+@settings(max_examples=fuzz_examples(500), deadline=None)
 @given(st.lists(st.binary(max_size=30), max_size=6))
 def test_fuzz_emulator_never_raises(chunks: list[bytes]) -> None:
     # Random bytes may contain valid GET_VALUES frames (answered) or setpoints (which only change the
