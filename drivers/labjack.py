@@ -152,6 +152,20 @@ class LabJackT7:
         """The LabJack alone does not know what its outputs drive; its adapters make those safe."""
 
 
+def _check_dac_span(
+    daq: LabJackT7, name: str, dac_channel: int, low: tuple[str, float], high: tuple[str, float]
+) -> None:
+    """A DAC-commanded actuator's channel exists and both ends of its command span fit the DAC range."""
+    if dac_channel not in DAC_ADDRESSES:
+        raise ConfigError(name, "dac_channel", f"DAC{dac_channel} does not exist (DAC0, DAC1)")
+    low_v, high_v = daq.dac_range_v
+    for field, volts in (low, high):
+        if not low_v <= volts <= high_v:
+            raise ConfigError(name, field, f"{volts} V is outside the DAC range {low_v}..{high_v} V")
+    if low[1] == high[1]:
+        raise ConfigError(name, high[0], f"must differ from {low[0]}")
+
+
 class DacValve:
     """A valve positioner: command on a DAC, position feedback on an AIN (role Valve).
 
@@ -175,14 +189,7 @@ class DacValve:
         name: str | None = None,
     ) -> None:
         self.name = name if name is not None else f"{daq.name}.dac{dac_channel}"
-        if dac_channel not in DAC_ADDRESSES:
-            raise ConfigError(self.name, "dac_channel", f"DAC{dac_channel} does not exist (DAC0, DAC1)")
-        low_v, high_v = daq.dac_range_v
-        for field, volts in (("closed_v", closed_v), ("open_v", open_v)):
-            if not low_v <= volts <= high_v:
-                raise ConfigError(self.name, field, f"{volts} V is outside the DAC range {low_v}..{high_v} V")
-        if closed_v == open_v:
-            raise ConfigError(self.name, "open_v", "must differ from closed_v")
+        _check_dac_span(daq, self.name, dac_channel, ("closed_v", closed_v), ("open_v", open_v))
         if not 0.0 <= safe_opening_fraction <= 1.0:
             raise ConfigError(self.name, "safe_opening_fraction", f"{safe_opening_fraction} is outside 0..1")
         self._feedback_closed_v = closed_v if feedback_closed_v is None else feedback_closed_v
@@ -242,14 +249,7 @@ class DacPressureRegulator:
         name: str | None = None,
     ) -> None:
         self.name = name if name is not None else f"{daq.name}.dac{dac_channel}"
-        if dac_channel not in DAC_ADDRESSES:
-            raise ConfigError(self.name, "dac_channel", f"DAC{dac_channel} does not exist (DAC0, DAC1)")
-        low_v, high_v = daq.dac_range_v
-        for field, volts in (("volts_lo", volts_lo), ("volts_hi", volts_hi)):
-            if not low_v <= volts <= high_v:
-                raise ConfigError(self.name, field, f"{volts} V is outside the DAC range {low_v}..{high_v} V")
-        if volts_lo == volts_hi:
-            raise ConfigError(self.name, "volts_hi", "must differ from volts_lo")
+        _check_dac_span(daq, self.name, dac_channel, ("volts_lo", volts_lo), ("volts_hi", volts_hi))
         if not pressure_lo_pa >= 0.0:  # absolute pressures; also refuses NaN
             raise ConfigError(self.name, "pressure_lo_pa", f"expected an absolute pressure >= 0, got {pressure_lo_pa}")
         if not pressure_lo_pa < pressure_hi_pa:

@@ -15,17 +15,11 @@ from typing import Mapping
 import numpy as np
 
 from hil.analysis.head import hydraulic_power_w, npsha_m, total_head_m
-from hil.bench_config import BenchGeometry
+from hil.bench_config import STANDARD_CHANNELS, BenchGeometry
 from hil.fluids import water_state
 
-AVERAGED_CHANNELS = (
-    "speed_rpm",
-    "flow_m3_s",
-    "p_inlet_pa",
-    "p_outlet_pa",
-    "electrical_power_w",
-    "fluid_temperature_c",
-)
+AVERAGED_CHANNELS = STANDARD_CHANNELS
+"""The channels every bench provides (speed, flow, both pressures, electrical power, temperature)."""
 
 
 def operating_point(
