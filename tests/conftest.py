@@ -1,5 +1,8 @@
 """Project-wide pytest options."""
 
+import json
+from pathlib import Path
+
 import pytest
 
 from tests import fuzzing
@@ -12,3 +15,35 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 def pytest_configure(config: pytest.Config) -> None:
     fuzzing.scale = max(1, int(config.getoption("--fuzz-scale")))
+
+
+def _made_by_the_harness(metadata: Path) -> bool:
+    """A run directory written by a real run (not a unit test's hand-made one, not a test's tampered
+    copy, not a replay's output)."""
+    if metadata.parent.name.startswith(("tampered-", "replay-")):
+        return False
+    try:
+        return "bench_file" in json.loads(metadata.read_text())
+    except ValueError:
+        return False
+
+
+@pytest.fixture(scope="session", autouse=True)
+def every_run_replays_exactly(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
+    """After the whole session, `hil replay` every run directory any test produced: each must
+    reproduce its recorded results exactly (design.md: re-analysing a log gives what the live run gave)."""
+    yield
+    from hil.replay import replay_run
+
+    base = tmp_path_factory.getbasetemp()
+    runs = [m.parent for m in base.rglob("metadata.json") if _made_by_the_harness(m)]
+    failures = {}
+    for run in runs:
+        try:
+            outcome = replay_run(run)
+        except Exception as exc:  # noqa: BLE001 - report every run that fails, not just the first
+            failures[str(run)] = repr(exc)
+            continue
+        if not outcome.equal:
+            failures[str(run)] = "; ".join(str(d) for d in outcome.differences[:3])
+    assert not failures, f"{len(failures)} of {len(runs)} runs do not replay exactly: {failures}"

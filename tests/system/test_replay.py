@@ -40,7 +40,9 @@ def recorded(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture()
 def run_copy(recorded: Path, tmp_path: Path) -> Path:
-    copy = tmp_path / recorded.name
+    """A copy of the recorded run for a test to tamper with (the session's replay-every-run check
+    leaves directories named ``tampered-*`` alone)."""
+    copy = tmp_path / f"tampered-{recorded.name}"
     shutil.copytree(recorded, copy)
     return copy
 
