@@ -47,3 +47,12 @@ def every_run_replays_exactly(tmp_path_factory: pytest.TempPathFactory):  # type
         if not outcome.equal:
             failures[str(run)] = "; ".join(str(d) for d in outcome.differences[:3])
     assert not failures, f"{len(failures)} of {len(runs)} runs do not replay exactly: {failures}"
+    _replayed.append(len(runs))
+
+
+_replayed: list[int] = []
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    if _replayed:
+        terminalreporter.write_line(f"replay: all {_replayed[0]} run directories made by the tests replay exactly")
