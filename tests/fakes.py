@@ -250,3 +250,19 @@ class RecordingWriter:
     def events_of(self, kind: str) -> list[dict[str, Any]]:
         return [event for event in self.events if event["kind"] == kind]
 
+
+def spec_crc(data: bytes) -> bytes:
+    """Modbus RTU CRC written from the specification (reflected 0xA001, init 0xFFFF, low byte first),
+    independently of the code under test."""
+    crc = 0xFFFF
+    for byte in data:
+        crc ^= byte
+        for _ in range(8):
+            crc = (crc >> 1) ^ 0xA001 if crc & 1 else crc >> 1
+    return bytes((crc & 0xFF, crc >> 8))
+
+
+def framed(hex_without_crc: str) -> bytes:
+    """An RTU frame from its hex body, with the specification CRC appended."""
+    body = bytes.fromhex(hex_without_crc)
+    return body + spec_crc(body)

@@ -21,20 +21,7 @@ from simulators.keller_emulator import KellerEmulator
 from simulators.labjack_emulator import LabJackEmulator
 from simulators.micromotion_emulator import MicroMotionEmulator
 from simulators.modbus_device import ModbusRtuBus, ModbusTcpSession, RegisterMap, tcp_session_factory
-
-
-def spec_crc(data: bytes) -> bytes:
-    crc = 0xFFFF
-    for byte in data:
-        crc ^= byte
-        for _ in range(8):
-            crc = (crc >> 1) ^ 0xA001 if crc & 1 else crc >> 1
-    return bytes((crc & 0xFF, crc >> 8))
-
-
-def framed(hex_without_crc: str) -> bytes:
-    body = bytes.fromhex(hex_without_crc)
-    return body + spec_crc(body)
+from tests.fakes import framed, spec_crc
 
 
 class DictDevice:
