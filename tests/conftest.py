@@ -54,5 +54,5 @@ _replayed: list[int] = []
 
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
-    if _replayed:
+    if _replayed and _replayed[0]:
         terminalreporter.write_line(f"replay: all {_replayed[0]} run directories made by the tests replay exactly")
