@@ -515,7 +515,8 @@ def _tolerance_text(verdict: Mapping[str, Any]) -> str:
     return f"-{minus * 100:.1f} / +{plus * 100:.1f} %{mark}"
 
 
-def _quantity_value(quantity: str, value: float | None) -> str:
+def format_quantity(quantity: str, value: float | None) -> str:
+    """A guaranteed or measured value in the unit a person reads it in (L/s, m, W)."""
     if value is None:
         return "n/a"
     if quantity == "flow":
@@ -545,8 +546,8 @@ def format_verdict_table(document: Mapping[str, Any]) -> str:
     lines.append(f"  {'quantity':<25}{'guaranteed':>13}{'measured':>13}{'deviation':>11}  {'tolerance':<18}verdict")
     for v in document["verdicts"]:
         lines.append(f"  {QUANTITY_LABELS.get(v['quantity'], v['quantity']):<25}"
-                     f"{_quantity_value(v['quantity'], v['guaranteed']):>13}"
-                     f"{_quantity_value(v['quantity'], v['measured']):>13}"
+                     f"{format_quantity(v['quantity'], v['guaranteed']):>13}"
+                     f"{format_quantity(v['quantity'], v['measured']):>13}"
                      f"{_percent(v['deviation_fraction']):>11}  {_tolerance_text(v):<18}"
                      f"{'pass' if v['passed'] else 'FAIL'}")
     lines.append("  flow and head: met if the curve meets either bar of the tolerance cross: "

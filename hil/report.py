@@ -33,14 +33,15 @@ import pandas as pd
 
 from hil.acceptance_run import (
     ACCEPTANCE,
+    AcceptanceSettings,
     EFFICIENCY_BASIS,
     POINTS_CONVERTED,
     POWER_BASIS,
     QUANTITY_LABELS,
     SETTINGS_KEY,
-    AcceptanceSettings,
     converted_point,
     distinct_flows,
+    format_quantity,
 )
 from hil.analysis.fits import fit_polynomial
 from hil.analysis.grades import load_grade_table
@@ -454,15 +455,7 @@ def section_guarantee(data: ReportData) -> str:
 
 
 def _verdict_value(quantity: str, value: Any) -> str:
-    if value is None:
-        return "&ndash;"
-    if quantity == "flow":
-        return f"{float(value) * 1000:.4f} L/s"
-    if quantity == "head":
-        return f"{float(value):.2f} m"
-    if quantity == "power":
-        return f"{float(value):.0f} W"
-    return f"{float(value):.4f}"
+    return "&ndash;" if value is None else format_quantity(quantity, float(value))
 
 
 def _verdict_tolerance(v: Mapping[str, Any]) -> str:

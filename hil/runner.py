@@ -121,10 +121,11 @@ class Runner:
                 self.event("watchdog_error", error=str(exc))
         row = self._sample(now)
         self._track_changes(now, row)
+        values = [row.get(name, math.nan) for name in self.channels]
         self._times.append(now)
-        for name in self.channels:
-            self._columns[name].append(row.get(name, math.nan))
-        self.writer.append_sample(now, [row.get(name, math.nan) for name in self.channels])
+        for name, value in zip(self.channels, values):
+            self._columns[name].append(value)
+        self.writer.append_sample(now, values)
         if self._trip is None:
             self._check_limits(now, row)
         if self._stop_requested and self._trip is None:
