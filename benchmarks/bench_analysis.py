@@ -11,7 +11,7 @@ directory, then times
       the specified speed, H/P/eta fits and the acceptance verdict.
 
 and prints both times and their ratio. Run: ``python benchmarks/bench_analysis.py``
-(``--duration-s 60`` for a quick run). Timing goes through :class:`hil.clock.WallClock`.
+(``--duration-s 60`` for a quick run). Timing goes through :class:`hil.core.clock.WallClock`.
 
 Imports numpy, pandas, pyarrow and hil (clock, fluids, analysis) only.
 """
@@ -34,8 +34,8 @@ from hil.analysis.head import efficiency, hydraulic_power_w, total_head_m
 from hil.analysis.speed_conversion import convert_to_speed
 from hil.analysis.steady import judge_steady_windows
 from hil.analysis.uncertainty import average_with_uncertainty
-from hil.clock import WallClock
-from hil.fluids import STANDARD_GRAVITY_M_S2, water_density_kg_m3
+from hil.core.clock import WallClock
+from hil.core.fluids import STANDARD_GRAVITY_M_S2, water_density_kg_m3
 
 RATE_HZ = 100.0
 SPEED_RPM = 3000.0

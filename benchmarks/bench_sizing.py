@@ -7,7 +7,7 @@ times, each as the best of a few repeats,
   (b) a 1,000-point Latin-hypercube sweep of the design box, evaluated as one vectorised batch,
 
 then prints both. Run: ``python benchmarks/bench_sizing.py`` (``--repeats N``, ``--points N``).
-Timing goes through :class:`hil.clock.WallClock`.
+Timing goes through :class:`hil.core.clock.WallClock`.
 
 Imports hil (clock, pump_model, sizing) only.
 """
@@ -18,10 +18,10 @@ import argparse
 from importlib.resources import files
 from pathlib import Path
 
-from hil.clock import WallClock
-from hil.pump_model import PumpModel
-from hil.sizing.mission import load_mission
-from hil.sizing.optimise import optimise_electric, sweep_electric
+from hil.core.clock import WallClock
+from hil.model.pump_model import PumpModel
+from hil.model.sizing.mission import load_mission
+from hil.model.sizing.optimise import optimise_electric, sweep_electric
 
 
 def _best_of(repeats: int, clock: WallClock, work) -> tuple[float, object]:

@@ -17,14 +17,14 @@ import statistics
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 import pandas as pd
 
-from hil.runstore import read_samples
-from hil.session import open_session, run_procedure
-from hil.transport import SerialTransport, TcpTransport
+from hil.bench.transport import SerialTransport, TcpTransport
+from hil.run.session import open_session, run_procedure
+from hil.store.run_directory import read_samples
 from simulators.server import EmulatorServer
 
 
@@ -59,6 +59,7 @@ def raw_round_trips(repeats: int) -> dict[str, float]:
             def exchange() -> bytes:
                 transport.write(message)
                 return transport.read_exactly(len(message))
+
             return exchange
 
         result = {"pty": per_call_s(over(pty), repeats), "tcp": per_call_s(over(tcp), repeats)}
@@ -69,11 +70,14 @@ def raw_round_trips(repeats: int) -> dict[str, float]:
 
 def driver_exchanges(repeats: int) -> tuple[dict[str, float], float, int]:
     """Each instrument's read() and one whole tick, on the in-process virtual bench."""
-    from hil.runner import Runner
-    from hil.runstore import RunWriter
+    from hil.run.runner import Runner
+    from hil.store.run_directory import RunWriter
 
     with open_session("sim", seed=1) as session, tempfile.TemporaryDirectory() as scratch:
-        reads = {name: per_call_s(instrument.read, repeats) for name, instrument in session.bench.instruments.items()}
+        reads = {
+            name: per_call_s(instrument.read, repeats)
+            for name, instrument in session.bench.instruments.items()
+        }
         channels = [c for inst in session.config.instruments.values() for c in inst.channels]
         writer = RunWriter(Path(scratch), channels, {}, session.config.text)
         runner = Runner(session.bench, session.clock, writer)
@@ -99,22 +103,42 @@ def main() -> int:
     repeats = 300 if args.quick else 2000
     raw = raw_round_trips(repeats)
     reads, tick_s, exchanges = driver_exchanges(repeats)
-    transports = {"motor": "pty", "p_inlet": "pty", "p_outlet": "pty", "flow": "pty", "power": "tcp", "daq": "tcp"}
+    transports = {
+        "motor": "pty",
+        "p_inlet": "pty",
+        "p_outlet": "pty",
+        "flow": "pty",
+        "power": "tcp",
+        "daq": "tcp",
+    }
     rows = [{"exchange": f"raw {name} round trip", "us": raw[name] * 1e6, "x raw": 1.0} for name in raw]
     for name, seconds in reads.items():
         kind = transports.get(name, "pty")
-        rows.append({"exchange": f"{name}.read() over {kind}", "us": seconds * 1e6, "x raw": seconds / raw[kind]})
-    raw_sum = 4 * raw["pty"] + 2 * raw["tcp"] + raw["pty"] / 2  # the same exchanges, raw (watchdog: write only)
-    rows.append({"exchange": f"one runner tick ({exchanges} exchanges, log, limits)", "us": tick_s * 1e6,
-                 "x raw": tick_s / raw_sum})
+        rows.append(
+            {"exchange": f"{name}.read() over {kind}", "us": seconds * 1e6, "x raw": seconds / raw[kind]}
+        )
+    raw_sum = (
+        4 * raw["pty"] + 2 * raw["tcp"] + raw["pty"] / 2
+    )  # the same exchanges, raw (watchdog: write only)
+    rows.append(
+        {
+            "exchange": f"one runner tick ({exchanges} exchanges, log, limits)",
+            "us": tick_s * 1e6,
+            "x raw": tick_s / raw_sum,
+        }
+    )
     print(pd.DataFrame(rows).to_string(index=False, float_format=lambda v: f"{v:9.1f}"))
 
-    parameters = {"speeds_fraction": "1.0", "valve_openings": "0.3,1.0", "dwell_s": "10"} if args.quick else {}
+    parameters = (
+        {"speeds_fraction": "1.0", "valve_openings": "0.3,1.0", "dwell_s": "10"} if args.quick else {}
+    )
     bench_s, wall_s = speed_up(parameters)
     label = "quick performance-curve" if args.quick else "default performance-curve"
     print(f"\n{label}: {bench_s:.0f} bench s in {wall_s:.1f} wall s = {bench_s / wall_s:.0f}x real time")
-    print(f"tick cost floor: {raw_sum * 1e6:.0f} us of raw round trips per tick -> at most "
-          f"{0.1 / raw_sum:.0f}x real time at 10 Hz, whatever the harness does")
+    print(
+        f"tick cost floor: {raw_sum * 1e6:.0f} us of raw round trips per tick -> at most "
+        f"{0.1 / raw_sum:.0f}x real time at 10 Hz, whatever the harness does"
+    )
     return 0
 
 

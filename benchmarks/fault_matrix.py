@@ -22,23 +22,28 @@ import math
 import re
 import sys
 import tempfile
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
 
-from hil.bench_config import load_bench
+from hil.bench.config import load_bench
 from hil.cli import main as hil_main
-from hil.clock import WallClock
-from hil.runstore import read_events, read_metadata, read_samples, run_status
+from hil.core.clock import WallClock
+from hil.store.run_directory import read_events, read_metadata, read_samples, run_status
 from simulators.faults import KINDS
 
 SHORT_RUN = (
-    "-p", "speeds_fraction=0.6",
-    "-p", "valve_openings=0.5,1.0",
-    "-p", "dwell_s=3",
-    "-p", "steady_window_s=1",
+    "-p",
+    "speeds_fraction=0.6",
+    "-p",
+    "valve_openings=0.5,1.0",
+    "-p",
+    "dwell_s=3",
+    "-p",
+    "steady_window_s=1",
 )
 """About 14.4 s of bench time: ramp to 18,000 rpm (0-1.8 s), valve 0.5 (settled about 4.2 s, dwell
 to 7.2 s), valve 1.0 (dwell to 12.6 s), ramp down to 14.4 s."""
@@ -68,8 +73,12 @@ EXPECTED_TRIPS: dict[str, tuple[str, float]] = {
 """Overpressure and cavitation at 1 s act during the ramp-up; the minimum-flow check waits
 flow_check_delay_s (3 s) after the last speed change (1.8 s), hence their longer allowance."""
 
-LINK_INSTRUMENTS = {"motor": ("motor",), "rs485": ("p_inlet", "p_outlet", "flow"), "power": ("power",),
-                    "daq": ("daq",)}
+LINK_INSTRUMENTS = {
+    "motor": ("motor",),
+    "rs485": ("p_inlet", "p_outlet", "flow"),
+    "power": ("power",),
+    "daq": ("daq",),
+}
 IDLE_POWER_W = 20.0
 """A released drive draws only its controller's own consumption (about 4 W on the sim bench)."""
 
@@ -108,7 +117,9 @@ class CaseOutcome:
         trip = self.trip
         if trip is None:
             return None
-        later = [e for e in self.safe_events if e["kind"] == "safe_state" and e["time_s"] >= trip["time_s"] - 1e-9]
+        later = [
+            e for e in self.safe_events if e["kind"] == "safe_state" and e["time_s"] >= trip["time_s"] - 1e-9
+        ]
         return later[0] if later else None
 
     @property
@@ -126,8 +137,10 @@ class CaseOutcome:
         final = [e for e in self.safe_events if e["kind"] == "safe_state"]
         if not final or self.drive_name not in final[-1].get("commanded", []):
             found.append("the run did not end with the drive commanded safe")
-        if any(e["kind"] == "safe_state_error" and e.get("instrument") == self.drive_name
-               for e in self.safe_events):
+        if any(
+            e["kind"] == "safe_state_error" and e.get("instrument") == self.drive_name
+            for e in self.safe_events
+        ):
             found.append("commanding the drive safe failed")
         if self.kind in TOLERATED:
             if self.exit_code != 0 or self.status != "completed":
@@ -180,8 +193,21 @@ def run_case(kind: str, at_s: float, out_dir: Path, fault: str | None = None) ->
     """
     clock = WallClock()
     start = clock.now_s()
-    exit_code = hil_main(["run", "performance-curve", "--bench", BENCH, "--out", str(out_dir), "--quiet",
-                          *SHORT_RUN, "--fault", fault or fault_text(kind, at_s)], out=io.StringIO())
+    exit_code = hil_main(
+        [
+            "run",
+            "performance-curve",
+            "--bench",
+            BENCH,
+            "--out",
+            str(out_dir),
+            "--quiet",
+            *SHORT_RUN,
+            "--fault",
+            fault or fault_text(kind, at_s),
+        ],
+        out=io.StringIO(),
+    )
     wall_s = clock.now_s() - start
     (run_dir,) = sorted(out_dir.iterdir())
     return read_case(kind, at_s, exit_code, run_dir, wall_s)
@@ -213,8 +239,15 @@ def read_case(kind: str, at_s: float, exit_code: int, run_dir: Path, wall_s: flo
         else:
             released = False
     return CaseOutcome(
-        kind=kind, at_s=at_s, exit_code=exit_code, run_dir=run_dir, wall_s=wall_s, status=run_status(run_dir),
-        tick_s=tick_s, rows=len(times), contiguous=bool(np.allclose(times, ticks, rtol=0.0, atol=1e-9)),
+        kind=kind,
+        at_s=at_s,
+        exit_code=exit_code,
+        run_dir=run_dir,
+        wall_s=wall_s,
+        status=run_status(run_dir),
+        tick_s=tick_s,
+        rows=len(times),
+        contiguous=bool(np.allclose(times, ticks, rtol=0.0, atol=1e-9)),
         complete_before_fault=bool(complete[before].all()) and bool(before.any()),
         complete_throughout=bool(complete.all()),
         read_errors=[e for e in events if e["kind"] == "read_error"],
@@ -228,24 +261,33 @@ def read_case(kind: str, at_s: float, exit_code: int, run_dir: Path, wall_s: flo
     )
 
 
-def cases(kinds: Sequence[str] = tuple(KINDS), moments: Sequence[float] = MOMENTS_S) -> list[tuple[str, float]]:
+def cases(
+    kinds: Sequence[str] = tuple(KINDS), moments: Sequence[float] = MOMENTS_S
+) -> list[tuple[str, float]]:
     return [(kind, at_s) for kind in kinds for at_s in moments]
 
 
 def format_line(outcome: CaseOutcome) -> str:
     trip = outcome.trip
-    what = (f"trip +{outcome.detection_s:.1f} s: {trip['reason'][:60]}" if trip is not None
-            else f"completed, {len(outcome.read_errors)} read_error(s)")
+    what = (
+        f"trip +{outcome.detection_s:.1f} s: {trip['reason'][:60]}"
+        if trip is not None
+        else f"completed, {len(outcome.read_errors)} read_error(s)"
+    )
     verdict = "safe" if outcome.ends_safe else "NOT SAFE: " + "; ".join(outcome.problems())
-    return (f"{fault_text(outcome.kind, outcome.at_s):<22} exit {outcome.exit_code}  {outcome.wall_s:5.1f} s  "
-            f"{what:<80} {verdict}")
+    return (
+        f"{fault_text(outcome.kind, outcome.at_s):<22} exit {outcome.exit_code}  {outcome.wall_s:5.1f} s  "
+        f"{what:<80} {verdict}"
+    )
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--kinds", default=",".join(KINDS))
     parser.add_argument("--moments", default=",".join(f"{m:g}" for m in MOMENTS_S))
-    parser.add_argument("--out", default=None, help="keep the run directories here (default: a temporary one)")
+    parser.add_argument(
+        "--out", default=None, help="keep the run directories here (default: a temporary one)"
+    )
     args = parser.parse_args(argv)
     kinds = [k for k in args.kinds.split(",") if k]
     moments = [float(m) for m in args.moments.split(",") if m]

@@ -16,11 +16,10 @@ Imports hil's errors, roles and transport types and :mod:`drivers.modbus_values`
 
 from __future__ import annotations
 
-from hil.errors import DeviceError
-from hil.roles import Reading
-from hil.transport import RegisterTransport
-
 from drivers.modbus_values import registers_to_float32s, registers_to_uint32
+from hil.bench.roles import Reading
+from hil.bench.transport import RegisterTransport
+from hil.core.errors import DeviceError
 
 P1_TOB1_ADDRESS = 0x0100
 SERIAL_NUMBER_ADDRESS = 0x0202  # unverified: models differ
@@ -29,7 +28,7 @@ ILLEGAL_DATA_ADDRESS = 2
 
 
 class KellerTransducer:
-    """One Keller transducer on a Modbus RTU bus (role :class:`hil.roles.PressureSensor`)."""
+    """One Keller transducer on a Modbus RTU bus (role :class:`hil.bench.roles.PressureSensor`)."""
 
     def __init__(
         self, bus: RegisterTransport, unit: int, name: str, reference_pressure_pa: float = 0.0

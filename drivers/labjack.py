@@ -12,9 +12,9 @@ Classes:
   a constructor option) instead of clipping; ``read`` returns the raw volts of the inputs named in
   ``inputs`` as ``ain<N>_v``.
 * :class:`DacValve`: a valve positioner commanded from a DAC with position feedback on an AIN
-  (role :class:`hil.roles.Valve`).
+  (role :class:`hil.bench.roles.Valve`).
 * :class:`DacPressureRegulator`: a pressure regulator (the suction tank's) with its setpoint on a
-  DAC and pressure feedback on an AIN (role :class:`hil.roles.PressureRegulator`).
+  DAC and pressure feedback on an AIN (role :class:`hil.bench.roles.PressureRegulator`).
 * :class:`ScaledAnalogInput`: transmitters on AINs, scaled linearly to named quantities
   (e.g. AIN1, 1-5 V = 0-100 degC -> ``fluid_temperature_c``).
 
@@ -33,13 +33,13 @@ Imports hil's errors, roles and transport types and :mod:`drivers.modbus_values`
 
 from __future__ import annotations
 
-from typing import Mapping, NamedTuple, Sequence
-
-from hil.errors import ConfigError, DeviceError, LimitError
-from hil.roles import Reading
-from hil.transport import RegisterTransport
+from collections.abc import Mapping, Sequence
+from typing import NamedTuple
 
 from drivers.modbus_values import float32_to_registers, registers_to_float32, registers_to_float32s
+from hil.bench.roles import Reading
+from hil.bench.transport import RegisterTransport
+from hil.core.errors import ConfigError, DeviceError, LimitError
 
 AIN_COUNT = 14  # AIN0..AIN13 on the T7's terminals and DB37
 AIN_ADDRESS_STRIDE = 2  # one float32 per input
@@ -52,7 +52,7 @@ ILLEGAL_DATA_ADDRESS = 2
 class AinSubscription:
     """One instrument's share of a LabJack's AIN sample (see the module docstring)."""
 
-    def __init__(self, daq: "LabJackT7", key: int, channels: tuple[int, ...]) -> None:
+    def __init__(self, daq: LabJackT7, key: int, channels: tuple[int, ...]) -> None:
         self.channels = channels
         self._daq = daq
         self._key = key
@@ -225,10 +225,10 @@ class DacValve:
 class DacPressureRegulator:
     """An electro-pneumatic pressure regulator: setpoint from a DAC, pressure feedback on an AIN.
 
-    Role :class:`hil.roles.PressureRegulator`; it sets the suction tank's ullage pressure (absolute).
+    Role :class:`hil.bench.roles.PressureRegulator`; it sets the suction tank's ullage pressure (absolute).
     The setpoint maps ``pressure_lo_pa``..``pressure_hi_pa`` linearly onto ``volts_lo``..``volts_hi``,
     and the transmitter on ``feedback_ain`` uses the same span unless told otherwise. A setpoint
-    outside ``pressure_lo_pa``..``pressure_hi_pa`` raises :class:`~hil.errors.LimitError` (never
+    outside ``pressure_lo_pa``..``pressure_hi_pa`` raises :class:`~hil.core.errors.LimitError` (never
     clipped). The feedback is not clipped either, so a regulator that cannot follow, or a broken
     transmitter, shows in the data. The safe state is ``safe_pressure_pa`` (about atmospheric on a
     pump bench): neither a vacuum that would cavitate the pump nor an overpressure of the tank.
@@ -251,12 +251,21 @@ class DacPressureRegulator:
         self.name = name if name is not None else f"{daq.name}.dac{dac_channel}"
         _check_dac_span(daq, self.name, dac_channel, ("volts_lo", volts_lo), ("volts_hi", volts_hi))
         if not pressure_lo_pa >= 0.0:  # absolute pressures; also refuses NaN
-            raise ConfigError(self.name, "pressure_lo_pa", f"expected an absolute pressure >= 0, got {pressure_lo_pa}")
+            raise ConfigError(
+                self.name, "pressure_lo_pa", f"expected an absolute pressure >= 0, got {pressure_lo_pa}"
+            )
         if not pressure_lo_pa < pressure_hi_pa:
-            raise ConfigError(self.name, "pressure_hi_pa", f"must exceed pressure_lo_pa ({pressure_lo_pa}), got {pressure_hi_pa}")
+            raise ConfigError(
+                self.name,
+                "pressure_hi_pa",
+                f"must exceed pressure_lo_pa ({pressure_lo_pa}), got {pressure_hi_pa}",
+            )
         if not pressure_lo_pa <= safe_pressure_pa <= pressure_hi_pa:
-            raise ConfigError(self.name, "safe_pressure_pa",
-                              f"{safe_pressure_pa} Pa is outside the regulator range {pressure_lo_pa}..{pressure_hi_pa} Pa")
+            raise ConfigError(
+                self.name,
+                "safe_pressure_pa",
+                f"{safe_pressure_pa} Pa is outside the regulator range {pressure_lo_pa}..{pressure_hi_pa} Pa",
+            )
         self._feedback_lo_v = volts_lo if feedback_volts_lo is None else feedback_volts_lo
         self._feedback_hi_v = volts_hi if feedback_volts_hi is None else feedback_volts_hi
         if self._feedback_lo_v == self._feedback_hi_v:
@@ -271,13 +280,17 @@ class DacPressureRegulator:
         self._feedback = daq.subscribe([feedback_ain])
 
     def identify(self) -> str:
-        return (f"{self._daq.identify()}: pressure regulator on DAC{self.dac_channel}, "
-                f"feedback AIN{self.feedback_ain}")
+        return (
+            f"{self._daq.identify()}: pressure regulator on DAC{self.dac_channel}, "
+            f"feedback AIN{self.feedback_ain}"
+        )
 
     def set_pressure_pa(self, pressure_pa: float) -> None:
         low, high = self.pressure_range_pa
         if not low <= pressure_pa <= high:  # also refuses NaN
-            raise LimitError(f"{self.name}: pressure setpoint {pressure_pa} Pa is outside {low:g}..{high:g} Pa")
+            raise LimitError(
+                f"{self.name}: pressure setpoint {pressure_pa} Pa is outside {low:g}..{high:g} Pa"
+            )
         fraction = (pressure_pa - low) / (high - low)
         self._daq.write_dac_v(self.dac_channel, self._volts_lo + fraction * (self._volts_hi - self._volts_lo))
 
@@ -350,4 +363,3 @@ class ScaledAnalogInput:
 
     def safe_state(self) -> None:
         """Inputs have nothing to make safe."""
-

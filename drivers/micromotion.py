@@ -1,4 +1,4 @@
-"""Micro Motion Coriolis flow meters over Modbus RTU (role :class:`hil.roles.FlowMeter`).
+"""Micro Motion Coriolis flow meters over Modbus RTU (role :class:`hil.bench.roles.FlowMeter`).
 
 Wire facts (shared/reference/protocols.md, flow meters): holding registers (0-based) 246 mass flow,
 248 density, 250 temperature, 252 volume flow, each a float32 in two registers. The driver reads all
@@ -19,13 +19,12 @@ Imports hil's errors, roles and transport types and :mod:`drivers.modbus_values`
 
 from __future__ import annotations
 
-from typing import Mapping
-
-from hil.errors import ConfigError
-from hil.roles import Reading
-from hil.transport import RegisterTransport
+from collections.abc import Mapping
 
 from drivers.modbus_values import check_word_order, registers_to_float32s
+from hil.bench.roles import Reading
+from hil.bench.transport import RegisterTransport
+from hil.core.errors import ConfigError
 
 PROCESS_BLOCK_ADDRESS = 246
 PROCESS_BLOCK_COUNT = 8  # mass flow, density, temperature, volume flow: float32 each

@@ -11,15 +11,16 @@ same IEEE conversion, keeps drivers independent of a client library's helper sig
 less per tick. NaN and infinities decode as such; whether they are acceptable readings is the
 runner's business (stale or invalid data limits), not the codec's.
 
-Imports :mod:`hil.errors` only from the project.
+Imports :mod:`hil.core.errors` only from the project.
 """
 
 from __future__ import annotations
 
 import struct
-from typing import Literal, Sequence
+from collections.abc import Sequence
+from typing import Literal
 
-from hil.errors import ConfigError, LimitError, ProtocolError
+from hil.core.errors import ConfigError, LimitError, ProtocolError
 
 WordOrder = Literal["big", "little"]
 WORD_ORDERS: tuple[str, ...] = ("big", "little")

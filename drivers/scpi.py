@@ -1,7 +1,7 @@
 """SCPI reply parsing shared by every SCPI driver (power meters, DMMs, supplies).
 
 What lives here: turning the text an instrument sent back into numbers, an identity or an error-queue
-entry, and rejecting anything else with :class:`~hil.errors.ProtocolError` naming the command and the
+entry, and rejecting anything else with :class:`~hil.core.errors.ProtocolError` naming the command and the
 raw reply, so a log line alone tells what went wrong on the wire.
 
 Numbers follow IEEE 488.2 / SCPI: NR1 (``42``), NR2 (``-4.5``), NR3 (``4.8012E+01``), with optional
@@ -17,7 +17,7 @@ The parsers do not judge such values: whether an overload should trip the bench 
 interlocks' decision, not a codec's. A finite literal too large for a float (``1E999``) is not a
 reading, so it is a ProtocolError rather than a silent infinity.
 
-Imports only :mod:`hil.errors` from the project; must not import simulators/.
+Imports only :mod:`hil.core.errors` from the project; must not import simulators/.
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ import math
 import re
 from dataclasses import dataclass
 
-from hil.errors import ProtocolError
+from hil.core.errors import ProtocolError
 
 OVERLOAD_VALUE = 9.9e37
 """SCPI's stand-in for +infinity (measurement overload); parsed as ``math.inf``."""
@@ -108,5 +108,5 @@ def parse_error_entry(command: str, reply: str) -> ErrorEntry:
     """Parse an error-queue entry like ``-113,"Undefined header"`` (``0,"No error"`` when empty)."""
     match = _ERROR_ENTRY.fullmatch(reply)
     if match is None:
-        raise ProtocolError(f"reply to {command!r} is not an error-queue entry <code>,\"<text>\": {reply!r}")
+        raise ProtocolError(f'reply to {command!r} is not an error-queue entry <code>,"<text>": {reply!r}')
     return ErrorEntry(int(match.group(1)), match.group(2))

@@ -1,14 +1,14 @@
-"""VESC motor controller over UART as a :class:`hil.roles.PumpDrive`.
+"""VESC motor controller over UART as a :class:`hil.bench.roles.PumpDrive`.
 
 The driver turns role calls into VESC frames (built by :mod:`drivers.vesc_codec`) and GET_VALUES
 replies into SI readings. It never opens a port itself: it takes any
-:class:`hil.transport.ByteTransport`, so the same code drives a controller on ``/dev/ttyUSB0`` and
+:class:`hil.bench.transport.ByteTransport`, so the same code drives a controller on ``/dev/ttyUSB0`` and
 the emulator on a pty.
 
 Choices worth knowing:
 
 * Speed is commanded as SET_RPM with *electrical* rpm = mechanical rpm x pole pairs. A setpoint
-  outside ``[0, max_speed_rpm]`` raises :class:`~hil.errors.LimitError` before a byte is written;
+  outside ``[0, max_speed_rpm]`` raises :class:`~hil.core.errors.LimitError` before a byte is written;
   it is never clipped.
 * SET_* and ALIVE get no reply from the firmware, so only GET_VALUES is an exchange. After a
   timeout or a garbled reply the driver discards pending input before its next exchange, so a late
@@ -36,9 +36,9 @@ from drivers.vesc_codec import (
     set_current_payload,
     set_rpm_payload,
 )
-from hil.errors import ConfigError, LimitError, ProtocolError, TransportError
-from hil.roles import Reading
-from hil.transport import ByteTransport
+from hil.bench.roles import Reading
+from hil.bench.transport import ByteTransport
+from hil.core.errors import ConfigError, LimitError, ProtocolError, TransportError
 
 _GET_VALUES_FRAME = encode_frame(get_values_payload())
 _ALIVE_FRAME = encode_frame(alive_payload())
@@ -46,7 +46,7 @@ _COAST_FRAME = encode_frame(set_current_payload(0.0))
 
 
 class VescDrive:
-    """A VESC speed-controlling a pump motor; implements :class:`hil.roles.PumpDrive`."""
+    """A VESC speed-controlling a pump motor; implements :class:`hil.bench.roles.PumpDrive`."""
 
     def __init__(
         self, transport: ByteTransport, pole_pairs: int, max_speed_rpm: float, name: str = "vesc"
@@ -143,4 +143,3 @@ class VescDrive:
                 f"0x{payload[0]:02x}, expected 0x{command_id:02x}: {payload.hex(' ')}"
             )
         return payload
-

@@ -13,7 +13,7 @@ The host side only *decodes* GET_VALUES replies: the encoder lives with the emul
 (:mod:`simulators.vesc_emulator`), written independently, so the two meet only on the wire and a
 shared mistake cannot hide.
 
-Imports only :mod:`hil.errors`; must never import simulators/.
+Imports only :mod:`hil.core.errors`; must never import simulators/.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ import struct
 from dataclasses import dataclass
 from typing import Final
 
-from hil.errors import LimitError, ProtocolError
+from hil.core.errors import LimitError, ProtocolError
 
 # Command ids (payload byte 0).
 COMM_GET_VALUES: Final = 4
@@ -116,7 +116,7 @@ class FrameDecoder:
 
     Results come in stream order. :meth:`feed` returns every payload that completes before the first
     invalid stretch of bytes; if the invalid stretch comes first it raises
-    :class:`~hil.errors.ProtocolError` naming the bytes in hex and drops them (the run of bytes
+    :class:`~hil.core.errors.ProtocolError` naming the bytes in hex and drops them (the run of bytes
     that cannot start a frame, or the whole frame that failed its CRC or end byte, or the start byte
     of a header with an impossible length), so calling ``feed(b"")`` again continues with whatever
     follows. Incomplete frames stay buffered across calls.

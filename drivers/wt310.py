@@ -1,8 +1,8 @@
 """Driver for the Yokogawa WT310 family of digital power meters (SCPI over TCP, USB-TMC or serial).
 
-What lives here: :class:`WT310PowerMeter`, which fills the :class:`hil.roles.PowerMeter` role
+What lives here: :class:`WT310PowerMeter`, which fills the :class:`hil.bench.roles.PowerMeter` role
 (``voltage_v``, ``current_a``, ``power_w`` of one input element) over any
-:class:`hil.transport.MessageTransport`. The command set is the one in
+:class:`hil.bench.transport.MessageTransport`. The command set is the one in
 ``shared/reference/protocols.md`` ("Power measurement"), byte for byte.
 
 Why the shape: the meter is put into a known numeric-output state once, when the bench connects
@@ -25,12 +25,13 @@ Imports :mod:`drivers.scpi` and hil's errors, transport and roles only; must not
 
 from __future__ import annotations
 
-from typing import Callable, ParamSpec, TypeVar
+from collections.abc import Callable
+from typing import ParamSpec, TypeVar
 
 from drivers.scpi import ErrorEntry, parse_error_entry, parse_idn, parse_numbers
-from hil.errors import DeviceError, LimitError, ProtocolError
-from hil.roles import Reading
-from hil.transport import MessageTransport
+from hil.bench.roles import Reading
+from hil.bench.transport import MessageTransport
+from hil.core.errors import DeviceError, LimitError, ProtocolError
 
 _Args = ParamSpec("_Args")
 _Parsed = TypeVar("_Parsed")
@@ -48,7 +49,7 @@ ERROR_QUEUE_DRAIN_LIMIT = 32
 
 
 class WT310PowerMeter:
-    """One input element of a WT310-family power meter, as a :class:`hil.roles.PowerMeter`."""
+    """One input element of a WT310-family power meter, as a :class:`hil.bench.roles.PowerMeter`."""
 
     def __init__(self, link: MessageTransport, name: str, element: int = 1) -> None:
         if isinstance(element, bool) or not isinstance(element, int) or not 1 <= element <= MAX_ELEMENTS:
@@ -119,9 +120,7 @@ class WT310PowerMeter:
     def safe_state(self) -> None:
         """A meter drives nothing, so there is nothing to make safe."""
 
-    def _parse(
-        self, parser: Callable[_Args, _Parsed], *args: _Args.args, **kwargs: _Args.kwargs
-    ) -> _Parsed:
+    def _parse(self, parser: Callable[_Args, _Parsed], *args: _Args.args, **kwargs: _Args.kwargs) -> _Parsed:
         """Run a reply parser, putting the meter's name in front of any ProtocolError."""
         try:
             return parser(*args, **kwargs)

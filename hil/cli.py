@@ -10,11 +10,12 @@ import argparse
 import json
 import signal
 import sys
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Sequence, TextIO
+from typing import Any, TextIO
 
 from hil import __version__
-from hil.errors import ConfigError, HilError, InterlockTrip, OperatorStop
+from hil.core.errors import ConfigError, HilError, InterlockTrip, OperatorStop
 
 EXIT_OK, EXIT_ERROR, EXIT_USAGE, EXIT_ABORTED = 0, 1, 2, 3
 
@@ -31,18 +32,19 @@ def _parse_overrides(items: Sequence[str]) -> dict[str, str]:
 
 # --------------------------------------------------------------------------- hil sim serve
 def cmd_sim_serve(args: argparse.Namespace, out: TextIO) -> int:
-    from hil.bench_config import load_bench
-    from hil.clock import WallClock
-    from simulators.faults import parse_fault, parse_faults
-    from simulators.virtual_bench import VirtualBench
+    from hil.bench.config import load_bench
+    from hil.core.clock import WallClock
+    from hil.run.virtual import build_virtual_bench, fault_specs
 
     config = load_bench(args.bench)
-    if config.virtual is None:
-        raise ConfigError(config.source, "virtual", "this bench file has no [virtual] table: nothing to simulate")
-    faults = parse_faults(config.virtual.faults, config.source, "virtual.faults")
-    faults += [parse_fault(text, "command line", "--fault") for text in args.fault]
-    bench = VirtualBench(config.virtual.plant, seed=args.seed if args.seed is not None else config.virtual.seed,
-                         source=config.source, host=args.host, faults=faults)
+    faults = fault_specs(config, args.fault)
+    assert config.virtual is not None
+    bench = build_virtual_bench(
+        config,
+        seed=args.seed if args.seed is not None else config.virtual.seed,
+        faults=faults,
+        host=args.host,
+    )
     endpoints = bench.start(lockstep_control=args.clock == "lockstep")
     if args.clock == "wall":
         bench.run_wall_clock()
@@ -50,7 +52,11 @@ def cmd_sim_serve(args: argparse.Namespace, out: TextIO) -> int:
     if args.json:
         out.write(json.dumps(listing) + "\n")
     else:
-        mode = "wall-clock time" if args.clock == "wall" else "lockstep: bench time moves only when a harness advances it"
+        mode = (
+            "wall-clock time"
+            if args.clock == "wall"
+            else "lockstep: bench time moves only when a harness advances it"
+        )
         out.write(f"virtual bench '{config.name}' serving ({mode}; Ctrl-C stops):\n")
         for name, entry in listing.items():
             where = entry["address"] + (f":{entry['port']}" if "port" in entry else "")
@@ -85,24 +91,30 @@ def _endpoint_entry(endpoint: Any) -> dict[str, Any]:
 
 # --------------------------------------------------------------------------- hil procedures
 def cmd_procedures(args: argparse.Namespace, out: TextIO) -> int:
-    from hil.procedure_api import PROCEDURES, load_procedure
+    from hil.run.procedure_api import PROCEDURES, load_procedure
 
     for name in PROCEDURES:
         spec = load_procedure(name)
         out.write(f"{spec.name}: {spec.summary}\n")
         for p in spec.parameters:
-            default = ",".join(f"{v:g}" for v in p.default) if isinstance(p.default, list) else f"{p.default:g}"
-            bounds = f" [{p.minimum:g}..{p.maximum:g}]" if p.minimum is not None and p.maximum is not None else ""
+            default = (
+                ",".join(f"{v:g}" for v in p.default) if isinstance(p.default, list) else f"{p.default:g}"
+            )
+            bounds = (
+                f" [{p.minimum:g}..{p.maximum:g}]" if p.minimum is not None and p.maximum is not None else ""
+            )
             out.write(f"  -p {p.name}={default}{bounds}\n      {p.help}\n")
     return EXIT_OK
 
 
 # --------------------------------------------------------------------------- hil bench check
 def cmd_bench_check(args: argparse.Namespace, out: TextIO) -> int:
-    from hil.session import open_session
+    from hil.run.session import open_session
 
     with open_session(args.bench, seed=None) as session:
-        out.write(f"bench '{session.bench.config.name}' ({session.bench.config.source}): all instruments answer\n")
+        out.write(
+            f"bench '{session.bench.config.name}' ({session.bench.config.source}): all instruments answer\n"
+        )
         for name, identity in session.bench.identities.items():
             out.write(f"  {name:<10} {identity}\n")
     return EXIT_OK
@@ -110,22 +122,35 @@ def cmd_bench_check(args: argparse.Namespace, out: TextIO) -> int:
 
 # --------------------------------------------------------------------------- hil run
 def _acceptance_options(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--pump", default=None, metavar="FILE",
-                        help="pump definition file (identity, specified speed, optional [guarantee])")
-    parser.add_argument("--guarantee", default=None, metavar="Q_M3_S,H_M[,ETA]",
-                        help="guarantee point at the specified speed (overrides the pump file's)")
+    parser.add_argument(
+        "--pump",
+        default=None,
+        metavar="FILE",
+        help="pump definition file (identity, specified speed, optional [guarantee])",
+    )
+    parser.add_argument(
+        "--guarantee",
+        default=None,
+        metavar="Q_M3_S,H_M[,ETA]",
+        help="guarantee point at the specified speed (overrides the pump file's)",
+    )
     parser.add_argument("--grade", default=None, help="acceptance grade, e.g. 2B (overrides the pump file's)")
-    parser.add_argument("--grades", default=None, metavar="FILE",
-                        help="grade table override file (same layout as hil/data/grades.toml)")
+    parser.add_argument(
+        "--grades",
+        default=None,
+        metavar="FILE",
+        help="grade table override file (same layout as hil/data/grades.toml)",
+    )
 
 
 def cmd_run(args: argparse.Namespace, out: TextIO) -> int:
-    from hil.acceptance_run import format_verdict_table, resolve_settings
-    from hil.bench_config import load_bench
-    from hil.session import run_procedure
+    from hil.bench.config import load_bench
+    from hil.results.acceptance import format_verdict_table, resolve_settings
+    from hil.run.session import run_procedure
 
-    settings = resolve_settings(load_bench(args.bench).geometry.rated_speed_rpm, args.pump, args.guarantee,
-                                args.grade, args.grades)
+    settings = resolve_settings(
+        load_bench(args.bench).geometry.rated_speed_rpm, args.pump, args.guarantee, args.grade, args.grades
+    )
     notes = {k: v for k, v in (("operator", args.operator), ("witness", args.witness)) if v}
     result = run_procedure(
         procedure=args.procedure,
@@ -146,9 +171,19 @@ def cmd_run(args: argparse.Namespace, out: TextIO) -> int:
     if result.acceptance is not None:
         out.write("\n" + format_verdict_table(result.acceptance) + "\n")
     if args.json:
-        Path(args.json).write_text(json.dumps({"directory": str(result.directory), "status": result.status,
-                                               "reason": result.reason, "points": result.points,
-                                               "acceptance": result.acceptance}, indent=2, default=str))
+        Path(args.json).write_text(
+            json.dumps(
+                {
+                    "directory": str(result.directory),
+                    "status": result.status,
+                    "reason": result.reason,
+                    "points": result.points,
+                    "acceptance": result.acceptance,
+                },
+                indent=2,
+                default=str,
+            )
+        )
     return {"completed": EXIT_OK, "aborted": EXIT_ABORTED}.get(result.status, EXIT_ERROR)
 
 
@@ -185,14 +220,15 @@ def _points_table(points: list[dict[str, Any]]) -> str:
 
 # --------------------------------------------------------------------------- hil replay
 def cmd_replay(args: argparse.Namespace, out: TextIO) -> int:
-    from hil.acceptance_run import format_verdict_table
-    from hil.replay import ReplayChanges, format_outcome, parse_steady_limit, replay_run
+    from hil.results.acceptance import format_verdict_table
+    from hil.results.replay import ReplayChanges, format_outcome, parse_steady_limit, replay_run
 
     if args.through_bench:
         return _replay_through_bench(args, out)
     steady = dict(parse_steady_limit(item) for item in args.steady) if args.steady else None
-    changes = ReplayChanges(pump=args.pump, guarantee=args.guarantee, grade=args.grade, grades=args.grades,
-                            steady_limits=steady)
+    changes = ReplayChanges(
+        pump=args.pump, guarantee=args.guarantee, grade=args.grade, grades=args.grades, steady_limits=steady
+    )
     outcome = replay_run(Path(args.run_dir), changes)
     out.write(format_outcome(outcome) + "\n")
     if outcome.rejudged and outcome.acceptance is not None:
@@ -201,13 +237,15 @@ def cmd_replay(args: argparse.Namespace, out: TextIO) -> int:
 
 
 def _replay_through_bench(args: argparse.Namespace, out: TextIO) -> int:
-    from hil.replay import BENCH_REPLAY_TOLERANCE, replay_through_bench
+    from hil.results.replay import BENCH_REPLAY_TOLERANCE, replay_through_bench
 
     run_dir = Path(args.run_dir)
     replay = replay_through_bench(run_dir, Path(args.out) if args.out else run_dir / "replay-bench")
     out.write(f"played back through the replay bench: {replay.directory} (status {replay.status})\n")
     if replay.points_original != replay.points_replayed:
-        out.write(f"different number of points: recorded {replay.points_original}, replayed {replay.points_replayed}\n")
+        out.write(
+            f"different number of points: recorded {replay.points_original}, replayed {replay.points_replayed}\n"
+        )
         return EXIT_ERROR
     worst = {k: v for k, v in replay.max_relative_difference.items() if v > 0}
     for column, value in sorted(worst.items(), key=lambda kv: -kv[1]):
@@ -216,13 +254,16 @@ def _replay_through_bench(args: argparse.Namespace, out: TextIO) -> int:
         out.write(f"all {replay.points_replayed} operating points identical to the recorded ones\n")
     within = all(v <= BENCH_REPLAY_TOLERANCE for v in worst.values())
     if worst:
-        out.write(("within" if within else "BEYOND") + f" the wire formats' resolution ({BENCH_REPLAY_TOLERANCE:g})\n")
+        out.write(
+            ("within" if within else "BEYOND")
+            + f" the wire formats' resolution ({BENCH_REPLAY_TOLERANCE:g})\n"
+        )
     return EXIT_OK if within else EXIT_ERROR
 
 
 # --------------------------------------------------------------------------- hil report
 def cmd_report(args: argparse.Namespace, out: TextIO) -> int:
-    from hil.report import write_report
+    from hil.results.report import write_report
 
     written = write_report(Path(args.run_dir), Path(args.out) if args.out else None)
     for path in written:
@@ -232,8 +273,8 @@ def cmd_report(args: argparse.Namespace, out: TextIO) -> int:
 
 # --------------------------------------------------------------------------- hil calibrate / optimize
 def cmd_calibrate(args: argparse.Namespace, out: TextIO) -> int:
-    from hil.calibration import calibrate_runs, format_calibration
-    from hil.pump_model import save_pump_model
+    from hil.model.calibration import calibrate_runs, format_calibration
+    from hil.model.pump_model import save_pump_model
 
     calibration = calibrate_runs([Path(p) for p in args.run_dirs])
     out.write(format_calibration(calibration))
@@ -246,21 +287,30 @@ def cmd_calibrate(args: argparse.Namespace, out: TextIO) -> int:
 
 
 def cmd_optimize(args: argparse.Namespace, out: TextIO) -> int:
-    from hil.sizing.command import optimize_command
+    from hil.model.sizing.command import optimize_command
 
-    return optimize_command(Path(args.mission), Path(args.pump_model) if args.pump_model else None,
-                            Path(args.json) if args.json else None, args.extrapolate, out)
+    return optimize_command(
+        Path(args.mission),
+        Path(args.pump_model) if args.pump_model else None,
+        Path(args.json) if args.json else None,
+        args.extrapolate,
+        out,
+    )
 
 
 # --------------------------------------------------------------------------- parser and main
-FAULT_HELP = ("inject a fault into the virtual bench at a bench time: KIND[:TARGET]@SECONDS[+DURATION], e.g. "
-              "silence@5, disconnect:power@5+0.5; repeatable; kinds: timeout, silence, garble, bad-checksum, "
-              "modbus-exception, disconnect, stuck, drift, nan, overload, overpressure, cavitation, "
-              "motor-overtemp, controller-fault (see README, 'Safety and faults')")
+FAULT_HELP = (
+    "inject a fault into the virtual bench at a bench time: KIND[:TARGET]@SECONDS[+DURATION], e.g. "
+    "silence@5, disconnect:power@5+0.5; repeatable; kinds: timeout, silence, garble, bad-checksum, "
+    "modbus-exception, disconnect, stuck, drift, nan, overload, overpressure, cavitation, "
+    "motor-overtemp, controller-fault (see README, 'Safety and faults')"
+)
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="hil", description="Hardware-in-the-loop test harness for electric pumps.")
+    parser = argparse.ArgumentParser(
+        prog="hil", description="Hardware-in-the-loop test harness for electric pumps."
+    )
     parser.add_argument("--version", action="version", version=f"hil {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
 
@@ -269,11 +319,19 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--bench", default="sim", help="bench file with a [virtual] table (default: sim)")
     serve.add_argument("--json", action="store_true", help="print one JSON object of endpoints, then serve")
     serve.add_argument("--seed", type=int, default=None)
-    serve.add_argument("--host", default="127.0.0.1", help="address TCP instruments bind to (default loopback)")
-    serve.add_argument("--clock", choices=("wall", "lockstep"), default="wall",
-                       help="wall: the plant follows real time; lockstep: a harness drives bench time through "
-                            "the 'clock' endpoint (hil run --attach HOST:PORT)")
-    serve.add_argument("--duration-s", type=float, default=None, help="stop after this many wall-clock seconds")
+    serve.add_argument(
+        "--host", default="127.0.0.1", help="address TCP instruments bind to (default loopback)"
+    )
+    serve.add_argument(
+        "--clock",
+        choices=("wall", "lockstep"),
+        default="wall",
+        help="wall: the plant follows real time; lockstep: a harness drives bench time through "
+        "the 'clock' endpoint (hil run --attach HOST:PORT)",
+    )
+    serve.add_argument(
+        "--duration-s", type=float, default=None, help="stop after this many wall-clock seconds"
+    )
     serve.add_argument("--fault", action="append", default=[], metavar="KIND@SECONDS", help=FAULT_HELP)
     serve.set_defaults(handler=cmd_sim_serve)
 
@@ -290,50 +348,102 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--bench", required=True, help="bench file, or 'sim' for the built-in virtual bench")
     run.add_argument("--out", default="runs", help="parent directory of the run directory (default: runs)")
     run.add_argument("--seed", type=int, default=None, help="virtual bench seed (default: the bench file's)")
-    run.add_argument("-p", "--param", action="append", default=[], metavar="NAME=VALUE",
-                     help="procedure parameter (see 'hil procedures'); repeatable")
+    run.add_argument(
+        "-p",
+        "--param",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="procedure parameter (see 'hil procedures'); repeatable",
+    )
     run.add_argument("--json", default=None, metavar="FILE", help="also write the result as JSON")
     run.add_argument("--quiet", action="store_true", help="no progress display")
-    run.add_argument("--attach", default=None, metavar="HOST:PORT",
-                     help="drive a virtual bench served by 'hil sim serve --clock lockstep' (its clock endpoint)")
+    run.add_argument(
+        "--attach",
+        default=None,
+        metavar="HOST:PORT",
+        help="drive a virtual bench served by 'hil sim serve --clock lockstep' (its clock endpoint)",
+    )
     run.add_argument("--fault", action="append", default=[], metavar="KIND@SECONDS", help=FAULT_HELP)
     _acceptance_options(run)
-    run.add_argument("--operator", default=None, help="who ran the test (recorded in the metadata and report)")
+    run.add_argument(
+        "--operator", default=None, help="who ran the test (recorded in the metadata and report)"
+    )
     run.add_argument("--witness", default=None, help="who witnessed it (recorded in the metadata and report)")
     run.set_defaults(handler=cmd_run)
 
-    replay = sub.add_parser("replay", help="recompute a run's results from its raw log and compare, or re-judge it")
+    replay = sub.add_parser(
+        "replay", help="recompute a run's results from its raw log and compare, or re-judge it"
+    )
     replay.add_argument("run_dir", metavar="RUN_DIR")
     _acceptance_options(replay)
-    replay.add_argument("--steady", action="append", default=[], metavar="QUANTITY=FLUCT,TREND",
-                        help="re-judge steadiness with these limits (fractions), e.g. flow_m3_s=0.03,0.01; repeatable")
-    replay.add_argument("--through-bench", action="store_true",
-                        help="play the logged values back through the emulators, drivers and runner (a replay "
-                             "bench) and compare the new run's points with the recorded ones")
-    replay.add_argument("--out", default=None, metavar="DIR",
-                        help="with --through-bench: parent of the new run directory (default RUN_DIR/replay-bench)")
+    replay.add_argument(
+        "--steady",
+        action="append",
+        default=[],
+        metavar="QUANTITY=FLUCT,TREND",
+        help="re-judge steadiness with these limits (fractions), e.g. flow_m3_s=0.03,0.01; repeatable",
+    )
+    replay.add_argument(
+        "--through-bench",
+        action="store_true",
+        help="play the logged values back through the emulators, drivers and runner (a replay "
+        "bench) and compare the new run's points with the recorded ones",
+    )
+    replay.add_argument(
+        "--out",
+        default=None,
+        metavar="DIR",
+        help="with --through-bench: parent of the new run directory (default RUN_DIR/replay-bench)",
+    )
     replay.set_defaults(handler=cmd_replay)
 
-    report = sub.add_parser("report", help="write a self-contained HTML test report and CSV exports for a run")
-    report.add_argument("run_dir", metavar="RUN_DIR", help="a run directory, or a replay-* directory inside one")
-    report.add_argument("--out", default=None, metavar="FILE", help="HTML file to write (default RUN_DIR/report.html)")
+    report = sub.add_parser(
+        "report", help="write a self-contained HTML test report and CSV exports for a run"
+    )
+    report.add_argument(
+        "run_dir", metavar="RUN_DIR", help="a run directory, or a replay-* directory inside one"
+    )
+    report.add_argument(
+        "--out", default=None, metavar="FILE", help="HTML file to write (default RUN_DIR/report.html)"
+    )
     report.set_defaults(handler=cmd_report)
 
-    calibrate = sub.add_parser("calibrate", help="fit the pump model (psi, eta, NPSH3, drive map) to bench runs")
-    calibrate.add_argument("run_dirs", nargs="+", metavar="RUN_DIR",
-                           help="run directories (performance-curve and npsh3 runs); non-completed runs are skipped")
-    calibrate.add_argument("--out", default="pump_model.json", metavar="FILE",
-                           help="pump model file to write (default: pump_model.json)")
+    calibrate = sub.add_parser(
+        "calibrate", help="fit the pump model (psi, eta, NPSH3, drive map) to bench runs"
+    )
+    calibrate.add_argument(
+        "run_dirs",
+        nargs="+",
+        metavar="RUN_DIR",
+        help="run directories (performance-curve and npsh3 runs); non-completed runs are skipped",
+    )
+    calibrate.add_argument(
+        "--out",
+        default="pump_model.json",
+        metavar="FILE",
+        help="pump model file to write (default: pump_model.json)",
+    )
     calibrate.set_defaults(handler=cmd_calibrate)
 
-    optimize = sub.add_parser("optimize", help="size the feed system for a mission: pump requirements and masses")
-    optimize.add_argument("--mission", required=True, metavar="FILE",
-                          help="mission file (sample: hil/data/lander_mission.toml)")
-    optimize.add_argument("--pump-model", default=None, metavar="FILE",
-                          help="pump model from 'hil calibrate' (default: an uncalibrated literature pump)")
+    optimize = sub.add_parser(
+        "optimize", help="size the feed system for a mission: pump requirements and masses"
+    )
+    optimize.add_argument(
+        "--mission", required=True, metavar="FILE", help="mission file (sample: hil/data/lander_mission.toml)"
+    )
+    optimize.add_argument(
+        "--pump-model",
+        default=None,
+        metavar="FILE",
+        help="pump model from 'hil calibrate' (default: an uncalibrated literature pump)",
+    )
     optimize.add_argument("--json", default=None, metavar="FILE", help="also write the full report as JSON")
-    optimize.add_argument("--extrapolate", action="store_true",
-                          help="allow the pump outside its calibrated envelope (warns loudly instead of refusing)")
+    optimize.add_argument(
+        "--extrapolate",
+        action="store_true",
+        help="allow the pump outside its calibrated envelope (warns loudly instead of refusing)",
+    )
     optimize.set_defaults(handler=cmd_optimize)
     return parser
 

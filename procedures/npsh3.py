@@ -7,7 +7,7 @@ One sweep per flow (ISO 9906's constant-flow method, pump-testing reference "NPS
    by the throttle valve, then ``reference_points`` readings averaged into the reference head, and
    two readings at ``1 -+ sensitivity_flow_step_fraction`` times the target flow that measure the
    head's local flow sensitivity ``d ln H / d ln Q`` (the analysis uses it to bring every reading
-   to the reference readings' flow, see :mod:`hil.npsh3_results`).
+   to the reference readings' flow, see :mod:`hil.results.npsh3`).
 2. The tank pressure steps down by ``initial_step_pa`` while the head stays above
    ``knee_head_fraction`` of the reference. Once below (the knee: the head has started to fall, and
    will fall ever faster), each step is the previous one times ``shrink_factor``, down to
@@ -33,7 +33,7 @@ equal-percentage valve to begin with), up to ``max_flow_corrections`` times. A r
 is still outside the tolerance is recorded with ``flow_held = False``. Within the tolerance the
 flow still differs slightly from reading to reading (and, as the head falls, mostly from below);
 the analysis corrects each head to the reference flow with the measured sensitivity and charges
-the correction's uncertainty to that reading (:mod:`hil.npsh3_results`).
+the correction's uncertainty to that reading (:mod:`hil.results.npsh3`).
 
 Every reading is an operating point (``operating_points.csv``, with ``npsha_m``) labelled
 ``npsh_series`` (the flow's index), ``npsh_role``, ``flow_target_m3_s``,
@@ -47,14 +47,15 @@ Imports hil only (never drivers or simulators).
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any, Mapping, Sequence
+from typing import Any
 
-from hil.bench_config import BenchConfig
-from hil.errors import ConfigError
-from hil.npsh3_results import METADATA_KEY, Npsh3Row, npsh3_curve, npsh3_rows
-from hil.npsh3_results import write_npsh3_results as _write_results
-from hil.procedure_api import Parameter, ProcedureSpec
+from hil.bench.config import BenchConfig
+from hil.core.errors import ConfigError
+from hil.results.npsh3 import METADATA_KEY, Npsh3Row, npsh3_curve, npsh3_rows
+from hil.results.npsh3 import write_npsh3_results as _write_results
+from hil.run.procedure_api import Parameter, ProcedureSpec
 
 HEAD_DROP_THRESHOLD = 0.97  # NPSH3: the head 3 % below its non-cavitating value
 MIN_VALVE_OPENING = 0.05  # the flow hold never closes the valve further (dead-heading the pump)
@@ -73,45 +74,137 @@ STEADY_LIMITS = {
 }
 
 PARAMETERS = (
-    Parameter("speed_fraction", float, 1.0, "test speed as a fraction of the bench's rated speed",
-              minimum=0.05, maximum=1.2),
-    Parameter("flows_m3_s", "floats", [0.3e-3, 0.4e-3, 0.5e-3],
-              "flows at which NPSH3 is measured, each held by the throttle valve", minimum=1e-7, maximum=10.0),
-    Parameter("start_tank_pressure_pa", float, 1.0e5,
-              "ample suction-tank pressure (absolute): each sweep starts and measures its reference head "
-              "here, and the tank returns here after each sweep", minimum=1.0e3, maximum=1.0e8),
-    Parameter("min_tank_pressure_pa", float, 5.0e3, "lowest tank pressure the sweep may command",
-              minimum=1.0, maximum=1.0e8),
-    Parameter("initial_step_pa", float, 5.0e3,
-              "tank pressure step above the knee; keep one step under about 20 % of NPSH3 (as a pressure)",
-              minimum=1.0, maximum=1.0e7),
-    Parameter("shrink_factor", float, 0.5, "below the knee each step is the previous one times this",
-              minimum=0.05, maximum=0.95),
-    Parameter("bracket_step_pa", float, 500.0, "finest step: the 3 % crossing is bracketed to within this",
-              minimum=1.0, maximum=1.0e7),
-    Parameter("knee_head_fraction", float, 0.995, "head / reference head below which the steps shrink",
-              minimum=0.971, maximum=0.9999),
-    Parameter("abort_head_fraction", float, 0.90,
-              "head / reference head below which the flow is abandoned (deep breakdown)", minimum=0.3,
-              maximum=0.969),
-    Parameter("reference_points", int, 3, "readings at the start pressure averaged into the reference head",
-              minimum=1, maximum=50),
-    Parameter("sensitivity_flow_step_fraction", float, 0.02,
-              "two readings at ample pressure this far below and above the target flow give the head's "
-              "local flow sensitivity, which corrects the readings' small flow offsets (0: none)",
-              minimum=0.0, maximum=0.2),
-    Parameter("flow_tolerance_fraction", float, 0.001, "flow hold: accepted deviation from the target flow",
-              minimum=1e-5, maximum=0.1),
-    Parameter("max_flow_corrections", int, 6, "flow hold: valve corrections per reading at most",
-              minimum=0, maximum=100),
-    Parameter("inlet_pressure_margin_pa", float, 1000.0,
-              "the descent keeps the predicted inlet pressure this far above the bench limit "
-              "min_inlet_pressure_pa", minimum=0.0, maximum=1.0e7),
+    Parameter(
+        "speed_fraction",
+        float,
+        1.0,
+        "test speed as a fraction of the bench's rated speed",
+        minimum=0.05,
+        maximum=1.2,
+    ),
+    Parameter(
+        "flows_m3_s",
+        "floats",
+        [0.3e-3, 0.4e-3, 0.5e-3],
+        "flows at which NPSH3 is measured, each held by the throttle valve",
+        minimum=1e-7,
+        maximum=10.0,
+    ),
+    Parameter(
+        "start_tank_pressure_pa",
+        float,
+        1.0e5,
+        "ample suction-tank pressure (absolute): each sweep starts and measures its reference head "
+        "here, and the tank returns here after each sweep",
+        minimum=1.0e3,
+        maximum=1.0e8,
+    ),
+    Parameter(
+        "min_tank_pressure_pa",
+        float,
+        5.0e3,
+        "lowest tank pressure the sweep may command",
+        minimum=1.0,
+        maximum=1.0e8,
+    ),
+    Parameter(
+        "initial_step_pa",
+        float,
+        5.0e3,
+        "tank pressure step above the knee; keep one step under about 20 % of NPSH3 (as a pressure)",
+        minimum=1.0,
+        maximum=1.0e7,
+    ),
+    Parameter(
+        "shrink_factor",
+        float,
+        0.5,
+        "below the knee each step is the previous one times this",
+        minimum=0.05,
+        maximum=0.95,
+    ),
+    Parameter(
+        "bracket_step_pa",
+        float,
+        500.0,
+        "finest step: the 3 % crossing is bracketed to within this",
+        minimum=1.0,
+        maximum=1.0e7,
+    ),
+    Parameter(
+        "knee_head_fraction",
+        float,
+        0.995,
+        "head / reference head below which the steps shrink",
+        minimum=0.971,
+        maximum=0.9999,
+    ),
+    Parameter(
+        "abort_head_fraction",
+        float,
+        0.90,
+        "head / reference head below which the flow is abandoned (deep breakdown)",
+        minimum=0.3,
+        maximum=0.969,
+    ),
+    Parameter(
+        "reference_points",
+        int,
+        3,
+        "readings at the start pressure averaged into the reference head",
+        minimum=1,
+        maximum=50,
+    ),
+    Parameter(
+        "sensitivity_flow_step_fraction",
+        float,
+        0.02,
+        "two readings at ample pressure this far below and above the target flow give the head's "
+        "local flow sensitivity, which corrects the readings' small flow offsets (0: none)",
+        minimum=0.0,
+        maximum=0.2,
+    ),
+    Parameter(
+        "flow_tolerance_fraction",
+        float,
+        0.001,
+        "flow hold: accepted deviation from the target flow",
+        minimum=1e-5,
+        maximum=0.1,
+    ),
+    Parameter(
+        "max_flow_corrections",
+        int,
+        6,
+        "flow hold: valve corrections per reading at most",
+        minimum=0,
+        maximum=100,
+    ),
+    Parameter(
+        "inlet_pressure_margin_pa",
+        float,
+        1000.0,
+        "the descent keeps the predicted inlet pressure this far above the bench limit min_inlet_pressure_pa",
+        minimum=0.0,
+        maximum=1.0e7,
+    ),
     Parameter("dwell_s", float, 5.0, "averaging time of each reading", minimum=0.5, maximum=3600.0),
-    Parameter("steady_window_s", float, 3.0, "window over which steadiness (and the held flow) is judged",
-              minimum=0.5, maximum=600.0),
-    Parameter("steady_timeout_s", float, 60.0, "longest wait for steady state before going on anyway",
-              minimum=1.0, maximum=3600.0),
+    Parameter(
+        "steady_window_s",
+        float,
+        3.0,
+        "window over which steadiness (and the held flow) is judged",
+        minimum=0.5,
+        maximum=600.0,
+    ),
+    Parameter(
+        "steady_timeout_s",
+        float,
+        60.0,
+        "longest wait for steady state before going on anyway",
+        minimum=1.0,
+        maximum=3600.0,
+    ),
     Parameter("ramp_rate_rpm_s", float, 10000.0, "speed ramp rate", minimum=10.0, maximum=1e6),
 )
 
@@ -123,24 +216,37 @@ def _refuse(field: str, problem: str) -> ConfigError:
 def check(params: dict[str, Any], bench: BenchConfig) -> None:
     """Refuse, before anything moves, what the bench cannot do or what makes no sweep."""
     if "tank_pressure" not in bench.roles:
-        raise ConfigError(bench.source, "roles.tank_pressure",
-                          "the NPSH3 test needs a suction-tank pressure regulator (a tank_pressure role)")
+        raise ConfigError(
+            bench.source,
+            "roles.tank_pressure",
+            "the NPSH3 test needs a suction-tank pressure regulator (a tank_pressure role)",
+        )
     speed = params["speed_fraction"] * bench.geometry.rated_speed_rpm
     if speed > bench.limits.max_speed_rpm:
-        raise _refuse("speed_fraction",
-                      f"{params['speed_fraction']} x rated {bench.geometry.rated_speed_rpm:g} rpm = {speed:g} rpm "
-                      f"exceeds the bench limit max_speed_rpm = {bench.limits.max_speed_rpm:g} ({bench.source})")
+        raise _refuse(
+            "speed_fraction",
+            f"{params['speed_fraction']} x rated {bench.geometry.rated_speed_rpm:g} rpm = {speed:g} rpm "
+            f"exceeds the bench limit max_speed_rpm = {bench.limits.max_speed_rpm:g} ({bench.source})",
+        )
     if speed < bench.limits.running_speed_rpm:
-        raise _refuse("speed_fraction", f"{speed:g} rpm is below the bench's running speed "
-                      f"{bench.limits.running_speed_rpm:g} rpm: the pump would not be running")
+        raise _refuse(
+            "speed_fraction",
+            f"{speed:g} rpm is below the bench's running speed "
+            f"{bench.limits.running_speed_rpm:g} rpm: the pump would not be running",
+        )
     start = params["start_tank_pressure_pa"]
     if start > bench.limits.max_outlet_pressure_pa:
-        raise _refuse("start_tank_pressure_pa", f"{start:g} Pa exceeds the bench limit max_outlet_pressure_pa "
-                      f"= {bench.limits.max_outlet_pressure_pa:g} Pa ({bench.source})")
+        raise _refuse(
+            "start_tank_pressure_pa",
+            f"{start:g} Pa exceeds the bench limit max_outlet_pressure_pa "
+            f"= {bench.limits.max_outlet_pressure_pa:g} Pa ({bench.source})",
+        )
     if not params["min_tank_pressure_pa"] < start:
         raise _refuse("min_tank_pressure_pa", f"must lie below start_tank_pressure_pa ({start:g} Pa)")
     if params["bracket_step_pa"] > params["initial_step_pa"]:
-        raise _refuse("bracket_step_pa", f"must not exceed initial_step_pa ({params['initial_step_pa']:g} Pa)")
+        raise _refuse(
+            "bracket_step_pa", f"must not exceed initial_step_pa ({params['initial_step_pa']:g} Pa)"
+        )
     flows = params["flows_m3_s"]
     if len(set(flows)) != len(flows):
         raise _refuse("flows_m3_s", f"lists a flow twice: {flows}")
@@ -205,15 +311,31 @@ class _SweepEnded(Exception):
     """This flow's descent is over without an NPSH3 (reason in the message); not an error of the run."""
 
 
-def _reading(runner: Any, params: Mapping[str, Any], hold: _FlowHold, labels: dict[str, Any],
-             setpoint_pa: float, role: str, flow_m3_s: float | None = None) -> dict[str, Any]:
+def _reading(
+    runner: Any,
+    params: Mapping[str, Any],
+    hold: _FlowHold,
+    labels: dict[str, Any],
+    setpoint_pa: float,
+    role: str,
+    flow_m3_s: float | None = None,
+) -> dict[str, Any]:
     """Tank to ``setpoint_pa``, flow held (at the series' target unless ``flow_m3_s`` is given),
     steady, averaged: one operating point."""
     runner.set_tank_pressure_pa(setpoint_pa)
     steady, held, settle_s = hold.settle(labels["flow_target_m3_s"] if flow_m3_s is None else flow_m3_s)
     start, end = runner.average(params["dwell_s"])
-    return runner.record_point(start, end, **labels, npsh_role=role, tank_pressure_setpoint_pa=setpoint_pa,
-                               valve_opening=hold.opening, flow_held=held, steady=steady, settle_s=settle_s)
+    return runner.record_point(
+        start,
+        end,
+        **labels,
+        npsh_role=role,
+        tank_pressure_setpoint_pa=setpoint_pa,
+        valve_opening=hold.opening,
+        flow_held=held,
+        steady=steady,
+        settle_s=settle_s,
+    )
 
 
 def _sweep(runner: Any, params: Mapping[str, Any], hold: _FlowHold, series: int, target_m3_s: float) -> None:
@@ -221,8 +343,10 @@ def _sweep(runner: Any, params: Mapping[str, Any], hold: _FlowHold, series: int,
     start_pa = params["start_tank_pressure_pa"]
     labels = {"npsh_series": series, "flow_target_m3_s": target_m3_s}
     runner.set_tank_pressure_pa(start_pa)
-    references = [_reading(runner, params, hold, labels, start_pa, "reference")
-                  for _ in range(params["reference_points"])]
+    references = [
+        _reading(runner, params, hold, labels, start_pa, "reference")
+        for _ in range(params["reference_points"])
+    ]
     step_fraction = params["sensitivity_flow_step_fraction"]
     if step_fraction > 0:
         for factor in (1.0 - step_fraction, 1.0 + step_fraction):
@@ -238,26 +362,33 @@ def _sweep(runner: Any, params: Mapping[str, Any], hold: _FlowHold, series: int,
             # At a held flow the inlet pressure follows the tank one for one: predict it from the last
             # reading, and stop short of the bench's inlet limit instead of tripping on it.
             offset = last["p_inlet_pa"] - last["tank_pressure_setpoint_pa"]
-            floor = max(params["min_tank_pressure_pa"],
-                        runner.limits.min_inlet_pressure_pa + params["inlet_pressure_margin_pa"] - offset)
+            floor = max(
+                params["min_tank_pressure_pa"],
+                runner.limits.min_inlet_pressure_pa + params["inlet_pressure_margin_pa"] - offset,
+            )
             if setpoint < floor:
                 if upper_pa - floor < params["bracket_step_pa"] / 2:
                     raise _SweepEnded(
                         f"head still {last['head_m'] / reference_head:.4f} of the reference at the lowest "
                         f"tank pressure allowed ({floor:.0f} Pa: min_tank_pressure_pa, or the inlet within "
-                        f"{params['inlet_pressure_margin_pa']:g} Pa of min_inlet_pressure_pa): NPSH3 not reached")
+                        f"{params['inlet_pressure_margin_pa']:g} Pa of min_inlet_pressure_pa): NPSH3 not reached"
+                    )
                 setpoint = floor
         elif upper_pa - lower_pa <= params["bracket_step_pa"] * (1 + 1e-9):
             return
         else:
             setpoint = (upper_pa + lower_pa) / 2
-        runner.progress(f"NPSH3 flow {series + 1}: {target_m3_s * 1e3:.3f} L/s, tank {setpoint / 1e3:.2f} kPa")
+        runner.progress(
+            f"NPSH3 flow {series + 1}: {target_m3_s * 1e3:.3f} L/s, tank {setpoint / 1e3:.2f} kPa"
+        )
         last = _reading(runner, params, hold, labels, setpoint, "sweep")
         ratio = last["head_m"] / reference_head
         if ratio < params["abort_head_fraction"]:
             _tank_back_to_start(runner, params)
-            raise _SweepEnded(f"deep breakdown: head fell to {ratio:.3f} of the reference at tank "
-                              f"{setpoint:.0f} Pa; step too coarse for this pump (initial_step_pa)")
+            raise _SweepEnded(
+                f"deep breakdown: head fell to {ratio:.3f} of the reference at tank "
+                f"{setpoint:.0f} Pa; step too coarse for this pump (initial_step_pa)"
+            )
         if ratio < HEAD_DROP_THRESHOLD:
             lower_pa = setpoint
             if upper_pa - lower_pa <= params["bracket_step_pa"] * (1 + 1e-9):
@@ -275,12 +406,20 @@ def _sweep(runner: Any, params: Mapping[str, Any], hold: _FlowHold, series: int,
 
 
 def _row_event(runner: Any, row: Npsh3Row) -> None:
-    runner.event("npsh3", npsh_series=row.npsh_series, flow_target_m3_s=row.flow_target_m3_s,
-                 flow_m3_s=row.flow_m3_s, speed_rpm=row.speed_rpm, npsh3_m=row.npsh3_m,
-                 npsh3_uncertainty_m=row.npsh3_uncertainty_m, status=row.status)
+    runner.event(
+        "npsh3",
+        npsh_series=row.npsh_series,
+        flow_target_m3_s=row.flow_target_m3_s,
+        flow_m3_s=row.flow_m3_s,
+        speed_rpm=row.speed_rpm,
+        npsh3_m=row.npsh3_m,
+        npsh3_uncertainty_m=row.npsh3_uncertainty_m,
+        status=row.status,
+    )
     if row.status == "ok":
-        runner.progress(f"NPSH3 at {row.flow_m3_s * 1e3:.4f} L/s: {row.npsh3_m:.3f} m +- "
-                        f"{row.npsh3_uncertainty_m:.3f} m")
+        runner.progress(
+            f"NPSH3 at {row.flow_m3_s * 1e3:.4f} L/s: {row.npsh3_m:.3f} m +- {row.npsh3_uncertainty_m:.3f} m"
+        )
     else:
         runner.progress(f"NPSH3 at {row.flow_target_m3_s * 1e3:.4f} L/s: none ({row.status})")
 
@@ -294,8 +433,14 @@ def write_npsh3_results(
 
 def run(runner: Any, params: dict[str, Any]) -> None:
     geometry = runner.bench.config.geometry
-    runner.writer.update_metadata(**{METADATA_KEY: {"inlet_diameter_m": geometry.inlet_diameter_m,
-                                                    "outlet_diameter_m": geometry.outlet_diameter_m}})
+    runner.writer.update_metadata(
+        **{
+            METADATA_KEY: {
+                "inlet_diameter_m": geometry.inlet_diameter_m,
+                "outlet_diameter_m": geometry.outlet_diameter_m,
+            }
+        }
+    )
     speed = params["speed_fraction"] * geometry.rated_speed_rpm
     start_pa = params["start_tank_pressure_pa"]
     hold = _FlowHold(runner, params)
@@ -308,10 +453,12 @@ def run(runner: Any, params: dict[str, Any]) -> None:
                 _sweep(runner, params, hold, series, target)
             except _SweepEnded as ended:
                 _tank_back_to_start(runner, params)
-                runner.event("npsh3_sweep_ended", npsh_series=series, flow_target_m3_s=target,
-                             reason=str(ended))
-            rows = [row for row in npsh3_rows(runner.points, runner.writer.metadata)
-                    if row.npsh_series == series]
+                runner.event(
+                    "npsh3_sweep_ended", npsh_series=series, flow_target_m3_s=target, reason=str(ended)
+                )
+            rows = [
+                row for row in npsh3_rows(runner.points, runner.writer.metadata) if row.npsh_series == series
+            ]
             if rows:
                 _row_event(runner, rows[0])
         _tank_back_to_start(runner, params)
@@ -323,8 +470,13 @@ def run(runner: Any, params: dict[str, Any]) -> None:
         rows = write_npsh3_results(runner.writer.directory, runner.points, runner.writer.metadata)
     curve = npsh3_curve(rows)
     if curve is not None:
-        runner.event("npsh3_curve", coefficients=[float(c) for c in curve.coefficients],
-                     flow_min_m3_s=curve.x_min, flow_max_m3_s=curve.x_max, degree=curve.degree)
+        runner.event(
+            "npsh3_curve",
+            coefficients=[float(c) for c in curve.coefficients],
+            flow_min_m3_s=curve.x_min,
+            flow_max_m3_s=curve.x_max,
+            degree=curve.degree,
+        )
 
 
 PROCEDURE = ProcedureSpec(

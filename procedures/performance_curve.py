@@ -13,9 +13,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from hil.bench_config import BenchConfig
-from hil.errors import ConfigError
-from hil.procedure_api import Parameter, ProcedureSpec
+from hil.bench.config import BenchConfig
+from hil.core.errors import ConfigError
+from hil.run.procedure_api import Parameter, ProcedureSpec
 
 
 def _default_openings() -> list[float]:
@@ -23,14 +23,34 @@ def _default_openings() -> list[float]:
 
 
 PARAMETERS = (
-    Parameter("speeds_fraction", "floats", [0.5, 0.667, 0.833, 1.0],
-              "speeds as fractions of the bench's rated speed", minimum=0.05, maximum=1.2),
-    Parameter("valve_openings", "floats", _default_openings(),
-              "throttle valve openings to visit at each speed, 0 shut .. 1 open", minimum=0.02, maximum=1.0),
+    Parameter(
+        "speeds_fraction",
+        "floats",
+        [0.5, 0.667, 0.833, 1.0],
+        "speeds as fractions of the bench's rated speed",
+        minimum=0.05,
+        maximum=1.2,
+    ),
+    Parameter(
+        "valve_openings",
+        "floats",
+        _default_openings(),
+        "throttle valve openings to visit at each speed, 0 shut .. 1 open",
+        minimum=0.02,
+        maximum=1.0,
+    ),
     Parameter("dwell_s", float, 30.0, "averaging time at each point", minimum=0.5, maximum=3600.0),
-    Parameter("steady_window_s", float, 5.0, "window over which steadiness is judged", minimum=0.5, maximum=600.0),
-    Parameter("steady_timeout_s", float, 60.0, "longest wait for steady state before recording anyway",
-              minimum=1.0, maximum=3600.0),
+    Parameter(
+        "steady_window_s", float, 5.0, "window over which steadiness is judged", minimum=0.5, maximum=600.0
+    ),
+    Parameter(
+        "steady_timeout_s",
+        float,
+        60.0,
+        "longest wait for steady state before recording anyway",
+        minimum=1.0,
+        maximum=3600.0,
+    ),
     Parameter("ramp_rate_rpm_s", float, 10000.0, "speed ramp rate between speeds", minimum=10.0, maximum=1e6),
 )
 
@@ -40,9 +60,12 @@ def check(params: dict[str, Any], bench: BenchConfig) -> None:
     for fraction in params["speeds_fraction"]:
         speed = fraction * bench.geometry.rated_speed_rpm
         if speed > bench.limits.max_speed_rpm:
-            raise ConfigError("command line", "-p speeds_fraction",
-                              f"{fraction} x rated {bench.geometry.rated_speed_rpm:g} rpm = {speed:g} rpm exceeds "
-                              f"the bench limit max_speed_rpm = {bench.limits.max_speed_rpm:g} ({bench.source})")
+            raise ConfigError(
+                "command line",
+                "-p speeds_fraction",
+                f"{fraction} x rated {bench.geometry.rated_speed_rpm:g} rpm = {speed:g} rpm exceeds "
+                f"the bench limit max_speed_rpm = {bench.limits.max_speed_rpm:g} ({bench.source})",
+            )
 
 
 def run(runner: Any, params: dict[str, Any]) -> None:
@@ -60,8 +83,14 @@ def run(runner: Any, params: dict[str, Any]) -> None:
             runner.set_valve_opening(opening)
             steady = runner.wait_steady(params["steady_window_s"], params["steady_timeout_s"])
             start, end = runner.average(params["dwell_s"])
-            runner.record_point(start, end, speed_setpoint_rpm=speed, valve_opening=opening,
-                                steady=steady.steady, settle_s=steady.waited_s)
+            runner.record_point(
+                start,
+                end,
+                speed_setpoint_rpm=speed,
+                valve_opening=opening,
+                steady=steady.steady,
+                settle_s=steady.waited_s,
+            )
     runner.set_valve_opening(1.0)
     runner.ramp_speed_rpm(0.0, params["ramp_rate_rpm_s"])
 

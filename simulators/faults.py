@@ -22,7 +22,7 @@ checksum of its own and a TCP link does not garble bytes, so ``garble`` and ``ba
 offered there: corruption that no layer can detect is not a transport fault but a wrong reading, and
 that is what the sensor faults are for.
 
-Imports :mod:`hil.errors` and simulators only; must not import drivers/.
+Imports :mod:`hil.core.errors` and simulators only; must not import drivers/.
 """
 
 from __future__ import annotations
@@ -30,10 +30,10 @@ from __future__ import annotations
 import dataclasses
 import math
 import re
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Iterable, Sequence
 
-from hil.errors import ConfigError, DeviceError
+from hil.core.errors import ConfigError, DeviceError
 from simulators.modbus_device import RegisterDevice
 from simulators.plant import SENSOR_NAMES, MotorState, PumpLoop
 from simulators.server import Emulator, EmulatorFactory
@@ -56,8 +56,15 @@ MOTOR_OVERTEMP_RATE_K_S = 30.0
 minutes (400 J/K and ~200 W of copper loss is 0.5 K/s); this is sped up so a short run sees the trip."""
 
 DRIFT_RATES_PER_S = {
-    "_pa": 2.0e6, "_c": 20.0, "_m3_s": 2.0e-4, "_kg_s": 0.2, "_kg_m3": 100.0, "_fraction": 0.5,
-    "_v": 10.0, "_a": 20.0, "_w": 1000.0,
+    "_pa": 2.0e6,
+    "_c": 20.0,
+    "_m3_s": 2.0e-4,
+    "_kg_s": 0.2,
+    "_kg_m3": 100.0,
+    "_fraction": 0.5,
+    "_v": 10.0,
+    "_a": 20.0,
+    "_w": 1000.0,
 }
 """Drift of a sensor reading per second of bench time, by unit suffix: 20 bar/s, 20 K/s, ... fast
 enough that a drifting outlet transducer crosses a 40 bar limit within two seconds of a short run."""
@@ -80,30 +87,93 @@ class FaultKind:
 _KIND_LIST = (
     FaultKind("timeout", "the next reply is lost: the driver times out once", "link", LINKS, "rs485", False),
     FaultKind("silence", "the instrument still obeys but never answers", "link", LINKS, "power", True),
-    FaultKind("garble", "one byte in the middle of the next reply is altered", "link",
-              ("motor", "rs485", "power"), "motor", False),
-    FaultKind("bad-checksum", "the next reply's checksum is corrupted", "link",
-              tuple(CHECKSUM_INDEX_FROM_END), "rs485", False),
-    FaultKind("modbus-exception", "the next register request is refused with exception 6 (busy)", "device",
-              ("rs485", "daq"), "daq", False),
-    FaultKind("disconnect", "the line is cut (nothing passes either way), then restored", "link", LINKS,
-              "rs485", True, DEFAULT_DISCONNECT_S),
-    FaultKind("stuck", "the sensor's reading freezes at its value", "sensor", SENSOR_NAMES,
-              "volume_flow_m3_s", True),
-    FaultKind("drift", "the sensor's reading drifts upward at a fixed rate", "sensor", SENSOR_NAMES,
-              "p_outlet_pa", True),
-    FaultKind("nan", "the sensor has no data (NaN; 9.91E37 over SCPI)", "sensor", SENSOR_NAMES,
-              "bus_power_w", True),
-    FaultKind("overload", "the sensor is over range (+inf; 9.9E37 over SCPI)", "sensor", SENSOR_NAMES,
-              "bus_power_w", True),
-    FaultKind("overpressure", "the throttle valve is driven shut and stays shut (dead-head)", "plant",
-              ("valve",), "valve", False),
-    FaultKind("cavitation", "the tank pressure regulator fails and the ullage pressure collapses", "plant",
-              ("tank",), "tank", False),
-    FaultKind("motor-overtemp", f"motor cooling is lost: the winding temperature climbs "
-              f"{MOTOR_OVERTEMP_RATE_K_S:g} K/s", "plant", ("motor",), "motor", False),
-    FaultKind("controller-fault", f"the controller latches fault code {CONTROLLER_FAULT_CODE} and releases "
-              "the motor", "plant", ("motor",), "motor", False),
+    FaultKind(
+        "garble",
+        "one byte in the middle of the next reply is altered",
+        "link",
+        ("motor", "rs485", "power"),
+        "motor",
+        False,
+    ),
+    FaultKind(
+        "bad-checksum",
+        "the next reply's checksum is corrupted",
+        "link",
+        tuple(CHECKSUM_INDEX_FROM_END),
+        "rs485",
+        False,
+    ),
+    FaultKind(
+        "modbus-exception",
+        "the next register request is refused with exception 6 (busy)",
+        "device",
+        ("rs485", "daq"),
+        "daq",
+        False,
+    ),
+    FaultKind(
+        "disconnect",
+        "the line is cut (nothing passes either way), then restored",
+        "link",
+        LINKS,
+        "rs485",
+        True,
+        DEFAULT_DISCONNECT_S,
+    ),
+    FaultKind(
+        "stuck", "the sensor's reading freezes at its value", "sensor", SENSOR_NAMES, "volume_flow_m3_s", True
+    ),
+    FaultKind(
+        "drift",
+        "the sensor's reading drifts upward at a fixed rate",
+        "sensor",
+        SENSOR_NAMES,
+        "p_outlet_pa",
+        True,
+    ),
+    FaultKind(
+        "nan", "the sensor has no data (NaN; 9.91E37 over SCPI)", "sensor", SENSOR_NAMES, "bus_power_w", True
+    ),
+    FaultKind(
+        "overload",
+        "the sensor is over range (+inf; 9.9E37 over SCPI)",
+        "sensor",
+        SENSOR_NAMES,
+        "bus_power_w",
+        True,
+    ),
+    FaultKind(
+        "overpressure",
+        "the throttle valve is driven shut and stays shut (dead-head)",
+        "plant",
+        ("valve",),
+        "valve",
+        False,
+    ),
+    FaultKind(
+        "cavitation",
+        "the tank pressure regulator fails and the ullage pressure collapses",
+        "plant",
+        ("tank",),
+        "tank",
+        False,
+    ),
+    FaultKind(
+        "motor-overtemp",
+        f"motor cooling is lost: the winding temperature climbs {MOTOR_OVERTEMP_RATE_K_S:g} K/s",
+        "plant",
+        ("motor",),
+        "motor",
+        False,
+    ),
+    FaultKind(
+        "controller-fault",
+        f"the controller latches fault code {CONTROLLER_FAULT_CODE} and releases the motor",
+        "plant",
+        ("motor",),
+        "motor",
+        False,
+    ),
 )
 KINDS: dict[str, FaultKind] = {kind.name: kind for kind in _KIND_LIST}
 
@@ -144,14 +214,20 @@ def parse_fault(text: str, source: str = "command line", field: str = "--fault")
         raise ConfigError(source, field, f"{text!r}: unknown fault kind {name!r}; kinds: {kinds_listing()}")
     target = found["target"] or kind.default_target
     if target not in kind.targets:
-        raise ConfigError(source, field, f"{text!r}: {name} cannot target {target!r}; targets: "
-                          + ", ".join(kind.targets))
+        raise ConfigError(
+            source, field, f"{text!r}: {name} cannot target {target!r}; targets: " + ", ".join(kind.targets)
+        )
     at_s = _seconds(found["at"], text, source, field, "SECONDS", allow_zero=True)
     duration_s = kind.default_duration_s
     if found["duration"] is not None:
         if not kind.lasting:
-            raise ConfigError(source, field, f"{text!r}: {name} takes no +DURATION (it is "
-                              + ("latched" if kind.layer == "plant" else "one reply") + ")")
+            raise ConfigError(
+                source,
+                field,
+                f"{text!r}: {name} takes no +DURATION (it is "
+                + ("latched" if kind.layer == "plant" else "one reply")
+                + ")",
+            )
         duration_s = _seconds(found["duration"], text, source, field, "DURATION", allow_zero=False)
     return FaultSpec(name, target, at_s, duration_s)
 
@@ -165,7 +241,9 @@ def _seconds(value: str, text: str, source: str, field: str, what: str, allow_ze
     try:
         seconds = float(value)
     except ValueError:
-        raise ConfigError(source, field, f"{text!r}: {what} must be a number of seconds, got {value!r}") from None
+        raise ConfigError(
+            source, field, f"{text!r}: {what} must be a number of seconds, got {value!r}"
+        ) from None
     if not math.isfinite(seconds) or seconds < 0 or (seconds == 0 and not allow_zero):
         bound = ">= 0" if allow_zero else "> 0"
         raise ConfigError(source, field, f"{text!r}: {what} must be finite and {bound}, got {value!r}")
@@ -405,4 +483,3 @@ class FaultyMotor:
 
     def overheat_from(self, time_s: float) -> None:
         self._overheat_start_s = time_s
-

@@ -12,7 +12,7 @@ plant state, tests pass constants. Put the emulator on a bus with
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 from simulators.modbus_device import RegisterMap, float32_to_words, uint32_to_words
 

@@ -16,9 +16,9 @@ Must not import drivers/.
 from __future__ import annotations
 
 import math
-from typing import Callable, Mapping
+from collections.abc import Callable, Mapping
 
-from hil.errors import ConfigError, DeviceError
+from hil.core.errors import ConfigError, DeviceError
 from simulators.modbus_device import ILLEGAL_DATA_VALUE, RegisterMap, float32_to_words, words_to_float32
 
 AIN_COUNT = 14

@@ -16,9 +16,9 @@ mistake on either side shows up as a disagreement on the wire. Must not import d
 from __future__ import annotations
 
 import math
-from typing import Callable, Mapping
+from collections.abc import Callable, Mapping
 
-from hil.errors import ConfigError
+from hil.core.errors import ConfigError
 from simulators.modbus_device import RegisterMap, WordOrder, float32_to_words
 
 # How many device units make one SI unit (device_value = si_value * factor).

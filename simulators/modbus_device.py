@@ -5,7 +5,7 @@ drivers' master code and these emulators are two implementations that meet only 
 the CRC is borrowed from pymodbus (``FramerRTU.compute_CRC``).
 
 * :class:`RegisterDevice`: what one unit is: read a block of holding registers, write a block;
-  undefined addresses raise :class:`~hil.errors.DeviceError` with code 2, which becomes a Modbus
+  undefined addresses raise :class:`~hil.core.errors.DeviceError` with code 2, which becomes a Modbus
   exception reply (any code a device raises is sent back as that exception).
 * :class:`RegisterMap`: a RegisterDevice assembled from fields backed by callables (the instrument
   emulators build theirs from it).
@@ -35,12 +35,13 @@ from __future__ import annotations
 
 import math
 import struct
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Callable, Literal, Mapping, Protocol, Sequence
+from typing import Literal, Protocol
 
 from pymodbus.framer import FramerRTU
 
-from hil.errors import ConfigError, DeviceError
+from hil.core.errors import ConfigError, DeviceError
 
 ILLEGAL_FUNCTION = 1
 ILLEGAL_DATA_ADDRESS = 2
@@ -59,7 +60,20 @@ BROADCAST_UNIT = 0
 # Request sizes by function code (Modbus application protocol and serial line specifications):
 # fixed-size requests, and requests whose size follows from a byte count at a known index.
 _FIXED_REQUEST_SIZES = {
-    1: 8, 2: 8, 3: 8, 4: 8, 5: 8, 6: 8, 7: 4, 8: 8, 11: 4, 12: 4, 17: 4, 22: 10, 24: 6, 43: 7
+    1: 8,
+    2: 8,
+    3: 8,
+    4: 8,
+    5: 8,
+    6: 8,
+    7: 4,
+    8: 8,
+    11: 4,
+    12: 4,
+    17: 4,
+    22: 10,
+    24: 6,
+    43: 7,
 }
 _COUNTED_REQUEST_SIZES = {15: (6, 9), 16: (6, 9), 20: (2, 5), 21: (2, 5), 23: (10, 13)}
 

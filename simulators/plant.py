@@ -52,18 +52,19 @@ too are independent of how advancing was split.
 Commands are the four ``command_*``/``set_*`` methods and readings go through :meth:`measured`,
 so a fault layer can wrap exactly those.
 
-Imports :mod:`hil.errors`, :mod:`hil.fluids` and :mod:`simulators.pump_curves`; must not import drivers/.
+Imports :mod:`hil.core.errors`, :mod:`hil.core.fluids` and :mod:`simulators.pump_curves`; must not import drivers/.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Mapping
+from typing import Any
 
-from hil.errors import ConfigError, LimitError
-from hil.fluids import STANDARD_GRAVITY_M_S2, water_state
+from hil.core.errors import ConfigError, LimitError
+from hil.core.fluids import STANDARD_GRAVITY_M_S2, water_state
 from simulators import pump_curves
 
 SUB_STEP_S = 0.01
@@ -110,8 +111,14 @@ definition ``dp[bar] = SG (Q[m3/h] / Kv)^2`` with SG = rho / 1000 makes the head
 # --------------------------------------------------------------------------------------------------
 
 
-def _param(default: float, *, gt: float | None = None, ge: float | None = None,
-           lt: float | None = None, le: float | None = None) -> Any:
+def _param(
+    default: float,
+    *,
+    gt: float | None = None,
+    ge: float | None = None,
+    lt: float | None = None,
+    le: float | None = None,
+) -> Any:
     """A dataclass field with its valid range in the metadata (checked in ``__post_init__``)."""
     return field(default=default, metadata={"gt": gt, "ge": ge, "lt": lt, "le": le})
 
@@ -134,10 +141,12 @@ def _validate_fields(obj: Any, source: str) -> None:
                 raise ConfigError(source, f.name, f"expected a finite number, got {value!r}")
             object.__setattr__(obj, f.name, float(value))
         meta = f.metadata
-        for key, ok, words in (("gt", lambda v, b: v > b, "greater than"),
-                               ("ge", lambda v, b: v >= b, "at least"),
-                               ("lt", lambda v, b: v < b, "less than"),
-                               ("le", lambda v, b: v <= b, "at most")):
+        for key, ok, words in (
+            ("gt", lambda v, b: v > b, "greater than"),
+            ("ge", lambda v, b: v >= b, "at least"),
+            ("lt", lambda v, b: v < b, "less than"),
+            ("le", lambda v, b: v <= b, "at most"),
+        ):
             bound = meta.get(key)
             if bound is not None and not ok(value, bound):
                 raise ConfigError(source, f.name, f"expected a value {words} {bound}, got {value!r}")
@@ -331,8 +340,9 @@ class PlantParameters:
         kwargs: dict[str, Any] = {}
         for key, value in d.items():
             if key not in names:
-                raise ConfigError(source, str(key), "unknown plant parameter; expected one of "
-                                  + ", ".join(sorted(names)))
+                raise ConfigError(
+                    source, str(key), "unknown plant parameter; expected one of " + ", ".join(sorted(names))
+                )
             kwargs[key] = _sensor_models_from_mapping(value, source) if key == "sensors" else value
         try:
             return cls(**kwargs)
@@ -354,8 +364,11 @@ def _sensor_models_from_mapping(value: Any, source: str) -> SensorModels:
             raise ConfigError(source, where, f"expected a table, got {type(table).__name__}")
         for key in table:
             if key not in sensor_fields:
-                raise ConfigError(source, f"{where}.{key}", "unknown sensor setting; expected one of "
-                                  + ", ".join(sorted(sensor_fields)))
+                raise ConfigError(
+                    source,
+                    f"{where}.{key}",
+                    "unknown sensor setting; expected one of " + ", ".join(sorted(sensor_fields)),
+                )
         try:
             models[name] = dataclasses.replace(getattr(default, name), **table)
         except ConfigError as exc:
@@ -366,32 +379,46 @@ def _sensor_models_from_mapping(value: Any, source: str) -> SensorModels:
 def _validate_plant(p: PlantParameters, source: str) -> None:
     """Consistency between fields that no single range can express."""
     if p.tank_pressure_min_pa >= p.tank_pressure_max_pa:
-        raise ConfigError(source, "tank_pressure_min_pa",
-                          f"must be below tank_pressure_max_pa ({p.tank_pressure_max_pa}), "
-                          f"got {p.tank_pressure_min_pa}")
+        raise ConfigError(
+            source,
+            "tank_pressure_min_pa",
+            f"must be below tank_pressure_max_pa ({p.tank_pressure_max_pa}), got {p.tank_pressure_min_pa}",
+        )
     if not p.tank_pressure_min_pa <= p.initial_tank_pressure_pa <= p.tank_pressure_max_pa:
-        raise ConfigError(source, "initial_tank_pressure_pa",
-                          f"must lie within the regulator range {p.tank_pressure_min_pa}.."
-                          f"{p.tank_pressure_max_pa} Pa, got {p.initial_tank_pressure_pa}")
+        raise ConfigError(
+            source,
+            "initial_tank_pressure_pa",
+            f"must lie within the regulator range {p.tank_pressure_min_pa}.."
+            f"{p.tank_pressure_max_pa} Pa, got {p.initial_tank_pressure_pa}",
+        )
     if pump_curves.head_coefficient(p.best_efficiency_flow_coefficient, p) <= 0.0:
-        raise ConfigError(source, "best_efficiency_flow_coefficient",
-                          "the head curve gives no positive head at the best-efficiency flow coefficient")
+        raise ConfigError(
+            source,
+            "best_efficiency_flow_coefficient",
+            "the head curve gives no positive head at the best-efficiency flow coefficient",
+        )
     lam0, lam1, lam2 = pump_curves.power_coefficients(p)
     if lam1 < 0.0 or lam2 < 0.0:
-        raise ConfigError(source, "shutoff_power_fraction",
-                          f"{p.shutoff_power_fraction} is inconsistent with the head curve and best point: "
-                          f"the derived power curve lambda(phi) = {lam0:.4g} + {lam1:.4g} phi "
-                          f"+ {lam2:.4g} phi^2 "
-                          "must have non-negative coefficients")
+        raise ConfigError(
+            source,
+            "shutoff_power_fraction",
+            f"{p.shutoff_power_fraction} is inconsistent with the head curve and best point: "
+            f"the derived power curve lambda(phi) = {lam0:.4g} + {lam1:.4g} phi "
+            f"+ {lam2:.4g} phi^2 "
+            "must have non-negative coefficients",
+        )
     phi_b = p.best_efficiency_flow_coefficient
     eta_b = p.best_efficiency
     for k in range(1, 301):
         phi = phi_b * k / 100.0
         eta = pump_curves.head_coefficient(phi, p) * phi / (lam0 + phi * (lam1 + phi * lam2))
         if eta > eta_b * (1.0 + 1e-9):
-            raise ConfigError(source, "best_efficiency_flow_coefficient",
-                              f"with this head curve the efficiency at phi = {phi:.4g} ({eta:.4g}) exceeds "
-                              f"best_efficiency ({eta_b}): phi = {phi_b} is not the best point")
+            raise ConfigError(
+                source,
+                "best_efficiency_flow_coefficient",
+                f"with this head curve the efficiency at phi = {phi:.4g} ({eta:.4g}) exceeds "
+                f"best_efficiency ({eta_b}): phi = {phi_b} is not the best point",
+            )
 
 
 # --------------------------------------------------------------------------------------------------
@@ -541,14 +568,20 @@ class PumpLoop:
         lam0, lam1, lam2 = pump_curves.power_coefficients(p)
         head_keep = 1.0 - p.head_degradation_fraction
         power_factor = head_keep / (1.0 - p.efficiency_degradation_fraction)
-        self._head_poly = (p.head_coefficient_shutoff * d * d / _G * head_keep,
-                           p.head_coefficient_linear / (d * _G) * head_keep,
-                           p.head_coefficient_quadratic / (d**4 * _G) * head_keep)
-        self._npsh3_poly = (p.npsh3_multiplier * p.npsh3_coefficient_shutoff * d * d / _G,
-                            p.npsh3_multiplier * p.npsh3_coefficient_flow / (d**4 * _G))
-        self._torque_poly = (lam0 * d**5 * _INV_TWO_PI * power_factor,
-                             lam1 * d * d * _INV_TWO_PI * power_factor,
-                             lam2 / d * _INV_TWO_PI * power_factor)
+        self._head_poly = (
+            p.head_coefficient_shutoff * d * d / _G * head_keep,
+            p.head_coefficient_linear / (d * _G) * head_keep,
+            p.head_coefficient_quadratic / (d**4 * _G) * head_keep,
+        )
+        self._npsh3_poly = (
+            p.npsh3_multiplier * p.npsh3_coefficient_shutoff * d * d / _G,
+            p.npsh3_multiplier * p.npsh3_coefficient_flow / (d**4 * _G),
+        )
+        self._torque_poly = (
+            lam0 * d**5 * _INV_TWO_PI * power_factor,
+            lam1 * d * d * _INV_TWO_PI * power_factor,
+            lam2 / d * _INV_TWO_PI * power_factor,
+        )
         a_in = math.pi * p.inlet_diameter_m**2 / 4.0
         a_out = math.pi * p.outlet_diameter_m**2 / 4.0
         self._inlet_area_m2 = a_in
@@ -563,8 +596,10 @@ class PumpLoop:
         models = p.sensors
         self._sensor_models = tuple(getattr(models, name) for name in SENSOR_NAMES)
         self._lag_indices = tuple(i for i, m in enumerate(self._sensor_models) if m.time_constant_s > 0.0)
-        self._lag_pairs = tuple((i, 1.0 - math.exp(-SUB_STEP_S / self._sensor_models[i].time_constant_s))
-                                for i in self._lag_indices)
+        self._lag_pairs = tuple(
+            (i, 1.0 - math.exp(-SUB_STEP_S / self._sensor_models[i].time_constant_s))
+            for i in self._lag_indices
+        )
         self._noise_std = tuple(m.noise_std for m in self._sensor_models)
         self._resolution = tuple(m.resolution for m in self._sensor_models)
         self._noise_pairs = (len(SENSOR_NAMES) + 1) // 2
@@ -597,8 +632,9 @@ class PumpLoop:
     def set_tank_pressure_command_pa(self, pressure_pa: float) -> None:
         """Suction tank ullage pressure setpoint (absolute); saturates at the regulator's range."""
         p = self.params
-        self._tank_pressure_command_pa = min(max(_finite(pressure_pa, "tank pressure command"),
-                                                 p.tank_pressure_min_pa), p.tank_pressure_max_pa)
+        self._tank_pressure_command_pa = min(
+            max(_finite(pressure_pa, "tank pressure command"), p.tank_pressure_min_pa), p.tank_pressure_max_pa
+        )
 
     # ---- readings ---------------------------------------------------------------------------------
 
@@ -636,8 +672,11 @@ class PumpLoop:
         rpm = self._omega * _RPM_PER_RAD_S
         v_in = q / self._inlet_area_m2
         v_out = q / self._outlet_area_m2
-        p_inlet = (self._p_tank + rho * _G * p.tank_liquid_height_m
-                   - (1.0 + p.suction_loss_coefficient) * 0.5 * rho * v_in * v_in)
+        p_inlet = (
+            self._p_tank
+            + rho * _G * p.tank_liquid_height_m
+            - (1.0 + p.suction_loss_coefficient) * 0.5 * rho * v_in * v_in
+        )
         npsha = (p_inlet - self._p_vapour) / (rho * _G) + v_in * v_in / (2.0 * _G)
         npsh3 = pump_curves.npsh3_m(q, rpm, p)
         factor = pump_curves.cavitation_head_factor(npsha, npsh3, p.cavitation_breakdown_steepness)
@@ -703,10 +742,21 @@ class PumpLoop:
     def _raw_from_state(self) -> tuple[float, ...]:
         """True values of every sensed quantity, in SENSOR_NAMES order (at construction)."""
         t = self.truth()
-        return (t.p_inlet_pa, t.p_outlet_pa, t.density_kg_m3 * t.flow_m3_s, t.flow_m3_s, t.density_kg_m3,
-                t.fluid_temperature_c, t.valve_position_fraction, t.tank_pressure_pa, self._bus_v,
-                self._input_current_a, self._bus_v * self._input_current_a, t.fluid_temperature_c,
-                t.fluid_temperature_c)
+        return (
+            t.p_inlet_pa,
+            t.p_outlet_pa,
+            t.density_kg_m3 * t.flow_m3_s,
+            t.flow_m3_s,
+            t.density_kg_m3,
+            t.fluid_temperature_c,
+            t.valve_position_fraction,
+            t.tank_pressure_pa,
+            self._bus_v,
+            self._input_current_a,
+            self._bus_v * self._input_current_a,
+            t.fluid_temperature_c,
+            t.fluid_temperature_c,
+        )
 
     def _update_measured(self) -> None:
         """Draw this grid instant's noise and quantise: the readings until the next advance."""
@@ -719,8 +769,9 @@ class PumpLoop:
         for pair in range(self._noise_pairs):
             normals.extend(_standard_normal_pair((key + pair * 0xD1B54A32D192ED03) & _MASK64))
         out = self._measured
-        for name, value, z, std, resolution in zip(SENSOR_NAMES, values, normals, self._noise_std,
-                                                   self._resolution):
+        for name, value, z, std, resolution in zip(
+            SENSOR_NAMES, values, normals, self._noise_std, self._resolution
+        ):
             value += std * z
             if resolution > 0.0:
                 value = resolution * math.floor(value / resolution + 0.5)
@@ -731,20 +782,40 @@ class PumpLoop:
         p = self.params
         dt = SUB_STEP_S
         return (
-            *self._head_poly, *self._npsh3_poly, *self._torque_poly,
-            p.cavitation_breakdown_steepness, self._k_suction, self._k_velocity_in, self._k_velocity_out,
-            _G / p.loop_length_over_area_per_m * dt, p.tank_liquid_height_m,
-            p.torque_constant_nm_a, p.winding_resistance_ohm, p.viscous_friction_nm_s_rad,
-            p.coulomb_friction_nm, p.rotor_inertia_kg_m2, p.motor_current_limit_a, p.max_duty,
-            p.speed_kp_a_per_rpm * _RPM_PER_RAD_S, p.speed_ki_a_per_rpm_s * _RPM_PER_RAD_S * dt,
+            *self._head_poly,
+            *self._npsh3_poly,
+            *self._torque_poly,
+            p.cavitation_breakdown_steepness,
+            self._k_suction,
+            self._k_velocity_in,
+            self._k_velocity_out,
+            _G / p.loop_length_over_area_per_m * dt,
+            p.tank_liquid_height_m,
+            p.torque_constant_nm_a,
+            p.winding_resistance_ohm,
+            p.viscous_friction_nm_s_rad,
+            p.coulomb_friction_nm,
+            p.rotor_inertia_kg_m2,
+            p.motor_current_limit_a,
+            p.max_duty,
+            p.speed_kp_a_per_rpm * _RPM_PER_RAD_S,
+            p.speed_ki_a_per_rpm_s * _RPM_PER_RAD_S * dt,
             p.torque_constant_nm_a**2 / p.winding_resistance_ohm,
-            p.controller_fixed_loss_w, p.switching_loss_w_per_v_a, p.fet_resistance_ohm,
-            p.bus_voltage_v, p.bus_source_resistance_ohm, p.ambient_temperature_c,
+            p.controller_fixed_loss_w,
+            p.switching_loss_w_per_v_a,
+            p.fet_resistance_ohm,
+            p.bus_voltage_v,
+            p.bus_source_resistance_ohm,
+            p.ambient_temperature_c,
             1.0 - math.exp(-dt / (p.fet_thermal_resistance_k_w * p.fet_thermal_capacitance_j_k)),
             1.0 - math.exp(-dt / (p.motor_thermal_resistance_k_w * p.motor_thermal_capacitance_j_k)),
-            p.fet_thermal_resistance_k_w, p.motor_thermal_resistance_k_w,
-            dt / self._mass_heat_capacity_j_k, p.tank_heat_loss_w_k, p.water_specific_heat_j_kg_k,
-            dt / p.valve_stroke_time_s, 1.0 - math.exp(-dt / p.tank_pressure_time_constant_s),
+            p.fet_thermal_resistance_k_w,
+            p.motor_thermal_resistance_k_w,
+            dt / self._mass_heat_capacity_j_k,
+            p.tank_heat_loss_w_k,
+            p.water_specific_heat_j_kg_k,
+            dt / p.valve_stroke_time_s,
+            1.0 - math.exp(-dt / p.tank_pressure_time_constant_s),
         )
 
     def _integrate(self, first_step: int, end_step: int) -> None:
@@ -754,10 +825,47 @@ class PumpLoop:
         at the end of the previous sub-step, and the flow solve starts from the cavitation factor of
         the previous sub-step (Newton takes over if the factor at the new flow differs noticeably).
         """
-        (h0, h1, h2, t0, t2, q0, q1, q2, a_cav, k_suction, k_vin, k_vout, c_flow_dt, z_tank,
-         kt, r_wind, b_visc, t_coulomb, inertia, i_limit, max_duty, kp, ki_dt, backemf_damping,
-         p_fixed, k_switch, r_fet, v0, r_source, t_amb, a_fet, a_motor, rth_fet, rth_motor,
-         tank_dt_per_j, tank_loss, c_p, valve_rate_dt, a_tank) = self._constants
+        (
+            h0,
+            h1,
+            h2,
+            t0,
+            t2,
+            q0,
+            q1,
+            q2,
+            a_cav,
+            k_suction,
+            k_vin,
+            k_vout,
+            c_flow_dt,
+            z_tank,
+            kt,
+            r_wind,
+            b_visc,
+            t_coulomb,
+            inertia,
+            i_limit,
+            max_duty,
+            kp,
+            ki_dt,
+            backemf_damping,
+            p_fixed,
+            k_switch,
+            r_fet,
+            v0,
+            r_source,
+            t_amb,
+            a_fet,
+            a_motor,
+            rth_fet,
+            rth_motor,
+            tank_dt_per_j,
+            tank_loss,
+            c_p,
+            valve_rate_dt,
+            a_tank,
+        ) = self._constants
         dt = SUB_STEP_S
         g = _G
         exp = math.exp
@@ -803,7 +911,8 @@ class PumpLoop:
 
         for step in range(first_step, end_step):
             if step % FLUID_PROPERTY_CHECK_STEPS == 0 and abs(t_fluid - self._t_fluid_properties) >= (
-                    FLUID_PROPERTY_TEMPERATURE_STEP_K):
+                FLUID_PROPERTY_TEMPERATURE_STEP_K
+            ):
                 self._t_fluid = t_fluid
                 self._refresh_fluid_properties()
                 rho = self._density
@@ -888,8 +997,9 @@ class PumpLoop:
             else:
                 factor_new = 1.0
             if abs(factor_new - factor) > CAVITATION_FACTOR_TOLERANCE:
-                q_new, factor_new = _solve_cavitating_flow(q, q_new, a0, a1, h2, k_system, c_flow_dt,
-                                                           npsh3_speed, t2, npsha_static, k_suction, a_cav)
+                q_new, factor_new = _solve_cavitating_flow(
+                    q, q_new, a0, a1, h2, k_system, c_flow_dt, npsh3_speed, t2, npsha_static, k_suction, a_cav
+                )
             q = q_new
             factor = factor_new
             head = factor * (a0 + a1 * q + h2 * q * q)
@@ -929,9 +1039,23 @@ class PumpLoop:
             qq = q * q
             p_inlet = p_tank + rho_g * (z_tank - k_vin_total * qq)
             outlet_rise = (p_shaft - rho_g * q * head) / (
-                rho * c_p * (q if q > MIN_FLOW_FOR_OUTLET_HEATING_M3_S else MIN_FLOW_FOR_OUTLET_HEATING_M3_S))
-            raw = (p_inlet, p_inlet + rho_g * (head - k_vout_vin * qq), rho * q, q, rho, t_fluid, x, p_tank,
-                   v_bus, i_in, v_bus * i_in, t_fluid, t_fluid + outlet_rise)
+                rho * c_p * (q if q > MIN_FLOW_FOR_OUTLET_HEATING_M3_S else MIN_FLOW_FOR_OUTLET_HEATING_M3_S)
+            )
+            raw = (
+                p_inlet,
+                p_inlet + rho_g * (head - k_vout_vin * qq),
+                rho * q,
+                q,
+                rho,
+                t_fluid,
+                x,
+                p_tank,
+                v_bus,
+                i_in,
+                v_bus * i_in,
+                t_fluid,
+                t_fluid + outlet_rise,
+            )
             for i, alpha in lag_pairs:
                 lagged[i] += (raw[i] - lagged[i]) * alpha
 
@@ -960,9 +1084,20 @@ class PumpLoop:
         self._raw = raw
 
 
-def _solve_cavitating_flow(q_old: float, q_guess: float, a0: float, a1: float, h2: float,
-                           k_system: float, c_flow_dt: float, n3_speed: float, t2: float,
-                           npsha_static: float, k_suction: float, a_cav: float) -> tuple[float, float]:
+def _solve_cavitating_flow(
+    q_old: float,
+    q_guess: float,
+    a0: float,
+    a1: float,
+    h2: float,
+    k_system: float,
+    c_flow_dt: float,
+    n3_speed: float,
+    t2: float,
+    npsha_static: float,
+    k_suction: float,
+    a_cav: float,
+) -> tuple[float, float]:
     """Newton on ``F(Q) = Q - Q_old - c dt (f(Q) H_clean(Q) - K Q^2)`` when the cavitation factor
     depends noticeably on the flow. F rises with Q wherever f matters (f falls with flow, H_clean >= 0
     there), so the iteration converges from the closed-form guess; iterates are kept non-negative."""

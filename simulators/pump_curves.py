@@ -28,7 +28,7 @@ Wear ("worn impeller"): ``head_degradation_fraction`` scales the head down,
 ``npsh3_multiplier`` scales NPSH3.
 
 The plant's time-stepping loop inlines the same polynomials for speed; these functions are the
-reference that tests and other code use. Imports only :mod:`hil.fluids` (for g); must not import
+reference that tests and other code use. Imports only :mod:`hil.core.fluids` (for g); must not import
 drivers/, and imports :mod:`simulators.plant` for type checking only.
 """
 
@@ -37,7 +37,7 @@ from __future__ import annotations
 import math
 from typing import TYPE_CHECKING
 
-from hil.fluids import STANDARD_GRAVITY_M_S2
+from hil.core.fluids import STANDARD_GRAVITY_M_S2
 
 if TYPE_CHECKING:
     from simulators.plant import PlantParameters
@@ -91,8 +91,10 @@ def power_coefficient(flow_coefficient: float, params: PlantParameters) -> float
 
 def clean_efficiency(flow_coefficient: float, params: PlantParameters) -> float:
     """``eta(phi) = psi phi / lambda`` of the new, non-cavitating impeller."""
-    return head_coefficient(flow_coefficient, params) * flow_coefficient / power_coefficient(
-        flow_coefficient, params
+    return (
+        head_coefficient(flow_coefficient, params)
+        * flow_coefficient
+        / power_coefficient(flow_coefficient, params)
     )
 
 

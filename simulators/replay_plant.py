@@ -28,7 +28,8 @@ Imports numpy and :mod:`simulators.plant` only; must not import drivers/.
 from __future__ import annotations
 
 import math
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 import numpy as np
 
@@ -80,7 +81,9 @@ class ReplayPlant:
             raise ValueError("replay plant: times_s must be a non-empty, strictly increasing 1-D array")
         unknown = sorted(set(sensors) - set(SENSOR_NAMES))
         if unknown:
-            raise ValueError(f"replay plant: unknown plant sensor(s) {unknown}; valid: {', '.join(SENSOR_NAMES)}")
+            raise ValueError(
+                f"replay plant: unknown plant sensor(s) {unknown}; valid: {', '.join(SENSOR_NAMES)}"
+            )
         missing = sorted({c for c in [*sensors.values(), *motor.values()] if c not in columns})
         if missing:
             raise ValueError(f"replay plant: the log has no channel(s) {missing}")
@@ -124,10 +127,17 @@ class ReplayPlant:
 
         fault = get("fault_code")
         return MotorState(
-            speed_rpm=get("speed_rpm"), motor_current_a=get("motor_current_a"),
-            input_current_a=get("input_current_a"), bus_voltage_v=get("bus_voltage_v"), duty=0.0,
-            temp_fet_c=get("temp_fet_c"), temp_motor_c=get("temp_motor_c"),
-            fault_code=int(fault) if math.isfinite(fault) else 0, amp_hours=0.0, watt_hours=0.0, tachometer=0,
+            speed_rpm=get("speed_rpm"),
+            motor_current_a=get("motor_current_a"),
+            input_current_a=get("input_current_a"),
+            bus_voltage_v=get("bus_voltage_v"),
+            duty=0.0,
+            temp_fet_c=get("temp_fet_c"),
+            temp_motor_c=get("temp_motor_c"),
+            fault_code=int(fault) if math.isfinite(fault) else 0,
+            amp_hours=0.0,
+            watt_hours=0.0,
+            tachometer=0,
             pole_pairs=self._pole_pairs,
         )
 
@@ -149,4 +159,8 @@ class ReplayPlant:
         self._record("tank_pressure_pa", pressure_pa)
 
     def describe(self) -> dict[str, Any]:
-        return {"rows": int(self._times.size), "first_s": float(self._times[0]), "last_s": float(self._times[-1])}
+        return {
+            "rows": int(self._times.size),
+            "first_s": float(self._times[0]),
+            "last_s": float(self._times[-1]),
+        }

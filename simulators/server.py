@@ -23,8 +23,9 @@ import selectors
 import socket
 import threading
 import tty
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable, Protocol
+from typing import Protocol
 
 LOOPBACK = "127.0.0.1"
 
@@ -131,7 +132,7 @@ class EmulatorServer:
         os.close(self._wake_read)
         os.close(self._wake_write)
 
-    def __enter__(self) -> "EmulatorServer":
+    def __enter__(self) -> EmulatorServer:
         self.start()
         return self
 

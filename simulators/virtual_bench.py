@@ -31,9 +31,10 @@ from __future__ import annotations
 
 import json
 import threading
-from typing import Any, Mapping, Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any
 
-from hil.clock import WallClock
+from hil.core.clock import WallClock
 from simulators.faults import FaultInjector, FaultSpec
 from simulators.keller_emulator import KellerEmulator
 from simulators.labjack_emulator import LabJackEmulator
@@ -54,9 +55,15 @@ WALL_CLOCK_STEP_S = 0.01
 class VirtualBench:
     """Plant + emulators + servers; start() serves them and returns the endpoints by name."""
 
-    def __init__(self, plant_overrides: Mapping[str, Any] | None = None, seed: int = 0,
-                 source: str = "virtual bench", host: str = LOOPBACK, faults: Sequence[FaultSpec] = (),
-                 plant: Any = None) -> None:
+    def __init__(
+        self,
+        plant_overrides: Mapping[str, Any] | None = None,
+        seed: int = 0,
+        source: str = "virtual bench",
+        host: str = LOOPBACK,
+        faults: Sequence[FaultSpec] = (),
+        plant: Any = None,
+    ) -> None:
         # ``plant`` replaces the physics with any object offering PumpLoop's commands, readings,
         # motor_state() and advance_to(): simulators.replay_plant.ReplayPlant plays a logged run back.
         if plant is None:
@@ -73,20 +80,35 @@ class VirtualBench:
         faults_ = self.faults
         measured = faults_.measured
         self.vesc = VescEmulator(faults_.motor)
-        self.rs485 = ModbusRtuBus({
-            1: faults_.register_device("rs485", KellerEmulator(
-                lambda: measured("p_inlet_pa"), lambda: measured("transducer_inlet_temperature_c"),
-                serial_number=1001)),
-            2: faults_.register_device("rs485", KellerEmulator(
-                lambda: measured("p_outlet_pa"), lambda: measured("transducer_outlet_temperature_c"),
-                serial_number=1002)),
-            3: faults_.register_device("rs485", MicroMotionEmulator(
-                mass_flow_kg_s=lambda: measured("mass_flow_kg_s"),
-                density_kg_m3=lambda: measured("density_kg_m3"),
-                temperature_c=lambda: measured("fluid_temperature_c"),
-                volume_flow_m3_s=lambda: measured("volume_flow_m3_s"),
-            )),
-        })
+        self.rs485 = ModbusRtuBus(
+            {
+                1: faults_.register_device(
+                    "rs485",
+                    KellerEmulator(
+                        lambda: measured("p_inlet_pa"),
+                        lambda: measured("transducer_inlet_temperature_c"),
+                        serial_number=1001,
+                    ),
+                ),
+                2: faults_.register_device(
+                    "rs485",
+                    KellerEmulator(
+                        lambda: measured("p_outlet_pa"),
+                        lambda: measured("transducer_outlet_temperature_c"),
+                        serial_number=1002,
+                    ),
+                ),
+                3: faults_.register_device(
+                    "rs485",
+                    MicroMotionEmulator(
+                        mass_flow_kg_s=lambda: measured("mass_flow_kg_s"),
+                        density_kg_m3=lambda: measured("density_kg_m3"),
+                        temperature_c=lambda: measured("fluid_temperature_c"),
+                        volume_flow_m3_s=lambda: measured("volume_flow_m3_s"),
+                    ),
+                ),
+            }
+        )
         self.labjack = LabJackEmulator(
             ain_v={
                 0: lambda: measured("valve_position_fraction") * DAC_FULL_SCALE_V,
@@ -96,7 +118,8 @@ class VirtualBench:
             dac_outputs={
                 0: lambda volts: faults_.command_valve(volts / DAC_FULL_SCALE_V),
                 1: lambda volts: faults_.command_tank_pressure_pa(
-                    volts / DAC_FULL_SCALE_V * TANK_PRESSURE_FULL_SCALE_PA),
+                    volts / DAC_FULL_SCALE_V * TANK_PRESSURE_FULL_SCALE_PA
+                ),
             },
         )
         self._daq_device = faults_.register_device("daq", self.labjack)
@@ -113,8 +136,11 @@ class VirtualBench:
         self.server.add_pty("motor", self.faults.link("motor", self.vesc))
         self.server.add_pty("rs485", self.faults.link("rs485", self.rs485))
         self.server.add_tcp("power", self.faults.link_factory("power", self.power.session), host=self._host)
-        self.server.add_tcp("daq", self.faults.link_factory("daq", lambda: ModbusTcpSession({1: self._daq_device})),
-                            host=self._host)
+        self.server.add_tcp(
+            "daq",
+            self.faults.link_factory("daq", lambda: ModbusTcpSession({1: self._daq_device})),
+            host=self._host,
+        )
         if lockstep_control:
             self.server.add_tcp("clock", lambda: LockstepControlSession(self), host=self._host)
         self.server.start()

@@ -36,8 +36,8 @@ from __future__ import annotations
 import math
 import re
 import struct
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 DEFAULT_IDENTITY = "YOKOGAWA,WT310,91K000001,F1.0"
 MAX_LINE_BYTES = 65536
@@ -91,7 +91,7 @@ class _Node:
 class _Command:
     nodes: tuple[_Node, ...]
     query: bool
-    handler: Callable[["WT310Emulator", list[int], list[str]], str | bytes | None]
+    handler: Callable[[WT310Emulator, list[int], list[str]], str | bytes | None]
     header_in_reply: bool = True
 
 
@@ -228,7 +228,7 @@ class WT310Emulator:
             (_DEFAULT_ITEMS[k] if k < len(_DEFAULT_ITEMS) else "NONE", 1) for k in range(MAX_ITEMS)
         ]
 
-    def session(self) -> "WT310Session":
+    def session(self) -> WT310Session:
         """A new connection's session: the factory to hand to ``EmulatorServer.add_tcp``."""
         return WT310Session(self)
 

@@ -9,8 +9,12 @@ from tests import fuzzing
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
-    parser.addoption("--fuzz-scale", type=int, default=1,
-                     help="multiply the number of cases every protocol-parser fuzz test draws (long run on demand)")
+    parser.addoption(
+        "--fuzz-scale",
+        type=int,
+        default=1,
+        help="multiply the number of cases every protocol-parser fuzz test draws (long run on demand)",
+    )
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -33,7 +37,7 @@ def every_run_replays_exactly(tmp_path_factory: pytest.TempPathFactory):  # type
     """After the whole session, `hil replay` every run directory any test produced: each must
     reproduce its recorded results exactly (design.md: re-analysing a log gives what the live run gave)."""
     yield
-    from hil.replay import replay_run
+    from hil.results.replay import replay_run
 
     base = tmp_path_factory.getbasetemp()
     runs = [m.parent for m in base.rglob("metadata.json") if _made_by_the_harness(m)]
@@ -55,4 +59,6 @@ _replayed: list[int] = []
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
     if _replayed and _replayed[0]:
-        terminalreporter.write_line(f"replay: all {_replayed[0]} run directories made by the tests replay exactly")
+        terminalreporter.write_line(
+            f"replay: all {_replayed[0]} run directories made by the tests replay exactly"
+        )

@@ -11,10 +11,11 @@ Imports hil's clock, errors and roles only; never drivers/ or simulators/.
 from __future__ import annotations
 
 import math
-from typing import Any, Callable, Sequence
+from collections.abc import Callable, Sequence
+from typing import Any
 
-from hil.clock import VirtualClock
-from hil.errors import TransportTimeout
+from hil.core.clock import VirtualClock
+from hil.core.errors import TransportTimeout
 
 Reading = dict[str, float]
 
@@ -226,7 +227,7 @@ class FakeRegulator(FakeInstrument):
 
 # ------------------------------------------------------------------------------ run writer
 class RecordingWriter:
-    """Stands in for hil.runstore.RunWriter: keeps samples and events in memory."""
+    """Stands in for hil.store.run_directory.RunWriter: keeps samples and events in memory."""
 
     def __init__(self, channels: Sequence[str]) -> None:
         self.channels = list(channels)

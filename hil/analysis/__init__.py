@@ -17,17 +17,17 @@ runner's hot path pays only for :mod:`hil.analysis.steady`):
 - :mod:`~hil.analysis.npsh`: NPSH3 from a suction-pressure sweep, NPSH3(Q) fit and its tolerance.
 
 Nothing here imports drivers, simulators, procedures, the runner or the CLI; the only project modules
-used are :mod:`hil.errors` and :mod:`hil.fluids`.
+used are :mod:`hil.core.errors` and :mod:`hil.core.fluids`.
 """
 
 from __future__ import annotations
 
-from hil.errors import HilError
+from hil.core.errors import HilError
 
 
 class AnalysisError(HilError, ValueError):
     """The data cannot support the analysis asked for: too few points, no crossing, empty range.
 
-    Distinct from :class:`hil.errors.ConfigError` (a malformed parameter or grade file): here the
+    Distinct from :class:`hil.core.errors.ConfigError` (a malformed parameter or grade file): here the
     parameters are fine but the measurements do not contain what the analysis needs.
     """

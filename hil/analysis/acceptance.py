@@ -31,7 +31,7 @@ out of range (from the speed conversion), fluctuation above the grade's limit, t
 band around Q_G, instrument uncertainty above the grade's limit. Conditions the table has no limit
 for are listed in ``unchecked_conditions``.
 
-Imports numpy, :mod:`hil.errors` and sibling modules of :mod:`hil.analysis` only.
+Imports numpy, :mod:`hil.core.errors` and sibling modules of :mod:`hil.analysis` only.
 """
 
 from __future__ import annotations
@@ -47,7 +47,7 @@ from hil.analysis import AnalysisError
 from hil.analysis.fits import PolynomialFit, fit_polynomial
 from hil.analysis.grades import QUANTITIES_FLUCTUATION, QUANTITIES_UNCERTAINTY, Grade, GradeValue
 from hil.analysis.speed_conversion import SpeedRangeViolation
-from hil.errors import ConfigError
+from hil.core.errors import ConfigError
 
 TOUCH_RELATIVE = 1e-9
 _NO_OPERATING_POINT = (

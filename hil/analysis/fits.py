@@ -12,7 +12,7 @@ on ``n - (degree + 1)`` degrees of freedom, i.e. the scatter of the points about
 parameter uncertainty. With exactly ``degree + 1`` points the curve interpolates them and the
 covariance and residual std are NaN (no scatter information).
 
-Imports numpy, :mod:`hil.errors` and :mod:`hil.analysis` (for :class:`AnalysisError`) only.
+Imports numpy, :mod:`hil.core.errors` and :mod:`hil.analysis` (for :class:`AnalysisError`) only.
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from hil.analysis import AnalysisError
-from hil.errors import ConfigError
+from hil.core.errors import ConfigError
 
 FloatOrArray = float | np.ndarray
 

@@ -4,7 +4,7 @@ The numbers belong to a standard that is not public, so they live in ``hil/data/
 ``verified`` flag on every value, never in code. A user override file with the same layout can
 replace single entries (``[grades.1B] flow_minus = {value = 0.05, verified = true}``) or add whole
 grades and classes; unknown keys, missing entries and out-of-range values raise
-:class:`~hil.errors.ConfigError` naming the file and the field.
+:class:`~hil.core.errors.ConfigError` naming the file and the field.
 
 Layout (see the shipped file for the full list of fields):
 
@@ -15,7 +15,7 @@ Layout (see the shipped file for the full list of fields):
   instrument uncertainty limits, NPSH3 tolerance;
 - ``[grades.XX]`` per grade: its class and the flow, head, power and efficiency tolerance factors.
 
-Imports :mod:`hil.errors` and :mod:`hil.analysis.steady` (for :class:`SteadyLimits`) only.
+Imports :mod:`hil.core.errors` and :mod:`hil.analysis.steady` (for :class:`SteadyLimits`) only.
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from hil.analysis.steady import SteadyLimits
-from hil.errors import ConfigError
+from hil.core.errors import ConfigError
 
 QUANTITIES_FLUCTUATION = ("flow", "head", "power", "torque", "speed")
 QUANTITIES_UNCERTAINTY = ("flow", "head", "speed", "torque", "input_power")

@@ -14,10 +14,10 @@ Definitions (pump-testing reference, sections "Quantities"):
 - ``n_q = n_rpm sqrt(Q/f_q) / (H/i)^0.75`` (f_q impeller eyes, i stages) and
   ``S = n_rpm sqrt(Q/f_q) / NPSH3^0.75``.
 
-``g`` is standard gravity from :mod:`hil.fluids`; densities and vapour pressures come from the caller
-(normally :func:`hil.fluids.water_density_kg_m3` at the measured temperature).
+``g`` is standard gravity from :mod:`hil.core.fluids`; densities and vapour pressures come from the caller
+(normally :func:`hil.core.fluids.water_density_kg_m3` at the measured temperature).
 
-Imports numpy, :mod:`hil.errors` and :mod:`hil.fluids` only.
+Imports numpy, :mod:`hil.core.errors` and :mod:`hil.core.fluids` only.
 """
 
 from __future__ import annotations
@@ -27,8 +27,8 @@ import math
 import numpy as np
 from numpy.typing import ArrayLike
 
-from hil.errors import ConfigError
-from hil.fluids import STANDARD_GRAVITY_M_S2
+from hil.core.errors import ConfigError
+from hil.core.fluids import STANDARD_GRAVITY_M_S2
 
 G = STANDARD_GRAVITY_M_S2
 

@@ -22,7 +22,7 @@ Choices, and why:
   root of the number of reference points: head uncertainty is mostly systematic and does not
   average out), which is conservative.
 
-Imports numpy, :mod:`hil.errors` and sibling :mod:`hil.analysis` modules only.
+Imports numpy, :mod:`hil.core.errors` and sibling :mod:`hil.analysis` modules only.
 """
 
 from __future__ import annotations
@@ -37,7 +37,7 @@ from hil.analysis import AnalysisError
 from hil.analysis.acceptance import QuantityVerdict
 from hil.analysis.fits import PolynomialFit, fit_polynomial
 from hil.analysis.grades import Grade
-from hil.errors import ConfigError
+from hil.core.errors import ConfigError
 
 DEFAULT_HEAD_DROP_FRACTION = 0.03
 

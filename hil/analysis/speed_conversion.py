@@ -9,7 +9,7 @@ from the grade table: performance and NPSH have separate bands). A point outside
 converted, so a report can show it, but every such point comes back as a
 :class:`SpeedRangeViolation` with the limits beside the value: never a silent conversion.
 
-Imports numpy, :mod:`hil.errors` and :mod:`hil.analysis.grades` (for the speed range) only.
+Imports numpy, :mod:`hil.core.errors` and :mod:`hil.analysis.grades` (for the speed range) only.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from hil.analysis.grades import SpeedRangeLimits, load_grade_table
-from hil.errors import ConfigError
+from hil.core.errors import ConfigError
 
 NPSH_EXPONENT_MIN = 1.3
 NPSH_EXPONENT_MAX = 2.0

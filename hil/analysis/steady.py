@@ -26,7 +26,7 @@ Hot path: :func:`judge_steady` is plain vectorised numpy (no scipy) and costs te
 300 samples. :func:`judge_steady_windows` applies the same arithmetic to every sliding window of a
 long log at once (replay and benchmarks).
 
-Imports numpy and :mod:`hil.errors` only; must not import scipy, pandas or the rest of the harness.
+Imports numpy and :mod:`hil.core.errors` only; must not import scipy, pandas or the rest of the harness.
 """
 
 from __future__ import annotations
@@ -38,7 +38,7 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
-from hil.errors import ConfigError
+from hil.core.errors import ConfigError
 
 
 @dataclass(frozen=True)

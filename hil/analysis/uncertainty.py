@@ -15,8 +15,8 @@ pressure reference, both small next to the pressure-transducer terms.
 
 All uncertainties here are absolute (same unit as the quantity) unless the name says ``fraction``.
 
-Imports numpy, scipy.stats (for the Student-t quantile, not in any per-tick path), :mod:`hil.errors`
-and :mod:`hil.fluids`.
+Imports numpy, scipy.stats (for the Student-t quantile, not in any per-tick path), :mod:`hil.core.errors`
+and :mod:`hil.core.fluids`.
 """
 
 from __future__ import annotations
@@ -28,8 +28,8 @@ import numpy as np
 from numpy.typing import ArrayLike
 from scipy import stats
 
-from hil.errors import ConfigError
-from hil.fluids import STANDARD_GRAVITY_M_S2
+from hil.core.errors import ConfigError
+from hil.core.fluids import STANDARD_GRAVITY_M_S2
 
 G = STANDARD_GRAVITY_M_S2
 

@@ -19,9 +19,9 @@ from drivers.keller import KellerTransducer
 from drivers.labjack import LabJackT7
 from drivers.vesc import VescDrive
 from drivers.wt310 import WT310PowerMeter
-from hil.errors import DeviceError, ProtocolError, TransportTimeout
-from hil.modbus_rtu import ModbusRtuTransport
-from hil.transport import LineTransport, PymodbusTransport, SerialTransport, TcpTransport
+from hil.bench.modbus_rtu import ModbusRtuTransport
+from hil.bench.transport import LineTransport, PymodbusTransport, SerialTransport, TcpTransport
+from hil.core.errors import DeviceError, ProtocolError, TransportTimeout
 from simulators.faults import parse_fault
 from simulators.virtual_bench import VirtualBench
 
@@ -51,7 +51,8 @@ def endpoint(bench: VirtualBench, name: str) -> tuple[str, int | None]:
 
 
 def test_a_garbled_vesc_reply_is_a_protocol_error_naming_the_request_and_the_next_read_is_good(
-        make_bench: MakeBench) -> None:
+    make_bench: MakeBench,
+) -> None:
     bench = make_bench("garble:motor@1")
     port = SerialTransport(endpoint(bench, "motor")[0], timeout_s=TIMEOUT_S)
     try:
@@ -110,7 +111,8 @@ def test_a_modbus_tcp_exception_reply_is_a_device_error_with_its_code(make_bench
 
 
 def test_the_power_meter_sends_no_data_and_overload_as_scpi_does_and_the_driver_reads_them(
-        make_bench: MakeBench) -> None:
+    make_bench: MakeBench,
+) -> None:
     bench = make_bench("nan:bus_power_w@1+0.5", "overload:bus_power_w@2")
     host, port = endpoint(bench, "power")
     link = LineTransport(TcpTransport(host, port or 0, timeout_s=TIMEOUT_S))
@@ -131,7 +133,8 @@ def test_the_power_meter_sends_no_data_and_overload_as_scpi_does_and_the_driver_
 
 
 def test_a_cut_tcp_line_times_out_and_the_same_connection_answers_once_it_is_restored(
-        make_bench: MakeBench) -> None:
+    make_bench: MakeBench,
+) -> None:
     bench = make_bench("disconnect:power@3+0.5")
     host, port = endpoint(bench, "power")
     link = LineTransport(TcpTransport(host, port or 0, timeout_s=TIMEOUT_S))

@@ -8,16 +8,16 @@ plant, changed under the server's lock as the virtual bench would.
 
 from __future__ import annotations
 
-from typing import Iterator, Sequence
+from collections.abc import Iterator, Sequence
 
 import pytest
 
 from drivers.keller import KellerTransducer
 from drivers.labjack import DacValve, LabJackT7, ScaledAnalogInput
 from drivers.micromotion import CoriolisFlowMeter
-from hil.errors import DeviceError, TransportTimeout
-from hil.modbus_rtu import ModbusRtuTransport
-from hil.transport import PymodbusTransport, SerialTransport
+from hil.bench.modbus_rtu import ModbusRtuTransport
+from hil.bench.transport import PymodbusTransport, SerialTransport
+from hil.core.errors import DeviceError, TransportTimeout
 from simulators.keller_emulator import KellerEmulator
 from simulators.labjack_emulator import LabJackEmulator
 from simulators.micromotion_emulator import MicroMotionEmulator

@@ -13,8 +13,8 @@ from dataclasses import dataclass, field
 import pytest
 
 from drivers.vesc import VescDrive
-from hil.errors import ProtocolError, TransportTimeout
-from hil.transport import SerialTransport
+from hil.bench.transport import SerialTransport
+from hil.core.errors import ProtocolError, TransportTimeout
 from simulators.server import EmulatorServer
 from simulators.vesc_emulator import VescEmulator
 

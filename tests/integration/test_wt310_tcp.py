@@ -16,9 +16,9 @@ import pytest
 
 from drivers.scpi import ErrorEntry
 from drivers.wt310 import WT310PowerMeter
-from hil.errors import ProtocolError, TransportTimeout
-from hil.transport import LineTransport, MessageTransport, TcpTransport, VisaTransport
-from simulators.server import Endpoint, EmulatorServer
+from hil.bench.transport import LineTransport, MessageTransport, TcpTransport, VisaTransport
+from hil.core.errors import ProtocolError, TransportTimeout
+from simulators.server import EmulatorServer, Endpoint
 from simulators.wt310_emulator import WT310Emulator
 
 IDENTITY = "YOKOGAWA,WT310,C2QD00042,F1.03"
@@ -120,9 +120,7 @@ def test_unknown_command_leaves_a_queued_error(connect: Connect) -> None:
     assert meter.read_errors() == []
 
 
-def test_ignored_query_times_out_and_the_link_stays_usable(
-    connect: Connect, plant: Plant
-) -> None:
+def test_ignored_query_times_out_and_the_link_stays_usable(connect: Connect, plant: Plant) -> None:
     link = connect(timeout_s=SHORT_TIMEOUT_S)
     meter = WT310PowerMeter(link, "pm1")
     meter.configure()

@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 
-from hil.bench_config import resolve_bench_path
+from hil.bench.config import resolve_bench_path
 from hil.cli import main
 from simulators.plant import PlantParameters
 from simulators.pump_curves import clean_head_m
@@ -26,10 +26,14 @@ SIM_PUMP = str(Path(__file__).resolve().parents[2] / "hil" / "data" / "sim_pump.
 Q_G, H_G, ETA_G = 0.00045, 200.0, 0.43  # as in hil/data/sim_pump.toml
 # Two speeds, openings that put points on both sides of Q_G (three of them within +-10 % at each speed).
 ACCEPTANCE_RUN = [
-    "-p", "speeds_fraction=0.8,1.0",
-    "-p", "valve_openings=0.3,0.6,0.85,0.88,0.9,1.0",
-    "-p", "dwell_s=4",
-    "-p", "steady_window_s=2",
+    "-p",
+    "speeds_fraction=0.8,1.0",
+    "-p",
+    "valve_openings=0.3,0.6,0.85,0.88,0.9,1.0",
+    "-p",
+    "dwell_s=4",
+    "-p",
+    "steady_window_s=2",
 ]
 
 
@@ -45,8 +49,21 @@ def bench_with_plant(tmp_path: Path, **plant: float) -> str:
 
 def run(tmp_path: Path, bench: str) -> tuple[int, Path, str, dict[str, Any]]:
     out = io.StringIO()
-    code = main(["run", "performance-curve", "--bench", bench, "--out", str(tmp_path / "runs"), "--quiet",
-                 "--pump", SIM_PUMP, *ACCEPTANCE_RUN], out=out)
+    code = main(
+        [
+            "run",
+            "performance-curve",
+            "--bench",
+            bench,
+            "--out",
+            str(tmp_path / "runs"),
+            "--quiet",
+            "--pump",
+            SIM_PUMP,
+            *ACCEPTANCE_RUN,
+        ],
+        out=out,
+    )
     run_dir = sorted((tmp_path / "runs").iterdir())[-1]
     document = json.loads((run_dir / "acceptance.json").read_text())
     return code, run_dir, out.getvalue(), document
@@ -65,7 +82,9 @@ def plant_flow_at_head_m3_s(head_m: float) -> float:
     p = PlantParameters()
     n, d, g = 500.0, p.impeller_diameter_m, 9.80665
     assert p.head_coefficient_linear == 0.0
-    return math.sqrt((g * head_m - p.head_coefficient_shutoff * (n * d) ** 2) * d**4 / p.head_coefficient_quadratic)
+    return math.sqrt(
+        (g * head_m - p.head_coefficient_shutoff * (n * d) ** 2) * d**4 / p.head_coefficient_quadratic
+    )
 
 
 @pytest.fixture(scope="module")
@@ -73,7 +92,9 @@ def healthy(tmp_path_factory: pytest.TempPathFactory) -> tuple[int, Path, str, d
     return run(tmp_path_factory.mktemp("healthy"), "sim")
 
 
-def test_healthy_pump_passes_its_guarantee_at_grade_2b(healthy: tuple[int, Path, str, dict[str, Any]]) -> None:
+def test_healthy_pump_passes_its_guarantee_at_grade_2b(
+    healthy: tuple[int, Path, str, dict[str, Any]],
+) -> None:
     code, run_dir, output, document = healthy
     assert code == 0
     assert "acceptance at Q_G = 0.45 L/s, H_G = 200 m" in output and "RESULT: PASS" in output
@@ -89,7 +110,9 @@ def test_healthy_pump_passes_its_guarantee_at_grade_2b(healthy: tuple[int, Path,
     assert meta["acceptance_settings"]["pump"]["serial"] == "SIM-0001"
 
 
-def test_worn_impeller_fails_head_and_flow(tmp_path: Path, healthy: tuple[int, Path, str, dict[str, Any]]) -> None:
+def test_worn_impeller_fails_head_and_flow(
+    tmp_path: Path, healthy: tuple[int, Path, str, dict[str, Any]]
+) -> None:
     code, run_dir, output, document = run(tmp_path, bench_with_plant(tmp_path, head_degradation_fraction=0.1))
     assert code == 0  # the run itself completed; the pump failed
     assert "RESULT: FAIL" in output
@@ -105,7 +128,9 @@ def test_worn_impeller_fails_head_and_flow(tmp_path: Path, healthy: tuple[int, P
 def test_worn_pump_efficiency_fails_the_efficiency_guarantee_only(
     tmp_path: Path, healthy: tuple[int, Path, str, dict[str, Any]]
 ) -> None:
-    code, run_dir, output, document = run(tmp_path, bench_with_plant(tmp_path, efficiency_degradation_fraction=0.1))
+    code, run_dir, output, document = run(
+        tmp_path, bench_with_plant(tmp_path, efficiency_degradation_fraction=0.1)
+    )
     assert code == 0 and "RESULT: FAIL" in output
     assert verdict(document, "head")["passed"] and verdict(document, "flow")["passed"]
     eta = verdict(document, "efficiency")

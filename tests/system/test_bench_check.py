@@ -19,10 +19,16 @@ def test_check_of_the_virtual_bench_lists_every_instrument_identity() -> None:
     assert "VESC" in text and "LabJack" in text
 
 
-def test_check_of_a_malformed_bench_file_names_file_and_field(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    from hil.bench_config import resolve_bench_path
+def test_check_of_a_malformed_bench_file_names_file_and_field(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from hil.bench.config import resolve_bench_path
 
-    text = resolve_bench_path("sim").read_text().replace("max_outlet_pressure_pa = 40.0e5", 'max_outlet_pressure_pa = "high"')
+    text = (
+        resolve_bench_path("sim")
+        .read_text()
+        .replace("max_outlet_pressure_pa = 40.0e5", 'max_outlet_pressure_pa = "high"')
+    )
     bad = tmp_path / "bad_bench.toml"
     bad.write_text(text)
     assert main(["bench", "check", "--bench", str(bad)]) == 2
@@ -31,12 +37,16 @@ def test_check_of_a_malformed_bench_file_names_file_and_field(tmp_path: Path, ca
     assert "Traceback" not in err
 
 
-def test_check_of_a_bench_whose_instruments_are_absent_lists_them_all(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    from hil.bench_config import resolve_bench_path
+def test_check_of_a_bench_whose_instruments_are_absent_lists_them_all(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from hil.bench.config import resolve_bench_path
 
     text = resolve_bench_path("sim").read_text()
     text = text.split("\n[virtual]\n")[0] + "\n[buses" + text.split("\n[buses", 1)[1]  # no virtual bench
-    text = text.replace('"sim:motor"', '"/dev/hil-no-such-port"').replace('"sim:power"', '"tcp://127.0.0.1:9"')
+    text = text.replace('"sim:motor"', '"/dev/hil-no-such-port"').replace(
+        '"sim:power"', '"tcp://127.0.0.1:9"'
+    )
     text = text.replace('"sim:rs485"', '"/dev/hil-no-such-bus"').replace('"sim:daq"', '"tcp://127.0.0.1:9"')
     real = tmp_path / "real_bench.toml"
     real.write_text(text)

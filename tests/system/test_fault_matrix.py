@@ -30,13 +30,14 @@ import importlib.util
 import json
 import re
 import sys
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import pytest
 
 from hil.cli import main
-from hil.runstore import read_events, read_samples
+from hil.store.run_directory import read_events, read_samples
 
 _SCRIPT = Path(__file__).resolve().parents[2] / "benchmarks" / "fault_matrix.py"
 _spec = importlib.util.spec_from_file_location("fault_matrix", _SCRIPT)
@@ -60,18 +61,28 @@ def matrix(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFact
         "cases_run": len(outcomes),
         "cases_ending_safe": len(safe),
         "wall_s": round(sum(o.wall_s for o in outcomes), 1),
-        "cases": [{"fault": fault_matrix.fault_text(o.kind, o.at_s), "exit": o.exit_code, "status": o.status,
-                   "trip": o.trip["reason"] if o.trip else None,
-                   "detection_s": None if o.trip is None else round(o.detection_s, 3),
-                   "read_errors": len(o.read_errors), "ends_safe": o.ends_safe, "problems": o.problems()}
-                  for o in outcomes],
+        "cases": [
+            {
+                "fault": fault_matrix.fault_text(o.kind, o.at_s),
+                "exit": o.exit_code,
+                "status": o.status,
+                "trip": o.trip["reason"] if o.trip else None,
+                "detection_s": None if o.trip is None else round(o.detection_s, 3),
+                "read_errors": len(o.read_errors),
+                "ends_safe": o.ends_safe,
+                "problems": o.problems(),
+            }
+            for o in outcomes
+        ],
     }
     path = tmp_path_factory.getbasetemp() / "fault_matrix.json"
     path.write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
     capture = request.config.pluginmanager.getplugin("capturemanager")
     with capture.global_and_fixture_disabled():  # shown even when output is captured
-        print(f"\nfault matrix: cases run {len(outcomes)}, ending safe {len(safe)} "
-              f"({summary['wall_s']} s of runs; {path})")
+        print(
+            f"\nfault matrix: cases run {len(outcomes)}, ending safe {len(safe)} "
+            f"({summary['wall_s']} s of runs; {path})"
+        )
 
 
 def test_the_matrix_covers_every_kind_at_three_moments() -> None:
@@ -106,10 +117,14 @@ def test_fault_case(kind: str, at_s: float, tmp_path: Path, matrix: list[Any]) -
         assert trip["values"] and all(isinstance(v, float) for v in trip["values"].values())
         assert -1e-9 <= outcome.detection_s <= latency_s + 1e-9
         safe = outcome.safe_at_trip
-        assert safe is not None and safe["time_s"] == trip["time_s"], "safe state not in the tick of detection"
+        assert safe is not None and safe["time_s"] == trip["time_s"], (
+            "safe state not in the tick of detection"
+        )
         assert safe["commanded"][0] == outcome.drive_name
         assert outcome.drive_released_next_tick is True
-        assert outcome.last_speed_rpm <= 0.1 * outcome.running_speed_rpm, "logging stopped before the pump did"
+        assert outcome.last_speed_rpm <= 0.1 * outcome.running_speed_rpm, (
+            "logging stopped before the pump did"
+        )
     assert outcome.problems() == []
 
 
@@ -137,7 +152,9 @@ def test_the_drive_going_silent_trips_and_is_still_released(tmp_path: Path) -> N
     assert outcome.trip["time_s"] == pytest.approx(6.0)
     safe = outcome.safe_at_trip
     assert safe is not None and safe["time_s"] == outcome.trip["time_s"] and safe["commanded"][0] == "motor"
-    assert any(e["kind"] == "safe_state_unconfirmed" and e["instrument"] == "motor" for e in outcome.safe_events)
+    assert any(
+        e["kind"] == "safe_state_unconfirmed" and e["instrument"] == "motor" for e in outcome.safe_events
+    )
     samples = read_samples(outcome.run_dir)
     after = samples[samples["time_s"] > outcome.trip["time_s"] + 1e-9]
     before = samples[samples["time_s"] <= outcome.trip["time_s"] + 1e-9]
@@ -149,13 +166,25 @@ def test_the_drive_going_silent_trips_and_is_still_released(tmp_path: Path) -> N
 
 
 def test_faults_listed_in_the_bench_file_are_injected(tmp_path: Path) -> None:
-    text = (Path(__file__).resolve().parents[2] / "hil" / "data" / "sim_bench.toml").read_text(encoding="utf-8")
+    text = (Path(__file__).resolve().parents[2] / "hil" / "data" / "sim_bench.toml").read_text(
+        encoding="utf-8"
+    )
     assert "[virtual]\nseed = 1\n" in text
     bench = tmp_path / "faulty_bench.toml"
     faulty = text.replace("[virtual]\nseed = 1\n", '[virtual]\nseed = 1\nfaults = ["controller-fault@2"]\n')
     bench.write_text(faulty, encoding="utf-8")
-    code = main(["run", "performance-curve", "--bench", str(bench), "--out", str(tmp_path / "runs"), "--quiet",
-                 *fault_matrix.SHORT_RUN])
+    code = main(
+        [
+            "run",
+            "performance-curve",
+            "--bench",
+            str(bench),
+            "--out",
+            str(tmp_path / "runs"),
+            "--quiet",
+            *fault_matrix.SHORT_RUN,
+        ]
+    )
     assert code == 3
     (run_dir,) = (tmp_path / "runs").iterdir()
     (trip,) = [e for e in read_events(run_dir) if e["kind"] == "trip"]
@@ -163,24 +192,42 @@ def test_faults_listed_in_the_bench_file_are_injected(tmp_path: Path) -> None:
     assert json.loads((run_dir / "metadata.json").read_text())["faults"] == ["controller-fault:motor@2"]
 
 
-@pytest.mark.parametrize(("fault", "message"), [
-    ("bogus@1", "unknown fault kind 'bogus'"),
-    ("silence@-2", "SECONDS must be finite and >= 0"),
-    ("garble:daq@1", "garble cannot target 'daq'"),
-])
-def test_a_bad_fault_is_refused_before_anything_runs(tmp_path: Path, capsys: pytest.CaptureFixture[str],
-                                                     fault: str, message: str) -> None:
-    code = main(["run", "performance-curve", "--bench", "sim", "--out", str(tmp_path / "runs"), "--quiet",
-                 "--fault", fault])
+@pytest.mark.parametrize(
+    ("fault", "message"),
+    [
+        ("bogus@1", "unknown fault kind 'bogus'"),
+        ("silence@-2", "SECONDS must be finite and >= 0"),
+        ("garble:daq@1", "garble cannot target 'daq'"),
+    ],
+)
+def test_a_bad_fault_is_refused_before_anything_runs(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], fault: str, message: str
+) -> None:
+    code = main(
+        [
+            "run",
+            "performance-curve",
+            "--bench",
+            "sim",
+            "--out",
+            str(tmp_path / "runs"),
+            "--quiet",
+            "--fault",
+            fault,
+        ]
+    )
     assert code == 2
     assert not (tmp_path / "runs").exists()
     err = capsys.readouterr().err
     assert "--fault" in err and message in err
 
 
-def test_faults_are_refused_on_a_bench_without_a_virtual_table(tmp_path: Path,
-                                                               capsys: pytest.CaptureFixture[str]) -> None:
-    text = (Path(__file__).resolve().parents[2] / "hil" / "data" / "sim_bench.toml").read_text(encoding="utf-8")
+def test_faults_are_refused_on_a_bench_without_a_virtual_table(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    text = (Path(__file__).resolve().parents[2] / "hil" / "data" / "sim_bench.toml").read_text(
+        encoding="utf-8"
+    )
     kept, in_virtual = [], False
     for line in text.splitlines(keepends=True):
         if line.startswith("["):
@@ -189,7 +236,18 @@ def test_faults_are_refused_on_a_bench_without_a_virtual_table(tmp_path: Path,
             kept.append(line)
     real = tmp_path / "real_bench.toml"
     real.write_text("".join(kept), encoding="utf-8")
-    code = main(["run", "performance-curve", "--bench", str(real), "--out", str(tmp_path / "runs"), "--quiet",
-                 "--fault", "silence@1"])
+    code = main(
+        [
+            "run",
+            "performance-curve",
+            "--bench",
+            str(real),
+            "--out",
+            str(tmp_path / "runs"),
+            "--quiet",
+            "--fault",
+            "silence@1",
+        ]
+    )
     assert code == 2
     assert "needs a virtual bench" in capsys.readouterr().err

@@ -33,16 +33,24 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from hil.bench_config import BenchConfig, load_bench
+from hil.bench.config import BenchConfig, load_bench
 from hil.cli import main
-from hil.clock import WallClock
-from hil.replay import replay_run
-from hil.report import write_report
-from hil.runstore import POINTS, read_events, read_metadata, read_samples, run_status
+from hil.core.clock import WallClock
+from hil.results.replay import replay_run
+from hil.results.report import write_report
+from hil.store.run_directory import POINTS, read_events, read_metadata, read_samples, run_status
 from simulators.virtual_bench import VirtualBench
 
-SHORT_RUN = ("-p", "speeds_fraction=0.6", "-p", "valve_openings=0.5,1.0", "-p", "dwell_s=3",
-             "-p", "steady_window_s=1")
+SHORT_RUN = (
+    "-p",
+    "speeds_fraction=0.6",
+    "-p",
+    "valve_openings=0.5,1.0",
+    "-p",
+    "dwell_s=3",
+    "-p",
+    "steady_window_s=1",
+)
 """143 ticks of 0.1 s; operating points recorded at 7.2 s and 12.6 s of bench time."""
 LAST_TICK = 140
 KILLS = 20
@@ -97,8 +105,21 @@ def run_and_signal(tick: int, sig: signal.Signals, out_dir: Path, between_ticks:
     config = load_bench("sim")
     bench = WatchedBench(config, stop_at_s=tick * config.tick_s)
     endpoints = bench.start(lockstep_control=True)
-    command = [sys.executable, "-m", "hil.cli", "run", "performance-curve", "--bench", "sim", "--quiet",
-               "--attach", f"127.0.0.1:{endpoints['clock'].port}", "--out", str(out_dir), *SHORT_RUN]
+    command = [
+        sys.executable,
+        "-m",
+        "hil.cli",
+        "run",
+        "performance-curve",
+        "--bench",
+        "sim",
+        "--quiet",
+        "--attach",
+        f"127.0.0.1:{endpoints['clock'].port}",
+        "--out",
+        str(out_dir),
+        *SHORT_RUN,
+    ]
     process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     if between_ticks:
         bench.kill_pid = process.pid
@@ -118,8 +139,16 @@ def run_and_signal(tick: int, sig: signal.Signals, out_dir: Path, between_ticks:
         bench.stop()
     runs = sorted(out_dir.iterdir()) if out_dir.exists() else []
     assert len(runs) == 1, f"tick {tick}: expected one run directory, got {runs}; stderr: {stderr}"
-    return Stopped(tick, sig.name, process.returncode, runs[0], list(bench.advances), signal_wall_s, stderr,
-                   between_ticks)
+    return Stopped(
+        tick,
+        sig.name,
+        process.returncode,
+        runs[0],
+        list(bench.advances),
+        signal_wall_s,
+        stderr,
+        between_ticks,
+    )
 
 
 @pytest.fixture(scope="module")
@@ -168,33 +197,57 @@ def check_killed_run(stopped: Stopped, reference: pd.DataFrame) -> dict[str, Any
                 same = (a == b) or (isinstance(a, float) and np.isnan(a) and np.isnan(b))
                 assert same, f"{where}: replayed point {index} {column}: {a!r} != live {b!r}"
         assert write_report(outcome.written_to), where
-    return {"tick": stopped.tick, "between_ticks": stopped.between_ticks, "rows_on_disk": rows,
-            "ticks_started": started, "rows_lost": lost_rows,
-            "bench_s_lost": lost_rows * tick_s, "wall_s_lost": lost_wall_s, "points_replayed": len(whole)}
+    return {
+        "tick": stopped.tick,
+        "between_ticks": stopped.between_ticks,
+        "rows_on_disk": rows,
+        "ticks_started": started,
+        "rows_lost": lost_rows,
+        "bench_s_lost": lost_rows * tick_s,
+        "wall_s_lost": lost_wall_s,
+        "points_replayed": len(whole),
+    }
 
 
 def test_kill_minus_9_at_random_moments_loses_at_most_the_row_in_progress(
-        tmp_path: Path, reference: pd.DataFrame, request: pytest.FixtureRequest,
-        tmp_path_factory: pytest.TempPathFactory) -> None:
+    tmp_path: Path,
+    reference: pd.DataFrame,
+    request: pytest.FixtureRequest,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> None:
     assert len(KILL_TICKS) >= 20
     with ThreadPoolExecutor(max_workers=WORKERS) as pool:
-        stopped = list(pool.map(
-            lambda i_tick: run_and_signal(i_tick[1], signal.SIGKILL, tmp_path / f"kill-{i_tick[1]}",
-                                          between_ticks=i_tick[0] % 2 == 1),
-            enumerate(KILL_TICKS)))
+        stopped = list(
+            pool.map(
+                lambda i_tick: run_and_signal(
+                    i_tick[1],
+                    signal.SIGKILL,
+                    tmp_path / f"kill-{i_tick[1]}",
+                    between_ticks=i_tick[0] % 2 == 1,
+                ),
+                enumerate(KILL_TICKS),
+            )
+        )
     losses = [check_killed_run(s, reference) for s in stopped]
     worst = max(losses, key=lambda loss: (loss["rows_lost"], loss["wall_s_lost"]))
-    summary = {"runs": len(losses), "most_rows_lost": worst["rows_lost"],
-               "most_bench_s_lost": worst["bench_s_lost"],
-               "most_wall_s_lost": max(loss["wall_s_lost"] for loss in losses),
-               "points_replayed": sum(loss["points_replayed"] for loss in losses), "kills": losses}
-    (tmp_path_factory.getbasetemp() / "kill_test.json").write_text(json.dumps(summary, indent=2) + "\n",
-                                                                    encoding="utf-8")
+    summary = {
+        "runs": len(losses),
+        "most_rows_lost": worst["rows_lost"],
+        "most_bench_s_lost": worst["bench_s_lost"],
+        "most_wall_s_lost": max(loss["wall_s_lost"] for loss in losses),
+        "points_replayed": sum(loss["points_replayed"] for loss in losses),
+        "kills": losses,
+    }
+    (tmp_path_factory.getbasetemp() / "kill_test.json").write_text(
+        json.dumps(summary, indent=2) + "\n", encoding="utf-8"
+    )
     capture = request.config.pluginmanager.getplugin("capturemanager")
     with capture.global_and_fixture_disabled():  # shown even when output is captured
-        print(f"\nkill test: {len(losses)} runs killed, all interrupted and replayable; most lost: "
-              f"{summary['most_rows_lost']} row(s) = {summary['most_bench_s_lost']:.1f} s of bench time (the tick "
-              f"in progress), produced in the last {summary['most_wall_s_lost'] * 1000:.1f} ms of wall time")
+        print(
+            f"\nkill test: {len(losses)} runs killed, all interrupted and replayable; most lost: "
+            f"{summary['most_rows_lost']} row(s) = {summary['most_bench_s_lost']:.1f} s of bench time (the tick "
+            f"in progress), produced in the last {summary['most_wall_s_lost'] * 1000:.1f} ms of wall time"
+        )
     # Every row is handed to the operating system as it is written: only the tick in progress can be lost.
     assert summary["most_rows_lost"] <= 1
     assert sum(loss["points_replayed"] for loss in losses) > 0  # some kills came after a recorded point

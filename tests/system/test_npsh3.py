@@ -20,7 +20,7 @@ import pandas as pd
 import pytest
 from CoolProp.CoolProp import PropsSI
 
-from hil.bench_config import resolve_bench_path
+from hil.bench.config import resolve_bench_path
 from hil.cli import main
 from simulators import pump_curves
 from simulators.plant import PlantParameters
@@ -46,8 +46,14 @@ def run_npsh3(out: Path, *params: str, bench: str = "sim") -> Path:
 @pytest.fixture(scope="module")
 def nominal(tmp_path_factory: pytest.TempPathFactory) -> Path:
     flows = ",".join(repr(q) for q in FLOWS_M3_S)
-    return run_npsh3(tmp_path_factory.mktemp("nominal"), "-p", f"flows_m3_s={flows}",
-                     "-p", f"start_tank_pressure_pa={START_PA}", *SHORT)
+    return run_npsh3(
+        tmp_path_factory.mktemp("nominal"),
+        "-p",
+        f"flows_m3_s={flows}",
+        "-p",
+        f"start_tank_pressure_pa={START_PA}",
+        *SHORT,
+    )
 
 
 @pytest.fixture(scope="module")
@@ -57,7 +63,9 @@ def degraded(tmp_path_factory: pytest.TempPathFactory) -> Path:
     text = resolve_bench_path("sim").read_text(encoding="utf-8")
     assert text.count("[virtual.plant]\n") == 1
     bench = directory / "worn_bench.toml"
-    bench.write_text(text.replace("[virtual.plant]\n", "[virtual.plant]\nnpsh3_multiplier = 1.5\n"), encoding="utf-8")
+    bench.write_text(
+        text.replace("[virtual.plant]\n", "[virtual.plant]\nnpsh3_multiplier = 1.5\n"), encoding="utf-8"
+    )
     # Default start pressure (1 bar): NPSH3 reaches 5 m at 0.5 L/s on this pump.
     return run_npsh3(directory / "runs", "-p", "flows_m3_s=0.0003,0.0005", *SHORT, bench=str(bench))
 
@@ -86,8 +94,10 @@ def test_measured_npsh3_agrees_with_the_plant_truth_within_the_stated_uncertaint
         assert row.flow_m3_s == pytest.approx(row.flow_target_m3_s, rel=0.002)
         # the head's flow sensitivity the test measured, against the plant's curve: d ln H / d ln Q
         q = row.flow_m3_s
-        slope = math.log(pump_curves.clean_head_m(1.001 * q, row.speed_rpm, params)
-                         / pump_curves.clean_head_m(q / 1.001, row.speed_rpm, params)) / (2 * math.log(1.001))
+        slope = math.log(
+            pump_curves.clean_head_m(1.001 * q, row.speed_rpm, params)
+            / pump_curves.clean_head_m(q / 1.001, row.speed_rpm, params)
+        ) / (2 * math.log(1.001))
         assert abs(row.head_flow_exponent - slope) <= row.head_flow_exponent_uncertainty
 
 
@@ -112,8 +122,14 @@ def test_one_npsh3_event_per_flow_matching_the_file(nominal: Path) -> None:
 
 def test_points_carry_npsha_computed_from_the_absolute_inlet_pressure(nominal: Path) -> None:
     points = pd.read_csv(nominal / "operating_points.csv")
-    for column in ("npsh_series", "npsh_role", "flow_target_m3_s", "tank_pressure_setpoint_pa", "npsha_m",
-                   "flow_held"):
+    for column in (
+        "npsh_series",
+        "npsh_role",
+        "flow_target_m3_s",
+        "tank_pressure_setpoint_pa",
+        "npsha_m",
+        "flow_held",
+    ):
         assert column in points.columns
     for p in points.itertuples():
         t_k = p.fluid_temperature_c + 273.15
@@ -137,8 +153,9 @@ def test_pump_is_never_held_in_breakdown(nominal: Path) -> None:
     q = running.flow_m3_s.to_numpy()
     v1, v2 = q / (math.pi / 4 * D_INLET_M**2), q / (math.pi / 4 * D_OUTLET_M**2)
     head = (running.p_outlet_pa - running.p_inlet_pa).to_numpy() / (rho * G) + (v2**2 - v1**2) / (2 * G)
-    clean = np.array([pump_curves.clean_head_m(f, n, PlantParameters())
-                      for f, n in zip(q, running.speed_rpm.to_numpy())])
+    clean = np.array(
+        [pump_curves.clean_head_m(f, n, PlantParameters()) for f, n in zip(q, running.speed_rpm.to_numpy())]
+    )
     factor = head / clean
     assert factor.min() > 0.90  # never deep in breakdown (the procedure's abort fraction)
     times = running.time_s.to_numpy()
@@ -166,8 +183,11 @@ def test_tank_returns_to_the_start_pressure_after_each_flow_and_at_the_end(nomin
             last_of_series[event["labels"]["npsh_series"]] = index
     assert len(points) == len(pd.read_csv(nominal / "operating_points.csv"))
     for series, index in last_of_series.items():
-        following = [e for e in all_events[index + 1:]
-                     if e["kind"] == "setpoint" and e["quantity"] == "tank_pressure_pa"]
+        following = [
+            e
+            for e in all_events[index + 1 :]
+            if e["kind"] == "setpoint" and e["quantity"] == "tank_pressure_pa"
+        ]
         assert following[0]["value"] == START_PA, series
 
 

@@ -23,16 +23,33 @@ from hil.cli import main
 G = 9.80665  # standard gravity, m/s2 (CGPM 1901)
 D_IMPELLER_M = 0.040  # sim bench impeller
 SHORT_RUN = [
-    "-p", "speeds_fraction=0.6,1.0",
-    "-p", "valve_openings=0.2,0.5,1.0",
-    "-p", "dwell_s=4",
-    "-p", "steady_window_s=2",
+    "-p",
+    "speeds_fraction=0.6,1.0",
+    "-p",
+    "valve_openings=0.2,0.5,1.0",
+    "-p",
+    "dwell_s=4",
+    "-p",
+    "steady_window_s=2",
 ]
 
 
 def run_cli(tmp_path: Path, *extra: str, seed: int = 1) -> tuple[int, Path]:
     out = tmp_path / f"runs-{seed}-{len(list(tmp_path.iterdir()))}"
-    code = main(["run", "performance-curve", "--bench", "sim", "--out", str(out), "--seed", str(seed), "--quiet", *extra])
+    code = main(
+        [
+            "run",
+            "performance-curve",
+            "--bench",
+            "sim",
+            "--out",
+            str(out),
+            "--seed",
+            str(seed),
+            "--quiet",
+            *extra,
+        ]
+    )
     runs = sorted(out.iterdir()) if out.exists() else []
     return code, (runs[-1] if runs else out)
 
@@ -50,16 +67,32 @@ def points(run_dir: Path) -> pd.DataFrame:
 
 def test_run_directory_has_everything_a_person_needs(short_run: Path) -> None:
     names = {p.name for p in short_run.iterdir()}
-    assert {"metadata.json", "bench.toml", "samples.csv", "samples.parquet", "events.jsonl",
-            "operating_points.csv"} <= names
+    assert {
+        "metadata.json",
+        "bench.toml",
+        "samples.csv",
+        "samples.parquet",
+        "events.jsonl",
+        "operating_points.csv",
+    } <= names
     meta = json.loads((short_run / "metadata.json").read_text())
     assert meta["status"] == "completed"
     assert meta["instruments"]["power"].startswith("YOKOGAWA,WT310")
     assert "Keller" in meta["instruments"]["p_inlet"]
     frame = points(short_run)
-    for column in ("speed_rpm", "flow_m3_s", "p_inlet_pa", "p_outlet_pa", "head_m", "electrical_power_w",
-                   "hydraulic_power_w", "overall_efficiency", "fluid_temperature_c", "flow_m3_s_std",
-                   "flow_m3_s_n"):
+    for column in (
+        "speed_rpm",
+        "flow_m3_s",
+        "p_inlet_pa",
+        "p_outlet_pa",
+        "head_m",
+        "electrical_power_w",
+        "hydraulic_power_w",
+        "overall_efficiency",
+        "fluid_temperature_c",
+        "flow_m3_s_std",
+        "flow_m3_s_n",
+    ):
         assert column in frame.columns
     assert len(frame) == 6
     samples = pd.read_parquet(short_run / "samples.parquet")
@@ -116,7 +149,9 @@ def test_another_seed_gives_other_noise(tmp_path: Path, short_run: Path) -> None
     assert np.allclose(a.head_m, b.head_m, rtol=0.01)
 
 
-def test_speed_beyond_bench_limit_is_refused_before_anything_runs(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_speed_beyond_bench_limit_is_refused_before_anything_runs(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     code, run_dir = run_cli(tmp_path, "-p", "speeds_fraction=1.2")
     assert code == 2
     assert not run_dir.exists()
@@ -138,10 +173,11 @@ def test_procedures_are_listed_with_parameters(capsys: pytest.CaptureFixture[str
 def test_measured_point_matches_the_plant_truth(short_run: Path) -> None:
     """The whole measurement chain (sensors, wire protocols, drivers, scaling, averaging) against the
     plant's exact state at the same setpoints, run without any instrument in between."""
-    from simulators.plant import PumpLoop, PlantParameters
+    from simulators.plant import PlantParameters, PumpLoop
 
     params = PlantParameters.from_mapping(
-        {"inlet_diameter_m": 0.016, "outlet_diameter_m": 0.010, "impeller_diameter_m": 0.040}, "test")
+        {"inlet_diameter_m": 0.016, "outlet_diameter_m": 0.010, "impeller_diameter_m": 0.040}, "test"
+    )
     plant = PumpLoop(params, seed=0)
     plant.command_speed_rpm(30000.0)
     plant.set_valve_command(0.5)

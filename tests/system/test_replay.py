@@ -16,7 +16,7 @@ import pandas as pd
 import pytest
 
 from hil.cli import main
-from hil.replay import replay_through_bench
+from hil.results.replay import replay_through_bench
 from tests.system.test_performance_curve import SHORT_RUN
 
 GUARANTEE = ["--guarantee", "0.00045,200,0.43", "--grade", "2B"]
@@ -32,8 +32,9 @@ def cli(*args: str) -> tuple[int, str]:
 def recorded(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A short performance-curve run with a guarantee point given on the command line."""
     parent = tmp_path_factory.mktemp("replay")
-    code, output = cli("run", "performance-curve", "--bench", "sim", "--out", str(parent), "--quiet",
-                       *SHORT_RUN, *GUARANTEE)
+    code, output = cli(
+        "run", "performance-curve", "--bench", "sim", "--out", str(parent), "--quiet", *SHORT_RUN, *GUARANTEE
+    )
     assert code == 0 and "RESULT:" in output
     return sorted(parent.iterdir())[-1]
 
@@ -80,8 +81,10 @@ def test_one_changed_float_is_found_and_named(run_copy: Path) -> None:
         csv.writer(handle, lineterminator="\n").writerows(table)
     code, output = cli("replay", str(run_copy))
     assert code == 1
-    assert (f"operating_points.csv: row 3, column head_m: recorded {float(tampered)!r}, recomputed {original!r}"
-            in output)
+    assert (
+        f"operating_points.csv: row 3, column head_m: recorded {float(tampered)!r}, recomputed {original!r}"
+        in output
+    )
     assert "1 difference(s)" in output
 
 
@@ -123,7 +126,9 @@ def test_another_grade_rejudges_beside_the_old_results(run_copy: Path) -> None:
     info = json.loads((replay_dir / "replay.json").read_text())
     assert info["changes"]["grade"] == "1B" and info["acceptance_settings"]["grade"] == "1B"
     # the operating points themselves did not change
-    assert (replay_dir / "operating_points.csv").read_bytes() == (run_copy / "operating_points.csv").read_bytes()
+    assert (replay_dir / "operating_points.csv").read_bytes() == (
+        run_copy / "operating_points.csv"
+    ).read_bytes()
     # and the re-judged results have a report of their own
     assert cli("report", str(replay_dir))[0] == 0
     html = (replay_dir / "report.html").read_text()
@@ -176,7 +181,9 @@ def test_a_crashed_run_replays_from_its_journal(run_copy: Path, recorded: Path) 
     assert replayed == original[:5]  # header and the four complete points, bit for bit
 
 
-def test_replay_bench_plays_the_log_back_through_emulators_and_drivers(recorded: Path, tmp_path: Path) -> None:
+def test_replay_bench_plays_the_log_back_through_emulators_and_drivers(
+    recorded: Path, tmp_path: Path
+) -> None:
     """The logged values go out again through the emulators' wire formats (float32 Modbus registers,
     VESC fixed point, SCPI numbers, LabJack volts) and come back through the real drivers, runner and
     run store; the same procedure, deciding on the same values, must take the same points."""
@@ -186,8 +193,11 @@ def test_replay_bench_plays_the_log_back_through_emulators_and_drivers(recorded:
     again = pd.read_parquet(replay.directory / "samples.parquet")
     assert list(again.columns) == list(original.columns) and len(again) == len(original)
     # digital wire formats re-encode a decoded value exactly
-    exact = [c for c in original.columns if c not in ("valve_position_fraction", "fluid_temperature_c",
-                                                      "tank_pressure_pa")]
+    exact = [
+        c
+        for c in original.columns
+        if c not in ("valve_position_fraction", "fluid_temperature_c", "tank_pressure_pa")
+    ]
     for column in exact:
         assert np.array_equal(original[column].to_numpy(), again[column].to_numpy(), equal_nan=True), column
     # analog inputs: SI -> volts -> float32 -> SI, within float32's resolution
@@ -200,8 +210,19 @@ def test_replay_bench_plays_the_log_back_through_emulators_and_drivers(recorded:
 
 def test_an_aborted_run_replays_exactly_and_reports_what_it_could_not_judge(tmp_path: Path) -> None:
     # the power meter stops answering at 12 s: a stale-data trip after the first point
-    code, output = cli("run", "performance-curve", "--bench", "sim", "--out", str(tmp_path), "--quiet", *SHORT_RUN,
-                       *GUARANTEE, "--fault", "silence:power@12")
+    code, output = cli(
+        "run",
+        "performance-curve",
+        "--bench",
+        "sim",
+        "--out",
+        str(tmp_path),
+        "--quiet",
+        *SHORT_RUN,
+        *GUARANTEE,
+        "--fault",
+        "silence:power@12",
+    )
     assert code == 3 and "cannot judge" in output
     run_dir = sorted(tmp_path.iterdir())[-1]
     assert json.loads((run_dir / "metadata.json").read_text())["status"] == "aborted"

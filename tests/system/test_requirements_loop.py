@@ -11,7 +11,7 @@ and the pump requirements move.
 
 To keep the wall time down the worn bench skips the NPSH3 test and is compared with the healthy
 bench's performance run alone (both then take NPSH3 from the mission's assumed suction specific
-speed), re-optimised through :func:`hil.sizing.optimise_electric`, the optimiser ``hil optimize``
+speed), re-optimised through :func:`hil.model.sizing.optimise_electric`, the optimiser ``hil optimize``
 runs; the healthy and the cavitating bench go through all four commands.
 """
 
@@ -26,23 +26,31 @@ import numpy as np
 import pytest
 
 from hil.cli import main
-from hil.pump_model import PumpModel, load_pump_model
-from hil.sizing import DesignPoint, load_mission, optimise_electric, size_electric_pump_fed
+from hil.model.pump_model import PumpModel, load_pump_model
+from hil.model.sizing import DesignPoint, load_mission, optimise_electric, size_electric_pump_fed
 
 ROOT = Path(__file__).resolve().parents[2]
 SIM_BENCH = ROOT / "hil" / "data" / "sim_bench.toml"
 MISSION = ROOT / "hil" / "data" / "lander_mission.toml"
 PERFORMANCE_SHORT = [
-    "-p", "speeds_fraction=0.5,1.0",
-    "-p", "valve_openings=0.2,0.5,1.0",
-    "-p", "dwell_s=4",
-    "-p", "steady_window_s=2",
+    "-p",
+    "speeds_fraction=0.5,1.0",
+    "-p",
+    "valve_openings=0.2,0.5,1.0",
+    "-p",
+    "dwell_s=4",
+    "-p",
+    "steady_window_s=2",
 ]
 NPSH3_SHORT = [
-    "-p", "flows_m3_s=0.3e-3,0.5e-3",
-    "-p", "dwell_s=1",
-    "-p", "steady_window_s=0.5",
-    "-p", "reference_points=1",
+    "-p",
+    "flows_m3_s=0.3e-3,0.5e-3",
+    "-p",
+    "dwell_s=1",
+    "-p",
+    "steady_window_s=0.5",
+    "-p",
+    "reference_points=1",
 ]
 
 
@@ -65,12 +73,16 @@ def degraded_bench(directory: Path, line: str) -> str:
 
 def run_and_calibrate(directory: Path, bench: str, *, npsh3: bool) -> Loop:
     runs_dir = directory / "runs"
-    code = main(["run", "performance-curve", "--bench", bench, "--out", str(runs_dir), "--quiet",
-                 *PERFORMANCE_SHORT], out=io.StringIO())
+    code = main(
+        ["run", "performance-curve", "--bench", bench, "--out", str(runs_dir), "--quiet", *PERFORMANCE_SHORT],
+        out=io.StringIO(),
+    )
     assert code == 0
     if npsh3:
-        code = main(["run", "npsh3", "--bench", bench, "--out", str(runs_dir), "--quiet", *NPSH3_SHORT],
-                    out=io.StringIO())
+        code = main(
+            ["run", "npsh3", "--bench", bench, "--out", str(runs_dir), "--quiet", *NPSH3_SHORT],
+            out=io.StringIO(),
+        )
         assert code == 0
     runs = sorted(runs_dir.iterdir())
     model_path = directory / "pump_model.json"
@@ -82,8 +94,10 @@ def run_and_calibrate(directory: Path, bench: str, *, npsh3: bool) -> Loop:
 def optimize_json(loop: Loop, directory: Path) -> dict:
     target = directory / "requirements.json"
     out = io.StringIO()
-    code = main(["optimize", "--mission", str(MISSION), "--pump-model", str(loop.model_path),
-                 "--json", str(target)], out=out)
+    code = main(
+        ["optimize", "--mission", str(MISSION), "--pump-model", str(loop.model_path), "--json", str(target)],
+        out=out,
+    )
     assert code == 0, out.getvalue()
     return json.loads(target.read_text(encoding="utf-8"))
 
@@ -105,8 +119,9 @@ def cavitating(tmp_path_factory: pytest.TempPathFactory) -> tuple[Loop, dict]:
 @pytest.fixture(scope="module")
 def worn(tmp_path_factory: pytest.TempPathFactory) -> Loop:
     directory = tmp_path_factory.mktemp("worn")
-    return run_and_calibrate(directory, degraded_bench(directory, "efficiency_degradation_fraction = 0.2"),
-                             npsh3=False)
+    return run_and_calibrate(
+        directory, degraded_bench(directory, "efficiency_degradation_fraction = 0.2"), npsh3=False
+    )
 
 
 def test_the_report_holds_requirements_masses_sensitivity_and_uncertainty(healthy: tuple[Loop, dict]) -> None:
@@ -116,8 +131,16 @@ def test_the_report_holds_requirements_masses_sensitivity_and_uncertainty(health
     assert report["pump_model"]["source_runs"] == [p.name for p in loop.runs]
     for propellant in ("fuel", "oxidiser"):
         req = report["pump_requirements"][propellant]
-        for key in ("flow_m3_s", "pressure_rise_pa", "max_npsh3_m", "min_efficiency", "shaft_power_w",
-                    "electrical_power_w", "speed_rpm", "tank_pressure_pa"):
+        for key in (
+            "flow_m3_s",
+            "pressure_rise_pa",
+            "max_npsh3_m",
+            "min_efficiency",
+            "shaft_power_w",
+            "electrical_power_w",
+            "speed_rpm",
+            "tank_pressure_pa",
+        ):
             assert req[key] > 0, key
         assert req["predicted_npsh3_m"] <= req["max_npsh3_m"] * (1 + 1e-6)
     for option in ("electric_pump_fed", "pressure_fed"):
@@ -146,16 +169,20 @@ def test_calibrated_curves_match_what_the_virtual_bench_documents(healthy: tuple
     assert "Envelope" in loop.calibrate_text and "Residuals" in loop.calibrate_text
 
 
-def test_a_worn_impeller_lowers_efficiency_and_raises_power_and_mass(healthy: tuple[Loop, dict], worn: Loop,
-                                                                    tmp_path: Path) -> None:
+def test_a_worn_impeller_lowers_efficiency_and_raises_power_and_mass(
+    healthy: tuple[Loop, dict], worn: Loop, tmp_path: Path
+) -> None:
     healthy_loop, _ = healthy
     performance_only = tmp_path / "healthy_performance.json"
     performance_run = next(p for p in healthy_loop.runs if p.name.endswith("_performance-curve"))
     code = main(["calibrate", str(performance_run), "--out", str(performance_only)], out=io.StringIO())
     assert code == 0
     good, bad = load_pump_model(performance_only), worn.model
-    phi = np.linspace(max(good.envelope.phi_min, bad.envelope.phi_min) * 1.5,
-                      min(good.envelope.phi_max, bad.envelope.phi_max), 5)
+    phi = np.linspace(
+        max(good.envelope.phi_min, bad.envelope.phi_min) * 1.5,
+        min(good.envelope.phi_max, bad.envelope.phi_max),
+        5,
+    )
     # the plant's wear multiplies the pump efficiency by 0.8 and leaves the head alone
     assert np.asarray(bad.eta(phi)) / np.asarray(good.eta(phi)) == pytest.approx(0.8, abs=0.025)
     assert np.asarray(bad.psi(phi)) / np.asarray(good.psi(phi)) == pytest.approx(1.0, abs=0.003)
@@ -177,8 +204,9 @@ def test_a_worn_impeller_lowers_efficiency_and_raises_power_and_mass(healthy: tu
     assert held_bad.total_mass_kg[0] > held_good.total_mass_kg[0]
 
 
-def test_earlier_cavitation_raises_tank_pressure_and_mass(healthy: tuple[Loop, dict],
-                                                         cavitating: tuple[Loop, dict]) -> None:
+def test_earlier_cavitation_raises_tank_pressure_and_mass(
+    healthy: tuple[Loop, dict], cavitating: tuple[Loop, dict]
+) -> None:
     (good_loop, good), (bad_loop, bad) = healthy, cavitating
     lo = max(good_loop.model.envelope.phi_min, bad_loop.model.envelope.phi_min)
     hi = min(good_loop.model.envelope.phi_max, bad_loop.model.envelope.phi_max)
@@ -196,6 +224,8 @@ def test_earlier_cavitation_raises_tank_pressure_and_mass(healthy: tuple[Loop, d
     for side in ("fuel", "oxidiser"):
         before, after = good["pump_requirements"][side], bad["pump_requirements"][side]
         # a pump that needs more NPSH needs more tank pressure (or turns slower, a larger pump)
-        assert (after["tank_pressure_pa"] > before["tank_pressure_pa"] * 1.05
-                or after["speed_rpm"] < before["speed_rpm"] * 0.95)
+        assert (
+            after["tank_pressure_pa"] > before["tank_pressure_pa"] * 1.05
+            or after["speed_rpm"] < before["speed_rpm"] * 0.95
+        )
         assert after["predicted_npsh3_m"] > before["predicted_npsh3_m"]

@@ -7,23 +7,25 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 import pytest
 
 from drivers.keller import KellerTransducer
 from drivers.vesc import VescDrive
+from hil.bench.modbus_rtu import ModbusRtuTransport
+from hil.bench.transport import SerialTransport
 from hil.cli import main
-from hil.modbus_rtu import ModbusRtuTransport
-from hil.transport import SerialTransport
 from tests.system.test_performance_curve import SHORT_RUN
 
 
 def serve(*extra: str) -> subprocess.Popen[str]:
     return subprocess.Popen(
         [sys.executable, "-m", "hil.cli", "sim", "serve", "--json", "--duration-s", "120", *extra],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
     )
 
 
@@ -42,7 +44,9 @@ def wall_clock_bench() -> Iterator[dict[str, dict[str, object]]]:
         stop(process)
 
 
-def test_serve_lists_every_instrument_with_its_address(wall_clock_bench: dict[str, dict[str, object]]) -> None:
+def test_serve_lists_every_instrument_with_its_address(
+    wall_clock_bench: dict[str, dict[str, object]],
+) -> None:
     assert set(wall_clock_bench) == {"motor", "rs485", "power", "daq"}
     assert wall_clock_bench["motor"]["transport"] == "pty"
     assert str(wall_clock_bench["motor"]["address"]).startswith("/dev/pts/")
@@ -51,7 +55,9 @@ def test_serve_lists_every_instrument_with_its_address(wall_clock_bench: dict[st
     assert wall_clock_bench["rs485"]["units"] == {"p_inlet": 1, "p_outlet": 2, "flow": 3}
 
 
-def test_a_foreign_client_reads_the_served_instruments(wall_clock_bench: dict[str, dict[str, object]]) -> None:
+def test_a_foreign_client_reads_the_served_instruments(
+    wall_clock_bench: dict[str, dict[str, object]],
+) -> None:
     motor_port = SerialTransport(str(wall_clock_bench["motor"]["address"]), timeout_s=2.0)
     reading = VescDrive(motor_port, pole_pairs=2, max_speed_rpm=33000.0).read()
     motor_port.close()
@@ -70,14 +76,43 @@ def test_lockstep_bench_in_another_process_gives_the_in_process_results(tmp_path
         assert process.stdout is not None
         listing = json.loads(process.stdout.readline())
         attached = tmp_path / "attached"
-        code = main(["run", "performance-curve", "--bench", "sim", "--attach", f"127.0.0.1:{listing['clock']['port']}",
-                     "--out", str(attached), "--quiet", *SHORT_RUN])
+        code = main(
+            [
+                "run",
+                "performance-curve",
+                "--bench",
+                "sim",
+                "--attach",
+                f"127.0.0.1:{listing['clock']['port']}",
+                "--out",
+                str(attached),
+                "--quiet",
+                *SHORT_RUN,
+            ]
+        )
         assert code == 0
     finally:
         stop(process)
     local = tmp_path / "local"
-    assert main(["run", "performance-curve", "--bench", "sim", "--seed", "1", "--out", str(local), "--quiet",
-                 *SHORT_RUN]) == 0
+    assert (
+        main(
+            [
+                "run",
+                "performance-curve",
+                "--bench",
+                "sim",
+                "--seed",
+                "1",
+                "--out",
+                str(local),
+                "--quiet",
+                *SHORT_RUN,
+            ]
+        )
+        == 0
+    )
     (attached_run,) = attached.iterdir()
     (local_run,) = local.iterdir()
-    assert (attached_run / "operating_points.csv").read_bytes() == (local_run / "operating_points.csv").read_bytes()
+    assert (attached_run / "operating_points.csv").read_bytes() == (
+        local_run / "operating_points.csv"
+    ).read_bytes()

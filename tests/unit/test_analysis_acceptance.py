@@ -17,7 +17,7 @@ from hil.analysis import AnalysisError
 from hil.analysis.acceptance import GuaranteePoint, judge_acceptance
 from hil.analysis.grades import load_grade_table
 from hil.analysis.speed_conversion import convert_to_speed
-from hil.errors import ConfigError
+from hil.core.errors import ConfigError
 
 Q_G = 0.01
 H_G = 30.0

@@ -15,7 +15,7 @@ from hil.analysis.fits import (
     fit_polynomial,
     fit_pump_curves,
 )
-from hil.errors import ConfigError
+from hil.core.errors import ConfigError
 
 
 def test_straight_line_matches_textbook_formulas() -> None:

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from hil.analysis.grades import default_steady_limits, load_grade_table
-from hil.errors import ConfigError
+from hil.core.errors import ConfigError
 
 
 def test_verified_values_from_the_published_lexicon() -> None:

@@ -19,8 +19,8 @@ from hil.analysis.head import (
     suction_specific_speed,
     total_head_m,
 )
-from hil.errors import ConfigError
-from hil.fluids import water_density_kg_m3, water_vapour_pressure_pa
+from hil.core.errors import ConfigError
+from hil.core.fluids import water_density_kg_m3, water_vapour_pressure_pa
 
 
 def test_total_head_by_hand() -> None:

@@ -10,7 +10,7 @@ import pytest
 from hil.analysis import AnalysisError
 from hil.analysis.grades import load_grade_table
 from hil.analysis.npsh import fit_npsh3_curve, judge_npsh3, npsh3_from_sweep, npsh3_tolerance_m
-from hil.errors import ConfigError
+from hil.core.errors import ConfigError
 
 # Flat at 50 m, then breaking down: threshold 0.97 * 50 = 48.5 m is bracketed by (3.5 m, 49.0 m) and
 # (3.0 m, 47.0 m): s = (48.5 - 49)/(47 - 49) = 0.25, NPSH3 = 3.5 + 0.25 * (3.0 - 3.5) = 3.375 m.

@@ -9,7 +9,7 @@ import pytest
 
 from hil.analysis.grades import load_grade_table
 from hil.analysis.speed_conversion import convert_to_speed
-from hil.errors import ConfigError
+from hil.core.errors import ConfigError
 
 
 def test_affinity_laws_by_hand() -> None:

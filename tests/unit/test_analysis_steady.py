@@ -13,7 +13,7 @@ from hil.analysis.steady import (
     judge_steady_all,
     judge_steady_windows,
 )
-from hil.errors import ConfigError
+from hil.core.errors import ConfigError
 
 RATE_HZ = 100.0
 

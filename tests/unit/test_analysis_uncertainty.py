@@ -17,7 +17,7 @@ from hil.analysis.uncertainty import (
     shaft_power_uncertainty_w,
     student_t_factor,
 )
-from hil.errors import ConfigError
+from hil.core.errors import ConfigError
 
 
 @pytest.mark.parametrize(

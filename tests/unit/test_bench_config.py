@@ -1,7 +1,7 @@
 """Bench files: every malformed field is refused with the file, the dotted field and what was expected.
 
 Variants are built from the shipped ``hil/data/sim_bench.toml`` (parsed with tomllib, one field
-changed, handed to :func:`hil.bench_config.parse_bench`), so the tests follow the real file. Options
+changed, handed to :func:`hil.bench.config.parse_bench`), so the tests follow the real file. Options
 that a driver checks itself are validated when the bench is assembled (``connect_bench``); those
 tests point the instrument under test at pyserial's ``loop://`` port and put it first, so the error
 is raised before any byte would be exchanged.
@@ -17,9 +17,9 @@ from typing import Any
 
 import pytest
 
-from hil.bench import SimEndpoint, connect_bench
-from hil.bench_config import STANDARD_CHANNELS, BenchConfig, load_bench, parse_bench, resolve_bench_path
-from hil.errors import ConfigError
+from hil.bench.config import STANDARD_CHANNELS, BenchConfig, load_bench, parse_bench, resolve_bench_path
+from hil.core.errors import ConfigError
+from hil.run.assembly import SimEndpoint, connect_bench
 
 SOURCE = "/benches/pump-bench-under-test.toml"
 SHIPPED = Path(__file__).resolve().parents[2] / "hil" / "data" / "sim_bench.toml"
@@ -109,9 +109,16 @@ def test_a_copy_edited_for_real_hardware_parses_without_a_virtual_bench(tmp_path
 
 def test_defaults_apply_to_optional_fields() -> None:
     data = shipped()
-    for dotted in ("bench.tick_hz", "bench.fluid", "bench.inlet_height_m", "limits.flow_check_delay_s",
-                   "limits.stale_data_s", "limits.max_fluid_temperature_c", "buses.rs485.baudrate",
-                   "buses.rs485.timeout_s"):
+    for dotted in (
+        "bench.tick_hz",
+        "bench.fluid",
+        "bench.inlet_height_m",
+        "limits.flow_check_delay_s",
+        "limits.stale_data_s",
+        "limits.max_fluid_temperature_c",
+        "buses.rs485.baudrate",
+        "buses.rs485.timeout_s",
+    ):
         edit(data, dotted, DELETE)
     config = parse_bench(data, SOURCE)
     assert config.tick_s == pytest.approx(0.1)
@@ -362,7 +369,8 @@ INSTRUMENT_OPTIONS = [
 
 
 @pytest.mark.parametrize(
-    ("instrument", "dotted", "value", "expected"), INSTRUMENT_OPTIONS,
+    ("instrument", "dotted", "value", "expected"),
+    INSTRUMENT_OPTIONS,
     ids=[f"{c[0]}.{c[1]}={'(deleted)' if c[2] is DELETE else repr(c[2])}" for c in INSTRUMENT_OPTIONS],
 )
 def test_instrument_options_are_checked_when_the_bench_is_assembled(

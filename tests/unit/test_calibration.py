@@ -20,10 +20,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from hil.calibration import calibrate, calibrate_runs, fit_psi, fit_sigma3, fit_wire_to_water
 from hil.cli import main
-from hil.errors import ConfigError
-from hil.pump_model import EnvelopeError, load_pump_model
+from hil.core.errors import ConfigError
+from hil.model.calibration import calibrate, calibrate_runs, fit_psi, fit_sigma3, fit_wire_to_water
+from hil.model.pump_model import EnvelopeError, load_pump_model
 
 G = 9.80665
 RHO = 998.2
@@ -199,18 +199,26 @@ def write_run(
             eta_ww = float(eta_true(np.array(phi)) * drive_true(np.array(s), np.array(load)))
             p_el = p_h / eta_ww
             noise = 1.0 + noise_rel * rng.normal(size=3)
-            rows.append({
-                "speed_rpm": rpm, "speed_rpm_std": 0.0, "speed_rpm_n": count,
-                "flow_m3_s": q * noise[0], "flow_m3_s_std": noise_rel * q * math.sqrt(count),
-                "flow_m3_s_n": count,
-                "p_inlet_pa": 1.0e5, "p_outlet_pa": 1.0e5 + RHO * G * head,
-                "electrical_power_w": p_el * noise[1],
-                "electrical_power_w_std": noise_rel * p_el * math.sqrt(count), "electrical_power_w_n": count,
-                "density_kg_m3": RHO,
-                "head_m": head * noise[2], "head_m_std": noise_rel * head * math.sqrt(count),
-                "head_m_n": count,
-                "hydraulic_power_w": RHO * G * q * noise[0] * head * noise[2],
-            })
+            rows.append(
+                {
+                    "speed_rpm": rpm,
+                    "speed_rpm_std": 0.0,
+                    "speed_rpm_n": count,
+                    "flow_m3_s": q * noise[0],
+                    "flow_m3_s_std": noise_rel * q * math.sqrt(count),
+                    "flow_m3_s_n": count,
+                    "p_inlet_pa": 1.0e5,
+                    "p_outlet_pa": 1.0e5 + RHO * G * head,
+                    "electrical_power_w": p_el * noise[1],
+                    "electrical_power_w_std": noise_rel * p_el * math.sqrt(count),
+                    "electrical_power_w_n": count,
+                    "density_kg_m3": RHO,
+                    "head_m": head * noise[2],
+                    "head_m_std": noise_rel * head * math.sqrt(count),
+                    "head_m_n": count,
+                    "hydraulic_power_w": RHO * G * q * noise[0] * head * noise[2],
+                }
+            )
     if sweep_rows:
         for row in rows:
             row["npsh_role"] = "reference"
@@ -221,13 +229,23 @@ def write_run(
     pd.DataFrame(rows).to_csv(directory / "operating_points.csv", index=False)
     if npsh3_flows:
         q = np.array(npsh3_flows)
-        pd.DataFrame({
-            "npsh_series": range(q.size), "flow_target_m3_s": q, "flow_m3_s": q, "speed_rpm": 30000.0,
-            "npsh3_m": npsh3_true(q), "npsh3_uncertainty_m": 0.02, "status": "ok",
-        }).to_csv(directory / "npsh3.csv", index=False)
-    metadata = {"procedure": "performance-curve", "status": status,
-                "reason": "" if status == "completed" else "trip",
-                "accuracy": accuracy if accuracy is not None else {}}
+        pd.DataFrame(
+            {
+                "npsh_series": range(q.size),
+                "flow_target_m3_s": q,
+                "flow_m3_s": q,
+                "speed_rpm": 30000.0,
+                "npsh3_m": npsh3_true(q),
+                "npsh3_uncertainty_m": 0.02,
+                "status": "ok",
+            }
+        ).to_csv(directory / "npsh3.csv", index=False)
+    metadata = {
+        "procedure": "performance-curve",
+        "status": status,
+        "reason": "" if status == "completed" else "trip",
+        "accuracy": accuracy if accuracy is not None else {},
+    }
     (directory / "metadata.json").write_text(json.dumps(metadata), encoding="utf-8")
     (directory / "bench.toml").write_text(_bench_text(diameter_m), encoding="utf-8")
     return directory
@@ -268,8 +286,13 @@ def test_envelope_is_the_tested_range_and_the_model_refuses_outside(tmp_path: Pa
 
 def test_npsh3_runs_give_sigma3_and_narrow_the_envelope(tmp_path: Path) -> None:
     perf = write_run(tmp_path / "perf")
-    npsh = write_run(tmp_path / "npsh", speeds_rpm=(30000.0,), phi_grid=np.array([0.01, 0.014]),
-                     npsh3_flows=(0.3e-3, 0.4e-3, 0.5e-3), sweep_rows=True)
+    npsh = write_run(
+        tmp_path / "npsh",
+        speeds_rpm=(30000.0,),
+        phi_grid=np.array([0.01, 0.014]),
+        npsh3_flows=(0.3e-3, 0.4e-3, 0.5e-3),
+        sweep_rows=True,
+    )
     result = calibrate_runs([perf, npsh])
     model = result.model
     # phi = Q / (n D^3) with n = 500 rev/s, D^3 = 6.4e-5 m3

@@ -1,4 +1,4 @@
-"""hil.config: TOML loading and the field-by-field Section checks every declarative file relies on."""
+"""hil.core.config: TOML loading and the field-by-field Section checks every declarative file relies on."""
 
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
-from hil.config import Section, load_toml
-from hil.errors import ConfigError
+from hil.core.config import Section, load_toml
+from hil.core.errors import ConfigError
 
 SOURCE = "/benches/example.toml"
 

@@ -14,12 +14,26 @@ import pytest
 from pymodbus.framer import FramerRTU
 
 from hil.cli import FAULT_HELP
-from hil.errors import ConfigError, DeviceError
+from hil.core.errors import ConfigError, DeviceError
 from simulators.faults import KINDS, FaultInjector, FaultSpec, parse_fault, parse_faults
 from simulators.plant import PlantParameters, PumpLoop
 
-ALL_KINDS = ("timeout", "silence", "garble", "bad-checksum", "modbus-exception", "disconnect", "stuck", "drift",
-             "nan", "overload", "overpressure", "cavitation", "motor-overtemp", "controller-fault")
+ALL_KINDS = (
+    "timeout",
+    "silence",
+    "garble",
+    "bad-checksum",
+    "modbus-exception",
+    "disconnect",
+    "stuck",
+    "drift",
+    "nan",
+    "overload",
+    "overpressure",
+    "cavitation",
+    "motor-overtemp",
+    "controller-fault",
+)
 
 
 # ============================================================================ parsing
@@ -27,16 +41,19 @@ def test_the_catalogue_has_every_kind_the_issue_names() -> None:
     assert tuple(KINDS) == ALL_KINDS
 
 
-@pytest.mark.parametrize(("text", "expected"), [
-    ("silence@5", FaultSpec("silence", "power", 5.0, None)),
-    ("silence:motor@5", FaultSpec("silence", "motor", 5.0, None)),
-    ("silence:rs485@2.5+0.3", FaultSpec("silence", "rs485", 2.5, 0.3)),
-    ("disconnect@5", FaultSpec("disconnect", "rs485", 5.0, 2.0)),  # comes back after 2 s by default
-    ("disconnect:power@5+0.5", FaultSpec("disconnect", "power", 5.0, 0.5)),
-    ("stuck:p_outlet_pa@0", FaultSpec("stuck", "p_outlet_pa", 0.0, None)),
-    (" overload@1e1 ", FaultSpec("overload", "bus_power_w", 10.0, None)),
-    ("controller-fault@3", FaultSpec("controller-fault", "motor", 3.0, None)),
-])
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("silence@5", FaultSpec("silence", "power", 5.0, None)),
+        ("silence:motor@5", FaultSpec("silence", "motor", 5.0, None)),
+        ("silence:rs485@2.5+0.3", FaultSpec("silence", "rs485", 2.5, 0.3)),
+        ("disconnect@5", FaultSpec("disconnect", "rs485", 5.0, 2.0)),  # comes back after 2 s by default
+        ("disconnect:power@5+0.5", FaultSpec("disconnect", "power", 5.0, 0.5)),
+        ("stuck:p_outlet_pa@0", FaultSpec("stuck", "p_outlet_pa", 0.0, None)),
+        (" overload@1e1 ", FaultSpec("overload", "bus_power_w", 10.0, None)),
+        ("controller-fault@3", FaultSpec("controller-fault", "motor", 3.0, None)),
+    ],
+)
 def test_fault_texts_parse(text: str, expected: FaultSpec) -> None:
     assert parse_fault(text) == expected
 
@@ -47,21 +64,24 @@ def test_a_spec_prints_in_the_form_it_is_parsed_from() -> None:
         assert parse_fault(str(parse_fault(text))) == parse_fault(text)
 
 
-@pytest.mark.parametrize(("text", "message"), [
-    ("bogus@1", "unknown fault kind 'bogus'"),
-    ("silence", "expected KIND[:TARGET]@SECONDS"),
-    ("silence@", "expected KIND[:TARGET]@SECONDS"),
-    ("silence@soon", "SECONDS must be a number"),
-    ("silence@-1", "SECONDS must be finite and >= 0"),
-    ("silence@nan", "SECONDS must be finite and >= 0"),
-    ("silence@inf", "SECONDS must be finite and >= 0"),
-    ("silence@1+0", "DURATION must be finite and > 0"),
-    ("timeout@1+2", "timeout takes no +DURATION"),
-    ("overpressure@1+2", "overpressure takes no +DURATION (it is latched)"),
-    ("garble:daq@1", "garble cannot target 'daq'; targets: motor, rs485, power"),
-    ("bad-checksum:power@1", "bad-checksum cannot target 'power'"),
-    ("stuck:not_a_sensor@1", "stuck cannot target 'not_a_sensor'"),
-])
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("bogus@1", "unknown fault kind 'bogus'"),
+        ("silence", "expected KIND[:TARGET]@SECONDS"),
+        ("silence@", "expected KIND[:TARGET]@SECONDS"),
+        ("silence@soon", "SECONDS must be a number"),
+        ("silence@-1", "SECONDS must be finite and >= 0"),
+        ("silence@nan", "SECONDS must be finite and >= 0"),
+        ("silence@inf", "SECONDS must be finite and >= 0"),
+        ("silence@1+0", "DURATION must be finite and > 0"),
+        ("timeout@1+2", "timeout takes no +DURATION"),
+        ("overpressure@1+2", "overpressure takes no +DURATION (it is latched)"),
+        ("garble:daq@1", "garble cannot target 'daq'; targets: motor, rs485, power"),
+        ("bad-checksum:power@1", "bad-checksum cannot target 'power'"),
+        ("stuck:not_a_sensor@1", "stuck cannot target 'not_a_sensor'"),
+    ],
+)
 def test_bad_fault_texts_are_refused_naming_what_is_wrong(text: str, message: str) -> None:
     with pytest.raises(ConfigError) as caught:
         parse_fault(text)
@@ -234,7 +254,10 @@ def test_a_disconnect_passes_nothing_either_way_then_recovers() -> None:
 def test_modbus_exception_refuses_the_next_request_on_the_link_as_busy() -> None:
     loop = plant()
     injector = FaultInjector(loop, [parse_fault("modbus-exception:rs485@1")])
-    inlet, outlet = injector.register_device("rs485", Registers()), injector.register_device("rs485", Registers())
+    inlet, outlet = (
+        injector.register_device("rs485", Registers()),
+        injector.register_device("rs485", Registers()),
+    )
     other = injector.register_device("daq", Registers())
     ticks(injector, loop, 1, 10)
     assert other.read_registers(0, 2) == [0, 1]
@@ -272,7 +295,9 @@ def test_a_drifting_outlet_transducer_gains_20_bar_a_second() -> None:
     loop = plant()
     injector = FaultInjector(loop, [parse_fault("drift@1")])
     ticks(injector, loop, 1, 15)
-    assert injector.measured("p_outlet_pa") - loop.measured("p_outlet_pa") == pytest.approx(0.5 * 20e5, rel=1e-9)
+    assert injector.measured("p_outlet_pa") - loop.measured("p_outlet_pa") == pytest.approx(
+        0.5 * 20e5, rel=1e-9
+    )
 
 
 def test_nan_and_overload_last_for_their_duration() -> None:

@@ -7,8 +7,8 @@ import math
 import pytest
 
 from drivers.keller import KellerTransducer
-from hil.errors import DeviceError, TransportTimeout
-from hil.roles import Instrument
+from hil.bench.roles import Instrument
+from hil.core.errors import DeviceError, TransportTimeout
 from tests.fakes import ScriptedRegisterBus
 
 

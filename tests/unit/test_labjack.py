@@ -5,10 +5,9 @@ from __future__ import annotations
 import pytest
 
 from drivers.labjack import AnalogScaling, DacValve, LabJackT7, ScaledAnalogInput
-from hil.errors import ConfigError, DeviceError, LimitError, TransportTimeout
-from hil.roles import Instrument, Valve
+from hil.bench.roles import Instrument, Valve
+from hil.core.errors import ConfigError, DeviceError, LimitError, TransportTimeout
 from tests.fakes import ScriptedRegisterBus
-
 
 # IEEE-754 float32 high words (low words are 0): 1.0 = 0x3F80, 1.5 = 0x3FC0, 2.0 = 0x4000,
 # 2.5 = 0x4020, 3.0 = 0x4040, 4.0 = 0x4080, 4.5 = 0x4090, 5.0 = 0x40A0, 7.5 = 0x40F0.
@@ -76,7 +75,12 @@ def test_read_returns_configured_inputs_and_nothing_without_them() -> None:
 def make_valve(bus: ScriptedRegisterBus, **options: float) -> DacValve:
     daq = LabJackT7(bus, "daq")
     return DacValve(
-        daq, dac_channel=0, feedback_ain=0, closed_v=0.0, open_v=5.0, **options  # type: ignore[arg-type]
+        daq,
+        dac_channel=0,
+        feedback_ain=0,
+        closed_v=0.0,
+        open_v=5.0,
+        **options,  # type: ignore[arg-type]
     )
 
 

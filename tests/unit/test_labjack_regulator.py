@@ -11,8 +11,8 @@ import struct
 import pytest
 
 from drivers.labjack import DacPressureRegulator, DacValve, LabJackT7
-from hil.errors import ConfigError, LimitError
-from hil.roles import Instrument, PressureRegulator
+from hil.bench.roles import Instrument, PressureRegulator
+from hil.core.errors import ConfigError, LimitError
 from tests.fakes import ScriptedRegisterBus
 
 DAC1 = 1002
@@ -34,7 +34,10 @@ def ain_block(*volts: float) -> list[int]:
 def make_regulator(bus: ScriptedRegisterBus, **options: float) -> DacPressureRegulator:
     """The sim bench's regulator: 0-5 V = 0-5 bar(a) on DAC1, feedback on AIN2, safe at 1 bar."""
     settings: dict[str, float] = {
-        "volts_lo": 0.0, "volts_hi": 5.0, "pressure_lo_pa": 0.0, "pressure_hi_pa": 5.0e5,
+        "volts_lo": 0.0,
+        "volts_hi": 5.0,
+        "pressure_lo_pa": 0.0,
+        "pressure_hi_pa": 5.0e5,
         "safe_pressure_pa": 1.0e5,
     }
     settings.update(options)
@@ -43,7 +46,9 @@ def make_regulator(bus: ScriptedRegisterBus, **options: float) -> DacPressureReg
 
 def test_setpoint_is_scaled_onto_dac1() -> None:
     # 0-5 V = 0-5 bar: 0.35 bar is 0.35 V; 2.5 bar is 2.5 V.
-    bus = ScriptedRegisterBus([(("write", DAC1, words(0.35), 1), None), (("write", DAC1, words(2.5), 1), None)])
+    bus = ScriptedRegisterBus(
+        [(("write", DAC1, words(0.35), 1), None), (("write", DAC1, words(2.5), 1), None)]
+    )
     regulator = make_regulator(bus)
     regulator.set_pressure_pa(0.35e5)
     regulator.set_pressure_pa(2.5e5)
@@ -69,7 +74,9 @@ def test_setpoint_outside_the_range_is_refused_before_sending(pressure_pa: float
 
 
 def test_range_ends_are_accepted() -> None:
-    bus = ScriptedRegisterBus([(("write", DAC1, words(0.0), 1), None), (("write", DAC1, words(5.0), 1), None)])
+    bus = ScriptedRegisterBus(
+        [(("write", DAC1, words(0.0), 1), None), (("write", DAC1, words(5.0), 1), None)]
+    )
     regulator = make_regulator(bus)
     regulator.set_pressure_pa(0.0)
     regulator.set_pressure_pa(5.0e5)

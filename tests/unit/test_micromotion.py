@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from drivers.micromotion import CoriolisFlowMeter
-from hil.errors import ConfigError, TransportTimeout
-from hil.roles import Instrument
+from hil.bench.roles import Instrument
+from hil.core.errors import ConfigError, TransportTimeout
 from tests.fakes import ScriptedRegisterBus
 
 

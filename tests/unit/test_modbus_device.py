@@ -8,20 +8,19 @@ are IEEE-754 bit patterns worked out by hand.
 from __future__ import annotations
 
 import struct
-from typing import Sequence
+from collections.abc import Sequence
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tests.fuzzing import fuzz_examples
-
-from hil.errors import ConfigError, DeviceError
+from hil.core.errors import ConfigError, DeviceError
 from simulators.keller_emulator import KellerEmulator
 from simulators.labjack_emulator import LabJackEmulator
 from simulators.micromotion_emulator import MicroMotionEmulator
 from simulators.modbus_device import ModbusRtuBus, ModbusTcpSession, RegisterMap, tcp_session_factory
 from tests.fakes import framed, spec_crc
+from tests.fuzzing import fuzz_examples
 
 
 class DictDevice:
@@ -167,8 +166,12 @@ rtu_chunks = st.one_of(
     st.binary(max_size=24),
     st.builds(
         _with_crc,
-        st.builds(lambda unit, function, rest: bytes((unit, function)) + rest,
-                  st.integers(0, 3), st.sampled_from([3, 6, 16, 4, 0x41]), st.binary(max_size=12)),
+        st.builds(
+            lambda unit, function, rest: bytes((unit, function)) + rest,
+            st.integers(0, 3),
+            st.sampled_from([3, 6, 16, 4, 0x41]),
+            st.binary(max_size=12),
+        ),
     ),
 )
 

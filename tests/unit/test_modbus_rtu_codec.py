@@ -11,11 +11,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tests.fuzzing import fuzz_examples
-
-from hil.errors import DeviceError, LimitError, ProtocolError, TransportTimeout
-from hil.modbus_rtu import ModbusRtuTransport
+from hil.bench.modbus_rtu import ModbusRtuTransport
+from hil.core.errors import DeviceError, LimitError, ProtocolError, TransportTimeout
 from tests.fakes import framed, spec_crc
+from tests.fuzzing import fuzz_examples
 
 
 class ScriptedBytes:

@@ -7,8 +7,6 @@ import math
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-
-from tests.fuzzing import fuzz_examples
 from pymodbus.client.mixin import ModbusClientMixin
 
 from drivers.modbus_values import (
@@ -18,7 +16,8 @@ from drivers.modbus_values import (
     registers_to_float32s,
     registers_to_uint32,
 )
-from hil.errors import ConfigError, LimitError, ProtocolError
+from hil.core.errors import ConfigError, LimitError, ProtocolError
+from tests.fuzzing import fuzz_examples
 
 words = st.integers(min_value=0, max_value=0xFFFF)
 
@@ -96,7 +95,9 @@ def test_float32_round_trip(value: float, word_order: str) -> None:
 def test_decoding_agrees_with_pymodbus(high: int, low: int, word_order: str) -> None:
     ours = registers_to_float32([high, low], word_order)  # type: ignore[arg-type]
     theirs = ModbusClientMixin.convert_from_registers(
-        [high, low], ModbusClientMixin.DATATYPE.FLOAT32, word_order=word_order  # type: ignore[arg-type]
+        [high, low],
+        ModbusClientMixin.DATATYPE.FLOAT32,
+        word_order=word_order,  # type: ignore[arg-type]
     )
     assert ours == theirs or (math.isnan(ours) and math.isnan(theirs))  # type: ignore[arg-type]
     if not math.isnan(ours):

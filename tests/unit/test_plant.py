@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from hil.errors import ConfigError, LimitError
+from hil.core.errors import ConfigError, LimitError
 from simulators import pump_curves as pc
 from simulators.plant import (
     SENSOR_NAMES,
@@ -31,8 +31,13 @@ def area_m2(diameter_m: float) -> float:
     return math.pi * diameter_m**2 / 4.0
 
 
-def settled(rpm: float = 30000.0, valve: float = 1.0, seconds: float = 4.0,
-            params: PlantParameters | None = None, tank_pa: float | None = None) -> PumpLoop:
+def settled(
+    rpm: float = 30000.0,
+    valve: float = 1.0,
+    seconds: float = 4.0,
+    params: PlantParameters | None = None,
+    tank_pa: float | None = None,
+) -> PumpLoop:
     plant = PumpLoop(params)
     plant.set_valve_command(valve)
     if tank_pa is not None:
@@ -80,8 +85,11 @@ def test_head_and_npsha_from_the_tap_pressures_by_hand() -> None:
     npsha_by_hand = (t.p_inlet_pa - t.vapour_pressure_pa) / (t.density_kg_m3 * G) + v1**2 / (2 * G)
     assert t.npsha_m == pytest.approx(npsha_by_hand, rel=1e-9)
     # Inlet pressure: tank + rho g z - (1 + K_suction) rho v1^2 / 2.
-    p1 = (t.tank_pressure_pa + t.density_kg_m3 * G * DEFAULTS.tank_liquid_height_m
-          - (1 + DEFAULTS.suction_loss_coefficient) * 0.5 * t.density_kg_m3 * v1**2)
+    p1 = (
+        t.tank_pressure_pa
+        + t.density_kg_m3 * G * DEFAULTS.tank_liquid_height_m
+        - (1 + DEFAULTS.suction_loss_coefficient) * 0.5 * t.density_kg_m3 * v1**2
+    )
     assert t.p_inlet_pa == pytest.approx(p1, rel=1e-12)
 
 
@@ -103,8 +111,10 @@ def test_operating_point_is_where_pump_and_system_heads_meet() -> None:
     q = t.flow_m3_s
     # Valve: dp[bar] = SG (Q[m3/h] / Kv)^2.
     valve_head = (t.density_kg_m3 / 1000.0) * (q * 3600.0 / kv) ** 2 * 1e5 / (t.density_kg_m3 * G)
-    line_heads = (DEFAULTS.suction_loss_coefficient * (q / a1) ** 2 + DEFAULTS.discharge_loss_coefficient
-                  * (q / a2) ** 2) / (2 * G)
+    line_heads = (
+        DEFAULTS.suction_loss_coefficient * (q / a1) ** 2
+        + DEFAULTS.discharge_loss_coefficient * (q / a2) ** 2
+    ) / (2 * G)
     assert t.head_m == pytest.approx(valve_head + line_heads, rel=1e-6)
 
 
@@ -146,13 +156,17 @@ def test_electrical_exceeds_shaft_exceeds_hydraulic(rpm: float, valve: float) ->
     i = m.motor_current_a
     p = DEFAULTS
     friction_w = p.viscous_friction_nm_s_rad * w * w + p.coulomb_friction_nm * w
-    controller_w = (p.controller_fixed_loss_w + p.switching_loss_w_per_v_a * m.bus_voltage_v * abs(i)
-                    + p.fet_resistance_ohm * i * i)
+    controller_w = (
+        p.controller_fixed_loss_w
+        + p.switching_loss_w_per_v_a * m.bus_voltage_v * abs(i)
+        + p.fet_resistance_ohm * i * i
+    )
     expected = t.shaft_power_w + friction_w + p.winding_resistance_ohm * i * i + controller_w
     assert t.electrical_power_w == pytest.approx(expected, rel=1e-5)
     assert m.input_current_a * m.bus_voltage_v == pytest.approx(t.electrical_power_w, rel=1e-9)
-    assert m.bus_voltage_v == pytest.approx(p.bus_voltage_v - p.bus_source_resistance_ohm * m.input_current_a,
-                                            rel=1e-12)
+    assert m.bus_voltage_v == pytest.approx(
+        p.bus_voltage_v - p.bus_source_resistance_ohm * m.input_current_a, rel=1e-12
+    )
     motor_voltage_v = p.torque_constant_nm_a * w + p.winding_resistance_ohm * i
     assert m.duty == pytest.approx(motor_voltage_v / m.bus_voltage_v, rel=1e-9)
     assert m.duty <= p.max_duty
@@ -205,8 +219,10 @@ def test_spin_up_to_rated_speed_takes_a_few_tenths_of_a_second() -> None:
     assert abs(plant.motor_state().motor_current_a) <= DEFAULTS.motor_current_limit_a
 
 
-@pytest.mark.parametrize(("start", "target"), [(20000.0, 25000.0), (25000.0, 20000.0), (10000.0, 11000.0),
-                                               (30000.0, 15000.0), (0.0, 30000.0)])
+@pytest.mark.parametrize(
+    ("start", "target"),
+    [(20000.0, 25000.0), (25000.0, 20000.0), (10000.0, 11000.0), (30000.0, 15000.0), (0.0, 30000.0)],
+)
 def test_speed_step_settles_with_bounded_overshoot(start: float, target: float) -> None:
     plant = settled(rpm=start, valve=0.7, seconds=4.0) if start else PumpLoop()
     if not start:
@@ -354,11 +370,17 @@ def test_noise_free_sensors_read_the_truth() -> None:
     t = plant.truth()
     m = plant.motor_state()
     expected = {
-        "p_inlet_pa": t.p_inlet_pa, "p_outlet_pa": t.p_outlet_pa, "volume_flow_m3_s": t.flow_m3_s,
-        "mass_flow_kg_s": t.density_kg_m3 * t.flow_m3_s, "density_kg_m3": t.density_kg_m3,
-        "fluid_temperature_c": t.fluid_temperature_c, "valve_position_fraction": t.valve_position_fraction,
-        "tank_pressure_pa": t.tank_pressure_pa, "bus_voltage_v": m.bus_voltage_v,
-        "bus_current_a": m.input_current_a, "bus_power_w": t.electrical_power_w,
+        "p_inlet_pa": t.p_inlet_pa,
+        "p_outlet_pa": t.p_outlet_pa,
+        "volume_flow_m3_s": t.flow_m3_s,
+        "mass_flow_kg_s": t.density_kg_m3 * t.flow_m3_s,
+        "density_kg_m3": t.density_kg_m3,
+        "fluid_temperature_c": t.fluid_temperature_c,
+        "valve_position_fraction": t.valve_position_fraction,
+        "tank_pressure_pa": t.tank_pressure_pa,
+        "bus_voltage_v": m.bus_voltage_v,
+        "bus_current_a": m.input_current_a,
+        "bus_power_w": t.electrical_power_w,
         "transducer_inlet_temperature_c": t.fluid_temperature_c,
     }
     for name, value in expected.items():
@@ -389,8 +411,11 @@ def test_noise_has_the_configured_spread_and_quantisation_its_step() -> None:
 
 
 def test_first_order_lag_reaches_63_percent_after_one_time_constant() -> None:
-    params = dataclasses.replace(noise_free(valve_position_fraction=SensorModel(time_constant_s=0.5)),
-                                 valve_stroke_time_s=1e-3, initial_valve_opening_fraction=0.2)
+    params = dataclasses.replace(
+        noise_free(valve_position_fraction=SensorModel(time_constant_s=0.5)),
+        valve_stroke_time_s=1e-3,
+        initial_valve_opening_fraction=0.2,
+    )
     plant = PumpLoop(params)
     plant.advance_to(1.0)
     plant.set_valve_command(0.7)
@@ -406,10 +431,12 @@ Scenario = tuple[PlantTruth, MotorState, dict[str, float], list[dict[str, float]
 def run_scenario(seed: int, splits: tuple[float, ...] = ()) -> Scenario:
     """Commands at fixed bench times; ``splits`` are extra advance points in between."""
     plant = PumpLoop(seed=seed)
-    events = {0.0: lambda: plant.command_speed_rpm(26000.0),
-              0.7: lambda: plant.set_valve_command(0.4),
-              1.3: lambda: plant.set_tank_pressure_command_pa(40e3),
-              2.0: lambda: plant.command_current_a(0.0)}
+    events = {
+        0.0: lambda: plant.command_speed_rpm(26000.0),
+        0.7: lambda: plant.set_valve_command(0.4),
+        1.3: lambda: plant.set_tank_pressure_command_pa(40e3),
+        2.0: lambda: plant.command_current_a(0.0),
+    }
     readings = []
     stops = sorted(set(events) | set(splits) | {3.0})
     for stop in stops:
@@ -417,8 +444,12 @@ def run_scenario(seed: int, splits: tuple[float, ...] = ()) -> Scenario:
         if stop in events:
             events[stop]()
             readings.append({name: plant.measured(name) for name in SENSOR_NAMES})
-    return (plant.truth(), plant.motor_state(), {name: plant.measured(name) for name in SENSOR_NAMES},
-            readings)
+    return (
+        plant.truth(),
+        plant.motor_state(),
+        {name: plant.measured(name) for name in SENSOR_NAMES},
+        readings,
+    )
 
 
 def test_same_seed_gives_identical_readings_and_other_seeds_other_noise() -> None:
@@ -479,8 +510,14 @@ def test_unknown_sensor_name_lists_the_valid_ones() -> None:
 
 def test_from_mapping_builds_parameters_from_a_toml_table() -> None:
     params = PlantParameters.from_mapping(
-        {"impeller_diameter_m": 0.042, "pole_pairs": 3, "bus_voltage_v": 50,
-         "sensors": {"p_inlet_pa": {"noise_std": 12.5}}}, "bench.toml [plant]")
+        {
+            "impeller_diameter_m": 0.042,
+            "pole_pairs": 3,
+            "bus_voltage_v": 50,
+            "sensors": {"p_inlet_pa": {"noise_std": 12.5}},
+        },
+        "bench.toml [plant]",
+    )
     assert params.impeller_diameter_m == 0.042
     assert params.pole_pairs == 3
     assert params.bus_voltage_v == 50.0 and isinstance(params.bus_voltage_v, float)
@@ -489,20 +526,23 @@ def test_from_mapping_builds_parameters_from_a_toml_table() -> None:
     assert PlantParameters.from_mapping({}, "empty") == DEFAULTS
 
 
-@pytest.mark.parametrize(("table", "field"), [
-    ({"impeller_diameter_mm": 40}, "impeller_diameter_mm"),
-    ({"impeller_diameter_m": "40 mm"}, "impeller_diameter_m"),
-    ({"impeller_diameter_m": -0.04}, "impeller_diameter_m"),
-    ({"best_efficiency": 1.2}, "best_efficiency"),
-    ({"pole_pairs": 2.5}, "pole_pairs"),
-    ({"pole_pairs": True}, "pole_pairs"),
-    ({"max_duty": math.nan}, "max_duty"),
-    ({"tank_pressure_min_pa": 7e5}, "tank_pressure_min_pa"),
-    ({"sensors": {"p_inlet": {}}}, "sensors.p_inlet"),
-    ({"sensors": {"p_inlet_pa": {"sigma": 1.0}}}, "sensors.p_inlet_pa.sigma"),
-    ({"sensors": {"p_inlet_pa": {"noise_std": -1.0}}}, "sensors.p_inlet_pa.noise_std"),
-    ({"sensors": 3}, "sensors"),
-])
+@pytest.mark.parametrize(
+    ("table", "field"),
+    [
+        ({"impeller_diameter_mm": 40}, "impeller_diameter_mm"),
+        ({"impeller_diameter_m": "40 mm"}, "impeller_diameter_m"),
+        ({"impeller_diameter_m": -0.04}, "impeller_diameter_m"),
+        ({"best_efficiency": 1.2}, "best_efficiency"),
+        ({"pole_pairs": 2.5}, "pole_pairs"),
+        ({"pole_pairs": True}, "pole_pairs"),
+        ({"max_duty": math.nan}, "max_duty"),
+        ({"tank_pressure_min_pa": 7e5}, "tank_pressure_min_pa"),
+        ({"sensors": {"p_inlet": {}}}, "sensors.p_inlet"),
+        ({"sensors": {"p_inlet_pa": {"sigma": 1.0}}}, "sensors.p_inlet_pa.sigma"),
+        ({"sensors": {"p_inlet_pa": {"noise_std": -1.0}}}, "sensors.p_inlet_pa.noise_std"),
+        ({"sensors": 3}, "sensors"),
+    ],
+)
 def test_bad_parameters_raise_config_error_naming_source_and_field(table: dict, field: str) -> None:
     with pytest.raises(ConfigError) as caught:
         PlantParameters.from_mapping(table, "bench.toml [plant]")

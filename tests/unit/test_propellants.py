@@ -7,8 +7,8 @@ import math
 
 import pytest
 
-from hil.errors import HilError
-from hil.propellants import (
+from hil.core.errors import HilError
+from hil.model.propellants import (
     ExplicitPropellant,
     FluidRangeError,
     UnknownMaterialError,

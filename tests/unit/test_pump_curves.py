@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from hil.errors import ConfigError
+from hil.core.errors import ConfigError
 from simulators import pump_curves as pc
 from simulators.plant import PlantParameters
 
@@ -48,9 +48,11 @@ def test_affinity_laws_at_equal_flow_coefficient(phi_fraction: float, rpm_1: flo
     q_2 = q_1 * ratio  # Q ~ n keeps phi
     assert pc.pump_head_m(q_2, rpm_2, P) == pytest.approx(pc.pump_head_m(q_1, rpm_1, P) * ratio**2, rel=1e-9)
     assert pc.pump_shaft_power_w(q_2, rpm_2, 998.2, P) == pytest.approx(
-        pc.pump_shaft_power_w(q_1, rpm_1, 998.2, P) * ratio**3, rel=1e-9)
-    assert pc.pump_efficiency(q_2, rpm_2, P) == pytest.approx(pc.pump_efficiency(q_1, rpm_1, P),
-                                                              rel=1e-9, abs=1e-12)
+        pc.pump_shaft_power_w(q_1, rpm_1, 998.2, P) * ratio**3, rel=1e-9
+    )
+    assert pc.pump_efficiency(q_2, rpm_2, P) == pytest.approx(
+        pc.pump_efficiency(q_1, rpm_1, P), rel=1e-9, abs=1e-12
+    )
     assert pc.npsh3_m(q_2, rpm_2, P) == pytest.approx(pc.npsh3_m(q_1, rpm_1, P) * ratio**2, rel=1e-9)
 
 
@@ -65,8 +67,9 @@ def test_efficiency_peaks_at_the_best_point_and_never_exceeds_it() -> None:
 
 def test_shutoff_power_is_the_configured_fraction_of_best_point_power() -> None:
     at_best = pc.pump_shaft_power_w(flow_at(PHI_B, 30000.0), 30000.0, 998.2, P)
-    assert pc.pump_shaft_power_w(0.0, 30000.0, 998.2, P) == pytest.approx(P.shutoff_power_fraction * at_best,
-                                                                           rel=1e-12)
+    assert pc.pump_shaft_power_w(0.0, 30000.0, 998.2, P) == pytest.approx(
+        P.shutoff_power_fraction * at_best, rel=1e-12
+    )
 
 
 def test_head_falls_with_flow_and_is_a_resistance_at_standstill() -> None:
@@ -110,15 +113,17 @@ def test_breakdown_is_negligible_well_above_gradual_then_steep_below() -> None:
 
 
 def test_worn_impeller_scales_head_efficiency_power_and_npsh3() -> None:
-    worn = dataclasses.replace(P, head_degradation_fraction=0.1, efficiency_degradation_fraction=0.2,
-                               npsh3_multiplier=1.5)
+    worn = dataclasses.replace(
+        P, head_degradation_fraction=0.1, efficiency_degradation_fraction=0.2, npsh3_multiplier=1.5
+    )
     q, rpm = 0.4e-3, 28000.0
     assert pc.pump_head_m(q, rpm, worn) == pytest.approx(0.9 * pc.pump_head_m(q, rpm, P), rel=1e-12)
     assert pc.pump_efficiency(q, rpm, worn) == pytest.approx(0.8 * pc.pump_efficiency(q, rpm, P), rel=1e-12)
     assert pc.npsh3_m(q, rpm, worn) == pytest.approx(1.5 * pc.npsh3_m(q, rpm, P), rel=1e-12)
     # rho g Q H / eta: 0.9 / 0.8 of the new impeller's shaft power.
     assert pc.pump_shaft_power_w(q, rpm, 998.2, worn) == pytest.approx(
-        0.9 / 0.8 * pc.pump_shaft_power_w(q, rpm, 998.2, P), rel=1e-12)
+        0.9 / 0.8 * pc.pump_shaft_power_w(q, rpm, 998.2, P), rel=1e-12
+    )
 
 
 def test_inconsistent_power_curve_is_refused() -> None:

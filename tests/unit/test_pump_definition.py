@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from hil.acceptance_run import AcceptanceSettings, parse_guarantee_text, resolve_settings
-from hil.errors import ConfigError
-from hil.pump_definition import load_pump_definition
+from hil.core.errors import ConfigError
+from hil.results.acceptance import AcceptanceSettings, parse_guarantee_text, resolve_settings
+from hil.results.pump_definition import load_pump_definition
 
 SIM_PUMP = Path(str(resources.files("hil") / "data" / "sim_pump.toml"))
 GOOD = """
@@ -48,22 +48,36 @@ def test_a_good_file_loads_every_field(tmp_path: Path) -> None:
     pump = load_pump_definition(write(tmp_path, GOOD))
     assert (pump.name, pump.serial, pump.build, pump.input_power_w) == ("EP-30", "EP30-0007", "", None)
     assert pump.guarantee is not None
-    assert (pump.guarantee.flow_m3_s, pump.guarantee.head_m, pump.guarantee.efficiency,
-            pump.guarantee.power_w) == (0.00045, 200.0, 0.43, None)
+    assert (
+        pump.guarantee.flow_m3_s,
+        pump.guarantee.head_m,
+        pump.guarantee.efficiency,
+        pump.guarantee.power_w,
+    ) == (0.00045, 200.0, 0.43, None)
 
 
 @pytest.mark.parametrize(
     ("edit", "field", "words"),
     [
         (lambda t: t.replace('serial = "EP30-0007"\n', ""), "pump.serial", "missing"),
-        (lambda t: t.replace("impeller_diameter_m = 0.040", 'impeller_diameter_m = "40 mm"'),
-         "pump.impeller_diameter_m", "expected a number"),
-        (lambda t: t.replace("specified_speed_rpm = 30000.0", "specified_speed_rpm = 0.0"),
-         "pump.specified_speed_rpm", ">= 1.0"),
+        (
+            lambda t: t.replace("impeller_diameter_m = 0.040", 'impeller_diameter_m = "40 mm"'),
+            "pump.impeller_diameter_m",
+            "expected a number",
+        ),
+        (
+            lambda t: t.replace("specified_speed_rpm = 30000.0", "specified_speed_rpm = 0.0"),
+            "pump.specified_speed_rpm",
+            ">= 1.0",
+        ),
         (lambda t: t.replace("head_m = 200.0", "head_m = -5.0"), "guarantee.head_m", "positive"),
         (lambda t: t.replace("efficiency = 0.43", "efficiency = 43.0"), "guarantee.efficiency", "fraction"),
         (lambda t: t.replace("flow_m3_s = 0.00045\n", ""), "guarantee.flow_m3_s", "missing"),
-        (lambda t: t.replace("head_m = 200.0", "head_m = 200.0\nhaed_m = 3.0"), "guarantee.haed_m", "unknown key"),
+        (
+            lambda t: t.replace("head_m = 200.0", "head_m = 200.0\nhaed_m = 3.0"),
+            "guarantee.haed_m",
+            "unknown key",
+        ),
         (lambda t: t.replace("[pump]", "[pump]\nspeed_rpm = 1.0"), "pump.speed_rpm", "unknown key"),
         (lambda t: t.replace('name = "EP-30"', 'name = "  "'), "pump.name", "non-empty"),
     ],
@@ -86,7 +100,11 @@ def test_command_line_guarantee_and_grade_override_the_pump_file(tmp_path: Path)
     settings = resolve_settings(12345.0, str(path), "0.0004,180,0.4", "1B")
     assert settings.specified_speed_rpm == 30000.0  # the pump file's, not the bench default
     assert settings.guarantee is not None
-    assert (settings.guarantee.flow_m3_s, settings.guarantee.head_m, settings.guarantee.efficiency) == (0.0004, 180.0, 0.4)
+    assert (settings.guarantee.flow_m3_s, settings.guarantee.head_m, settings.guarantee.efficiency) == (
+        0.0004,
+        180.0,
+        0.4,
+    )
     assert settings.grade == "1B"
     assert settings.sources == {"guarantee": "command line: --guarantee", "grade": "command line: --grade"}
     assert settings.pump is not None and settings.pump["serial"] == "EP30-0007"
@@ -113,7 +131,11 @@ def test_unknown_grade_from_the_pump_file_names_the_file_and_field(tmp_path: Pat
     path = write(tmp_path, GOOD.replace('grade = "2B"', 'grade = "9Z"'))
     with pytest.raises(ConfigError) as caught:
         resolve_settings(30000.0, str(path))
-    assert str(path) in str(caught.value) and "guarantee.grade" in str(caught.value) and "9Z" in str(caught.value)
+    assert (
+        str(path) in str(caught.value)
+        and "guarantee.grade" in str(caught.value)
+        and "9Z" in str(caught.value)
+    )
 
 
 def test_power_guarantee_under_a_grade_without_power_tolerance_is_refused(tmp_path: Path) -> None:
@@ -124,7 +146,7 @@ def test_power_guarantee_under_a_grade_without_power_tolerance_is_refused(tmp_pa
 
 def test_grade_override_file_is_used(tmp_path: Path) -> None:
     override = tmp_path / "grades.toml"
-    override.write_text('[grades.2B]\npower_plus = { value = 0.08, verified = false }\n')
+    override.write_text("[grades.2B]\npower_plus = { value = 0.08, verified = false }\n")
     path = write(tmp_path, GOOD.replace("efficiency = 0.43", "power_w = 2000.0"))
     settings = resolve_settings(30000.0, str(path), grade_table=str(override))
     assert settings.guarantee is not None and settings.guarantee.power_w == 2000.0

@@ -9,8 +9,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from hil.errors import ConfigError, HilError
-from hil.pump_model import (
+from hil.core.errors import ConfigError, HilError
+from hil.model.pump_model import (
     DriveEfficiencyMap,
     EnvelopeError,
     FittedPolynomial,

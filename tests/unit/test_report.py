@@ -15,20 +15,32 @@ from typing import Any
 import numpy as np
 import pytest
 
-from hil.acceptance_run import AcceptanceSettings, converted_point, write_derived_results
 from hil.analysis.grades import load_grade_table
-from hil.bench_config import BenchGeometry, load_bench
-from hil.fluids import STANDARD_GRAVITY_M_S2, water_density_kg_m3
-from hil.operating_points import operating_point, window_samples
-from hil.pump_definition import Guarantee
-from hil.report import write_report
-from hil.runstore import RunWriter, read_samples
+from hil.bench.config import BenchGeometry, load_bench
+from hil.core.fluids import STANDARD_GRAVITY_M_S2, water_density_kg_m3
+from hil.results.acceptance import AcceptanceSettings, converted_point, write_derived_results
+from hil.results.pump_definition import Guarantee
+from hil.results.report import write_report
+from hil.run.operating_points import operating_point, window_samples
+from hil.store.run_directory import RunWriter, read_samples
 
 G = 9.80665
-CHANNELS = ("speed_rpm", "flow_m3_s", "p_inlet_pa", "p_outlet_pa", "electrical_power_w", "fluid_temperature_c")
+CHANNELS = (
+    "speed_rpm",
+    "flow_m3_s",
+    "p_inlet_pa",
+    "p_outlet_pa",
+    "electrical_power_w",
+    "fluid_temperature_c",
+)
 FLOWS_M3_S = (0.1e-3, 0.2e-3, 0.3e-3, 0.4e-3, 0.43e-3, 0.45e-3, 0.47e-3, 0.6e-3)
-ACCURACY = {"speed_rpm": 0.002, "flow_m3_s": 0.002, "p_inlet_pa": 0.001, "p_outlet_pa": 0.001,
-            "electrical_power_w": 0.005}
+ACCURACY = {
+    "speed_rpm": 0.002,
+    "flow_m3_s": 0.002,
+    "p_inlet_pa": 0.001,
+    "p_outlet_pa": 0.001,
+    "electrical_power_w": 0.005,
+}
 T_975_19 = 2.093  # Student-t, 97.5 % quantile, 19 degrees of freedom (published tables)
 
 
@@ -36,19 +48,44 @@ def head_m(q: float) -> float:
     return 237.0 - 1.8e8 * q * q
 
 
-def make_run(directory: Path, guarantee: Guarantee | None, pump_name: str = "EP-30 <prototype> & co",
-             speed_rpm: float = 30000.0) -> Path:
+def make_run(
+    directory: Path,
+    guarantee: Guarantee | None,
+    pump_name: str = "EP-30 <prototype> & co",
+    speed_rpm: float = 30000.0,
+) -> Path:
     """A closed run directory: one 2 s window (20 samples) per flow, written by the real run store."""
     bench = load_bench("sim")
     geometry = bench.geometry
     directory.mkdir(parents=True)
-    settings = AcceptanceSettings(30000.0, guarantee, None if guarantee is None else guarantee.grade, None, None,
-                                  {"name": pump_name, "serial": "S/N 7", "build": "", "impeller_diameter_m": 0.04,
-                                   "specified_speed_rpm": 30000.0, "input_power_w": None, "source": "test"})
-    metadata = {"procedure": "performance-curve", "parameters": {"dwell_s": 2.0}, "bench_name": bench.name,
-                "instruments": {"power": "YOKOGAWA,WT310,SIM0001,F1.00"}, "accuracy": ACCURACY,
-                "software": {"hil": "test"}, "start_utc": "2026-01-01T00:00:00+00:00", "tick_s": 0.1,
-                "acceptance_settings": settings.as_dict(), "notes": {"operator": "A. Tester"}}
+    settings = AcceptanceSettings(
+        30000.0,
+        guarantee,
+        None if guarantee is None else guarantee.grade,
+        None,
+        None,
+        {
+            "name": pump_name,
+            "serial": "S/N 7",
+            "build": "",
+            "impeller_diameter_m": 0.04,
+            "specified_speed_rpm": 30000.0,
+            "input_power_w": None,
+            "source": "test",
+        },
+    )
+    metadata = {
+        "procedure": "performance-curve",
+        "parameters": {"dwell_s": 2.0},
+        "bench_name": bench.name,
+        "instruments": {"power": "YOKOGAWA,WT310,SIM0001,F1.00"},
+        "accuracy": ACCURACY,
+        "software": {"hil": "test"},
+        "start_utc": "2026-01-01T00:00:00+00:00",
+        "tick_s": 0.1,
+        "acceptance_settings": settings.as_dict(),
+        "notes": {"operator": "A. Tester"},
+    }
     writer = RunWriter(directory, list(CHANNELS), metadata, bench.text)
     rho = water_density_kg_m3(20.0)
     a1, a2 = math.pi / 4 * 0.016**2, math.pi / 4 * 0.010**2
@@ -61,20 +98,41 @@ def make_run(directory: Path, guarantee: Guarantee | None, pump_name: str = "EP-
         for i in range(20):
             time_s += 0.1
             wiggle = 1.0 + (1e-3 if i % 2 else -1e-3)  # +-0.1 %: steady, yet with a spread
-            writer.append_sample(time_s, [speed_rpm, q * wiggle, 1.0e5, 1.0e5 + rho * G * (h - velocity_head),
-                                          (1000.0 + 2e6 * q30) * k**3 * wiggle, 20.0])
+            writer.append_sample(
+                time_s,
+                [
+                    speed_rpm,
+                    q * wiggle,
+                    1.0e5,
+                    1.0e5 + rho * G * (h - velocity_head),
+                    (1000.0 + 2e6 * q30) * k**3 * wiggle,
+                    20.0,
+                ],
+            )
         windows.append((start, time_s))
     for index, (start, end) in enumerate(windows):
-        writer.append_event({"time_s": end, "kind": "point", "index": index, "window_start_s": start,
-                             "window_end_s": end, "labels": {"speed_setpoint_rpm": speed_rpm, "steady": True}})
+        writer.append_event(
+            {
+                "time_s": end,
+                "kind": "point",
+                "index": index,
+                "window_start_s": start,
+                "window_end_s": end,
+                "labels": {"speed_setpoint_rpm": speed_rpm, "steady": True},
+            }
+        )
     writer.close("running")  # writes the Parquet copy; the status is fixed below
     samples = read_samples(directory)
     times = samples["time_s"].to_numpy()
     columns = {c: samples[c].to_numpy() for c in CHANNELS}
     points = []
     for start, end in windows:
-        point: dict[str, Any] = {"speed_setpoint_rpm": speed_rpm, "steady": True, "window_start_s": start,
-                                 "window_end_s": end}
+        point: dict[str, Any] = {
+            "speed_setpoint_rpm": speed_rpm,
+            "steady": True,
+            "window_start_s": start,
+            "window_end_s": end,
+        }
         point.update(operating_point(window_samples(times, columns, start, end), geometry))
         points.append(point)
     writer.write_points(points)
@@ -120,8 +178,18 @@ def test_report_is_one_self_contained_file(healthy: Path) -> None:
 
 def test_report_holds_what_a_test_report_must(healthy: Path) -> None:
     html = report_text(healthy)
-    for text in ("EP-30 &lt;prototype&gt; &amp; co", "S/N 7", "A. Tester", "YOKOGAWA,WT310", "&plusmn;0.5 % of reading",
-                 "water", "2026-01-01T00:00:00", "2B", "tolerance cross", "fitted H(Q)"):
+    for text in (
+        "EP-30 &lt;prototype&gt; &amp; co",
+        "S/N 7",
+        "A. Tester",
+        "YOKOGAWA,WT310",
+        "&plusmn;0.5 % of reading",
+        "water",
+        "2026-01-01T00:00:00",
+        "2B",
+        "tolerance cross",
+        "fitted H(Q)",
+    ):
         assert text in html, text
     assert "<prototype>" not in html  # escaped, never markup
     points_table = re.search(r'<table class="points">(.*?)</table>', html, re.S)
@@ -162,8 +230,9 @@ def test_without_guarantee_the_report_says_not_judged(tmp_path: Path) -> None:
 
 def test_npsh3_figure_appears_when_the_run_has_npsh3_results(tmp_path: Path) -> None:
     run = make_run(tmp_path / "run", None)
-    (run / "npsh3.csv").write_text("flow_m3_s,npsh3_m,npsh3_uncertainty_m\n0.0003,2.2,0.1\n0.0004,2.7,0.1\n"
-                                   "0.0005,3.3,0.1\n")
+    (run / "npsh3.csv").write_text(
+        "flow_m3_s,npsh3_m,npsh3_uncertainty_m\n0.0003,2.2,0.1\n0.0004,2.7,0.1\n0.0005,3.3,0.1\n"
+    )
     html = report_text(run)
     assert '<figure id="fig-NPSH3-Q"><svg' in html and html.count("<svg") == 4
 
@@ -172,20 +241,38 @@ def test_exports_beside_a_report_written_elsewhere(healthy: Path, tmp_path: Path
     written = write_report(healthy, tmp_path / "out" / "pump.html")
     names = {p.name for p in written}
     assert names == {"pump.html", "points_converted.csv", "verdicts.csv"}
-    assert (tmp_path / "out" / "points_converted.csv").read_bytes() == (healthy / "points_converted.csv").read_bytes()
+    assert (tmp_path / "out" / "points_converted.csv").read_bytes() == (
+        healthy / "points_converted.csv"
+    ).read_bytes()
     verdicts = (tmp_path / "out" / "verdicts.csv").read_text().splitlines()
     assert verdicts[0].startswith("quantity,") and len(verdicts) == 3  # head and flow
 
 
 def test_conversion_to_the_specified_speed_and_its_uncertainty_by_hand() -> None:
     geometry = BenchGeometry(0.016, 0.010, 0.0, 0.0, 0.040, 30000.0)
-    point = {"speed_rpm": 15000.0, "speed_rpm_std": 0.0, "speed_rpm_n": 20.0,
-             "flow_m3_s": 0.2e-3, "flow_m3_s_std": 1e-6, "flow_m3_s_n": 20.0,
-             "p_inlet_pa": 1e5, "p_inlet_pa_std": 0.0, "p_inlet_pa_n": 20.0,
-             "p_outlet_pa": 6e5, "p_outlet_pa_std": 0.0, "p_outlet_pa_n": 20.0,
-             "electrical_power_w": 300.0, "electrical_power_w_std": 0.0, "electrical_power_w_n": 20.0,
-             "fluid_temperature_c": 20.0, "density_kg_m3": 998.2, "head_m": 51.0, "hydraulic_power_w": 100.0,
-             "overall_efficiency": 1 / 3, "steady": True}
+    point = {
+        "speed_rpm": 15000.0,
+        "speed_rpm_std": 0.0,
+        "speed_rpm_n": 20.0,
+        "flow_m3_s": 0.2e-3,
+        "flow_m3_s_std": 1e-6,
+        "flow_m3_s_n": 20.0,
+        "p_inlet_pa": 1e5,
+        "p_inlet_pa_std": 0.0,
+        "p_inlet_pa_n": 20.0,
+        "p_outlet_pa": 6e5,
+        "p_outlet_pa_std": 0.0,
+        "p_outlet_pa_n": 20.0,
+        "electrical_power_w": 300.0,
+        "electrical_power_w_std": 0.0,
+        "electrical_power_w_n": 20.0,
+        "fluid_temperature_c": 20.0,
+        "density_kg_m3": 998.2,
+        "head_m": 51.0,
+        "hydraulic_power_w": 100.0,
+        "overall_efficiency": 1 / 3,
+        "steady": True,
+    }
     row = converted_point(point, 0, 30000.0, ACCURACY, geometry, load_grade_table())
     # affinity laws at twice the speed: Q x2, H x4, P x8, eta unchanged
     assert row["converted_flow_m3_s"] == pytest.approx(0.4e-3)
@@ -196,7 +283,9 @@ def test_conversion_to_the_specified_speed_and_its_uncertainty_by_hand() -> None
     u_flow = math.hypot(T_975_19 * 1e-6 / math.sqrt(20), 0.002 * 0.2e-3)
     assert row["u_flow_m3_s"] == pytest.approx(u_flow, rel=1e-3)
     # converted: the speed's 0.2 % enters once for Q, twice for H, three times for P
-    assert row["u_converted_flow_m3_s"] / 0.4e-3 == pytest.approx(math.hypot(u_flow / 0.2e-3, 0.002), rel=1e-3)
+    assert row["u_converted_flow_m3_s"] / 0.4e-3 == pytest.approx(
+        math.hypot(u_flow / 0.2e-3, 0.002), rel=1e-3
+    )
     u_head_rel = row["u_head_m"] / 51.0
     assert row["u_converted_head_m"] / 204.0 == pytest.approx(math.hypot(u_head_rel, 0.004), rel=1e-6)
     assert row["u_converted_electrical_power_w"] / 2400.0 == pytest.approx(math.hypot(0.005, 0.006), rel=1e-6)
@@ -208,9 +297,18 @@ def test_conversion_to_the_specified_speed_and_its_uncertainty_by_hand() -> None
 
 def test_a_point_far_below_the_specified_speed_is_flagged() -> None:
     geometry = BenchGeometry(0.016, 0.010, 0.0, 0.0, 0.040, 30000.0)
-    point = {"speed_rpm": 9000.0, "flow_m3_s": 0.1e-3, "p_inlet_pa": 1e5, "p_outlet_pa": 2e5,
-             "electrical_power_w": 50.0, "fluid_temperature_c": 20.0, "density_kg_m3": 998.2, "head_m": 10.2,
-             "hydraulic_power_w": 10.0, "overall_efficiency": 0.2}
+    point = {
+        "speed_rpm": 9000.0,
+        "flow_m3_s": 0.1e-3,
+        "p_inlet_pa": 1e5,
+        "p_outlet_pa": 2e5,
+        "electrical_power_w": 50.0,
+        "fluid_temperature_c": 20.0,
+        "density_kg_m3": 998.2,
+        "head_m": 10.2,
+        "hydraulic_power_w": 10.0,
+        "overall_efficiency": 0.2,
+    }
     row = converted_point(point, 3, 30000.0, {}, geometry, load_grade_table())
     assert row["speed_in_range"] is False and row["speed_ratio"] == pytest.approx(30000 / 9000)
     assert math.isinf(row["u_flow_m3_s"])  # no spread information: never a silent zero

@@ -15,12 +15,12 @@ from typing import Any
 
 import pytest
 
-from hil.bench import Bench
-from hil.bench_config import BenchConfig, parse_bench
-from hil.clock import VirtualClock
-from hil.errors import ConfigError, HilError, InterlockTrip, LimitError, OperatorStop, TransportTimeout
-from hil.runner import Runner
-from hil.runstore import RunWriter, read_events, read_samples
+from hil.bench.config import BenchConfig, parse_bench
+from hil.core.clock import VirtualClock
+from hil.core.errors import ConfigError, HilError, InterlockTrip, LimitError, OperatorStop, TransportTimeout
+from hil.run.assembly import Bench
+from hil.run.runner import Runner
+from hil.store.run_directory import RunWriter, read_events, read_samples
 from tests.fakes import (
     BoundedVirtualClock,
     FakeDrive,
@@ -690,7 +690,7 @@ def test_a_stop_requested_while_sampling_takes_effect_in_that_tick() -> None:
 
 
 def test_sigint_and_sigterm_handlers_request_a_safe_stop_and_are_restored() -> None:
-    from hil.session import _install_stop_handlers, _restore_handlers
+    from hil.run.session import _install_stop_handlers, _restore_handlers
 
     class StopRecorder:
         def __init__(self) -> None:
@@ -753,8 +753,10 @@ def test_a_dead_instrument_is_tried_once_a_tick_not_retried_every_tick() -> None
 
 
 @pytest.mark.parametrize("value", [math.inf, -math.inf])
-@pytest.mark.parametrize(("instrument", "key", "channel"), [("power", "power_w", "electrical_power_w"),
-                                                            ("flow", "volume_flow_m3_s", "flow_m3_s")])
+@pytest.mark.parametrize(
+    ("instrument", "key", "channel"),
+    [("power", "power_w", "electrical_power_w"), ("flow", "volume_flow_m3_s", "flow_m3_s")],
+)
 def test_an_overload_reading_trips_at_once_on_any_channel(
     instrument: str, key: str, channel: str, value: float
 ) -> None:

@@ -9,7 +9,7 @@ import math
 
 import pytest
 
-from hil.errors import InterlockTrip, TransportTimeout
+from hil.core.errors import InterlockTrip, TransportTimeout
 from tests.unit.test_runner import make_rig
 
 
@@ -94,8 +94,12 @@ def test_a_frozen_reading_trips_only_where_the_bench_asks_for_the_check() -> Non
 
 def test_a_moving_reading_is_not_frozen_and_a_gap_restarts_the_count() -> None:
     rig = make_rig(frozen_data_s=1.0)
-    for name, key in (("p_in", "pressure_pa"), ("p_out", "pressure_pa"), ("flow", "volume_flow_m3_s"),
-                      ("power", "power_w")):
+    for name, key in (
+        ("p_in", "pressure_pa"),
+        ("p_out", "pressure_pa"),
+        ("flow", "volume_flow_m3_s"),
+        ("power", "power_w"),
+    ):
         base = rig[name].values[key]
         rig[name].functions[key] = lambda t, base=base: base * (1.0 + 1e-6 * round(t / 0.1))
     rig.runner.set_speed_rpm(1000.0)
@@ -120,8 +124,16 @@ def test_the_safe_state_event_lists_what_was_commanded_drive_first() -> None:
         rig.runner.tick()
     (safe,) = rig.writer.events_of("safe_state")
     assert safe["commanded"][0] == "drive"
-    assert set(safe["commanded"]) == {"drive", "p_in", "p_out", "flow", "power", "daq", "throttle_valve",
-                                      "tank_pressure"}
+    assert set(safe["commanded"]) == {
+        "drive",
+        "p_in",
+        "p_out",
+        "flow",
+        "power",
+        "daq",
+        "throttle_valve",
+        "tank_pressure",
+    }
     assert safe["failed"] == []
 
 

@@ -18,9 +18,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from hil import runstore
-from hil.errors import RunLogError
-from hil.runstore import (
+from hil.store import run_directory as runstore
+from hil.core.errors import RunLogError
+from hil.store.run_directory import (
     EVENTS,
     METADATA,
     SAMPLES_CSV,
@@ -37,8 +37,20 @@ from hil.runstore import (
 
 CHANNELS = ["speed_rpm", "flow_m3_s", "p_outlet_pa"]
 # Floats whose shortest repr needs all 17 digits, extremes, a subnormal, signed zero and NaN.
-AWKWARD = [0.1 + 0.2, 1 / 3, 2 / 3 * 1e-5, 5e-324, 2.2250738585072014e-308, 1.7976931348623157e308,
-           -0.0, math.pi * 1e5, 123456789.12345679, math.nan, -1e-17, 29999.999999999996]
+AWKWARD = [
+    0.1 + 0.2,
+    1 / 3,
+    2 / 3 * 1e-5,
+    5e-324,
+    2.2250738585072014e-308,
+    1.7976931348623157e308,
+    -0.0,
+    math.pi * 1e5,
+    123456789.12345679,
+    math.nan,
+    -1e-17,
+    29999.999999999996,
+]
 
 
 def bits(value: float) -> bytes:
@@ -213,7 +225,7 @@ EVENTS_WRITTEN: list[dict[str, Any]] = [
         "reason": "p_outlet_pa = 4.1e+06",
         "values": {"p_outlet_pa": 4.1e6},
     },
-    {"time_s": 1.0, "kind": "point", "index": 0, "labels": {"valve_opening": 0.5, "note": "ü, \"quoted\""}},
+    {"time_s": 1.0, "kind": "point", "index": 0, "labels": {"valve_opening": 0.5, "note": 'ü, "quoted"'}},
 ]
 
 
@@ -376,7 +388,7 @@ def test_every_row_and_event_reaches_the_operating_system_as_it_is_written(run_d
 CRASHING_WRITER = """
 import sys
 from pathlib import Path
-from hil.runstore import RunWriter
+from hil.store.run_directory import RunWriter
 writer = RunWriter(Path(sys.argv[1]), ["a_pa", "b_m3_s"], {"procedure": "crash"}, "[bench]\\n")
 for k in range(1, 51):
     writer.append_sample(k * 0.1, [k * 1.5, 1.0 / k])
@@ -390,8 +402,12 @@ def test_a_run_killed_with_sigkill_keeps_every_row_and_reads_as_interrupted(run_
     import subprocess
     import sys
 
-    child = subprocess.Popen([sys.executable, "-c", CRASHING_WRITER, str(run_dir)],
-                             stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    child = subprocess.Popen(
+        [sys.executable, "-c", CRASHING_WRITER, str(run_dir)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     try:
         assert child.stdout is not None and child.stdout.readline() == "written\n"
         assert runstore.run_status(run_dir) == "running"  # its writer holds the journal
@@ -423,7 +439,8 @@ def test_run_status_follows_the_metadata_of_a_closed_run(run_dir: Path) -> None:
 def test_closing_leaves_no_temporary_files(run_dir: Path) -> None:
     write_run(run_dir, rows_of(3), close=True)
     assert sorted(p.name for p in run_dir.iterdir()) == sorted(
-        [METADATA, "bench.toml", SAMPLES_CSV, SAMPLES_PARQUET, EVENTS])
+        [METADATA, "bench.toml", SAMPLES_CSV, SAMPLES_PARQUET, EVENTS]
+    )
 
 
 def test_a_second_writer_is_refused_without_touching_the_running_run(run_dir: Path) -> None:

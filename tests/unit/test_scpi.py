@@ -8,10 +8,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tests.fuzzing import fuzz_examples
-
 from drivers.scpi import Identity, parse_error_entry, parse_idn, parse_number, parse_numbers
-from hil.errors import ProtocolError
+from hil.core.errors import ProtocolError
+from tests.fuzzing import fuzz_examples
 
 
 @pytest.mark.parametrize(
@@ -140,7 +139,7 @@ def test_parse_error_entry(reply: str, code: int, message: str) -> None:
     assert (entry.code, entry.message) == (code, message)
 
 
-@pytest.mark.parametrize("reply", ["", "No error", '0,No error', '"No error",0', "-113", 'x,"y"'])
+@pytest.mark.parametrize("reply", ["", "No error", "0,No error", '"No error",0', "-113", 'x,"y"'])
 def test_parse_error_entry_rejects_malformed_entries(reply: str) -> None:
     with pytest.raises(ProtocolError, match=r":SYST:ERR\?"):
         parse_error_entry(":SYST:ERR?", reply)

@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from hil.errors import ConfigError
-from hil.pump_model import PumpModel, save_pump_model
-from hil.sizing.command import optimize_command
+from hil.core.errors import ConfigError
+from hil.model.pump_model import PumpModel, save_pump_model
+from hil.model.sizing.command import optimize_command
 
 SAMPLE = Path(str(files("hil") / "data" / "lander_mission.toml"))
 REQUIREMENT_KEYS = {

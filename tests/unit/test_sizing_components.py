@@ -7,7 +7,7 @@ import math
 import numpy as np
 import pytest
 
-from hil.sizing import components as comp
+from hil.model.sizing import components as comp
 
 G0 = 9.80665
 

@@ -11,8 +11,8 @@ from typing import Any
 
 import pytest
 
-from hil.errors import ConfigError
-from hil.sizing.mission import ElectricSpec, load_mission, parse_mission
+from hil.core.errors import ConfigError
+from hil.model.sizing.mission import ElectricSpec, load_mission, parse_mission
 
 SAMPLE = Path(str(files("hil") / "data" / "lander_mission.toml"))
 

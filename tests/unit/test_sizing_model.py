@@ -10,9 +10,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from hil.pump_model import DriveEfficiencyMap, PumpModel
-from hil.sizing.mission import load_mission, parse_mission
-from hil.sizing.model import (
+from hil.model.pump_model import DriveEfficiencyMap, PumpModel
+from hil.model.sizing.mission import load_mission, parse_mission
+from hil.model.sizing.model import (
     DesignPoint,
     evaluate_electric,
     size_electric_pump_fed,

@@ -10,11 +10,16 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from hil.pump_model import PumpModel
-from hil.sizing.command import pump_requirements
-from hil.sizing.mission import SizingInputs, load_mission
-from hil.sizing.model import DesignPoint, evaluate_electric, evaluate_pressure_fed, size_electric_pump_fed
-from hil.sizing.optimise import (
+from hil.model.pump_model import PumpModel
+from hil.model.sizing.command import pump_requirements
+from hil.model.sizing.mission import SizingInputs, load_mission
+from hil.model.sizing.model import (
+    DesignPoint,
+    evaluate_electric,
+    evaluate_pressure_fed,
+    size_electric_pump_fed,
+)
+from hil.model.sizing.optimise import (
     design_bounds,
     mass_sensitivities,
     optimise_electric,

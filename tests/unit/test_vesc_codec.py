@@ -8,8 +8,6 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tests.fuzzing import fuzz_examples
-
 from drivers.vesc_codec import (
     GET_VALUES_CORE_LEN,
     GET_VALUES_FULL_LEN,
@@ -25,7 +23,8 @@ from drivers.vesc_codec import (
     set_duty_payload,
     set_rpm_payload,
 )
-from hil.errors import LimitError, ProtocolError
+from hil.core.errors import LimitError, ProtocolError
+from tests.fuzzing import fuzz_examples
 
 # Reference frames from shared/reference/protocols.md (VESC).
 GET_VALUES_FRAME = bytes.fromhex("02 01 04 40 84 03")

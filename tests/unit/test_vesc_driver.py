@@ -8,8 +8,8 @@ from collections.abc import Iterator
 import pytest
 
 from drivers.vesc import VescDrive
-from hil.errors import ConfigError, LimitError, ProtocolError, TransportError, TransportTimeout
-from hil.roles import PumpDrive
+from hil.bench.roles import PumpDrive
+from hil.core.errors import ConfigError, LimitError, ProtocolError, TransportError, TransportTimeout
 
 GET_VALUES_FRAME = bytes.fromhex("02 01 04 40 84 03")
 ALIVE_FRAME = bytes.fromhex("02 01 1E F3 FF 03")

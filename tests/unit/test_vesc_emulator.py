@@ -9,9 +9,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tests.fuzzing import fuzz_examples
-
 from simulators.vesc_emulator import VescEmulator
+from tests.fuzzing import fuzz_examples
 
 GET_VALUES_FRAME = bytes.fromhex("02 01 04 40 84 03")
 SET_RPM_3000_FRAME = bytes.fromhex("02 05 08 00 00 0B B8 F8 04 03")

@@ -8,8 +8,8 @@ from collections.abc import Iterator
 import pytest
 
 from drivers.wt310 import WT310PowerMeter
-from hil.errors import DeviceError, LimitError, ProtocolError, TransportTimeout
-from hil.roles import PowerMeter
+from hil.bench.roles import PowerMeter
+from hil.core.errors import DeviceError, LimitError, ProtocolError, TransportTimeout
 
 WRITE = None
 """Marks a scripted step as a write (no reply expected)."""
@@ -23,7 +23,7 @@ class ScriptedLink:
     kind or beyond the table fails the test at once; unused steps fail it at teardown.
     """
 
-    def __init__(self, steps: list["Step"]) -> None:
+    def __init__(self, steps: list[Step]) -> None:
         self.name = "scripted"
         self._steps = list(steps)
         self.closed = False

@@ -58,6 +58,7 @@ def errors(session: WT310Session) -> list[bytes]:
 
 # --- framing ----------------------------------------------------------------------------------
 
+
 def test_idn_reply_is_one_line(session: WT310Session) -> None:
     assert session.receive(b"*IDN?\n") == b"YOKOGAWA,WT310,TEST0001,F9.9\n"
 
@@ -94,6 +95,7 @@ def test_blank_lines_are_ignored(session: WT310Session) -> None:
 
 # --- headers: case and short/long forms ---------------------------------------------------------
 
+
 @pytest.mark.parametrize(
     "query",
     [
@@ -119,6 +121,7 @@ def test_neither_short_nor_long_form_is_undefined(session: WT310Session, bad: by
 
 
 # --- item selection and values -------------------------------------------------------------------
+
 
 def test_selected_items_come_back_in_nr3(session: WT310Session) -> None:
     assert session.receive(SELECT_U_I_P) == b""
@@ -193,6 +196,7 @@ def test_float_format_sends_a_definite_length_block(session: WT310Session) -> No
 
 # --- `;` chains and the header path --------------------------------------------------------------
 
+
 def test_relative_headers_continue_the_previous_path(session: WT310Session) -> None:
     # ITEM2, NUM and VAL? all resolve under :NUM:NORM; the query's reply comes back for the line.
     reply = session.receive(b":NUM:NORM:ITEM1 P,1;ITEM2 U,1;NUM 2;VAL?\n")
@@ -225,6 +229,7 @@ def test_a_bad_unit_in_a_chain_is_skipped_and_queued(session: WT310Session) -> N
 
 # --- headers and verbosity in replies ------------------------------------------------------------
 
+
 def test_headers_on_prefix_setting_queries_in_short_or_long_form(session: WT310Session) -> None:
     session.receive(b":COMM:HEAD ON;VERB OFF\n")
     assert session.receive(b":NUM:NORM:NUM?\n") == b":NUM:NORM:NUM 15\n"
@@ -245,6 +250,7 @@ def test_value_query_never_carries_a_header(session: WT310Session) -> None:
 
 
 # --- update rate ---------------------------------------------------------------------------------
+
 
 @pytest.mark.parametrize(
     ("setting", "reply"),
@@ -268,6 +274,7 @@ def test_rate_outside_the_offered_intervals_is_refused(session: WT310Session, se
 
 
 # --- errors and the error queue ------------------------------------------------------------------
+
 
 def test_unknown_query_gets_no_reply_and_queues_undefined_header(session: WT310Session) -> None:
     assert session.receive(b":BOGUS:THING?\n") == b""
@@ -347,6 +354,7 @@ def test_an_endless_line_is_dropped_with_an_error(session: WT310Session) -> None
 
 
 # --- one instrument, several connections ---------------------------------------------------------
+
 
 def test_settings_and_errors_are_shared_but_framing_is_per_session(meter: WT310Emulator) -> None:
     first, second = meter.session(), meter.session()

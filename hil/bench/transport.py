@@ -1,0 +1,340 @@
+"""Transports: move bytes, lines or registers to an instrument, and nothing else.
+
+Three shapes, one per kind of protocol:
+
+* :class:`ByteTransport` for binary framed protocols (VESC over a serial port or pty);
+* :class:`MessageTransport` for text protocols (SCPI over pyvisa, or lines over any byte transport);
+* :class:`RegisterTransport` for Modbus (pymodbus clients over RTU or TCP, one per bus).
+
+Drivers take one of these in their constructor and never open a port by name. Every timeout and I/O
+failure becomes :class:`~hil.core.errors.TransportTimeout` / :class:`~hil.core.errors.TransportError` here,
+naming the transport and chaining the cause; Modbus exception replies become
+:class:`~hil.core.errors.DeviceError` with the exception code.
+
+Time-outs are real (monotonic) time even on the virtual bench: they bound how long we wait for bytes
+on a real file descriptor, which is not bench time.
+
+Imports only :mod:`hil.core.errors` from the project.
+"""
+
+from __future__ import annotations
+
+import socket
+import time
+from collections.abc import Sequence
+from typing import Any, Protocol
+
+from hil.core.errors import DeviceError, ProtocolError, TransportError, TransportTimeout
+
+DEFAULT_TIMEOUT_S = 0.5
+
+
+class ByteTransport(Protocol):
+    """A bidirectional byte stream."""
+
+    name: str
+
+    def write(self, data: bytes) -> None: ...
+
+    def read_exactly(self, size: int) -> bytes:
+        """Return exactly ``size`` bytes or raise TransportTimeout."""
+        ...
+
+    def read_until(self, terminator: bytes = b"\n", max_size: int = 65536) -> bytes:
+        """Return bytes up to and including ``terminator``."""
+        ...
+
+    def discard_input(self) -> None:
+        """Drop whatever was received but not read (stale replies after a timeout)."""
+        ...
+
+    def close(self) -> None: ...
+
+
+class MessageTransport(Protocol):
+    """A text command/response channel (SCPI)."""
+
+    name: str
+
+    def write_line(self, command: str) -> None: ...
+
+    def query(self, command: str) -> str:
+        """Send ``command`` and return the reply without its terminator."""
+        ...
+
+    def close(self) -> None: ...
+
+
+class RegisterTransport(Protocol):
+    """Modbus register access to the devices on one bus or connection."""
+
+    name: str
+
+    def read_holding_registers(self, address: int, count: int, unit: int) -> list[int]: ...
+
+    def write_registers(self, address: int, values: Sequence[int], unit: int) -> None: ...
+
+    def close(self) -> None: ...
+
+
+class SerialTransport:
+    """A pyserial port: a device path (``/dev/ttyUSB0``, a pty slave) or a pyserial URL."""
+
+    def __init__(self, port: str, baudrate: int = 115200, timeout_s: float = DEFAULT_TIMEOUT_S) -> None:
+        import serial  # pyserial: imported here so that non-serial users need not load it
+
+        self.name = port
+        self._timeout_s = timeout_s
+        try:
+            self._port = serial.serial_for_url(port, baudrate=baudrate, timeout=timeout_s)
+        except (serial.SerialException, OSError, ValueError) as exc:
+            raise TransportError(f"{port}: cannot open serial port: {exc}") from exc
+        self._serial_exception = serial.SerialException
+
+    def write(self, data: bytes) -> None:
+        try:
+            self._port.write(data)
+        except (self._serial_exception, OSError) as exc:
+            raise TransportError(f"{self.name}: write failed: {exc}") from exc
+
+    def read_exactly(self, size: int) -> bytes:
+        try:
+            data = self._port.read(size)
+        except (self._serial_exception, OSError) as exc:
+            raise TransportError(f"{self.name}: read failed: {exc}") from exc
+        if len(data) < size:
+            raise TransportTimeout(
+                f"{self.name}: timed out after {self._timeout_s} s waiting for {size} bytes, "
+                f"got {len(data)}: {data.hex(' ')}"
+            )
+        return bytes(data)
+
+    def read_until(self, terminator: bytes = b"\n", max_size: int = 65536) -> bytes:
+        try:
+            data = self._port.read_until(terminator, max_size)
+        except (self._serial_exception, OSError) as exc:
+            raise TransportError(f"{self.name}: read failed: {exc}") from exc
+        if not data.endswith(terminator):
+            raise TransportTimeout(
+                f"{self.name}: timed out after {self._timeout_s} s waiting for {terminator!r}, "
+                f"got {bytes(data)!r}"
+            )
+        return bytes(data)
+
+    def discard_input(self) -> None:
+        try:
+            self._port.reset_input_buffer()
+        except (self._serial_exception, OSError) as exc:
+            raise TransportError(f"{self.name}: flush failed: {exc}") from exc
+
+    def close(self) -> None:
+        self._port.close()
+
+
+class TcpTransport:
+    """A TCP stream socket (raw SCPI port, a serial-over-IP server)."""
+
+    def __init__(self, host: str, port: int, timeout_s: float = DEFAULT_TIMEOUT_S) -> None:
+        self.name = f"tcp://{host}:{port}"
+        self._timeout_s = timeout_s
+        try:
+            self._sock = socket.create_connection((host, port), timeout=timeout_s)
+        except OSError as exc:
+            raise TransportError(f"{self.name}: cannot connect: {exc}") from exc
+        self._sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        self._buffer = bytearray()
+
+    def write(self, data: bytes) -> None:
+        try:
+            self._sock.sendall(data)
+        except OSError as exc:
+            raise TransportError(f"{self.name}: send failed: {exc}") from exc
+
+    def _receive_more(self, deadline: float) -> None:
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            raise TimeoutError
+        self._sock.settimeout(remaining)
+        chunk = self._sock.recv(65536)
+        if not chunk:
+            raise TransportError(f"{self.name}: connection closed by the instrument")
+        self._buffer.extend(chunk)
+
+    def read_exactly(self, size: int) -> bytes:
+        deadline = time.monotonic() + self._timeout_s
+        try:
+            while len(self._buffer) < size:
+                self._receive_more(deadline)
+        except TimeoutError as exc:
+            raise TransportTimeout(
+                f"{self.name}: timed out after {self._timeout_s} s waiting for {size} bytes, "
+                f"got {len(self._buffer)}"
+            ) from exc
+        except OSError as exc:
+            raise TransportError(f"{self.name}: receive failed: {exc}") from exc
+        data = bytes(self._buffer[:size])
+        del self._buffer[:size]
+        return data
+
+    def read_until(self, terminator: bytes = b"\n", max_size: int = 65536) -> bytes:
+        deadline = time.monotonic() + self._timeout_s
+        try:
+            while (end := self._buffer.find(terminator)) < 0:
+                if len(self._buffer) > max_size:
+                    raise ProtocolError(f"{self.name}: no {terminator!r} within {max_size} bytes")
+                self._receive_more(deadline)
+        except TimeoutError as exc:
+            raise TransportTimeout(
+                f"{self.name}: timed out after {self._timeout_s} s waiting for {terminator!r}, "
+                f"got {bytes(self._buffer)!r}"
+            ) from exc
+        except OSError as exc:
+            raise TransportError(f"{self.name}: receive failed: {exc}") from exc
+        end += len(terminator)
+        data = bytes(self._buffer[:end])
+        del self._buffer[:end]
+        return data
+
+    def discard_input(self) -> None:
+        self._buffer.clear()
+        self._sock.setblocking(False)
+        try:
+            while self._sock.recv(65536):
+                pass
+        except (BlockingIOError, OSError):
+            pass
+        finally:
+            self._sock.setblocking(True)
+
+    def close(self) -> None:
+        self._sock.close()
+
+
+class LineTransport:
+    """SCPI-style text over any byte transport: one command per line, replies end in ``\\n``."""
+
+    def __init__(self, transport: ByteTransport, encoding: str = "ascii") -> None:
+        self.name = transport.name
+        self._transport = transport
+        self._encoding = encoding
+
+    def write_line(self, command: str) -> None:
+        self._transport.write((command + "\n").encode(self._encoding))
+
+    def query(self, command: str) -> str:
+        self.write_line(command)
+        raw = self._transport.read_until(b"\n")
+        try:
+            return raw.decode(self._encoding).rstrip("\r\n")
+        except UnicodeDecodeError as exc:
+            raise ProtocolError(
+                f"{self.name}: reply to {command!r} is not {self._encoding}: {raw!r}"
+            ) from exc
+
+    def close(self) -> None:
+        self._transport.close()
+
+
+class VisaTransport:
+    """A pyvisa resource (``TCPIP0::host::port::SOCKET``, ``ASRL/dev/ttyUSB0::INSTR``, USB-TMC).
+
+    The backend is pyvisa-py (``@py``) unless another is named, so no vendor VISA is required.
+    """
+
+    def __init__(self, resource: str, timeout_s: float = DEFAULT_TIMEOUT_S, backend: str = "@py") -> None:
+        import pyvisa
+
+        self.name = resource
+        self._errors: tuple[type[BaseException], ...] = (pyvisa.errors.VisaIOError, OSError)
+        try:
+            self._manager = pyvisa.ResourceManager(backend)
+            self._resource: Any = self._manager.open_resource(
+                resource, read_termination="\n", write_termination="\n", timeout=int(timeout_s * 1000)
+            )
+        except (pyvisa.errors.Error, OSError, ValueError) as exc:
+            raise TransportError(f"{resource}: cannot open VISA resource: {exc}") from exc
+        self._timeout_code = pyvisa.constants.StatusCode.error_timeout
+
+    def _map(self, exc: BaseException, command: str) -> TransportError:
+        if getattr(exc, "error_code", None) == self._timeout_code:
+            return TransportTimeout(f"{self.name}: no reply to {command!r} within the timeout")
+        return TransportError(f"{self.name}: I/O error on {command!r}: {exc}")
+
+    def write_line(self, command: str) -> None:
+        try:
+            self._resource.write(command)
+        except self._errors as exc:
+            raise self._map(exc, command) from exc
+
+    def query(self, command: str) -> str:
+        try:
+            return str(self._resource.query(command)).rstrip("\r\n")
+        except self._errors as exc:
+            raise self._map(exc, command) from exc
+        except UnicodeDecodeError as exc:
+            raise ProtocolError(f"{self.name}: reply to {command!r} is not text") from exc
+
+    def close(self) -> None:
+        self._resource.close()
+        self._manager.close()
+
+
+class PymodbusTransport:
+    """Register access through a pymodbus client (serial RTU or TCP), shared by a bus's devices."""
+
+    def __init__(self, client: Any, name: str) -> None:
+        from pymodbus.exceptions import ModbusException
+
+        self.name = name
+        self._client = client
+        self._modbus_exception = ModbusException
+        if not client.connect():
+            raise TransportError(f"{name}: cannot open Modbus connection")
+
+    @classmethod
+    def rtu(
+        cls, port: str, baudrate: int = 9600, timeout_s: float = DEFAULT_TIMEOUT_S
+    ) -> PymodbusTransport:
+        from pymodbus.client import ModbusSerialClient
+
+        client = ModbusSerialClient(port, baudrate=baudrate, timeout=timeout_s, retries=0)
+        return cls(client, f"modbus-rtu:{port}")
+
+    @classmethod
+    def tcp(cls, host: str, port: int = 502, timeout_s: float = DEFAULT_TIMEOUT_S) -> PymodbusTransport:
+        from pymodbus.client import ModbusTcpClient
+
+        client = ModbusTcpClient(host, port=port, timeout=timeout_s, retries=0)
+        return cls(client, f"modbus-tcp://{host}:{port}")
+
+    def _check(self, reply: Any, what: str, unit: int) -> Any:
+        if reply.isError():
+            code = getattr(reply, "exception_code", None)
+            raise DeviceError(f"{self.name} unit {unit}: {what} refused with Modbus exception {code}", code)
+        return reply
+
+    def read_holding_registers(self, address: int, count: int, unit: int) -> list[int]:
+        what = f"read {count} holding registers at {address}"
+        try:
+            reply = self._client.read_holding_registers(address, count=count, device_id=unit)
+        except self._modbus_exception as exc:
+            raise TransportTimeout(f"{self.name} unit {unit}: {what}: {exc}") from exc
+        except OSError as exc:
+            raise TransportError(f"{self.name} unit {unit}: {what}: {exc}") from exc
+        registers = list(self._check(reply, what, unit).registers)
+        if len(registers) != count:
+            raise ProtocolError(f"{self.name} unit {unit}: {what}: got {len(registers)} registers")
+        return registers
+
+    def write_registers(self, address: int, values: Sequence[int], unit: int) -> None:
+        what = f"write {len(values)} registers at {address}"
+        try:
+            reply = self._client.write_registers(address, list(values), device_id=unit)
+        except self._modbus_exception as exc:
+            raise TransportTimeout(f"{self.name} unit {unit}: {what}: {exc}") from exc
+        except OSError as exc:
+            raise TransportError(f"{self.name} unit {unit}: {what}: {exc}") from exc
+        self._check(reply, what, unit)
+
+    def close(self) -> None:
+        self._client.close()

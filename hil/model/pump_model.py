@@ -1,0 +1,541 @@
+"""The pump model file: the calibrated, dimensionless pump that bench runs hand to the sizing model.
+
+``hil calibrate`` fits the bench's measured curves and writes one JSON document of this schema;
+``hil optimize`` reads it and scales the pump by similarity to the flight duty. Without a file the
+optimiser uses :meth:`PumpModel.default`, an uncalibrated literature-based pump that every output
+labels as such.
+
+Definitions (all similarity coefficients use the rotational speed ``n`` in revolutions per second
+and the impeller outer diameter ``D`` in metres)::
+
+    phi    = Q / (n D^3)                 flow coefficient
+    psi    = dp / (rho n^2 D^2)          head (pressure-rise) coefficient, = g H / (n D)^2
+    eta    = Q dp / P_shaft              pump (hydraulic x volumetric x mechanical) efficiency
+    sigma3 = g NPSH3 / (n D)^2           cavitation coefficient at 3 % head drop
+
+so ``NPSH3 = sigma3(phi) (n D)^2 / g``. Each of psi, eta and sigma3 is a polynomial in phi with its
+coefficients highest power first (the ``numpy.polyval`` convention) and the covariance matrix of
+those coefficients from the fit (same order). The motor-drive efficiency (motor times inverter, shaft
+power over DC input power) is a polynomial in speed fraction ``s = n / rated speed`` and load fraction
+``l = P_shaft / rated power`` with ``coefficients[i][j]`` multiplying ``s**i * l**j`` (the
+``numpy.polynomial.polynomial.polyval2d`` convention, lowest power first), valid over the tested
+fraction ranges. The envelope states what the bench actually covered.
+
+JSON layout (``schema_version`` 1)::
+
+    {"schema": "hil.pump_model", "schema_version": 1, "calibrated": true,
+     "description": "...", "fluid": "water", "impeller_diameter_m": 0.04,
+     "psi": {"coefficients": [...], "covariance": [[...], ...]},
+     "eta": {"coefficients": [...], "covariance": [[...], ...]},
+     "sigma3": {"coefficients": [...], "covariance": [[...], ...]} | null,
+     "drive": {"coefficients": [[...], ...], "rated_speed_rpm": ..., "rated_power_w": ...,
+               "speed_fraction_range": [lo, hi], "load_fraction_range": [lo, hi]} | null,
+     "envelope": {"phi_min": ..., "phi_max": ..., "speed_rpm_min": ..., "speed_rpm_max": ...,
+                  "reynolds_min": null | number, "reynolds_max": null | number},
+     "source_runs": ["run id", ...]}
+
+The Reynolds number, where given, is ``Re = (pi n D) D / nu`` (tip speed times diameter over
+kinematic viscosity).
+
+Imports only :mod:`hil.core.errors` and :mod:`hil.core.fluids` from the project.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from numpy.polynomial import polynomial as npoly
+from numpy.typing import ArrayLike, NDArray
+
+from hil.core.errors import ConfigError, HilError
+from hil.core.fluids import STANDARD_GRAVITY_M_S2
+
+__all__ = [
+    "SCHEMA_NAME",
+    "SCHEMA_VERSION",
+    "DriveEfficiencyMap",
+    "EnvelopeError",
+    "FittedPolynomial",
+    "PumpEnvelope",
+    "PumpModel",
+    "PumpModelError",
+    "load_pump_model",
+    "save_pump_model",
+]
+
+SCHEMA_NAME = "hil.pump_model"
+SCHEMA_VERSION = 1
+
+
+class PumpModelError(HilError, ValueError):
+    """The pump model cannot answer what was asked (for instance NPSH3 with no NPSH3 run)."""
+
+
+class EnvelopeError(HilError, ValueError):
+    """An operating point lies outside the envelope the bench data cover (no extrapolation asked)."""
+
+
+def _as_array(value: ArrayLike) -> NDArray[np.float64]:
+    return np.asarray(value, dtype=float)
+
+
+@dataclass(frozen=True)
+class FittedPolynomial:
+    """A fitted polynomial in phi: coefficients highest power first, with their covariance."""
+
+    coefficients: tuple[float, ...]
+    covariance: tuple[tuple[float, ...], ...]
+
+    def value(self, phi: ArrayLike, n_sigma: float = 0.0) -> NDArray[np.float64] | float:
+        """The fitted value at ``phi``, shifted by ``n_sigma`` standard deviations of the fit."""
+        phi_arr = _as_array(phi)
+        result = np.polyval(np.asarray(self.coefficients), phi_arr)
+        if n_sigma:
+            result = result + n_sigma * self.std(phi_arr)
+        return float(result) if np.ndim(result) == 0 else result
+
+    def std(self, phi: ArrayLike) -> NDArray[np.float64] | float:
+        """Standard deviation of the fitted value at ``phi`` (the fit's confidence, not scatter)."""
+        phi_arr = _as_array(phi)
+        degree = len(self.coefficients) - 1
+        powers = np.stack([phi_arr ** (degree - k) for k in range(degree + 1)], axis=-1)
+        cov = np.asarray(self.covariance)
+        variance = np.einsum("...i,ij,...j->...", powers, cov, powers)
+        result = np.sqrt(np.maximum(variance, 0.0))
+        return float(result) if np.ndim(result) == 0 else result
+
+    def with_coefficients(self, coefficients: ArrayLike) -> FittedPolynomial:
+        """The same fit with other coefficients (used to propagate coefficient uncertainty)."""
+        return FittedPolynomial(tuple(float(c) for c in np.asarray(coefficients)), self.covariance)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"coefficients": list(self.coefficients), "covariance": [list(r) for r in self.covariance]}
+
+
+@dataclass(frozen=True)
+class DriveEfficiencyMap:
+    """Motor-and-inverter efficiency against speed and load fraction of the drive's rating.
+
+    ``coefficients[i][j]`` multiplies ``speed_fraction**i * load_fraction**j``. The flight drive is
+    assumed to follow the same map normalised by its own rating (its design speed and shaft power),
+    which is how the sizing model scales the bench drive to the flight one.
+    """
+
+    coefficients: tuple[tuple[float, ...], ...]
+    rated_speed_rpm: float
+    rated_power_w: float
+    speed_fraction_range: tuple[float, float]
+    load_fraction_range: tuple[float, float]
+
+    def efficiency(self, speed_fraction: ArrayLike, load_fraction: ArrayLike) -> NDArray[np.float64]:
+        """Drive efficiency, with the fractions held to the tested ranges (never extrapolated)."""
+        s = np.clip(_as_array(speed_fraction), *self.speed_fraction_range)
+        load = np.clip(_as_array(load_fraction), *self.load_fraction_range)
+        eta = npoly.polyval2d(s, load, np.asarray(self.coefficients))
+        return np.clip(eta, 0.01, 1.0)
+
+    def covers(self, speed_fraction: ArrayLike, load_fraction: ArrayLike) -> bool:
+        """Whether every (speed, load) fraction lies inside the tested ranges."""
+        s = _as_array(speed_fraction)
+        load = _as_array(load_fraction)
+        tol = 1e-9
+        return bool(
+            np.all(s >= self.speed_fraction_range[0] - tol)
+            and np.all(s <= self.speed_fraction_range[1] + tol)
+            and np.all(load >= self.load_fraction_range[0] - tol)
+            and np.all(load <= self.load_fraction_range[1] + tol)
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "coefficients": [list(r) for r in self.coefficients],
+            "rated_speed_rpm": self.rated_speed_rpm,
+            "rated_power_w": self.rated_power_w,
+            "speed_fraction_range": list(self.speed_fraction_range),
+            "load_fraction_range": list(self.load_fraction_range),
+        }
+
+
+@dataclass(frozen=True)
+class PumpEnvelope:
+    """What the bench data cover: flow-coefficient and speed ranges (and Reynolds number if known)."""
+
+    phi_min: float
+    phi_max: float
+    speed_rpm_min: float
+    speed_rpm_max: float
+    reynolds_min: float | None = None
+    reynolds_max: float | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "phi_min": self.phi_min,
+            "phi_max": self.phi_max,
+            "speed_rpm_min": self.speed_rpm_min,
+            "speed_rpm_max": self.speed_rpm_max,
+            "reynolds_min": self.reynolds_min,
+            "reynolds_max": self.reynolds_max,
+        }
+
+
+@dataclass(frozen=True)
+class PumpModel:
+    """A pump's dimensionless performance, fitted from bench runs or assumed from the literature.
+
+    The flight pump is taken to be geometrically similar to the tested one, so psi(phi), eta(phi)
+    and sigma3(phi) carry over unchanged while the diameter and speed scale (efficiency scale
+    effects with size and Reynolds number are ignored, which is conservative for a flight pump
+    larger or faster than the bench pump).
+    """
+
+    impeller_diameter_m: float
+    fluid: str
+    psi_fit: FittedPolynomial
+    eta_fit: FittedPolynomial
+    sigma3_fit: FittedPolynomial | None
+    drive: DriveEfficiencyMap | None
+    envelope: PumpEnvelope
+    source_runs: tuple[str, ...] = ()
+    calibrated: bool = True
+    description: str = ""
+    schema_version: int = SCHEMA_VERSION
+
+    # ---------------------------------------------------------------- curves
+    def psi(self, phi: ArrayLike, n_sigma: float = 0.0) -> NDArray[np.float64] | float:
+        """Head coefficient ``dp / (rho n^2 D^2)`` at flow coefficient ``phi``."""
+        return self.psi_fit.value(phi, n_sigma)
+
+    def eta(self, phi: ArrayLike, n_sigma: float = 0.0) -> NDArray[np.float64] | float:
+        """Pump efficiency at flow coefficient ``phi``."""
+        return self.eta_fit.value(phi, n_sigma)
+
+    def sigma3(self, phi: ArrayLike, n_sigma: float = 0.0) -> NDArray[np.float64] | float:
+        """Cavitation coefficient ``g NPSH3 / (n D)^2``; raises if no NPSH3 run was calibrated."""
+        if self.sigma3_fit is None:
+            raise PumpModelError(
+                "this pump model has no NPSH3 fit (no NPSH3 run was calibrated); NPSH3 is unknown"
+            )
+        return self.sigma3_fit.value(phi, n_sigma)
+
+    def npsh3_m(
+        self,
+        flow_m3_s: ArrayLike,
+        speed_rpm: ArrayLike,
+        diameter_m: float | None = None,
+        n_sigma: float = 0.0,
+    ) -> NDArray[np.float64] | float:
+        """NPSH3 of a similar pump of ``diameter_m`` (default: the tested one) at flow and speed.
+
+        Similarity: the flow coefficient ``phi = Q / (n D^3)`` locates the point on the curve and
+        ``NPSH3 = sigma3(phi) (n D)^2 / g`` scales it, so at equal phi NPSH3 grows with the square of
+        tip speed.
+        """
+        diameter = self.impeller_diameter_m if diameter_m is None else diameter_m
+        n_rev_s = _as_array(speed_rpm) / 60.0
+        phi = _as_array(flow_m3_s) / (n_rev_s * diameter**3)
+        result = _as_array(self.sigma3(phi, n_sigma)) * (n_rev_s * diameter) ** 2 / STANDARD_GRAVITY_M_S2
+        return float(result) if np.ndim(result) == 0 else result
+
+    def flow_coefficient(
+        self, flow_m3_s: ArrayLike, speed_rpm: ArrayLike, diameter_m: float | None = None
+    ) -> NDArray[np.float64] | float:
+        """``phi = Q / (n D^3)`` with n in rev/s (default diameter: the tested impeller)."""
+        diameter = self.impeller_diameter_m if diameter_m is None else diameter_m
+        result = _as_array(flow_m3_s) / (_as_array(speed_rpm) / 60.0 * diameter**3)
+        return float(result) if np.ndim(result) == 0 else result
+
+    def best_efficiency_phi(self) -> float:
+        """The flow coefficient of best efficiency inside the envelope."""
+        grid = np.linspace(self.envelope.phi_min, self.envelope.phi_max, 2001)
+        return float(grid[int(np.argmax(np.asarray(self.eta(grid))))])
+
+    def check_envelope(
+        self,
+        phi: ArrayLike,
+        speed_rpm: ArrayLike | None = None,
+        reynolds: ArrayLike | None = None,
+        *,
+        extrapolate: bool = False,
+    ) -> str | None:
+        """Check operating points against the tested envelope.
+
+        Returns ``None`` when every point is inside. Outside, raises :class:`EnvelopeError` naming
+        the quantity, the value and the tested range, unless ``extrapolate`` is true, in which case
+        it returns that text as a warning for the output.
+        """
+        problems: list[str] = []
+        env = self.envelope
+        tol = 1e-9
+
+        def check(label: str, values: ArrayLike | None, lo: float | None, hi: float | None, fmt: str):
+            if values is None:
+                return
+            arr = _as_array(values)
+            vmin, vmax = float(np.min(arr)), float(np.max(arr))
+            if lo is not None and vmin < lo * (1 - tol) - tol:
+                problems.append(f"{label} {vmin:{fmt}} below the tested minimum {lo:{fmt}}")
+            if hi is not None and vmax > hi * (1 + tol) + tol:
+                problems.append(f"{label} {vmax:{fmt}} above the tested maximum {hi:{fmt}}")
+
+        check("flow coefficient phi", phi, env.phi_min, env.phi_max, ".4g")
+        check("speed (rpm)", speed_rpm, env.speed_rpm_min, env.speed_rpm_max, ".0f")
+        check("Reynolds number", reynolds, env.reynolds_min, env.reynolds_max, ".3g")
+        if not problems:
+            return None
+        text = "outside the calibrated envelope: " + "; ".join(problems)
+        if extrapolate:
+            return text + " (extrapolated)"
+        raise EnvelopeError(text + " (allow extrapolation to proceed)")
+
+    # ---------------------------------------------------------------- construction
+    @classmethod
+    def default(cls) -> PumpModel:
+        """An uncalibrated literature-based small high-head centrifugal pump (no bench data).
+
+        Chosen to represent the small, low-specific-speed pumps of electric-pump-fed engines of a
+        few kN: best efficiency 0.45 at phi = 0.015 with psi = 5.0 (a tip-speed head coefficient
+        gH/u2^2 of about 0.5, usual for backswept impellers), shut-off head 1.1 times the design
+        head, and NPSH3 from a suction specific speed of 3.0 (about 8,200 in US units, a plain
+        impeller without inducer) at best efficiency, rising steeply towards high flow. The
+        covariances express the literature scatter, not a fit: 5 % on psi, 10 % on eta and 30 % on
+        sigma3 (fully correlated, so each curve moves as a whole). No drive map: the mission's motor
+        and inverter efficiencies are used.
+        """
+        phi_bep = 0.015
+        psi_c = np.array([-2222.2222, 0.0, 5.5])  # psi = 5.5 - 2222 phi^2: 5.0 at phi_bep
+        eta_max = 0.45
+        eta_c = np.array([-eta_max / phi_bep**2, 2.0 * eta_max / phi_bep, 0.0])
+        # sigma3 through (0.0075, 0.150), (0.015, 0.163), (0.0225, 0.280): at phi_bep the suction
+        # specific speed S = 2 pi phi^0.5 / sigma3^0.75 is 3.0.
+        sigma_points = np.array([[0.0075, 0.150], [0.015, 0.163], [0.0225, 0.280]])
+        sigma_c = np.polyfit(sigma_points[:, 0], sigma_points[:, 1], 2)
+
+        def relative_cov(coefficients: np.ndarray, relative_std: float) -> tuple[tuple[float, ...], ...]:
+            cov = relative_std**2 * np.outer(coefficients, coefficients)
+            return tuple(tuple(float(v) for v in row) for row in cov)
+
+        return cls(
+            impeller_diameter_m=0.035,
+            fluid="water",
+            psi_fit=FittedPolynomial(tuple(float(c) for c in psi_c), relative_cov(psi_c, 0.05)),
+            eta_fit=FittedPolynomial(tuple(float(c) for c in eta_c), relative_cov(eta_c, 0.10)),
+            sigma3_fit=FittedPolynomial(tuple(float(c) for c in sigma_c), relative_cov(sigma_c, 0.30)),
+            drive=None,
+            envelope=PumpEnvelope(
+                phi_min=0.0075, phi_max=0.0225, speed_rpm_min=5_000.0, speed_rpm_max=90_000.0
+            ),
+            source_runs=(),
+            calibrated=False,
+            description=(
+                "UNCALIBRATED literature-based default: small high-head centrifugal pump, "
+                "best efficiency 0.45 at phi 0.015, no bench data"
+            ),
+        )
+
+    # ---------------------------------------------------------------- JSON
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON-ready dictionary of this model (see the module docstring for the layout)."""
+        return {
+            "schema": SCHEMA_NAME,
+            "schema_version": self.schema_version,
+            "calibrated": self.calibrated,
+            "description": self.description,
+            "fluid": self.fluid,
+            "impeller_diameter_m": self.impeller_diameter_m,
+            "psi": self.psi_fit.to_dict(),
+            "eta": self.eta_fit.to_dict(),
+            "sigma3": None if self.sigma3_fit is None else self.sigma3_fit.to_dict(),
+            "drive": None if self.drive is None else self.drive.to_dict(),
+            "envelope": self.envelope.to_dict(),
+            "source_runs": list(self.source_runs),
+        }
+
+    def to_json(self) -> str:
+        """This model as a JSON document (indented, stable key order)."""
+        return json.dumps(self.to_dict(), indent=2) + "\n"
+
+    @classmethod
+    def from_json(cls, text: str, source: str = "<pump model>") -> PumpModel:
+        """Parse and validate a pump model document; errors are :class:`ConfigError` naming the field."""
+        try:
+            data = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise ConfigError(source, "", f"not valid JSON: {exc}") from exc
+        return _parse_model(data, source)
+
+
+def load_pump_model(path: Path | str) -> PumpModel:
+    """Read and validate a pump model file."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError(str(path), "", f"cannot read pump model file: {exc.strerror or exc}") from exc
+    return PumpModel.from_json(text, source=str(path))
+
+
+def save_pump_model(model: PumpModel, path: Path | str) -> None:
+    """Write ``model`` as JSON to ``path``."""
+    Path(path).write_text(model.to_json(), encoding="utf-8")
+
+
+# ------------------------------------------------------------------------------------------ parsing
+
+_TOP_KEYS = {
+    "schema",
+    "schema_version",
+    "calibrated",
+    "description",
+    "fluid",
+    "impeller_diameter_m",
+    "psi",
+    "eta",
+    "sigma3",
+    "drive",
+    "envelope",
+    "source_runs",
+}
+_REQUIRED_TOP = _TOP_KEYS - {"description", "sigma3", "drive", "source_runs", "calibrated"}
+
+
+def _number(value: Any, source: str, field: str, *, positive: bool = False) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        raise ConfigError(source, field, f"expected a finite number, got {value!r}")
+    if positive and value <= 0:
+        raise ConfigError(source, field, f"expected a positive number, got {value!r}")
+    return float(value)
+
+
+def _mapping(value: Any, source: str, field: str, keys: set[str], required: set[str]) -> dict[str, Any]:
+    if not isinstance(value, dict):
+        raise ConfigError(source, field, f"expected an object, got {type(value).__name__}")
+    for key in value:
+        if key not in keys:
+            raise ConfigError(source, f"{field}.{key}" if field else key, "unknown field")
+    for key in sorted(required):
+        if key not in value:
+            raise ConfigError(source, f"{field}.{key}" if field else key, "missing required field")
+    return value
+
+
+def _polynomial(value: Any, source: str, field: str) -> FittedPolynomial:
+    data = _mapping(value, source, field, {"coefficients", "covariance"}, {"coefficients", "covariance"})
+    coeffs = data["coefficients"]
+    if not isinstance(coeffs, list) or not coeffs:
+        raise ConfigError(source, f"{field}.coefficients", "expected a non-empty list of numbers")
+    c = tuple(_number(v, source, f"{field}.coefficients[{i}]") for i, v in enumerate(coeffs))
+    cov = data["covariance"]
+    n = len(c)
+    if not isinstance(cov, list) or len(cov) != n or any(not isinstance(r, list) or len(r) != n for r in cov):
+        raise ConfigError(
+            source, f"{field}.covariance", f"expected a {n}x{n} matrix (one row per coefficient)"
+        )
+    matrix = tuple(
+        tuple(_number(v, source, f"{field}.covariance[{i}][{j}]") for j, v in enumerate(row))
+        for i, row in enumerate(cov)
+    )
+    arr = np.asarray(matrix)
+    scale = max(float(np.max(np.abs(arr))), 1e-300)
+    if not np.allclose(arr, arr.T, rtol=1e-6, atol=1e-12 * scale):
+        raise ConfigError(source, f"{field}.covariance", "expected a symmetric matrix")
+    if float(np.min(np.linalg.eigvalsh(arr))) < -1e-8 * scale:
+        raise ConfigError(source, f"{field}.covariance", "expected a positive semi-definite matrix")
+    return FittedPolynomial(c, matrix)
+
+
+def _range(value: Any, source: str, field: str) -> tuple[float, float]:
+    if not isinstance(value, list) or len(value) != 2:
+        raise ConfigError(source, field, "expected [minimum, maximum]")
+    lo = _number(value[0], source, f"{field}[0]")
+    hi = _number(value[1], source, f"{field}[1]")
+    if not lo < hi:
+        raise ConfigError(source, field, f"expected minimum < maximum, got [{lo}, {hi}]")
+    return (lo, hi)
+
+
+def _drive(value: Any, source: str) -> DriveEfficiencyMap:
+    keys = {"coefficients", "rated_speed_rpm", "rated_power_w", "speed_fraction_range", "load_fraction_range"}
+    data = _mapping(value, source, "drive", keys, keys)
+    rows = data["coefficients"]
+    if (
+        not isinstance(rows, list)
+        or not rows
+        or any(not isinstance(r, list) or len(r) != len(rows[0]) or not r for r in rows)
+    ):
+        raise ConfigError(source, "drive.coefficients", "expected a non-empty rectangular list of lists")
+    coeffs = tuple(
+        tuple(_number(v, source, f"drive.coefficients[{i}][{j}]") for j, v in enumerate(row))
+        for i, row in enumerate(rows)
+    )
+    return DriveEfficiencyMap(
+        coefficients=coeffs,
+        rated_speed_rpm=_number(data["rated_speed_rpm"], source, "drive.rated_speed_rpm", positive=True),
+        rated_power_w=_number(data["rated_power_w"], source, "drive.rated_power_w", positive=True),
+        speed_fraction_range=_range(data["speed_fraction_range"], source, "drive.speed_fraction_range"),
+        load_fraction_range=_range(data["load_fraction_range"], source, "drive.load_fraction_range"),
+    )
+
+
+def _optional_number(value: Any, source: str, field: str) -> float | None:
+    return None if value is None else _number(value, source, field, positive=True)
+
+
+def _envelope(value: Any, source: str) -> PumpEnvelope:
+    keys = {"phi_min", "phi_max", "speed_rpm_min", "speed_rpm_max", "reynolds_min", "reynolds_max"}
+    data = _mapping(value, source, "envelope", keys, {"phi_min", "phi_max", "speed_rpm_min", "speed_rpm_max"})
+    env = PumpEnvelope(
+        phi_min=_number(data["phi_min"], source, "envelope.phi_min", positive=True),
+        phi_max=_number(data["phi_max"], source, "envelope.phi_max", positive=True),
+        speed_rpm_min=_number(data["speed_rpm_min"], source, "envelope.speed_rpm_min", positive=True),
+        speed_rpm_max=_number(data["speed_rpm_max"], source, "envelope.speed_rpm_max", positive=True),
+        reynolds_min=_optional_number(data.get("reynolds_min"), source, "envelope.reynolds_min"),
+        reynolds_max=_optional_number(data.get("reynolds_max"), source, "envelope.reynolds_max"),
+    )
+    if not env.phi_min < env.phi_max:
+        raise ConfigError(source, "envelope.phi_max", "expected phi_max greater than phi_min")
+    if not env.speed_rpm_min <= env.speed_rpm_max:
+        raise ConfigError(source, "envelope.speed_rpm_max", "expected speed_rpm_max >= speed_rpm_min")
+    if env.reynolds_min is not None and env.reynolds_max is not None and env.reynolds_min > env.reynolds_max:
+        raise ConfigError(source, "envelope.reynolds_max", "expected reynolds_max >= reynolds_min")
+    return env
+
+
+def _parse_model(data: Any, source: str) -> PumpModel:
+    data = _mapping(data, source, "", _TOP_KEYS, _REQUIRED_TOP)
+    if data["schema"] != SCHEMA_NAME:
+        raise ConfigError(source, "schema", f"expected {SCHEMA_NAME!r}, got {data['schema']!r}")
+    version = data["schema_version"]
+    if version != SCHEMA_VERSION or isinstance(version, bool):
+        raise ConfigError(source, "schema_version", f"expected {SCHEMA_VERSION}, got {version!r}")
+    calibrated = data.get("calibrated", True)
+    if not isinstance(calibrated, bool):
+        raise ConfigError(source, "calibrated", f"expected true or false, got {calibrated!r}")
+    description = data.get("description", "")
+    if not isinstance(description, str):
+        raise ConfigError(source, "description", "expected a string")
+    fluid = data["fluid"]
+    if not isinstance(fluid, str) or not fluid:
+        raise ConfigError(source, "fluid", "expected the name of the bench fluid, e.g. 'water'")
+    runs = data.get("source_runs", [])
+    if not isinstance(runs, list) or any(not isinstance(r, str) for r in runs):
+        raise ConfigError(source, "source_runs", "expected a list of run id strings")
+    return PumpModel(
+        impeller_diameter_m=_number(
+            data["impeller_diameter_m"], source, "impeller_diameter_m", positive=True
+        ),
+        fluid=fluid,
+        psi_fit=_polynomial(data["psi"], source, "psi"),
+        eta_fit=_polynomial(data["eta"], source, "eta"),
+        sigma3_fit=None if data.get("sigma3") is None else _polynomial(data["sigma3"], source, "sigma3"),
+        drive=None if data.get("drive") is None else _drive(data["drive"], source),
+        envelope=_envelope(data["envelope"], source),
+        source_runs=tuple(runs),
+        calibrated=calibrated,
+        description=description,
+        schema_version=SCHEMA_VERSION,
+    )

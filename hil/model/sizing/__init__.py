@@ -1,0 +1,40 @@
+"""Propulsion-system sizing model for the lander stage and its optimiser (``hil optimize``).
+
+The bench measures what a pump does; this package turns those curves into what the lander needs:
+pump requirements per propellant and the mass of an electric-pump-fed feed system against a
+pressure-fed baseline.
+
+Modules: :mod:`~hil.model.sizing.components` (one physical relation per function),
+:mod:`~hil.model.sizing.mission` (inputs with documented defaults, mission TOML), :mod:`~hil.model.sizing.model`
+(the vectorised system model), :mod:`~hil.model.sizing.optimise` (scipy optimisation, sweep, Pareto front,
+sensitivities, uncertainty) and :mod:`~hil.model.sizing.command` (the CLI entry point).
+
+Knows nothing of instruments: must not import drivers, simulators, procedures or the runner. It
+consumes the pump model file (:mod:`hil.model.pump_model`) that calibration writes.
+"""
+
+from hil.model.sizing.mission import SizingInputs, load_mission, parse_mission
+from hil.model.sizing.model import (
+    CurveAdjustment,
+    DesignPoint,
+    evaluate_electric,
+    evaluate_pressure_fed,
+    size_electric_pump_fed,
+    size_pressure_fed,
+)
+from hil.model.sizing.optimise import optimise_electric, optimise_pressure_fed, sweep_electric
+
+__all__ = [
+    "CurveAdjustment",
+    "DesignPoint",
+    "SizingInputs",
+    "evaluate_electric",
+    "evaluate_pressure_fed",
+    "load_mission",
+    "optimise_electric",
+    "optimise_pressure_fed",
+    "parse_mission",
+    "size_electric_pump_fed",
+    "size_pressure_fed",
+    "sweep_electric",
+]

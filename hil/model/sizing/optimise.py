@@ -1,0 +1,633 @@
+"""Optimisation over the sizing model: best designs, sweeps, Pareto front, sensitivities, uncertainty.
+
+What lives here:
+
+* :func:`optimise_electric`: minimise the loaded propulsion-system mass of the electric-pump-fed
+  option (for a delta-v mission that is the stage mass less the fixed dry mass) over chamber pressure,
+  tank pressures and pump speeds, subject to the model's constraints (NPSH margin through the burn,
+  calibrated envelope, pressurant, power limit). Method: a vectorised Latin-hypercube screening of
+  the design box picks starting points, then SLSQP (scipy) polishes the best of them, with gradients
+  by forward differences evaluated as one vectorised batch.
+* :func:`optimise_pressure_fed`: the baseline's best chamber pressure (it has no other freedom).
+* :func:`sweep_electric`, :func:`pareto_front` and :func:`pareto_by_power_limit`: the mass against
+  peak electrical power trade, from a sampled sweep (non-dominated points) and by epsilon-constraint
+  optimisations.
+* :func:`mass_sensitivities`: how the optimum system mass moves when a pump requirement is made
+  harder (re-optimising each time, so the design adapts as an engineer would).
+* :func:`calibration_uncertainty`: how the calibration's coefficient covariance moves the system
+  mass: linearised at the optimum design, plus redesigns with pessimistic and optimistic curves.
+
+Design variables are searched in logarithmic coordinates (pressures and speeds span a decade), which
+keeps SLSQP's steps well scaled.
+
+Uses numpy and scipy; imports only :mod:`hil.model.sizing`, :mod:`hil.model.pump_model` and :mod:`hil.core.errors`
+from the project.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+from numpy.typing import NDArray
+from scipy import optimize
+from scipy.stats import qmc
+
+from hil.core.errors import HilError
+from hil.model.pump_model import FittedPolynomial, PumpModel
+from hil.model.sizing.mission import SizingInputs
+from hil.model.sizing.model import (
+    DESIGN_VARIABLES,
+    CurveAdjustment,
+    DesignPoint,
+    ElectricBatch,
+    PressureFedBatch,
+    PumpCurves,
+    evaluate_electric,
+    evaluate_pressure_fed,
+)
+
+__all__ = [
+    "InfeasibleDesignError",
+    "OptimisationResult",
+    "PressureFedResult",
+    "Sensitivity",
+    "SweepResult",
+    "UncertaintyResult",
+    "calibration_uncertainty",
+    "design_bounds",
+    "mass_sensitivities",
+    "optimise_electric",
+    "optimise_pressure_fed",
+    "pareto_by_power_limit",
+    "pareto_front",
+    "sweep_electric",
+]
+
+_FEASIBILITY_TOLERANCE = 1e-6
+_SCREENING_POINTS = 1024
+_FD_STEP = 1e-6
+
+
+class InfeasibleDesignError(HilError, ValueError):
+    """No design within the bounds (and the calibrated envelope) satisfies the constraints."""
+
+
+def design_bounds(inputs: SizingInputs) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+    """Lower and upper bounds of the design variables in DESIGN_VARIABLES order."""
+    b = inputs.bounds
+    lo = np.array(
+        [
+            b.chamber_pressure_pa[0],
+            b.tank_pressure_pa[0],
+            b.tank_pressure_pa[0],
+            b.pump_speed_rpm[0],
+            b.pump_speed_rpm[0],
+        ]
+    )
+    hi = np.array(
+        [
+            b.chamber_pressure_pa[1],
+            b.tank_pressure_pa[1],
+            b.tank_pressure_pa[1],
+            b.pump_speed_rpm[1],
+            b.pump_speed_rpm[1],
+        ]
+    )
+    return lo, hi
+
+
+@dataclass
+class OptimisationResult:
+    """The best electric-pump-fed design found, with its full evaluation (a batch of one row)."""
+
+    design: DesignPoint
+    evaluation: ElectricBatch
+    total_mass_kg: float
+    peak_electrical_power_w: float
+    feasible: bool
+    message: str
+    evaluations: int
+    warnings: list[str] = field(default_factory=list)
+
+
+@dataclass
+class PressureFedResult:
+    """The pressure-fed baseline at its best chamber pressure."""
+
+    chamber_pressure_pa: float
+    evaluation: PressureFedBatch
+    total_mass_kg: float
+    feasible: bool
+
+
+@dataclass
+class SweepResult:
+    """A sampled sweep of the design box: one entry per design."""
+
+    designs: NDArray[np.float64]
+    total_mass_kg: NDArray[np.float64]
+    peak_electrical_power_w: NDArray[np.float64]
+    feasible: NDArray[np.bool_]
+
+
+@dataclass
+class Sensitivity:
+    """Optimum mass change when one pump requirement is made harder by a stated step."""
+
+    requirement: str
+    change: str
+    delta_mass_kg: float
+    redesigned: DesignPoint | None
+    feasible: bool
+
+
+@dataclass
+class UncertaintyResult:
+    """How the calibration's uncertainty moves the electric-feed system mass."""
+
+    mass_std_kg: float
+    mass_std_by_curve_kg: dict[str, float]
+    k_sigma: float
+    min_npsh_ratio_pessimistic: float
+    pessimistic_mass_kg: float | None
+    optimistic_mass_kg: float | None
+    pessimistic_feasible: bool
+    optimistic_feasible: bool
+    note: str
+
+
+class _Problem:
+    """The electric design problem in normalised logarithmic coordinates, with batched gradients."""
+
+    def __init__(
+        self,
+        inputs: SizingInputs,
+        model: PumpModel,
+        adjustment: CurveAdjustment,
+        extrapolate: bool,
+        fixed: dict[str, float],
+        objective: str,
+    ) -> None:
+        self.inputs = inputs
+        self.model = model
+        self.adjustment = adjustment
+        self.extrapolate = extrapolate
+        self.objective = objective
+        self.curves = PumpCurves(
+            model, adjustment, inputs.electric.assumed_suction_specific_speed, extrapolate
+        )
+        lo, hi = design_bounds(inputs)
+        self.log_lo, self.log_hi = np.log(lo), np.log(hi)
+        self.base = np.zeros(len(DESIGN_VARIABLES))
+        self.free = np.ones(len(DESIGN_VARIABLES), dtype=bool)
+        for name, value in fixed.items():
+            i = DESIGN_VARIABLES.index(name)
+            self.free[i] = False
+            self.base[i] = value
+        self.evaluations = 0
+        self.scale = 1.0
+        self._cache_key: bytes | None = None
+        self._cache: tuple[float, NDArray[np.float64], NDArray[np.float64], NDArray[np.float64]] | None = None
+
+    @property
+    def dimension(self) -> int:
+        return int(self.free.sum())
+
+    def designs(self, u: NDArray[np.float64]) -> NDArray[np.float64]:
+        u = np.atleast_2d(u)
+        x = np.tile(self.base, (u.shape[0], 1))
+        free_idx = np.flatnonzero(self.free)
+        x[:, free_idx] = np.exp(self.log_lo[free_idx] + u * (self.log_hi[free_idx] - self.log_lo[free_idx]))
+        return x
+
+    def to_unit(self, design: NDArray[np.float64]) -> NDArray[np.float64]:
+        free_idx = np.flatnonzero(self.free)
+        u = (np.log(design[free_idx]) - self.log_lo[free_idx]) / (
+            self.log_hi[free_idx] - self.log_lo[free_idx]
+        )
+        return np.clip(u, 0.0, 1.0)
+
+    def evaluate(self, u: NDArray[np.float64]) -> ElectricBatch:
+        batch = evaluate_electric(
+            self.inputs,
+            self.model,
+            self.designs(u),
+            adjustment=self.adjustment,
+            extrapolate=self.extrapolate,
+            curves=self.curves,
+        )
+        self.evaluations += batch.designs.shape[0]
+        return batch
+
+    def objective_values(self, batch: ElectricBatch) -> NDArray[np.float64]:
+        if self.objective == "peak_power":
+            return batch.peak_electrical_power_w
+        return batch.total_mass_kg
+
+    def _fd(self, u: NDArray[np.float64]):
+        key = np.asarray(u, dtype=float).tobytes()
+        if key != self._cache_key:
+            points = np.vstack([u, u + _FD_STEP * np.eye(len(u))])
+            batch = self.evaluate(points)
+            f = self.objective_values(batch) / self.scale
+            g = batch.constraints
+            self._cache = (float(f[0]), (f[1:] - f[0]) / _FD_STEP, g[0], (g[1:] - g[0]) / _FD_STEP)
+            self._cache_key = key
+        assert self._cache is not None
+        return self._cache
+
+    def fun(self, u: NDArray[np.float64]) -> float:
+        return self._fd(u)[0]
+
+    def jac(self, u: NDArray[np.float64]) -> NDArray[np.float64]:
+        return self._fd(u)[1]
+
+    def cons(self, u: NDArray[np.float64]) -> NDArray[np.float64]:
+        return self._fd(u)[2]
+
+    def cons_jac(self, u: NDArray[np.float64]) -> NDArray[np.float64]:
+        return self._fd(u)[3].T
+
+
+def _violation(batch: ElectricBatch) -> NDArray[np.float64]:
+    """Worst (most negative) constraint per design, zero when feasible; mass non-convergence counts."""
+    worst = np.minimum(np.min(batch.constraints, axis=1), 0.0)
+    return np.where(batch.masses.converged, worst, np.minimum(worst, -1.0))
+
+
+def _with_power_limit(inputs: SizingInputs, limit_w: float | None) -> SizingInputs:
+    if limit_w is None:
+        return inputs
+    return dataclasses.replace(
+        inputs, electric=dataclasses.replace(inputs.electric, max_electrical_power_w=limit_w)
+    )
+
+
+def optimise_electric(
+    inputs: SizingInputs,
+    pump_model: PumpModel | None = None,
+    *,
+    adjustment: CurveAdjustment | None = None,
+    extrapolate: bool = False,
+    fixed: dict[str, float] | None = None,
+    power_limit_w: float | None = None,
+    start: DesignPoint | None = None,
+    objective: str = "mass",
+    seed: int = 0,
+) -> OptimisationResult:
+    """Minimise the electric-pump-fed system mass (or its peak electrical power).
+
+    ``fixed`` holds some design variables at given values; ``power_limit_w`` overrides the mission's
+    electrical power limit (for the Pareto front); ``start`` adds a starting point to the screening
+    (a previous optimum, for warm restarts). Deterministic for a given ``seed``.
+    """
+    model = pump_model if pump_model is not None else PumpModel.default()
+    adj = adjustment if adjustment is not None else CurveAdjustment()
+    problem = _Problem(
+        _with_power_limit(inputs, power_limit_w), model, adj, extrapolate, dict(fixed or {}), objective
+    )
+    dim = problem.dimension
+
+    # Screening: a Latin hypercube over the (log) design box, evaluated in one batch.
+    sampler = qmc.LatinHypercube(d=dim, rng=np.random.default_rng(seed))
+    candidates = sampler.random(_SCREENING_POINTS)
+    if start is not None:
+        candidates = np.vstack([problem.to_unit(start.as_array()), candidates])
+    screen = problem.evaluate(candidates)
+    violation = _violation(screen)
+    values = problem.objective_values(screen)
+    feasible = violation >= -_FEASIBILITY_TOLERANCE
+    if np.any(feasible):
+        order = np.flatnonzero(feasible)[np.argsort(values[feasible])]
+        starts = list(order[:3])
+        if start is not None and 0 not in starts:
+            starts.append(0)
+    else:
+        starts = list(np.argsort(-violation)[:3])
+    problem.scale = float(np.median(np.abs(values[starts]))) or 1.0
+
+    best_u: NDArray[np.float64] | None = None
+    best_key: tuple[float, float] | None = None
+    message = "no optimisation run"
+    constraints = [{"type": "ineq", "fun": problem.cons, "jac": problem.cons_jac}]
+    for index in starts:
+        u0 = candidates[index]
+        result = optimize.minimize(
+            problem.fun,
+            u0,
+            jac=problem.jac,
+            method="SLSQP",
+            bounds=[(0.0, 1.0)] * dim,
+            constraints=constraints,
+            options={"maxiter": 200, "ftol": 1e-10},
+        )
+        for u in (np.clip(result.x, 0.0, 1.0), u0):
+            batch = problem.evaluate(u)
+            v = float(_violation(batch)[0])
+            key = (
+                min(v, 0.0) if v < -_FEASIBILITY_TOLERANCE else 0.0,
+                -float(problem.objective_values(batch)[0]),
+            )
+            if best_key is None or key > best_key:
+                best_key, best_u, message = key, u, str(result.message)
+
+    assert best_u is not None
+    final = problem.evaluate(best_u)
+    design = DesignPoint.from_array(final.designs[0])
+    is_feasible = bool(final.feasible(_FEASIBILITY_TOLERANCE)[0])
+    warnings = _design_warnings(final, model)
+    return OptimisationResult(
+        design=design,
+        evaluation=final,
+        total_mass_kg=float(final.total_mass_kg[0]),
+        peak_electrical_power_w=float(final.peak_electrical_power_w[0]),
+        feasible=is_feasible,
+        message=message,
+        evaluations=problem.evaluations,
+        warnings=warnings,
+    )
+
+
+def _design_warnings(batch: ElectricBatch, model: PumpModel) -> list[str]:
+    warnings: list[str] = []
+    for label, pump in (("fuel", batch.fuel), ("oxidiser", batch.oxidiser)):
+        text = model.check_envelope(pump.phi[0], extrapolate=True)
+        if text is not None:
+            warnings.append(f"{label} pump: {text}")
+        if not bool(pump.drive_map_covered[0]):
+            warnings.append(
+                f"{label} pump: the flight duty leaves the speed/load range of the calibrated drive map; "
+                "its efficiency was held at the edge of the tested range"
+            )
+        speeds = pump.speed_rpm[0]
+        diameter = float(pump.diameter_m[0])
+        if abs(diameter / model.impeller_diameter_m - 1.0) < 0.02:
+            speed_text = model.check_envelope(
+                np.clip(pump.phi[0], model.envelope.phi_min, model.envelope.phi_max), speeds, extrapolate=True
+            )
+            if speed_text is not None:
+                warnings.append(f"{label} pump (tested size): {speed_text}")
+    if batch.uses_assumed_npsh3:
+        warnings.append("the pump model has no NPSH3 fit: NPSH3 from the assumed suction specific speed")
+    return warnings
+
+
+def optimise_pressure_fed(inputs: SizingInputs) -> PressureFedResult:
+    """Best chamber pressure of the pressure-fed baseline within the mission's bounds.
+
+    Higher chamber pressure buys specific impulse (if the mission gives a sensitivity) at the price of
+    heavier tanks and pressurant; a log-spaced scan finds the region, a bounded scalar search refines it.
+    """
+    lo, hi = inputs.bounds.chamber_pressure_pa
+    grid = np.geomspace(lo, hi, 200)
+    batch = evaluate_pressure_fed(inputs, grid)
+    ok = batch.feasible()
+    mass = np.where(ok, batch.total_mass_kg, np.inf)
+    if not np.any(ok):
+        i = 0
+        pc = float(grid[0])
+    else:
+        i = int(np.argmin(mass))
+        a, b = grid[max(i - 1, 0)], grid[min(i + 1, grid.size - 1)]
+
+        def objective(log_pc: float) -> float:
+            single = evaluate_pressure_fed(inputs, np.array([np.exp(log_pc)]))
+            return float(single.total_mass_kg[0]) if bool(single.feasible()[0]) else float("inf")
+
+        if b > a:
+            res = optimize.minimize_scalar(
+                objective, bounds=(np.log(a), np.log(b)), method="bounded", options={"xatol": 1e-9}
+            )
+            pc = float(np.exp(res.x)) if res.fun <= mass[i] else float(grid[i])
+        else:
+            pc = float(grid[i])
+    final = evaluate_pressure_fed(inputs, np.array([pc]))
+    return PressureFedResult(
+        chamber_pressure_pa=pc,
+        evaluation=final,
+        total_mass_kg=float(final.total_mass_kg[0]),
+        feasible=bool(final.feasible()[0]),
+    )
+
+
+def sweep_electric(
+    inputs: SizingInputs,
+    pump_model: PumpModel | None = None,
+    n_points: int = 1000,
+    *,
+    extrapolate: bool = False,
+    seed: int = 0,
+) -> SweepResult:
+    """Evaluate ``n_points`` designs spread over the design box (Latin hypercube in log coordinates)."""
+    model = pump_model if pump_model is not None else PumpModel.default()
+    lo, hi = design_bounds(inputs)
+    unit = qmc.LatinHypercube(d=len(DESIGN_VARIABLES), rng=np.random.default_rng(seed)).random(n_points)
+    designs = np.exp(np.log(lo) + unit * (np.log(hi) - np.log(lo)))
+    batch = evaluate_electric(inputs, model, designs, extrapolate=extrapolate)
+    return SweepResult(
+        designs=designs,
+        total_mass_kg=batch.total_mass_kg,
+        peak_electrical_power_w=batch.peak_electrical_power_w,
+        feasible=batch.feasible(),
+    )
+
+
+def pareto_front(
+    mass_kg: NDArray[np.float64], power_w: NDArray[np.float64], feasible: NDArray[np.bool_] | None = None
+) -> NDArray[np.intp]:
+    """Indices of the non-dominated (mass, peak power) points, in increasing power.
+
+    A point is dominated if another is no heavier and needs no more power, and is better in one.
+    """
+    idx = np.flatnonzero(np.ones(mass_kg.shape, dtype=bool) if feasible is None else feasible)
+    order = idx[np.lexsort((mass_kg[idx], power_w[idx]))]
+    front: list[int] = []
+    best_mass = np.inf
+    for i in order:
+        if mass_kg[i] < best_mass:
+            front.append(int(i))
+            best_mass = float(mass_kg[i])
+    return np.array(front, dtype=np.intp)
+
+
+def pareto_by_power_limit(
+    inputs: SizingInputs,
+    pump_model: PumpModel | None = None,
+    levels: int = 6,
+    *,
+    extrapolate: bool = False,
+    unconstrained: OptimisationResult | None = None,
+) -> list[OptimisationResult]:
+    """Mass-optimal designs for a series of peak-power limits (epsilon-constraint Pareto front).
+
+    The limits run from the least peak power any feasible design needs to the peak power of the
+    unconstrained mass optimum; each point is a full optimisation under that limit.
+    """
+    best = unconstrained or optimise_electric(inputs, pump_model, extrapolate=extrapolate)
+    least = optimise_electric(
+        inputs, pump_model, extrapolate=extrapolate, objective="peak_power", start=best.design
+    )
+    if not (best.feasible and least.feasible):
+        return [r for r in (least, best) if r.feasible]
+    p_lo, p_hi = least.peak_electrical_power_w, best.peak_electrical_power_w
+    if p_hi <= p_lo * (1 + 1e-6):
+        return [best]
+    results = []
+    previous = least.design
+    for limit in np.linspace(p_lo * (1 + 1e-6), p_hi, levels):
+        r = optimise_electric(
+            inputs, pump_model, extrapolate=extrapolate, power_limit_w=float(limit), start=previous
+        )
+        if r.feasible:
+            results.append(r)
+            previous = r.design
+    return results
+
+
+def mass_sensitivities(
+    inputs: SizingInputs,
+    pump_model: PumpModel | None,
+    base: OptimisationResult,
+    *,
+    extrapolate: bool = False,
+) -> list[Sensitivity]:
+    """Re-optimised mass change for each pump requirement made harder by a stated step.
+
+    Steps: pump efficiency -0.02 (absolute), NPSH3 +10 %, pressure rise +1 bar, flow +2 %, drive
+    (motor x inverter) efficiency -0.02, and pump speeds held 10 % above and below the optimum.
+    """
+    cases: Sequence[tuple[str, str, CurveAdjustment | None, dict[str, float] | None]] = (
+        ("minimum pump efficiency", "-0.02 absolute", CurveAdjustment(efficiency_delta=-0.02), None),
+        ("maximum NPSH3", "+10 %", CurveAdjustment(npsh3_factor=1.10), None),
+        ("pressure rise", "+1 bar", CurveAdjustment(extra_pressure_rise_pa=1.0e5), None),
+        ("flow", "+2 %", CurveAdjustment(flow_factor=1.02), None),
+        (
+            "electrical power (drive efficiency)",
+            "-0.02 absolute",
+            CurveAdjustment(drive_efficiency_delta=-0.02),
+            None,
+        ),
+        (
+            "pump speed",
+            "+10 % (held)",
+            None,
+            {
+                "fuel_pump_speed_rpm": base.design.fuel_pump_speed_rpm * 1.1,
+                "oxidiser_pump_speed_rpm": base.design.oxidiser_pump_speed_rpm * 1.1,
+            },
+        ),
+        (
+            "pump speed",
+            "-10 % (held)",
+            None,
+            {
+                "fuel_pump_speed_rpm": base.design.fuel_pump_speed_rpm * 0.9,
+                "oxidiser_pump_speed_rpm": base.design.oxidiser_pump_speed_rpm * 0.9,
+            },
+        ),
+    )
+    lo, hi = design_bounds(inputs)
+    out: list[Sensitivity] = []
+    for requirement, change, adjustment, fixed in cases:
+        if fixed is not None:
+            fixed = {
+                k: float(np.clip(v, lo[DESIGN_VARIABLES.index(k)], hi[DESIGN_VARIABLES.index(k)]))
+                for k, v in fixed.items()
+            }
+        r = optimise_electric(
+            inputs, pump_model, adjustment=adjustment, extrapolate=extrapolate, fixed=fixed, start=base.design
+        )
+        out.append(
+            Sensitivity(
+                requirement=requirement,
+                change=change,
+                delta_mass_kg=r.total_mass_kg - base.total_mass_kg,
+                redesigned=r.design if r.feasible else None,
+                feasible=r.feasible,
+            )
+        )
+    return out
+
+
+def _replace_curve(model: PumpModel, curve: str, coefficients: NDArray[np.float64]) -> PumpModel:
+    fit: FittedPolynomial = getattr(model, f"{curve}_fit")
+    return dataclasses.replace(model, **{f"{curve}_fit": fit.with_coefficients(coefficients)})
+
+
+def calibration_uncertainty(
+    inputs: SizingInputs,
+    pump_model: PumpModel | None,
+    base: OptimisationResult,
+    *,
+    extrapolate: bool = False,
+    k_sigma: float = 2.0,
+) -> UncertaintyResult:
+    """Propagate the fitted curves' coefficient covariance into the electric-feed system mass.
+
+    1. Linearised, at the optimum design held fixed: the mass gradient with respect to each curve's
+       coefficients (finite differences) contracted with that curve's covariance; the curves are
+       taken as independent fits.
+    2. The NPSH margin left at that design when the curves move ``k_sigma`` standard deviations the
+       wrong way (head and efficiency down, sigma3 up).
+    3. Redesigns with the curves ``k_sigma`` pessimistic and optimistic: the mass range the
+       uncertainty allows once the design adapts to it.
+    """
+    model = pump_model if pump_model is not None else PumpModel.default()
+    x0 = base.design.as_array()[None, :]
+
+    def mass_of(m: PumpModel) -> float:
+        return float(evaluate_electric(inputs, m, x0, extrapolate=extrapolate).total_mass_kg[0])
+
+    m0 = mass_of(model)
+    by_curve: dict[str, float] = {}
+    for curve in ("psi", "eta", "sigma3"):
+        fit: FittedPolynomial | None = getattr(model, f"{curve}_fit")
+        if fit is None:
+            continue
+        coeffs = np.asarray(fit.coefficients)
+        cov = np.asarray(fit.covariance)
+        grad = np.zeros(coeffs.size)
+        for i in range(coeffs.size):
+            step = 1e-3 * np.sqrt(cov[i, i]) if cov[i, i] > 0 else 0.0
+            if step == 0.0:
+                continue
+            perturbed = coeffs.copy()
+            perturbed[i] += step
+            grad[i] = (mass_of(_replace_curve(model, curve, perturbed)) - m0) / step
+        by_curve[curve] = float(np.sqrt(max(grad @ cov @ grad, 0.0)))
+    total_std = float(np.sqrt(sum(v**2 for v in by_curve.values())))
+
+    pessimistic = CurveAdjustment(psi_sigma=-k_sigma, eta_sigma=-k_sigma, sigma3_sigma=k_sigma)
+    optimistic = CurveAdjustment(psi_sigma=k_sigma, eta_sigma=k_sigma, sigma3_sigma=-k_sigma)
+    at_design = evaluate_electric(inputs, model, x0, adjustment=pessimistic, extrapolate=extrapolate)
+    ratios = np.concatenate(
+        [
+            at_design.fuel.npsha_m[0] / at_design.fuel.npsh3_m[0],
+            at_design.oxidiser.npsha_m[0] / at_design.oxidiser.npsh3_m[0],
+        ]
+    )
+    worse = optimise_electric(
+        inputs, model, adjustment=pessimistic, extrapolate=extrapolate, start=base.design
+    )
+    better = optimise_electric(
+        inputs, model, adjustment=optimistic, extrapolate=extrapolate, start=base.design
+    )
+    note = (
+        "calibrated fit covariance"
+        if model.calibrated
+        else "uncalibrated default: the covariance is an assumed literature scatter, not a measurement"
+    )
+    return UncertaintyResult(
+        mass_std_kg=total_std,
+        mass_std_by_curve_kg=by_curve,
+        k_sigma=k_sigma,
+        min_npsh_ratio_pessimistic=float(np.min(ratios)),
+        pessimistic_mass_kg=worse.total_mass_kg if worse.feasible else None,
+        optimistic_mass_kg=better.total_mass_kg if better.feasible else None,
+        pessimistic_feasible=worse.feasible,
+        optimistic_feasible=better.feasible,
+        note=note,
+    )

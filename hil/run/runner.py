@@ -1,0 +1,469 @@
+"""The runner: owns the clock and the tick loop; procedures ask it to set, hold, ramp and average.
+
+On every tick (10 Hz by default) the runner waits on the clock until the tick's time, feeds the
+drive's watchdog, samples every instrument once, checks every bench limit, and appends the row to the
+run's log. Procedures never sample or sleep themselves: they call :meth:`Runner.hold`,
+:meth:`Runner.wait_steady`, :meth:`Runner.ramp_speed_rpm` or :meth:`Runner.average`, all of which
+run ticks. So the same procedure code runs on the wall clock of a real bench and on the lockstep
+virtual clock of the simulator.
+
+A limit violation is latched: every actuator is commanded to its safe state within the tick that saw
+it, logging continues through the spin-down, the trip and the values that caused it go in the event
+log, and :class:`~hil.core.errors.InterlockTrip` unwinds the procedure. Setpoints beyond a bench limit
+raise :class:`~hil.core.errors.LimitError` before anything is sent; after a trip every setpoint raises the
+latched trip again, so a procedure that caught it cannot restart the pump.
+
+What counts as data, and what a failed read does:
+
+* A read is safe to repeat, so a failed read (timeout, garbled reply, device exception) is retried
+  once at once, in the same tick: a single lost or corrupt reply costs a ``read_error`` event and
+  no sample. The retry is spent only when the instrument had been answering: once it is failing,
+  each tick tries it once, so a dead instrument does not stretch every tick by its timeouts.
+  Commands (setpoints, the safe state) are never repeated: whether a lost command acted is unknown.
+* A reading holding NaN on any of the instrument's channels (a meter's "no data", 9.91E37) is no
+  fresh data. An instrument without fresh data for more than ``stale_data_s`` trips the bench
+  ("stale data from NAME"): so does a line cut for longer than that; a shorter interruption recovers
+  by itself with ``read_error`` events and NaN samples in between. The runner does not reopen a
+  transport: a link that survives an interruption (a TCP connection, a pty, a serial line) carries on
+  when the instrument answers again; one that was closed stays failed and trips on stale data.
+* An infinite reading (an instrument's overload, 9.9E37) trips at once, on any channel: the
+  quantity is beyond what the instrument can measure.
+* A frozen reading is stale too, on benches that set ``frozen_data_s``: while the pump runs, a process
+  channel (:data:`FROZEN_CHECK_CHANNELS`) repeating the very same value for longer than that trips
+  ("frozen reading"). Real transducers and meters move in their last digits while a pump runs; one
+  that does not is stuck. The time must exceed the slowest update interval of those instruments.
+
+Imports hil only.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from hil.analysis.steady import judge_steady
+from hil.bench.roles import Instrument
+from hil.core.clock import Clock
+from hil.core.errors import ConfigError, HilError, InterlockTrip, LimitError, OperatorStop
+from hil.run.assembly import Bench
+from hil.run.operating_points import operating_point, window_samples
+from hil.store.run_directory import RunWriter
+
+SPIN_DOWN_LIMIT_S = 10.0
+READ_RETRIES = 1
+"""Extra attempts for a failed read while its instrument had been answering (reads only)."""
+FROZEN_CHECK_CHANNELS = ("p_inlet_pa", "p_outlet_pa", "flow_m3_s", "electrical_power_w")
+"""Process channels whose analog noise makes a bit-for-bit repeated value a stuck instrument."""
+DEFAULT_STEADY_LIMITS = {
+    # quantity: (max fluctuation fraction, max trend fraction over the window); grade-2-like values
+    "speed_rpm": (0.02, 0.01),
+    "flow_m3_s": (0.06, 0.02),
+    "delta_p_pa": (0.06, 0.02),
+    "electrical_power_w": (0.06, 0.02),
+}
+Progress = Callable[[str], None]
+
+
+@dataclass(frozen=True)
+class SteadyResult:
+    steady: bool
+    waited_s: float
+    detail: dict[str, dict[str, float]]
+
+
+class Runner:
+    """The tick loop of one run on one bench."""
+
+    def __init__(
+        self, bench: Bench, clock: Clock, writer: RunWriter, progress: Progress | None = None
+    ) -> None:
+        self.bench = bench
+        self.clock = clock
+        self.writer = writer
+        self.tick_s = bench.config.tick_s
+        self.limits = bench.config.limits
+        self.channels = list(writer.channels)
+        self._columns: dict[str, list[float]] = {name: [] for name in self.channels}
+        self._times: list[float] = []
+        self._tick_index = 0
+        self._start_s = clock.now_s()
+        # Times below are run-relative (now_s()), like every time the runner logs.
+        self._last_good_s = {name: 0.0 for name in bench.instruments}
+        self._failing: set[str] = set()
+        self._last_value: dict[str, float] = {}
+        self._last_change_s: dict[str, float] = {}
+        self._speed_command_rpm = 0.0
+        self._speed_command_time_s = 0.0
+        self._running_since_s = 0.0
+        self._trip: InterlockTrip | None = None
+        self._stop_requested: str | None = None
+        self.points: list[dict[str, Any]] = []
+        self.progress = progress or (lambda message: None)
+
+    # ----------------------------------------------------------------- time and sampling
+    def now_s(self) -> float:
+        return self.clock.now_s() - self._start_s
+
+    def request_stop(self, reason: str) -> None:
+        """Ask for a safe stop at the next tick (signal handlers call this)."""
+        self._stop_requested = reason
+
+    def tick(self) -> None:
+        """Advance one tick: wait, sample everything, feed the watchdog, check limits, log."""
+        self._tick_index += 1
+        self.clock.sleep_until(self._start_s + self._tick_index * self.tick_s)  # type: ignore[attr-defined]
+        now = self.now_s()
+        if self._trip is None:
+            try:
+                self.bench.pump_drive.keep_alive()
+            except HilError as exc:
+                self.event("watchdog_error", error=str(exc))
+        row = self._sample(now)
+        self._track_changes(now, row)
+        values = [row.get(name, math.nan) for name in self.channels]
+        self._times.append(now)
+        for name, value in zip(self.channels, values):
+            self._columns[name].append(value)
+        self.writer.append_sample(now, values)
+        if self._trip is None:
+            self._check_limits(now, row)
+        if self._stop_requested and self._trip is None:
+            reason = self._stop_requested
+            self._enter_safe_state(OperatorStop(reason), {"operator_stop": 1.0})
+        if self._trip is not None:
+            raise self._trip
+
+    def _sample(self, now: float) -> dict[str, float]:
+        row: dict[str, float] = {}
+        for name, instrument in self.bench.instruments.items():
+            mapping = self.bench.config.instruments[name].channels
+            reading = self._read(name, instrument)
+            if reading is None:
+                continue
+            values = {channel: float(reading.get(key, math.nan)) for channel, key in mapping.items()}
+            row.update(values)
+            if not any(math.isnan(value) for value in values.values()):
+                self._last_good_s[name] = now  # NaN is "no data": not fresh
+        return row
+
+    def _read(self, name: str, instrument: Instrument) -> Any:
+        """One reading, retried once if the instrument had been answering; None if it failed."""
+        attempts = 1 + (0 if name in self._failing else READ_RETRIES)
+        for attempt in range(1, attempts + 1):
+            try:
+                reading = instrument.read()
+            except HilError as exc:
+                self.event(
+                    "read_error",
+                    instrument=name,
+                    request="read",
+                    error=str(exc),
+                    attempt=attempt,
+                    retrying=attempt < attempts,
+                )
+                continue
+            self._failing.discard(name)
+            return reading
+        self._failing.add(name)
+        return None
+
+    def _track_changes(self, now: float, row: Mapping[str, float]) -> None:
+        for channel in FROZEN_CHECK_CHANNELS:
+            value = row.get(channel, math.nan)
+            if not value == self._last_value.get(channel):  # NaN never equals: a gap is no freeze
+                self._last_value[channel] = value
+                self._last_change_s[channel] = now
+
+    # ----------------------------------------------------------------- safety
+    def _check_limits(self, now: float, row: Mapping[str, float]) -> None:
+        lim = self.limits
+        running = self._speed_command_rpm >= lim.running_speed_rpm
+        checks: list[tuple[str, str, float, float, bool]] = [
+            # (reason, channel, value, limit, violated)
+        ]
+
+        def above(channel: str, limit: float, reason: str) -> None:
+            value = row.get(channel, math.nan)
+            if not math.isnan(value):
+                checks.append((reason, channel, value, limit, value > limit))
+
+        above("speed_rpm", lim.max_speed_rpm, "speed above limit")
+        above("p_outlet_pa", lim.max_outlet_pressure_pa, "outlet pressure above limit")
+        above("motor_current_a", lim.max_motor_current_a, "motor current above limit")
+        above("motor_temperature_c", lim.max_motor_temperature_c, "motor temperature above limit")
+        above(
+            "controller_temperature_c", lim.max_controller_temperature_c, "controller temperature above limit"
+        )
+        above("fluid_temperature_c", lim.max_fluid_temperature_c, "fluid temperature above limit")
+        fault = row.get("drive_fault_code", 0.0)
+        if fault and not math.isnan(fault):
+            checks.append(("drive reports a fault", "drive_fault_code", fault, 0.0, True))
+        for channel, value in row.items():
+            if math.isinf(value):
+                checks.append(("overload reading", channel, value, math.inf, True))
+        if running:
+            p_in = row.get("p_inlet_pa", math.nan)
+            if not math.isnan(p_in):
+                checks.append(
+                    (
+                        "inlet pressure below limit",
+                        "p_inlet_pa",
+                        p_in,
+                        lim.min_inlet_pressure_pa,
+                        p_in < lim.min_inlet_pressure_pa,
+                    )
+                )
+            flow = row.get("flow_m3_s", math.nan)
+            if now - self._speed_command_time_s > lim.flow_check_delay_s and not math.isnan(flow):
+                checks.append(
+                    (
+                        "flow below minimum while running (dead-head or dry run)",
+                        "flow_m3_s",
+                        flow,
+                        lim.min_flow_while_running_m3_s,
+                        flow < lim.min_flow_while_running_m3_s,
+                    )
+                )
+            for channel in FROZEN_CHECK_CHANNELS if lim.frozen_data_s > 0 else ():
+                if channel in self._last_change_s and not math.isnan(row.get(channel, math.nan)):
+                    unchanged = now - max(self._last_change_s[channel], self._running_since_s)
+                    if unchanged > lim.frozen_data_s:
+                        checks.append(
+                            (
+                                f"frozen reading (unchanged for {unchanged:.3g} s)",
+                                channel,
+                                row[channel],
+                                lim.frozen_data_s,
+                                True,
+                            )
+                        )
+        for name, last in self._last_good_s.items():
+            age = now - last
+            if age > lim.stale_data_s:
+                checks.append((f"stale data from {name}", f"{name}.age_s", age, lim.stale_data_s, True))
+        for reason, channel, value, limit, violated in checks:
+            if violated:
+                self._enter_safe_state(
+                    InterlockTrip(
+                        f"{reason}: {channel} = {value:.6g}, limit {limit:.6g}",
+                        {channel: value, "limit": limit},
+                    ),
+                    {channel: value},
+                )
+                return
+
+    def _enter_safe_state(self, cause: HilError, values: dict[str, float]) -> None:
+        """Latch the trip and command every actuator safe, drive first; never raises."""
+        trip = cause if isinstance(cause, InterlockTrip) else InterlockTrip(str(cause), values)
+        self._trip = trip
+        self._speed_command_rpm = 0.0
+        kind = "operator_stop" if isinstance(cause, OperatorStop) else "trip"
+        self.event(kind, reason=str(cause), values=values)
+        self.safe_all()
+
+    def safe_all(self) -> None:
+        """Command every instrument to its safe state, drive first; records failures, never raises.
+
+        A failed command is a ``safe_state_error``; a command sent but not read back (the
+        instrument went silent) is ``safe_state_unconfirmed``. The closing ``safe_state`` event lists
+        what was commanded, the drive first. Commands are never repeated (see the module docstring).
+        """
+        drive = self.bench.pump_drive
+        named = {id(i): n for n, i in self.bench.instruments.items()}
+        targets = [(named.get(id(drive), "pump_drive"), drive)]
+        targets += [(n, i) for n, i in self.bench.instruments.items() if i is not drive]
+        targets += [(role, a) for role, a in self.bench.actuators.items()]
+        commanded, failed = [], []
+        for name, instrument in targets:
+            try:
+                instrument.safe_state()
+            except Exception as exc:  # noqa: BLE001 - the safe path must try every instrument
+                self.event("safe_state_error", instrument=name, error=str(exc))
+                failed.append(name)
+                continue
+            commanded.append(name)
+            try:
+                self._confirm(instrument)
+            except Exception as exc:  # noqa: BLE001
+                self.event("safe_state_unconfirmed", instrument=name, error=str(exc))
+        self.event("safe_state", commanded=commanded, failed=failed)
+
+    def _confirm(self, instrument: Instrument) -> None:
+        """Read an instrument back after commanding it, before bench time moves on.
+
+        Some commands have no reply (VESC SET_RPM); the read-back's reply proves the instrument has
+        taken the command. On the virtual bench that makes every command act at the bench time it
+        was given, whatever the threads' timing, which keeps runs deterministic; on a real bench it
+        is a cheap check that the instrument is still there.
+        """
+        instrument.read()
+
+    def spin_down(self) -> None:
+        """Keep logging after a trip or at the end until the pump has stopped (bounded)."""
+        deadline = self.now_s() + SPIN_DOWN_LIMIT_S
+        while self.now_s() < deadline:
+            try:
+                self.tick()
+            except InterlockTrip:
+                pass
+            speed = self._columns.get("speed_rpm", [0.0])[-1] if self._columns.get("speed_rpm") else 0.0
+            # an unreadable speed (NaN) proves nothing: keep logging until a read shows it stopped
+            if speed <= self.limits.running_speed_rpm * 0.1:
+                break
+
+    @property
+    def trip(self) -> InterlockTrip | None:
+        return self._trip
+
+    # ----------------------------------------------------------------- procedure API
+    def event(self, kind: str, **fields: Any) -> None:
+        self.writer.append_event({"time_s": self.now_s(), "kind": kind, **fields})
+
+    def _refuse_after_trip(self) -> None:
+        if self._trip is not None:
+            raise self._trip
+
+    def set_speed_rpm(self, speed_rpm: float) -> None:
+        self._refuse_after_trip()
+        if not 0.0 <= speed_rpm <= self.limits.max_speed_rpm:
+            raise LimitError(
+                f"speed setpoint {speed_rpm:g} rpm is outside the bench limit 0..{self.limits.max_speed_rpm:g} rpm"
+            )
+        self.bench.pump_drive.set_speed_rpm(speed_rpm)
+        self._confirm(self.bench.pump_drive)
+        running = self.limits.running_speed_rpm
+        if speed_rpm >= running > self._speed_command_rpm:
+            self._running_since_s = self.now_s()
+        self._speed_command_rpm = speed_rpm
+        self._speed_command_time_s = self.now_s()
+        self.event("setpoint", quantity="speed_rpm", value=speed_rpm)
+
+    def set_valve_opening(self, opening_fraction: float) -> None:
+        self._refuse_after_trip()
+        if not 0.0 <= opening_fraction <= 1.0:
+            raise LimitError(f"valve opening {opening_fraction:g} is outside 0..1")
+        self.bench.throttle_valve.set_opening(opening_fraction)
+        self._confirm(self.bench.throttle_valve)
+        self.event("setpoint", quantity="valve_opening_fraction", value=opening_fraction)
+
+    def set_tank_pressure_pa(self, pressure_pa: float) -> None:
+        """Command the suction tank's regulator (absolute pressure), confirmed by a read-back.
+
+        Refused before anything is sent: a bench without a ``tank_pressure`` role, a pressure that is
+        not positive, or one above the bench's ``max_outlet_pressure_pa`` (the tank pressure adds to
+        everything downstream). There is deliberately no lower bench limit on the setpoint itself:
+        what must not go too low is the pump's inlet pressure, and the ``min_inlet_pressure_pa``
+        interlock watches that on every tick, whatever the tank pressure that caused it.
+        """
+        self._refuse_after_trip()
+        regulator = self.bench.tank_pressure
+        if regulator is None:
+            raise ConfigError(
+                self.bench.config.source,
+                "roles.tank_pressure",
+                "this bench has no suction-tank pressure regulator role",
+            )
+        if not 0.0 < pressure_pa <= self.limits.max_outlet_pressure_pa:  # also refuses NaN
+            raise LimitError(
+                f"tank pressure setpoint {pressure_pa:g} Pa is outside the bench limit "
+                f"0..{self.limits.max_outlet_pressure_pa:g} Pa (max_outlet_pressure_pa)"
+            )
+        regulator.set_pressure_pa(pressure_pa)
+        self._confirm(regulator)
+        self.event("setpoint", quantity="tank_pressure_pa", value=pressure_pa)
+
+    def hold(self, duration_s: float) -> None:
+        end = self.now_s() + duration_s - 1e-9
+        while self.now_s() < end:
+            self.tick()
+
+    def ramp_speed_rpm(self, target_rpm: float, rate_rpm_s: float) -> None:
+        """Move the speed setpoint linearly at ``rate_rpm_s`` (> 0, finite), one step a tick."""
+        if not (math.isfinite(rate_rpm_s) and rate_rpm_s > 0.0):
+            raise LimitError(f"ramp rate {rate_rpm_s:g} rpm/s must be a positive finite number")
+        if not 0.0 <= target_rpm <= self.limits.max_speed_rpm:
+            raise LimitError(
+                f"ramp target {target_rpm:g} rpm is outside the bench limit 0..{self.limits.max_speed_rpm:g} rpm"
+            )
+        start = self._speed_command_rpm
+        step = rate_rpm_s * self.tick_s
+        value = start
+        while abs(target_rpm - value) > 1e-9:
+            value = min(target_rpm, value + step) if target_rpm > value else max(target_rpm, value - step)
+            self.set_speed_rpm(value)
+            self.tick()
+
+    def _recent(self, window_s: float) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+        count = max(2, int(round(window_s / self.tick_s)))
+        times = np.asarray(self._times[-count:], dtype=np.float64)
+        columns = {
+            name: np.asarray(values[-count:], dtype=np.float64) for name, values in self._columns.items()
+        }
+        return times, columns
+
+    def wait_steady(
+        self, window_s: float, timeout_s: float, limits: Mapping[str, tuple[float, float]] | None = None
+    ) -> SteadyResult:
+        """Run ticks until every judged quantity is steady over the last ``window_s``, or time out."""
+        limits = dict(limits or DEFAULT_STEADY_LIMITS)
+        start = self.now_s()
+        self.hold(window_s)
+        while True:
+            times, columns = self._recent(window_s)
+            columns["delta_p_pa"] = columns["p_outlet_pa"] - columns["p_inlet_pa"]
+            detail = {}
+            all_steady = True
+            for quantity, (fluctuation, trend) in limits.items():
+                verdict = judge_steady(times, columns[quantity], fluctuation, trend)
+                detail[quantity] = {
+                    "fluctuation_fraction": verdict.fluctuation_fraction,
+                    "trend_fraction": verdict.trend_fraction,
+                }
+                all_steady = all_steady and verdict.steady
+            waited = self.now_s() - start
+            if all_steady or waited >= timeout_s:
+                # window and limits go in the event so that a replay judges exactly what was judged live
+                self.event(
+                    "steady" if all_steady else "steady_timeout",
+                    waited_s=waited,
+                    detail=detail,
+                    window_s=window_s,
+                    limits={q: list(v) for q, v in limits.items()},
+                )
+                return SteadyResult(all_steady, waited, detail)
+            self.tick()
+
+    def average(self, dwell_s: float) -> tuple[float, float]:
+        """Run ticks for ``dwell_s``; returns the window (start, end) of the samples to average."""
+        start = self.now_s() + self.tick_s / 2  # the next tick's sample is the first of the window
+        self.hold(dwell_s)
+        return start, self.now_s()
+
+    def window_means(self, start_s: float, end_s: float) -> dict[str, float]:
+        """Mean of every channel over the samples with ``start_s <= t <= end_s`` (failed reads left
+        out; NaN when none), without recording a point: for a procedure's own decisions (is the flow
+        on target, has the head started to fall), never for results."""
+        times = np.asarray(self._times, dtype=np.float64)
+        mask = (times >= start_s) & (times <= end_s)
+        means = {}
+        for name, values in self._columns.items():
+            window = np.asarray(values, dtype=np.float64)[mask]
+            valid = window[~np.isnan(window)]
+            means[name] = float(valid.mean()) if valid.size else math.nan
+        return means
+
+    def record_point(self, start_s: float, end_s: float, **labels: Any) -> dict[str, Any]:
+        times = np.asarray(self._times, dtype=np.float64)
+        columns = {name: np.asarray(values, dtype=np.float64) for name, values in self._columns.items()}
+        window = window_samples(times, columns, start_s, end_s)
+        point: dict[str, Any] = {**labels, "window_start_s": start_s, "window_end_s": end_s}
+        point.update(operating_point(window, self.bench.config.geometry))
+        self.points.append(point)
+        self.event(
+            "point", index=len(self.points) - 1, window_start_s=start_s, window_end_s=end_s, labels=labels
+        )
+        return point

@@ -1,0 +1,245 @@
+"""A session on a bench: the clock, the virtual bench if the file asks for one, the connected bench;
+and the whole life of one procedure run, which always ends with the hardware in its safe state.
+
+For a bench file with a ``[virtual]`` table the virtual bench is started in this process (or, with
+``attach``, found in another process started by ``hil sim serve --clock lockstep``) and serves its
+instruments on ptys and loopback sockets; the drivers reach it only through those, exactly as
+they would reach real hardware. Only the clock is shared: the virtual clock steps the plant in
+lockstep, so a run is deterministic for a seed and runs as fast as the transports allow.
+"""
+
+from __future__ import annotations
+
+import json
+import signal
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from hil import __version__
+from hil.bench.config import BenchConfig, load_bench
+from hil.bench.transport import LineTransport, TcpTransport
+from hil.core.clock import Clock, VirtualClock, WallClock
+from hil.core.errors import ConfigError, HilError, InterlockTrip, ProtocolError
+from hil.results.acceptance import SETTINGS_KEY, AcceptanceSettings, write_derived_results
+from hil.run.assembly import Bench, SimEndpoint, connect_bench
+from hil.run.procedure_api import load_procedure
+from hil.run.runner import Runner
+from hil.store.run_directory import RunWriter, new_run_directory, read_samples
+
+
+@dataclass
+class Session:
+    config: BenchConfig
+    bench: Bench
+    clock: Clock
+    seed: int | None
+    faults: list[str] = field(default_factory=list)
+    """Faults injected into the virtual bench (``KIND:TARGET@SECONDS[+DURATION]``), for the metadata."""
+
+
+class LockstepLink:
+    """Drives the bench time of a virtual bench served by another process (``hil sim serve
+    --clock lockstep``) through its control endpoint, and asks it where its instruments are."""
+
+    def __init__(self, address: str) -> None:
+        host, _, port = address.removeprefix("tcp://").rpartition(":")
+        if not host or not port.isdigit():
+            raise ConfigError("command line", "--attach", f"expected HOST:PORT, got {address!r}")
+        self._link = LineTransport(TcpTransport(host, int(port), timeout_s=10.0))
+
+    def endpoints(self) -> dict[str, SimEndpoint]:
+        listing = json.loads(self._link.query("ENDPOINTS?"))
+        return {name: SimEndpoint(e["transport"], e["address"], e.get("port")) for name, e in listing.items()}
+
+    def seed(self) -> int:
+        return int(self._link.query("SEED?"))
+
+    def advance_to(self, time_s: float) -> None:
+        reply = self._link.query(f"ADVANCE {time_s!r}")
+        if not reply.startswith("OK"):
+            raise ProtocolError(f"lockstep control: ADVANCE {time_s!r} answered {reply!r}")
+
+    def close(self) -> None:
+        self._link.close()
+
+
+@contextmanager
+def open_session(
+    bench_name: str,
+    seed: int | None,
+    attach: str | None = None,
+    faults: Sequence[str] = (),
+    plant: Any = None,
+) -> Iterator[Session]:
+    """Connect to a bench; start its virtual bench in-process, or attach to a served one.
+
+    ``faults`` (``KIND[:TARGET]@SECONDS[+DURATION]``, see :mod:`simulators.faults`) are injected into
+    the in-process virtual bench besides those of the bench file's ``[virtual] faults``; they are
+    refused (ConfigError) for a real bench and for an attached one, whose faults are its server's.
+    ``plant`` stands in for the virtual bench's physics (a replay bench, see :mod:`hil.results.replay`).
+    """
+    config = load_bench(bench_name)
+    virtual = None
+    link = None
+    endpoints: dict[str, SimEndpoint] = {}
+    clock: Clock
+    injected: list[str] = []
+    if faults and attach is not None:
+        raise ConfigError(
+            "command line",
+            "--fault",
+            "an attached virtual bench injects its own faults: give them "
+            "to 'hil sim serve --fault' or its bench file's [virtual] faults",
+        )
+    if faults and config.virtual is None:
+        raise ConfigError(
+            "command line",
+            "--fault",
+            f"fault injection needs a virtual bench; {config.source} has no [virtual] table",
+        )
+    if attach is not None:
+        link = LockstepLink(attach)
+        endpoints, seed = link.endpoints(), link.seed()
+        virtual_clock = VirtualClock()
+        virtual_clock.add_listener(link.advance_to)
+        clock = virtual_clock
+    elif config.virtual is not None:
+        from hil.run.virtual import build_virtual_bench, fault_specs
+
+        specs = fault_specs(config, faults)
+        if plant is not None:
+            specs = []  # a replayed log already holds whatever the faults did
+        injected = [str(spec) for spec in specs]
+        seed = config.virtual.seed if seed is None else seed
+        virtual = build_virtual_bench(config, seed=seed, faults=specs, plant=plant)
+        endpoints = {name: SimEndpoint(e.transport, e.address, e.port) for name, e in virtual.start().items()}
+        virtual_clock = VirtualClock()
+        virtual_clock.add_listener(virtual.advance_to)
+        clock = virtual_clock
+    else:
+        seed = None
+        clock = WallClock()
+    try:
+        bench = connect_bench(config, endpoints)
+        try:
+            yield Session(config, bench, clock, seed, injected)
+        finally:
+            bench.close()
+    finally:
+        if virtual is not None:
+            virtual.stop()
+        if link is not None:
+            link.close()
+
+
+@dataclass(frozen=True)
+class RunResult:
+    directory: Path
+    status: str
+    reason: str
+    points: list[dict[str, Any]]
+    acceptance: dict[str, Any] | None = None  # the acceptance document, when a guarantee was set
+
+
+def run_procedure(
+    procedure: str,
+    bench: str,
+    overrides: dict[str, str],
+    out_dir: Path,
+    seed: int | None = None,
+    progress: Callable[[str], None] | None = None,
+    attach: str | None = None,
+    settings: AcceptanceSettings | None = None,
+    notes: dict[str, str] | None = None,
+    faults: Sequence[str] = (),
+    plant: Any = None,
+) -> RunResult:
+    """Run one procedure end to end; the bench always ends safe and the run directory closed.
+
+    ``settings`` (specified speed, guarantee point, grade) go into the metadata and decide the derived
+    results written after the run (:mod:`hil.results.acceptance`); by default the bench's rated speed and
+    no guarantee. ``notes`` (operator, witness) are recorded in the metadata as given. ``faults`` are
+    injected into the virtual bench (see :func:`open_session`) and listed in the metadata. ``plant``
+    replaces the virtual bench's physics (the replay bench, :func:`hil.results.replay.replay_through_bench`).
+    """
+    spec = load_procedure(procedure)
+    params = spec.resolve(overrides)
+    bench_config = load_bench(bench)
+    spec.check(params, bench_config)  # refuse before anything is opened or moved
+    settings = settings or AcceptanceSettings(bench_config.geometry.rated_speed_rpm)
+    with open_session(bench, seed, attach, faults, plant) as session:
+        channels = [c for inst in session.config.instruments.values() for c in inst.channels]
+        directory = new_run_directory(out_dir, spec.name)
+        writer = RunWriter(
+            directory,
+            channels,
+            {
+                "procedure": spec.name,
+                "parameters": params,
+                "bench_name": session.config.name,
+                "bench_file": session.config.source,
+                "virtual": session.config.virtual is not None,
+                "seed": session.seed,
+                "faults": session.faults,
+                "instruments": session.bench.identities,
+                "accuracy": session.config.channel_accuracy(),
+                "software": {"hil": __version__},
+                "start_utc": datetime.now(UTC).isoformat(),
+                "tick_s": session.config.tick_s,
+                SETTINGS_KEY: settings.as_dict(),
+                **({"notes": dict(notes)} if notes else {}),
+            },
+            session.config.text,
+        )
+        runner = Runner(session.bench, session.clock, writer, progress)
+        status, reason = "error", ""
+        previous = _install_stop_handlers(runner)
+        try:
+            spec.run(runner, params)
+            status = "completed"
+        except InterlockTrip as trip:
+            status, reason = "aborted", trip.reason
+            runner.spin_down()
+        except HilError as exc:
+            status, reason = "error", str(exc)
+            runner.event("error", error=reason)
+        finally:
+            try:
+                runner.safe_all()
+                writer.write_points(runner.points)
+                writer.close(status, reason)
+            finally:
+                # only now: a second Ctrl-C must not interrupt the final safe state or the close
+                _restore_handlers(previous)
+        # Derived from the samples as stored, exactly as ``hil replay`` derives them.
+        acceptance = write_derived_results(
+            directory,
+            runner.points,
+            read_samples(directory),
+            session.config.channel_accuracy(),
+            session.config.geometry,
+            settings,
+        )
+        return RunResult(directory, status, reason, runner.points, acceptance)
+
+
+def _install_stop_handlers(runner: Runner) -> dict[int, Any]:
+    """SIGINT and SIGTERM become a safe stop at the next tick, not a crash."""
+    previous = {}
+    for number in (signal.SIGINT, signal.SIGTERM):
+        try:
+            previous[number] = signal.signal(
+                number, lambda signum, _frame: runner.request_stop(signal.Signals(signum).name)
+            )
+        except ValueError:  # not the main thread (a test harness): leave the handlers alone
+            pass
+    return previous
+
+
+def _restore_handlers(previous: dict[int, Any]) -> None:
+    for number, handler in previous.items():
+        signal.signal(number, handler)

@@ -1,0 +1,56 @@
+"""The one place in ``hil`` that imports :mod:`simulators`: where a virtual bench is assembled.
+
+A bench file with a ``[virtual]`` table is served by emulators over one plant model; this module
+builds that virtual bench (with the bench file's faults and those given on the command line) and the
+replay plant that plays a recorded log back through the emulators. Everything else in ``hil`` reaches
+the virtual bench only through its transports, exactly as it reaches real hardware. Simulators are
+imported on first use, so commands that never start a virtual bench never pay for them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+from hil.bench.config import BenchConfig
+from hil.core.errors import ConfigError
+
+if TYPE_CHECKING:
+    from simulators.virtual_bench import VirtualBench
+
+
+def fault_specs(config: BenchConfig, fault_texts: Sequence[str]) -> list[Any]:
+    """The bench file's ``[virtual] faults`` followed by ``--fault`` texts, parsed and checked."""
+    from simulators.faults import parse_fault, parse_faults
+
+    if config.virtual is None:
+        raise ConfigError(
+            config.source, "virtual", "this bench file has no [virtual] table: nothing to simulate"
+        )
+    specs = parse_faults(config.virtual.faults, config.source, "virtual.faults")
+    specs += [parse_fault(text, "command line", "--fault") for text in fault_texts]
+    return specs
+
+
+def build_virtual_bench(
+    config: BenchConfig,
+    seed: int,
+    faults: Sequence[Any] = (),
+    plant: Any = None,
+    host: str | None = None,
+) -> VirtualBench:
+    """The virtual bench of a bench file's ``[virtual]`` table (not yet started)."""
+    from simulators.virtual_bench import VirtualBench
+
+    assert config.virtual is not None
+    options: dict[str, Any] = {} if host is None else {"host": host}
+    return VirtualBench(
+        config.virtual.plant, seed=seed, source=config.source, faults=list(faults), plant=plant, **options
+    )
+
+
+def replay_plant(times: Any, columns: Any, pole_pairs: int) -> Any:
+    """A plant that serves a recorded log's values instead of computing physics."""
+    from simulators.replay_plant import ReplayPlant
+
+    return ReplayPlant(times, columns, pole_pairs=pole_pairs)

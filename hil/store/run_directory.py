@@ -1,0 +1,303 @@
+"""The run directory: everything a run produced, readable without this software.
+
+Layout of one run (all SI, the unit in every column name)::
+
+    metadata.json          procedure, parameters, bench, instrument identities, versions, times,
+                           status ("running", "completed", "aborted", "error", "interrupted") and reason
+    bench.toml             the bench file exactly as it was used
+    samples.csv            raw samples of every channel, one row a tick, appended as the run goes
+    samples.parquet        the same samples, columnar, written when the run closes
+    events.jsonl           setpoints, steady windows, points, trips: one JSON object a line
+    operating_points.csv   the derived points with standard deviations and sample counts
+
+Durability. Every row and every event of the journal (``samples.csv``, ``events.jsonl``) is handed to
+the operating system as soon as it is written (one small write a tick), so a crash or ``kill -9`` of
+the harness loses at most the row being written, which a reader drops as a partial last line. Against
+the machine itself going down the journal is also ``fsync``-ed, at most :data:`FSYNC_INTERVAL_S` apart
+while the run appends. The Parquet copy is written to a temporary file and renamed, metadata likewise,
+so neither is ever half a file. Floats are written with ``repr``, which round-trips exactly:
+re-analysing the log gives bit-for-bit the numbers the live run computed.
+
+While a run writes, it holds an exclusive lock (``flock``) on its ``samples.csv``; the kernel drops it
+when the process ends, however it ends. :func:`run_status` uses that to tell a run still going from
+one that was killed: a run whose metadata still says "running" but whose journal nobody holds is
+"interrupted". Its journal reads back, replays and reports like any other run's.
+
+Imports only hil's errors and clock.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import math
+import os
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from hil.core.clock import WallClock
+from hil.core.errors import RunLogError
+
+try:  # POSIX; elsewhere a run's liveness cannot be checked and "running" reads as interrupted
+    import fcntl
+except ImportError:  # pragma: no cover - not on the platforms the harness runs on (ptys are POSIX)
+    fcntl = None  # type: ignore[assignment]
+
+SAMPLES_CSV = "samples.csv"
+SAMPLES_PARQUET = "samples.parquet"
+EVENTS = "events.jsonl"
+POINTS = "operating_points.csv"
+METADATA = "metadata.json"
+BENCH_SNAPSHOT = "bench.toml"
+FSYNC_INTERVAL_S = 1.0
+"""Longest wall time between two fsyncs of the journal while the run appends to it."""
+INTERRUPTED = "interrupted"
+
+
+def _format(value: float) -> str:
+    """Shortest text that reads back as exactly the same double; empty for a missing value."""
+    if value is None or math.isnan(value):
+        return ""
+    return repr(float(value))
+
+
+def write_json_atomic(path: Path, document: dict[str, Any]) -> None:
+    """Write JSON so that a crash leaves either the old or the new file, never half of one."""
+    temporary = path.with_suffix(path.suffix + ".tmp")
+    temporary.write_text(
+        json.dumps(document, indent=2, sort_keys=False, default=str) + "\n", encoding="utf-8"
+    )
+    os.replace(temporary, path)
+
+
+def new_run_directory(parent: Path, procedure: str) -> Path:
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S")
+    for attempt in range(1000):
+        suffix = "" if attempt == 0 else f"-{attempt}"
+        candidate = parent / f"{stamp}_{procedure}{suffix}"
+        try:
+            candidate.mkdir(parents=True)
+            return candidate
+        except FileExistsError:
+            continue
+    raise RunLogError(f"{parent}: cannot create a new run directory")
+
+
+class RunWriter:
+    """Appends samples and events to a run directory while the run goes."""
+
+    def __init__(
+        self, directory: Path, channels: Sequence[str], metadata: dict[str, Any], bench_text: str
+    ) -> None:
+        self.directory = directory
+        self.channels = list(channels)
+        self.metadata = dict(metadata)
+        self.metadata.setdefault("status", "running")
+        # Lock first, truncate after: a writer refused because the run is live touches nothing of it.
+        self._samples = open(directory / SAMPLES_CSV, "a", encoding="utf-8", newline="")
+        if fcntl is not None:
+            try:
+                fcntl.flock(self._samples.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except OSError as exc:
+                self._samples.close()
+                raise RunLogError(
+                    f"{directory / SAMPLES_CSV}: another process is writing this run: {exc}"
+                ) from exc
+        self._samples.truncate(0)
+        (directory / BENCH_SNAPSHOT).write_text(bench_text, encoding="utf-8")
+        write_json_atomic(directory / METADATA, self.metadata)
+        self._samples.write(",".join(["time_s", *self.channels]) + "\n")
+        self._events = open(directory / EVENTS, "w", encoding="utf-8")
+        self._clock = WallClock()
+        self._last_sync_s = self._clock.now_s()
+        self.flush()
+
+    def append_sample(self, time_s: float, values: Sequence[float]) -> None:
+        self._samples.write(repr(float(time_s)) + "," + ",".join(_format(v) for v in values) + "\n")
+        self._samples.flush()
+        self._maybe_sync()
+
+    def append_event(self, event: dict[str, Any]) -> None:
+        self._events.write(json.dumps(event, default=_json_default) + "\n")
+        self._events.flush()
+        self._maybe_sync()
+
+    def _maybe_sync(self) -> None:
+        now = self._clock.now_s()
+        if now - self._last_sync_s >= FSYNC_INTERVAL_S:
+            self._last_sync_s = now
+            for stream in (self._samples, self._events):
+                os.fsync(stream.fileno())
+
+    def flush(self) -> None:
+        self._samples.flush()
+        self._events.flush()
+
+    def update_metadata(self, **fields: Any) -> None:
+        self.metadata.update(fields)
+        write_json_atomic(self.directory / METADATA, self.metadata)
+
+    def write_points(self, points: Iterable[dict[str, Any]]) -> None:
+        write_points_csv(self.directory / POINTS, list(points))
+
+    def close(self, status: str, reason: str = "") -> None:
+        """Close the journal, write the columnar copy and the final status."""
+        try:
+            self.flush()
+            for stream in (self._samples, self._events):
+                os.fsync(stream.fileno())
+            frame = read_samples(self.directory)
+            temporary = self.directory / (SAMPLES_PARQUET + ".tmp")
+            frame.to_parquet(temporary, index=False)
+            os.replace(temporary, self.directory / SAMPLES_PARQUET)
+            self.update_metadata(status=status, reason=reason, end_utc=datetime.now(UTC).isoformat())
+        finally:
+            # the lock goes with the journal, only once the final status is on disk
+            self._samples.close()
+            self._events.close()
+
+
+def _json_default(value: Any) -> Any:
+    if hasattr(value, "item"):
+        return value.item()
+    return str(value)
+
+
+def write_points_csv(path: Path, points: list[dict[str, Any]]) -> None:
+    if not points:
+        path.write_text("", encoding="utf-8")
+        return
+    columns: list[str] = []
+    for point in points:
+        columns.extend(key for key in point if key not in columns)
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(columns)
+    for point in points:
+        writer.writerow(
+            [
+                _format(point[c]) if isinstance(point.get(c), (float, np.floating)) else point.get(c, "")
+                for c in columns
+            ]
+        )
+    path.write_text(buffer.getvalue(), encoding="utf-8")
+
+
+def read_samples(directory: Path) -> pd.DataFrame:
+    """The raw samples of a run, from Parquet if the run closed, else from the CSV journal.
+
+    A journal cut short by a crash loses only its last, partial line; anything else malformed raises
+    RunLogError naming the file and the line.
+    """
+    parquet = directory / SAMPLES_PARQUET
+    journal = directory / SAMPLES_CSV
+    if parquet.exists():
+        try:
+            return pd.read_parquet(parquet)
+        except Exception as exc:  # pyarrow raises several unrelated types for a damaged file
+            hint = f"; the CSV journal {journal.name} is kept beside it" if journal.exists() else ""
+            raise RunLogError(f"{parquet}: unreadable Parquet file: {exc}{hint}") from exc
+    if not journal.exists():
+        raise RunLogError(f"{directory}: no {SAMPLES_CSV} or {SAMPLES_PARQUET}: not a run directory")
+    text = _read_text(journal)
+    lines = text.split("\n")
+    if not lines or not lines[0].startswith("time_s"):
+        raise RunLogError(f"{journal}: line 1: expected a header starting with time_s")
+    header = lines[0].split(",")
+    # The last element is "" when the file ends in a newline, else a line cut short by a crash:
+    # either way it holds no complete sample.
+    complete = lines[1:-1]
+    rows: list[list[float]] = []
+    for number, line in enumerate(complete, start=2):
+        fields = line.split(",")
+        if len(fields) != len(header):
+            raise RunLogError(f"{journal}: line {number}: expected {len(header)} fields, got {len(fields)}")
+        try:
+            rows.append([float(f) if f else math.nan for f in fields])
+        except ValueError as exc:
+            raise RunLogError(f"{journal}: line {number}: not a number: {exc}") from exc
+    return pd.DataFrame(rows, columns=header, dtype="float64")
+
+
+def read_events(directory: Path) -> list[dict[str, Any]]:
+    path = directory / EVENTS
+    if not path.exists():
+        raise RunLogError(f"{directory}: no {EVENTS}")
+    events = []
+    text = _read_text(path)
+    lines = text.split("\n")
+    if not text.endswith("\n"):
+        lines = lines[:-1]  # a partial last line after a crash
+    for number, line in enumerate(lines, start=1):
+        if not line:
+            continue
+        try:
+            events.append(json.loads(line))
+        except json.JSONDecodeError as exc:
+            raise RunLogError(f"{path}: line {number}: not valid JSON: {exc.msg}") from exc
+    return events
+
+
+def _read_text(path: Path) -> str:
+    """A journal's text; bytes that are not UTF-8 (a damaged disk block) name the line they are on."""
+    data = path.read_bytes()
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        raise RunLogError(
+            f"{path}: line {line}: byte {exc.start} is not UTF-8 text: the file is damaged"
+        ) from exc
+
+
+def run_status(directory: Path) -> str:
+    """The run's status: as its metadata records it, except that a run still marked "running" whose
+    journal no process holds any more (killed, crashed, machine down) is "interrupted"."""
+    status = str(read_metadata(directory).get("status", "running"))
+    if status != "running":
+        return status
+    return "running" if _journal_is_held(directory / SAMPLES_CSV) else INTERRUPTED
+
+
+def _journal_is_held(journal: Path) -> bool:
+    if fcntl is None or not journal.exists():
+        return False
+    with open(journal, "rb") as handle:
+        try:
+            fcntl.flock(handle.fileno(), fcntl.LOCK_SH | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return True
+        fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
+    return False
+
+
+def read_metadata(directory: Path) -> dict[str, Any]:
+    path = directory / METADATA
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError as exc:
+        raise RunLogError(f"{directory}: no {METADATA}: not a run directory") from exc
+    except json.JSONDecodeError as exc:
+        raise RunLogError(f"{path}: line {exc.lineno}: not valid JSON: {exc.msg}") from exc
+
+
+def read_points(directory: Path) -> pd.DataFrame:
+    path = directory / POINTS
+    if not path.exists() or path.stat().st_size == 0:
+        return pd.DataFrame()
+    return pd.read_csv(path)
+
+
+@dataclass(frozen=True)
+class RunSummary:
+    directory: Path
+    status: str
+    reason: str
+    points: int
