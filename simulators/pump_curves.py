@@ -24,7 +24,8 @@ operating-point solve stays well posed. A cavitating pump still absorbs its shaf
 collapses, the churning does not stop), so cavitation lowers the head and the efficiency, not the power.
 
 Wear ("worn impeller"): ``head_degradation_fraction`` scales the head down,
-``efficiency_degradation_fraction`` scales the efficiency down (so the shaft power at a given flow rises by the ratio of the two), and
+``efficiency_degradation_fraction`` scales the efficiency down (so the shaft power at a given flow
+rises by the ratio of the two), and
 ``npsh3_multiplier`` scales NPSH3.
 
 The plant's time-stepping loop inlines the same polynomials for speed; these functions are the

@@ -292,9 +292,7 @@ class PymodbusTransport:
             raise TransportError(f"{name}: cannot open Modbus connection")
 
     @classmethod
-    def rtu(
-        cls, port: str, baudrate: int = 9600, timeout_s: float = DEFAULT_TIMEOUT_S
-    ) -> PymodbusTransport:
+    def rtu(cls, port: str, baudrate: int = 9600, timeout_s: float = DEFAULT_TIMEOUT_S) -> PymodbusTransport:
         from pymodbus.client import ModbusSerialClient
 
         client = ModbusSerialClient(port, baudrate=baudrate, timeout=timeout_s, retries=0)

@@ -18,8 +18,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from hil.store import run_directory as runstore
 from hil.core.errors import RunLogError
+from hil.store import run_directory as runstore
 from hil.store.run_directory import (
     EVENTS,
     METADATA,
