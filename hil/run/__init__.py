@@ -1,0 +1,11 @@
+"""One run on a bench: assembling the bench from its file, the session, the runner's tick loop with its
+interlocks, operating points, and the interface procedures are written against.
+
+- :mod:`~hil.run.assembly`: the one place in ``hil`` that names concrete drivers.
+- :mod:`~hil.run.virtual`: the one place in ``hil`` that imports simulators (the virtual bench).
+- :mod:`~hil.run.session`, :mod:`~hil.run.runner`, :mod:`~hil.run.procedure_api`,
+  :mod:`~hil.run.operating_points`.
+
+May import :mod:`hil.core`, :mod:`hil.bench`, :mod:`hil.analysis` and :mod:`hil.store`, plus drivers
+(assembly) and simulators (virtual); never :mod:`hil.results`, :mod:`hil.model` or the CLI.
+"""
