@@ -15,6 +15,9 @@ runner's hot path pays only for :mod:`hil.analysis.steady`):
 - :mod:`~hil.analysis.acceptance`: tolerance cross, efficiency and power at the guarantee point,
   violated test conditions.
 - :mod:`~hil.analysis.npsh`: NPSH3 from a suction-pressure sweep, NPSH3(Q) fit and its tolerance.
+- :mod:`~hil.analysis.feed_system`: the rest of the lander's feed system in flight (burn, engine, tank),
+  the boundary conditions a mission-profile run imposes.
+- :mod:`~hil.analysis.similarity`: water for propellant on the bench (heads and NPSH in metres).
 
 Nothing here imports drivers, simulators, procedures, the runner or the CLI; the only project modules
 used are :mod:`hil.core.errors` and :mod:`hil.core.fluids`.

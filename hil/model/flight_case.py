@@ -1,0 +1,215 @@
+"""One propellant side of the lander, sized around the prototype on the bench: the flight case.
+
+A mission-profile run needs two things from the sizing model: the boundary conditions of the rest
+of the feed system (:mod:`hil.model.feed_system`, built from the mission and the sized stage) and the
+requirements the pump is judged against (what the sizing *assumed*: flow and pressure rise at each
+throttle, NPSH margin, electrical power and the energy drawn from the battery).
+
+The bench runs the prototype at flight speed and flight volumetric flow (see
+:mod:`hil.model.similarity`), which only means something if the flight pump *is* the prototype.
+So the stage is sized at a fixed design (chamber pressure, this side's tank pressure) with the pump
+speed solved so that the sized impeller has the prototype's diameter: the sizing's similarity
+scaling then describes this very pump, and its speeds, powers and energy are what the stage was
+built on. The pump curves are the calibrated pump model (``hil calibrate``) when given, else the
+literature default.
+
+:func:`flight_case` builds a :class:`FlightCase`; everything in it is plain numbers, so the same
+case is rebuilt identically by replay from the mission file recorded with the run.
+
+Imports :mod:`hil.core`, :mod:`hil.analysis` (the boundary model and the similarity mapping),
+:mod:`hil.model.sizing` and :mod:`hil.model.pump_model`; knows nothing of instruments.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from hil.analysis.feed_system import Burn, Engine, Tank
+from hil.analysis.similarity import Similarity
+from hil.core.errors import ConfigError
+from hil.core.fluids import water_density_kg_m3, water_vapour_pressure_pa
+from hil.model.pump_model import PumpModel
+from hil.model.sizing import components as comp
+from hil.model.sizing.mission import SizingInputs
+from hil.model.sizing.model import DESIGN_VARIABLES, ElectricBatch, PumpBatch, evaluate_electric
+
+__all__ = ["FlightCase", "SegmentRequirement", "flight_case"]
+
+_SPEED_GRID_POINTS = 81
+
+
+@dataclass(frozen=True)
+class SegmentRequirement:
+    """What the sizing assumed for this pump in one throttle segment of the burn."""
+
+    throttle: float
+    flow_m3_s: float
+    pressure_rise_pa: float
+    speed_rpm: float
+    npsh3_m: float
+    electrical_power_w: float
+
+
+@dataclass(frozen=True)
+class FlightCase:
+    """Boundary models and requirements of one propellant side, in flight units."""
+
+    side: str
+    propellant: str
+    burn: Burn
+    engine: Engine
+    tank: Tank
+    similarity: Similarity
+    segments: tuple[SegmentRequirement, ...]
+    design_speed_rpm: float
+    impeller_diameter_m: float
+    peak_electrical_power_w: float
+    """The highest electrical power the sizing assumed for this pump (design point included)."""
+    electrical_energy_j: float
+    """The energy this pump draws over the burn in the sizing (its share of the battery)."""
+    npsh_margin: float
+
+    def segment_at(self, time_s: float) -> SegmentRequirement:
+        index = 0
+        for i, start in enumerate(self.burn.segment_starts_s()):
+            if time_s >= start:
+                index = i
+        return self.segments[index]
+
+    def flight_density_kg_m3(self) -> float:
+        return self.similarity.flight_density_kg_m3
+
+    def expelled_side_m3(self, time_s: float) -> float:
+        """Volume of this side's propellant drawn from its tank by ``time_s`` (nominal flow)."""
+        mass = self.burn.expelled_mass_kg(time_s) * self.engine.side_fraction
+        return mass / self.similarity.flight_density_kg_m3
+
+
+def _side_batch(batch: ElectricBatch, side: str) -> PumpBatch:
+    return batch.fuel if side == "fuel" else batch.oxidiser
+
+
+def flight_case(
+    inputs: SizingInputs,
+    side: str,
+    *,
+    impeller_diameter_m: float,
+    chamber_pressure_pa: float,
+    tank_pressure_pa: float,
+    pump_model: PumpModel | None = None,
+    bench_temperature_c: float = 20.0,
+) -> FlightCase:
+    """Size the stage at a fixed design whose ``side`` pump has ``impeller_diameter_m``.
+
+    ``tank_pressure_pa`` is this side's design (lowest) tank pressure; the other side gets the same
+    (it only affects the other pump, which is not judged here). Raises :class:`ConfigError` naming
+    the field when no speed within the mission's speed bounds gives that diameter.
+    """
+    if side not in ("fuel", "oxidiser"):
+        raise ConfigError(inputs.source, "side", f"expected fuel or oxidiser, got {side!r}")
+    model = pump_model if pump_model is not None else PumpModel.default()
+    lo, hi = inputs.bounds.pump_speed_rpm
+    speeds = np.geomspace(lo, hi, _SPEED_GRID_POINTS)
+    designs = np.zeros((speeds.size, len(DESIGN_VARIABLES)))
+    designs[:, 0] = chamber_pressure_pa
+    designs[:, 1] = tank_pressure_pa
+    designs[:, 2] = tank_pressure_pa
+    designs[:, 3] = speeds
+    designs[:, 4] = speeds
+    grid = evaluate_electric(inputs, model, designs, extrapolate=True)
+    diameters = _side_batch(grid, side).diameter_m
+    # Diameter falls monotonically with speed at a fixed duty (D ~ n^-2/3 at a fixed flow coefficient).
+    if not (diameters[-1] <= impeller_diameter_m <= diameters[0]):
+        raise ConfigError(
+            inputs.source,
+            "bounds.pump_speed_rpm",
+            f"no speed in {lo:g}..{hi:g} rpm sizes the {side} pump at the bench's impeller diameter "
+            f"{impeller_diameter_m * 1e3:.1f} mm (the range gives {diameters[-1] * 1e3:.1f}.."
+            f"{diameters[0] * 1e3:.1f} mm): this prototype cannot be the flight pump of this design",
+        )
+    speed = float(np.exp(np.interp(-np.log(impeller_diameter_m), -np.log(diameters), np.log(speeds))))
+    design = designs[:1].copy()
+    design[0, 3] = speed
+    design[0, 4] = speed
+    batch = evaluate_electric(inputs, model, design, extrapolate=True)
+    pump = _side_batch(batch, side)
+    props = inputs.propellants
+    fluid = props.fuel if side == "fuel" else props.oxidiser
+    density = props.fuel_density_kg_m3 if side == "fuel" else props.oxidiser_density_kg_m3
+    vapour = props.fuel_vapour_pressure_pa if side == "fuel" else props.oxidiser_vapour_pressure_pa
+    isp = float(batch.isp_s[0])
+    masses = batch.masses
+    burn_time = float(masses.burn_time_s[0])
+    initial_mass = inputs.mission.dry_mass_kg + float(masses.total_kg[0])
+    eng = inputs.engine
+    full_mass_flow = float(comp.mass_flow_kg_s(eng.thrust_n, isp))
+    burn = Burn(
+        full_thrust_n=eng.thrust_n,
+        full_mass_flow_kg_s=full_mass_flow,
+        initial_mass_kg=initial_mass,
+        segments=tuple((s.duration_fraction * burn_time, s.throttle) for s in eng.throttle_profile),
+    )
+    r = eng.mixture_ratio
+    engine = Engine(
+        design_chamber_pressure_pa=chamber_pressure_pa,
+        full_mass_flow_kg_s=full_mass_flow,
+        side_fraction=1.0 / (1.0 + r) if side == "fuel" else r / (1.0 + r),
+        injector_drop_fraction=eng.injector_drop_fraction,
+        line_loss_pa=eng.fuel_line_loss_pa if side == "fuel" else eng.oxidiser_line_loss_pa,
+    )
+    volume = float((masses.fuel_tank_volume_m3 if side == "fuel" else masses.oxidiser_tank_volume_m3)[0])
+    usable_side = float(masses.usable_propellant_kg[0]) * engine.side_fraction
+    rr = inputs.margins.residual_fraction + inputs.margins.reserve_fraction
+    liquid = min(usable_side * (1.0 + rr) / density, volume)
+    press = inputs.pressurant
+    blowdown = press.mode == "blowdown"
+    tank = Tank(
+        volume_m3=volume,
+        initial_liquid_m3=liquid,
+        density_kg_m3=density,
+        vapour_pressure_pa=vapour,
+        pressure_pa=tank_pressure_pa * (press.blowdown_ratio if blowdown else 1.0),
+        suction_line_loss_pa=inputs.engine.suction_line_loss_pa,
+        full_volume_flow_m3_s=engine.side_full_mass_flow_kg_s / density,
+        mode=press.mode,
+        initial_ullage_m3=volume - liquid if blowdown else 0.0,
+        polytropic_exponent=press.polytropic_exponent,
+        shape=inputs.tanks.shape,
+        length_to_diameter=inputs.tanks.length_to_diameter,
+        static_head_m=inputs.margins.inlet_static_head_m,
+    )
+    similarity = Similarity(
+        flight_density_kg_m3=density,
+        flight_vapour_pressure_pa=vapour,
+        bench_density_kg_m3=water_density_kg_m3(bench_temperature_c),
+        bench_vapour_pressure_pa=water_vapour_pressure_pa(bench_temperature_c),
+    )
+    segments = tuple(
+        SegmentRequirement(
+            throttle=float(batch.throttle[j]),
+            flow_m3_s=float(pump.flow_m3_s[0, j]),
+            pressure_rise_pa=float(pump.pressure_rise_pa[0, j]),
+            speed_rpm=float(pump.speed_rpm[0, j]),
+            npsh3_m=float(pump.npsh3_m[0, j]),
+            electrical_power_w=float(pump.electrical_power_w[0, j]),
+        )
+        for j in range(1, batch.throttle.size)
+    )
+    tau = batch.duration_fraction
+    energy = float(np.sum(pump.electrical_power_w[0, 1:] * tau)) * burn_time
+    return FlightCase(
+        side=side,
+        propellant=fluid.name,
+        burn=burn,
+        engine=engine,
+        tank=tank,
+        similarity=similarity,
+        segments=segments,
+        design_speed_rpm=speed,
+        impeller_diameter_m=float(pump.diameter_m[0]),
+        peak_electrical_power_w=float(np.max(pump.electrical_power_w[0])),
+        electrical_energy_j=energy,
+        npsh_margin=inputs.margins.npsh_margin,
+    )
