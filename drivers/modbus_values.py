@@ -80,3 +80,63 @@ def registers_to_uint32(registers: Sequence[int], word_order: WordOrder = "big")
     """Decode one unsigned 32-bit integer from exactly two registers."""
     value: int = struct.unpack(">I", _words_to_bytes(registers, 2, word_order))[0]
     return value
+
+
+# --- any register type, for instruments described in the bench file (drivers.modbus_map) ---------
+
+DATA_TYPES: dict[str, tuple[str, int]] = {
+    "int16": ("h", 1),
+    "uint16": ("H", 1),
+    "int32": ("i", 2),
+    "uint32": ("I", 2),
+    "float32": ("f", 2),
+    "float64": ("d", 4),
+}
+"""Register types a bench file may name: struct format and width in registers."""
+
+BYTE_ORDERS: tuple[str, ...] = ("big", "little")
+"""Byte order inside each register: Modbus says big; a few devices swap the bytes ("BADC")."""
+
+
+def register_count(data_type: str) -> int:
+    """How many registers a value of ``data_type`` occupies."""
+    return DATA_TYPES[data_type][1]
+
+
+def decode_registers(
+    registers: Sequence[int], data_type: str, word_order: str = "big", byte_order: str = "big"
+) -> float:
+    """Decode one value of ``data_type`` from its registers, as a float.
+
+    ``word_order`` orders the registers of a multi-register value ("little": low word first),
+    ``byte_order`` the two bytes inside each register ("little": low byte first).
+    """
+    code, width = DATA_TYPES[data_type]
+    data = _words_to_bytes(registers, width, word_order)
+    if byte_order == "little":
+        data = b"".join(data[i + 1 : i + 2] + data[i : i + 1] for i in range(0, len(data), 2))
+    return float(struct.unpack(f">{code}", data)[0])
+
+
+def encode_registers(
+    value: float, data_type: str, word_order: str = "big", byte_order: str = "big"
+) -> list[int]:
+    """Encode ``value`` as the registers of ``data_type``; the inverse of :func:`decode_registers`.
+
+    Integer types take an integral value within their range and floats a value within theirs;
+    anything else raises :class:`~hil.core.errors.LimitError` (it is never wrapped or clipped).
+    """
+    code, _ = DATA_TYPES[data_type]
+    if code in "fd":
+        packed_value: float | int = value
+    else:
+        if not float(value).is_integer():
+            raise LimitError(f"{value!r} is not an integer, as {data_type} needs")
+        packed_value = int(value)
+    try:
+        data = struct.pack(f">{code}", packed_value)
+    except (OverflowError, struct.error) as exc:
+        raise LimitError(f"{value!r} is beyond the {data_type} range") from exc
+    if byte_order == "little":
+        data = b"".join(data[i + 1 : i + 2] + data[i : i + 1] for i in range(0, len(data), 2))
+    return _bytes_to_words(data, word_order)

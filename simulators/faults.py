@@ -34,7 +34,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from hil.core.errors import ConfigError, DeviceError
-from simulators.modbus_device import RegisterDevice
+from simulators.modbus_device import ILLEGAL_FUNCTION, RegisterDevice
 from simulators.plant import SENSOR_NAMES, MotorState, PumpLoop
 from simulators.server import Emulator, EmulatorFactory
 
@@ -436,6 +436,14 @@ class _FaultyRegisterDevice:
     def read_registers(self, address: int, count: int) -> list[int]:
         self._refuse_if_due()
         return self._inner.read_registers(address, count)
+
+    def read_input_registers(self, address: int, count: int) -> list[int]:
+        read = getattr(self._inner, "read_input_registers", None)
+        if read is None:
+            raise DeviceError("this device has no input registers", ILLEGAL_FUNCTION)
+        self._refuse_if_due()
+        values: list[int] = read(address, count)
+        return values
 
     def write_registers(self, address: int, values: Sequence[int]) -> None:
         self._refuse_if_due()

@@ -14,8 +14,9 @@ the CRC is borrowed from pymodbus (``FramerRTU.compute_CRC``).
 * :class:`ModbusTcpSession`: MBAP framing for one TCP connection, for
   :meth:`~simulators.server.EmulatorServer.add_tcp` (use :func:`tcp_session_factory`).
 
-Function codes served: 3 (read holding registers), 6 (write single register), 16 (write multiple
-registers); any other function with a valid frame gets exception 1.
+Function codes served: 3 (read holding registers), 4 (read input registers, for devices that have a
+``read_input_registers`` method), 6 (write single register), 16 (write multiple registers); any other
+function with a valid frame gets exception 1.
 
 RTU framing without timing. A real device delimits frames by 3.5 characters of silence; a pty has no
 such timing and may deliver a frame in pieces, so frames are cut by the length their function code
@@ -50,6 +51,7 @@ SERVER_DEVICE_FAILURE = 4
 GATEWAY_TARGET_FAILED = 11
 
 READ_HOLDING_REGISTERS = 3
+READ_INPUT_REGISTERS = 4
 WRITE_SINGLE_REGISTER = 6
 WRITE_MULTIPLE_REGISTERS = 16
 
@@ -196,15 +198,23 @@ def handle_pdu(device: RegisterDevice, pdu: bytes) -> bytes:
     """The reply PDU a device gives to request ``pdu``: normal reply or exception reply."""
     function = pdu[0]
     try:
-        if function == READ_HOLDING_REGISTERS:
+        if function in (READ_HOLDING_REGISTERS, READ_INPUT_REGISTERS):
+            # Input registers (FC 4) are a separate space; a device without any refuses the function.
+            read = (
+                device.read_registers
+                if function == READ_HOLDING_REGISTERS
+                else getattr(device, "read_input_registers", None)
+            )
+            if read is None:
+                raise DeviceError("this device has no input registers", ILLEGAL_FUNCTION)
             if len(pdu) != 5:
-                raise DeviceError("FC 3 request must be 5 bytes", ILLEGAL_DATA_VALUE)
+                raise DeviceError(f"FC {function} request must be 5 bytes", ILLEGAL_DATA_VALUE)
             address, count = struct.unpack(">HH", pdu[1:5])
             if not 1 <= count <= 125:
-                raise DeviceError(f"FC 3 count {count} outside 1..125", ILLEGAL_DATA_VALUE)
+                raise DeviceError(f"FC {function} count {count} outside 1..125", ILLEGAL_DATA_VALUE)
             if address + count > 0x10000:
-                raise DeviceError("FC 3 block runs past register 65535", ILLEGAL_DATA_ADDRESS)
-            values = device.read_registers(address, count)
+                raise DeviceError(f"FC {function} block runs past register 65535", ILLEGAL_DATA_ADDRESS)
+            values = read(address, count)
             return struct.pack(f">BB{count}H", function, 2 * count, *values)
         if function == WRITE_SINGLE_REGISTER:
             if len(pdu) != 5:

@@ -1,4 +1,4 @@
-"""A small Modbus RTU master: holding-register reads (FC 3) and writes (FC 16) over a byte transport.
+"""A small Modbus RTU master: register reads (FC 3, FC 4) and writes (FC 6, FC 16) over a byte transport.
 
 :class:`ModbusRtuTransport` implements :class:`hil.bench.transport.RegisterTransport` on top of any
 :class:`hil.bench.transport.ByteTransport` (a serial port, a pty slave, a serial-over-IP socket), so every
@@ -35,6 +35,8 @@ from hil.bench.transport import ByteTransport
 from hil.core.errors import DeviceError, LimitError, ProtocolError, TransportError, TransportTimeout
 
 READ_HOLDING_REGISTERS = 3
+READ_INPUT_REGISTERS = 4
+WRITE_SINGLE_REGISTER = 6
 WRITE_MULTIPLE_REGISTERS = 16
 MAX_READ_COUNT = 125  # Modbus application protocol limit for FC 3
 MAX_WRITE_COUNT = 123  # Modbus application protocol limit for FC 16
@@ -83,12 +85,31 @@ class ModbusRtuTransport:
         self._transport = transport
 
     def read_holding_registers(self, address: int, count: int, unit: int) -> list[int]:
+        return self._read(READ_HOLDING_REGISTERS, "holding", address, count, unit)
+
+    def read_input_registers(self, address: int, count: int, unit: int) -> list[int]:
+        return self._read(READ_INPUT_REGISTERS, "input", address, count, unit)
+
+    def _read(self, function: int, kind: str, address: int, count: int, unit: int) -> list[int]:
         _check_unit(unit)
         _check_span(address, count, MAX_READ_COUNT)
-        what = f"read {count} holding registers at {address}"
-        pdu = struct.pack(">BHH", READ_HOLDING_REGISTERS, address, count)
+        what = f"read {count} {kind} registers at {address}"
+        pdu = struct.pack(">BHH", function, address, count)
         reply = self._exchange(unit, pdu, what, reply_size=5 + 2 * count)
         return list(struct.unpack(f">{count}H", reply[3:-2]))
+
+    def write_register(self, address: int, value: int, unit: int) -> None:
+        """Function 6: one register; the device echoes the request."""
+        _check_unit(unit)
+        _check_span(address, 1, 1)
+        if not 0 <= value <= 0xFFFF:
+            raise LimitError(f"{self.name} unit {unit}: register value {value} is not a 16-bit word")
+        what = f"write register {address}"
+        pdu = struct.pack(">BHH", WRITE_SINGLE_REGISTER, address, value)
+        reply = self._exchange(unit, pdu, what, reply_size=8)
+        if reply[1:6] != pdu:
+            self._discard()
+            raise ProtocolError(f"{self.name} unit {unit}: {what}: reply does not echo the request")
 
     def write_registers(self, address: int, values: Sequence[int], unit: int) -> None:
         _check_unit(unit)
@@ -139,7 +160,7 @@ class ModbusRtuTransport:
                 raise ProtocolError(
                     f"{self.name} unit {unit}: {what}: reply has function {head[1]}, expected {function}"
                 )
-            elif function == READ_HOLDING_REGISTERS and head[2] != reply_size - 5:
+            elif function in (READ_HOLDING_REGISTERS, READ_INPUT_REGISTERS) and head[2] != reply_size - 5:
                 self._discard()
                 raise ProtocolError(
                     f"{self.name} unit {unit}: {what}: reply announces {head[2]} data bytes, "

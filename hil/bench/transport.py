@@ -77,6 +77,15 @@ class RegisterTransport(Protocol):
     def close(self) -> None: ...
 
 
+class InputRegisterTransport(RegisterTransport, Protocol):
+    """A register transport that also reads input registers (FC 4) and writes one register (FC 6),
+    which instruments described in the bench file may use."""
+
+    def read_input_registers(self, address: int, count: int, unit: int) -> list[int]: ...
+
+    def write_register(self, address: int, value: int, unit: int) -> None: ...
+
+
 class SerialTransport:
     """A pyserial port: a device path (``/dev/ttyUSB0``, a pty slave) or a pyserial URL."""
 
@@ -323,6 +332,29 @@ class PymodbusTransport:
         if len(registers) != count:
             raise ProtocolError(f"{self.name} unit {unit}: {what}: got {len(registers)} registers")
         return registers
+
+    def read_input_registers(self, address: int, count: int, unit: int) -> list[int]:
+        what = f"read {count} input registers at {address}"
+        try:
+            reply = self._client.read_input_registers(address, count=count, device_id=unit)
+        except self._modbus_exception as exc:
+            raise TransportTimeout(f"{self.name} unit {unit}: {what}: {exc}") from exc
+        except OSError as exc:
+            raise TransportError(f"{self.name} unit {unit}: {what}: {exc}") from exc
+        registers = list(self._check(reply, what, unit).registers)
+        if len(registers) != count:
+            raise ProtocolError(f"{self.name} unit {unit}: {what}: got {len(registers)} registers")
+        return registers
+
+    def write_register(self, address: int, value: int, unit: int) -> None:
+        what = f"write register {address}"
+        try:
+            reply = self._client.write_register(address, value, device_id=unit)
+        except self._modbus_exception as exc:
+            raise TransportTimeout(f"{self.name} unit {unit}: {what}: {exc}") from exc
+        except OSError as exc:
+            raise TransportError(f"{self.name} unit {unit}: {what}: {exc}") from exc
+        self._check(reply, what, unit)
 
     def write_registers(self, address: int, values: Sequence[int], unit: int) -> None:
         what = f"write {len(values)} registers at {address}"

@@ -270,7 +270,40 @@ def _build_labjack(cfg: InstrumentConfig, ctx: _Context) -> Built:
     return CompositeInstrument(daq, parts), roles
 
 
+def _build_modbus_map(cfg: InstrumentConfig, ctx: _Context) -> Built:
+    from drivers.modbus_map import ModbusMapInstrument, parse_register_map
+
+    opts = cfg.options
+    readings, setpoints = parse_register_map(opts)
+    instrument = ModbusMapInstrument(
+        ctx.bus(opts),
+        unit=opts.get("unit", int, minimum=0, maximum=255),
+        name=cfg.name,
+        readings=readings,
+        setpoints=setpoints,
+        identity=opts.get("identity", str, ""),
+    )
+    return instrument, {}
+
+
+def _build_scpi_map(cfg: InstrumentConfig, ctx: _Context) -> Built:
+    from drivers.scpi_map import ScpiMapInstrument, parse_scpi_description
+
+    opts = cfg.options
+    description = parse_scpi_description(opts)
+    link = ctx.message(
+        f"instruments.{cfg.name}.resource",
+        opts.get("resource", str),
+        opts.get("timeout_s", float, 0.5, minimum=0.001),
+    )
+    instrument = ScpiMapInstrument(link, cfg.name, description)
+    instrument.configure()
+    return instrument, {}
+
+
 BUILDERS: dict[str, Callable[[InstrumentConfig, _Context], Built]] = {
+    "modbus": _build_modbus_map,
+    "scpi": _build_scpi_map,
     "vesc": _build_vesc,
     "keller": _build_keller,
     "micromotion": _build_micromotion,
