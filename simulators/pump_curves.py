@@ -29,19 +29,19 @@ rises by the ratio of the two), and
 ``npsh3_multiplier`` scales NPSH3.
 
 The plant's time-stepping loop inlines the same polynomials for speed; these functions are the
-reference that tests and other code use. Imports only :mod:`hil.core.fluids` (for g); must not import
-drivers/, and imports :mod:`simulators.plant` for type checking only.
+reference that tests and other code use. The functions take any object with the curve coefficients
+(:class:`CurveParameters`; :class:`simulators.plant_parameters.PlantParameters` is one), so this module
+imports no other part of the plant and the parameters can check their curves with it.
+
+Imports only :mod:`hil.core.fluids` (for g); must not import drivers/ or the rest of simulators/.
 """
 
 from __future__ import annotations
 
 import math
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 from hil.core.fluids import STANDARD_GRAVITY_M_S2
-
-if TYPE_CHECKING:
-    from simulators.plant import PlantParameters
 
 GRAVITY_M_S2 = STANDARD_GRAVITY_M_S2
 HEAD_DROP_AT_NPSH3 = 0.03
@@ -52,11 +52,42 @@ _MAX_BREAKDOWN_EXPONENT = 50.0
 """exp(50) ~ 5e21: 0.97 ** that is exactly 0.0 in floating point, so capping here changes nothing."""
 
 
+class CurveParameters(Protocol):
+    """The coefficients the curves read (read-only attributes of the plant's parameters)."""
+
+    @property
+    def impeller_diameter_m(self) -> float: ...
+    @property
+    def head_coefficient_shutoff(self) -> float: ...
+    @property
+    def head_coefficient_linear(self) -> float: ...
+    @property
+    def head_coefficient_quadratic(self) -> float: ...
+    @property
+    def best_efficiency_flow_coefficient(self) -> float: ...
+    @property
+    def best_efficiency(self) -> float: ...
+    @property
+    def shutoff_power_fraction(self) -> float: ...
+    @property
+    def head_degradation_fraction(self) -> float: ...
+    @property
+    def efficiency_degradation_fraction(self) -> float: ...
+    @property
+    def npsh3_multiplier(self) -> float: ...
+    @property
+    def npsh3_coefficient_shutoff(self) -> float: ...
+    @property
+    def npsh3_coefficient_flow(self) -> float: ...
+    @property
+    def cavitation_breakdown_steepness(self) -> float: ...
+
+
 def speed_rev_s(speed_rpm: float) -> float:
     return speed_rpm / 60.0
 
 
-def head_coefficient(flow_coefficient: float, params: PlantParameters) -> float:
+def head_coefficient(flow_coefficient: float, params: CurveParameters) -> float:
     """``psi(phi)`` of the new (undegraded) impeller."""
     phi = flow_coefficient
     return params.head_coefficient_shutoff + phi * (
@@ -64,7 +95,7 @@ def head_coefficient(flow_coefficient: float, params: PlantParameters) -> float:
     )
 
 
-def power_coefficients(params: PlantParameters) -> tuple[float, float, float]:
+def power_coefficients(params: CurveParameters) -> tuple[float, float, float]:
     """``(lam0, lam1, lam2)`` of the new impeller, derived from the head curve and the best point.
 
     Three conditions fix them: ``lambda(phi_b) = psi_b phi_b / eta_b`` (efficiency eta_b at phi_b),
@@ -83,14 +114,14 @@ def power_coefficients(params: PlantParameters) -> tuple[float, float, float]:
     return lam0, lam1, lam2
 
 
-def power_coefficient(flow_coefficient: float, params: PlantParameters) -> float:
+def power_coefficient(flow_coefficient: float, params: CurveParameters) -> float:
     """``lambda(phi) = P_shaft / (rho n^3 D^5)`` of the new impeller."""
     lam0, lam1, lam2 = power_coefficients(params)
     phi = flow_coefficient
     return lam0 + phi * (lam1 + phi * lam2)
 
 
-def clean_efficiency(flow_coefficient: float, params: PlantParameters) -> float:
+def clean_efficiency(flow_coefficient: float, params: CurveParameters) -> float:
     """``eta(phi) = psi phi / lambda`` of the new, non-cavitating impeller."""
     return (
         head_coefficient(flow_coefficient, params)
@@ -114,7 +145,7 @@ def cavitation_head_factor(npsha_m: float, npsh3_m: float, steepness: float) -> 
     return _FACTOR_AT_NPSH3 ** math.exp(exponent)
 
 
-def npsh3_m(flow_m3_s: float, speed_rpm: float, params: PlantParameters) -> float:
+def npsh3_m(flow_m3_s: float, speed_rpm: float, params: CurveParameters) -> float:
     """NPSH required for a 3 % head drop at this flow and speed (including the wear multiplier)."""
     n = speed_rev_s(speed_rpm)
     d = params.impeller_diameter_m
@@ -127,7 +158,7 @@ def npsh3_m(flow_m3_s: float, speed_rpm: float, params: PlantParameters) -> floa
     )
 
 
-def clean_head_m(flow_m3_s: float, speed_rpm: float, params: PlantParameters) -> float:
+def clean_head_m(flow_m3_s: float, speed_rpm: float, params: CurveParameters) -> float:
     """Head of the new, non-cavitating impeller (dimensional form, defined at zero speed)."""
     n = speed_rev_s(speed_rpm)
     d = params.impeller_diameter_m
@@ -140,7 +171,7 @@ def clean_head_m(flow_m3_s: float, speed_rpm: float, params: PlantParameters) ->
 
 
 def pump_head_m(
-    flow_m3_s: float, speed_rpm: float, params: PlantParameters, npsha_m: float = math.inf
+    flow_m3_s: float, speed_rpm: float, params: CurveParameters, npsha_m: float = math.inf
 ) -> float:
     """Pump total head at this flow and speed, with wear and (if ``npsha_m`` is given) cavitation."""
     head = clean_head_m(flow_m3_s, speed_rpm, params) * (1.0 - params.head_degradation_fraction)
@@ -153,7 +184,7 @@ def pump_head_m(
 
 
 def pump_shaft_power_w(
-    flow_m3_s: float, speed_rpm: float, density_kg_m3: float, params: PlantParameters
+    flow_m3_s: float, speed_rpm: float, density_kg_m3: float, params: CurveParameters
 ) -> float:
     """Shaft power the pump absorbs; wear raises it by (1 - head wear) / (1 - efficiency wear)."""
     lam0, lam1, lam2 = power_coefficients(params)
@@ -165,7 +196,7 @@ def pump_shaft_power_w(
 
 
 def pump_efficiency(
-    flow_m3_s: float, speed_rpm: float, params: PlantParameters, npsha_m: float = math.inf
+    flow_m3_s: float, speed_rpm: float, params: CurveParameters, npsha_m: float = math.inf
 ) -> float:
     """Pump efficiency ``rho g Q H / P_shaft`` (independent of density); 0 when stopped."""
     if speed_rpm <= 0.0:
@@ -174,6 +205,6 @@ def pump_efficiency(
     return GRAVITY_M_S2 * flow_m3_s * head / pump_shaft_power_w(flow_m3_s, speed_rpm, 1.0, params)
 
 
-def flow_at_best_efficiency_m3_s(speed_rpm: float, params: PlantParameters) -> float:
+def flow_at_best_efficiency_m3_s(speed_rpm: float, params: CurveParameters) -> float:
     """``Q = phi_b n D^3``: the best-efficiency (rated) flow at this speed."""
     return params.best_efficiency_flow_coefficient * speed_rev_s(speed_rpm) * params.impeller_diameter_m**3
