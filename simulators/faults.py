@@ -477,13 +477,12 @@ class FaultyMotor:
 
     def motor_state(self) -> MotorState:
         state = self._plant.motor_state()
-        changes: dict[str, float | int] = {}
         if self._fault_code:
-            changes["fault_code"] = self._fault_code
+            state = dataclasses.replace(state, fault_code=self._fault_code)
         if self._overheat_start_s is not None:
             rise = MOTOR_OVERTEMP_RATE_K_S * max(0.0, self._plant.time_s - self._overheat_start_s)
-            changes["temp_motor_c"] = state.temp_motor_c + rise
-        return dataclasses.replace(state, **changes) if changes else state
+            state = dataclasses.replace(state, temp_motor_c=state.temp_motor_c + rise)
+        return state
 
     def latch_fault(self, code: int) -> None:
         self._fault_code = code

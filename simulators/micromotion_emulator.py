@@ -31,7 +31,7 @@ _TEMPERATURE_FROM_DEGC: dict[str, Callable[[float], float]] = {
     "degF": lambda t: t * 1.8 + 32.0,
 }
 _DEFAULT_UNITS = {"mass_flow": "kg/s", "density": "kg/m3", "volume_flow": "m3/s", "temperature": "degC"}
-_KNOWN = {
+_KNOWN: dict[str, Mapping[str, object]] = {
     "mass_flow": _MASS_FLOW_PER_KG_S,
     "density": _DENSITY_PER_KG_M3,
     "volume_flow": _VOLUME_FLOW_PER_M3_S,

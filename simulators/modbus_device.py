@@ -324,10 +324,10 @@ class ModbusRtuBus:
                 for device in self._devices.values():
                     handle_pdu(device, pdu)
             return b""
-        device = self._devices.get(unit)
-        if device is None:
+        addressed = self._devices.get(unit)
+        if addressed is None:
             return b""
-        reply = bytes((unit,)) + handle_pdu(device, pdu)
+        reply = bytes((unit,)) + handle_pdu(addressed, pdu)
         return reply + _crc(reply)
 
 

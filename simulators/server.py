@@ -25,7 +25,7 @@ import threading
 import tty
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Protocol, cast
 
 LOOPBACK = "127.0.0.1"
 
@@ -148,9 +148,9 @@ class EmulatorServer:
                 if kind == "pty":
                     self._serve_pty(target)
                 elif kind == "listen":
-                    self._accept(key.fileobj, target)
+                    self._accept(cast(socket.socket, key.fileobj), target)
                 else:
-                    self._serve_connection(key.fileobj, target)
+                    self._serve_connection(cast(socket.socket, key.fileobj), target)
 
     def _serve_pty(self, channel: _PtyChannel) -> None:
         try:

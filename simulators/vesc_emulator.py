@@ -54,27 +54,41 @@ FIRMWARES: Final = ("new", "old")
 
 
 class MotorState(Protocol):
-    """What the plant reports about the motor, in SI units (speeds mechanical)."""
+    """What the plant reports about the motor, in SI units (speeds mechanical); read-only."""
 
-    speed_rpm: float
-    motor_current_a: float
-    input_current_a: float
-    bus_voltage_v: float
-    duty: float
-    temp_fet_c: float
-    temp_motor_c: float
-    fault_code: int
-    amp_hours: float
-    watt_hours: float
-    tachometer: int
-    pole_pairs: int
+    @property
+    def speed_rpm(self) -> float: ...
+    @property
+    def motor_current_a(self) -> float: ...
+    @property
+    def input_current_a(self) -> float: ...
+    @property
+    def bus_voltage_v(self) -> float: ...
+    @property
+    def duty(self) -> float: ...
+    @property
+    def temp_fet_c(self) -> float: ...
+    @property
+    def temp_motor_c(self) -> float: ...
+    @property
+    def fault_code(self) -> int: ...
+    @property
+    def amp_hours(self) -> float: ...
+    @property
+    def watt_hours(self) -> float: ...
+    @property
+    def tachometer(self) -> int: ...
+    @property
+    def pole_pairs(self) -> int: ...
 
 
 class MotorPlant(Protocol):
     """The motor (and whatever it drives) as the emulated controller sees it."""
 
-    time_s: float
-    """Bench time of the plant's current state."""
+    @property
+    def time_s(self) -> float:
+        """Bench time of the plant's current state."""
+        ...
 
     def command_speed_rpm(self, mechanical_rpm: float) -> None: ...
 

@@ -150,7 +150,9 @@ def _float32_stand_in(value: float) -> float:
 def _split_outside_quotes(text: str, separator: str) -> list[str]:
     if '"' not in text and "'" not in text:
         return text.split(separator)
-    parts, current, quote = [], [], ""
+    parts: list[str] = []
+    current: list[str] = []
+    quote = ""
     for ch in text:
         if quote:
             quote = "" if ch == quote else quote
@@ -469,7 +471,7 @@ class WT310Session:
             if suffixes is None:
                 continue
             reply = command.handler(self.instrument, suffixes, params)
-            if reply is not None and self.instrument.headers and command.header_in_reply:
+            if isinstance(reply, str) and self.instrument.headers and command.header_in_reply:
                 reply = f"{self._reply_header(command, suffixes)} {reply}"
             return self._encode(reply), next_path
         raise _undefined_header()

@@ -312,12 +312,13 @@ def judge_acceptance(
     flow_head_met = verdicts[0].passed or verdicts[1].passed
 
     operating_flow = _operating_flow(guarantee, head_curve)
-    if guarantee.efficiency is not None and eta_tolerance is not None:
+    # (efficiency and power_w are known given when their guarantee is: checked above)
+    if guarantee.efficiency is not None and eta_tolerance is not None and efficiency is not None:
         eta_curve = _make_curve(
             curve_method, flow, _points("efficiency", efficiency, flow.size), efficiency_degree
         )
         verdicts.append(_efficiency_verdict(guarantee.efficiency, eta_tolerance, eta_curve, operating_flow))
-    if guarantee.power_w is not None and power_tolerance is not None:
+    if guarantee.power_w is not None and power_tolerance is not None and power_w is not None:
         power_curve = _make_curve(curve_method, flow, _points("power_w", power_w, flow.size), power_degree)
         verdicts.append(_power_verdict(guarantee.power_w, power_tolerance, power_curve, operating_flow))
 
@@ -470,9 +471,11 @@ def _condition_violations(
     violations: list[ConditionViolation] = []
     unchecked: list[str] = []
     for speed in speed_violations:
-        limit = speed.min_ratio if speed.ratio < speed.min_ratio else speed.max_ratio
+        ratio_limit = speed.min_ratio if speed.ratio < speed.min_ratio else speed.max_ratio
         violations.append(
-            ConditionViolation("speed_range", speed.kind, speed.ratio, limit, speed.verified, speed.message)
+            ConditionViolation(
+                "speed_range", speed.kind, speed.ratio, ratio_limit, speed.verified, speed.message
+            )
         )
 
     grade_class = grade.grade_class
@@ -520,20 +523,20 @@ def _condition_violations(
                 f"instrument_uncertainty_fractions.{quantity}",
                 f"unknown quantity; expected one of {list(QUANTITIES_UNCERTAINTY)}",
             )
-        limit = grade_class.uncertainty_limits.get(quantity)
-        if limit is None:
+        uncertainty_limit = grade_class.uncertainty_limits.get(quantity)
+        if uncertainty_limit is None:
             unchecked.append(f"uncertainty of {quantity}: grade {grade.name} has no limit")
             continue
-        if not value <= limit.value:
+        if not value <= uncertainty_limit.value:
             violations.append(
                 ConditionViolation(
                     "uncertainty",
                     quantity,
                     value,
-                    limit.value,
-                    limit.verified,
+                    uncertainty_limit.value,
+                    uncertainty_limit.verified,
                     f"{quantity} instrument uncertainty {value:.2%} exceeds the grade {grade.name} "
-                    f"limit {limit.value:.2%}",
+                    f"limit {uncertainty_limit.value:.2%}",
                 )
             )
     return violations, unchecked
