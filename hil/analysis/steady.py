@@ -22,6 +22,12 @@ Definitions (per quantity, over one window):
   the fraction is 0 (a constant zero signal is steady).
 - A window holding any NaN or infinity, fewer than two samples, or zero duration is never steady.
 
+The run's judgement: :func:`judge_run_window` judges the last :func:`steady_window_count` samples of a
+run's channels against :data:`DEFAULT_STEADY_LIMITS` (or a procedure's own limits), with the pump's
+pressure rise ``delta_p_pa = p_outlet_pa - p_inlet_pa`` derived on the way. The runner calls it live
+on every tick of a wait for steady state and replay calls it on the recorded log at each steady-state
+event, so the two cannot judge differently.
+
 Hot path: :func:`judge_steady` is plain vectorised numpy (no scipy) and costs tens of microseconds for
 300 samples. :func:`judge_steady_windows` applies the same arithmetic to every sliding window of a
 long log at once (replay and benchmarks).
@@ -34,11 +40,26 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass
+from types import MappingProxyType
 
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
 from hil.core.errors import ConfigError
+
+DEFAULT_STEADY_LIMITS: Mapping[str, tuple[float, float]] = MappingProxyType(
+    {
+        # quantity: (max fluctuation fraction, max trend fraction over the window); grade-2-like values
+        "speed_rpm": (0.02, 0.01),
+        "flow_m3_s": (0.06, 0.02),
+        "delta_p_pa": (0.06, 0.02),
+        "electrical_power_w": (0.06, 0.02),
+    }
+)
+"""The limits a run's steady-state wait uses unless its procedure gives its own (read-only)."""
+
+DELTA_P_CHANNEL = "delta_p_pa"
+"""The derived quantity :func:`judge_run_window` adds: outlet minus inlet pressure."""
 
 
 @dataclass(frozen=True)
@@ -266,6 +287,50 @@ def judge_steady_all(
             limit.reference_scale,
         )
     return SteadyJudgement(steady=all(v.steady for v in verdicts.values()), verdicts=verdicts)
+
+
+def steady_window_count(window_s: float, tick_s: float) -> int:
+    """How many of the latest samples a steady-state window of ``window_s`` holds (at least 2)."""
+    return max(2, int(round(window_s / tick_s)))
+
+
+def judge_run_window(
+    times_s: np.ndarray,
+    columns: Mapping[str, np.ndarray],
+    limits: Mapping[str, tuple[float, float]] | None = None,
+) -> SteadyJudgement:
+    """Judge one window of a run's channels: every quantity in ``limits`` (default
+    :data:`DEFAULT_STEADY_LIMITS`), each as ``(max fluctuation fraction, max trend fraction)``.
+
+    ``columns`` holds the window's samples per channel, on the time base ``times_s``;
+    ``delta_p_pa`` is derived from ``p_outlet_pa`` and ``p_inlet_pa`` when judged and not given. A
+    quantity with limits but no channel is a :class:`~hil.core.errors.ConfigError`.
+    """
+    used = DEFAULT_STEADY_LIMITS if limits is None else limits
+    values: Mapping[str, np.ndarray] = columns
+    if DELTA_P_CHANNEL in used and DELTA_P_CHANNEL not in columns:
+        if "p_outlet_pa" not in columns or "p_inlet_pa" not in columns:
+            raise ConfigError(
+                "judge_run_window", DELTA_P_CHANNEL, "needs the channels p_outlet_pa and p_inlet_pa"
+            )
+        values = {**columns, DELTA_P_CHANNEL: columns["p_outlet_pa"] - columns["p_inlet_pa"]}
+    verdicts: dict[str, SteadyVerdict] = {}
+    for quantity, (fluctuation, trend) in used.items():
+        if quantity not in values:
+            raise ConfigError("judge_run_window", quantity, "has steady limits but no channel in the run")
+        verdicts[quantity] = judge_steady(times_s, values[quantity], fluctuation, trend)
+    return SteadyJudgement(steady=all(v.steady for v in verdicts.values()), verdicts=verdicts)
+
+
+def steady_detail(judgement: SteadyJudgement) -> dict[str, dict[str, float]]:
+    """The numbers a steady-state event records per quantity: its fluctuation and trend fractions."""
+    return {
+        quantity: {
+            "fluctuation_fraction": verdict.fluctuation_fraction,
+            "trend_fraction": verdict.trend_fraction,
+        }
+        for quantity, verdict in judgement.verdicts.items()
+    }
 
 
 def judge_steady_windows(

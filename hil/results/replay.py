@@ -48,7 +48,12 @@ import numpy as np
 import pandas as pd
 
 from hil import __version__
-from hil.analysis.steady import judge_steady
+from hil.analysis.steady import (
+    DEFAULT_STEADY_LIMITS,
+    judge_run_window,
+    steady_detail,
+    steady_window_count,
+)
 from hil.bench.config import BenchConfig, parse_bench
 from hil.core.config import load_toml
 from hil.core.errors import ConfigError, RunLogError
@@ -139,8 +144,6 @@ class ReplayChanges:
 
 def parse_steady_limit(text: str) -> tuple[str, tuple[float, float]]:
     """``QUANTITY=FLUCT,TREND`` (fractions) from the command line."""
-    from hil.run.runner import DEFAULT_STEADY_LIMITS
-
     name, sep, values = text.partition("=")
     if not sep or name.strip() not in DEFAULT_STEADY_LIMITS:
         raise ConfigError(
@@ -232,8 +235,6 @@ def recompute_steady(
     The runner judged the last ``round(window_s / tick_s)`` samples (at least 2) at the event's time,
     with ``delta_p_pa = p_outlet_pa - p_inlet_pa``; so does this.
     """
-    from hil.run.runner import DEFAULT_STEADY_LIMITS
-
     times, columns = _columns(log.samples)
     tick_s = float(log.metadata.get("tick_s", log.bench.tick_s))
     for line, event in enumerate(log.events, start=1):
@@ -244,21 +245,11 @@ def recompute_steady(
             continue
         used = dict(event.get("limits") or DEFAULT_STEADY_LIMITS)
         used.update(limits or {})
-        count = max(2, int(round(window_s / tick_s)))
+        count = steady_window_count(window_s, tick_s)
         end = int(np.searchsorted(times, float(event["time_s"]), side="right"))
         recent = {name: values[max(0, end - count) : end] for name, values in columns.items()}
-        recent["delta_p_pa"] = recent["p_outlet_pa"] - recent["p_inlet_pa"]
-        window_times = times[max(0, end - count) : end]
-        detail = {}
-        steady = True
-        for quantity, (fluctuation, trend) in used.items():
-            verdict = judge_steady(window_times, recent[quantity], fluctuation, trend)
-            detail[quantity] = {
-                "fluctuation_fraction": verdict.fluctuation_fraction,
-                "trend_fraction": verdict.trend_fraction,
-            }
-            steady = steady and verdict.steady
-        yield line, event, steady, detail
+        judgement = judge_run_window(times[max(0, end - count) : end], recent, used)
+        yield line, event, judgement.steady, steady_detail(judgement)
 
 
 def _rejudge_point_steadiness(

@@ -45,7 +45,7 @@ from typing import Any
 
 import numpy as np
 
-from hil.analysis.steady import judge_steady
+from hil.analysis.steady import DEFAULT_STEADY_LIMITS, judge_run_window, steady_detail, steady_window_count
 from hil.bench.roles import Instrument
 from hil.core.clock import Clock
 from hil.core.errors import ConfigError, HilError, InterlockTrip, LimitError, OperatorStop
@@ -58,13 +58,6 @@ READ_RETRIES = 1
 """Extra attempts for a failed read while its instrument had been answering (reads only)."""
 FROZEN_CHECK_CHANNELS = ("p_inlet_pa", "p_outlet_pa", "flow_m3_s", "electrical_power_w")
 """Process channels whose analog noise makes a bit-for-bit repeated value a stuck instrument."""
-DEFAULT_STEADY_LIMITS = {
-    # quantity: (max fluctuation fraction, max trend fraction over the window); grade-2-like values
-    "speed_rpm": (0.02, 0.01),
-    "flow_m3_s": (0.06, 0.02),
-    "delta_p_pa": (0.06, 0.02),
-    "electrical_power_w": (0.06, 0.02),
-}
 Progress = Callable[[str], None]
 
 
@@ -398,7 +391,7 @@ class Runner:
             self.tick()
 
     def _recent(self, window_s: float) -> tuple[np.ndarray, dict[str, np.ndarray]]:
-        count = max(2, int(round(window_s / self.tick_s)))
+        count = steady_window_count(window_s, self.tick_s)
         times = np.asarray(self._times[-count:], dtype=np.float64)
         columns = {
             name: np.asarray(values[-count:], dtype=np.float64) for name, values in self._columns.items()
@@ -414,16 +407,9 @@ class Runner:
         self.hold(window_s)
         while True:
             times, columns = self._recent(window_s)
-            columns["delta_p_pa"] = columns["p_outlet_pa"] - columns["p_inlet_pa"]
-            detail = {}
-            all_steady = True
-            for quantity, (fluctuation, trend) in limits.items():
-                verdict = judge_steady(times, columns[quantity], fluctuation, trend)
-                detail[quantity] = {
-                    "fluctuation_fraction": verdict.fluctuation_fraction,
-                    "trend_fraction": verdict.trend_fraction,
-                }
-                all_steady = all_steady and verdict.steady
+            judgement = judge_run_window(times, columns, limits)
+            detail = steady_detail(judgement)
+            all_steady = judgement.steady
             waited = self.now_s() - start
             if all_steady or waited >= timeout_s:
                 # window and limits go in the event so that a replay judges exactly what was judged live
