@@ -5,7 +5,8 @@ conversion). Each fit carries its coefficients in :func:`numpy.polyval` order (h
 the parameter covariance, the residual standard deviation and the range of x it was fitted over, so
 that nobody evaluates it outside the data without saying so.
 
-Method: ordinary least squares on the Vandermonde matrix with its columns scaled to unit norm
+Method: ordinary least squares on the Vandermonde matrix by :func:`weighted_least_squares`, the one
+linear solver of the harness (calibration's weighted fits use it too): columns scaled to unit norm
 (flows in m3/s make the raw columns differ by many orders of magnitude), solved by SVD
 (:func:`numpy.linalg.lstsq`). The covariance is ``s^2 (X^T X)^-1`` with ``s^2`` the residual variance
 on ``n - (degree + 1)`` degrees of freedom, i.e. the scatter of the points about the curve sets the
@@ -79,6 +80,56 @@ class PolynomialFit:
         return np.polyder(self.coefficients)
 
 
+@dataclass(frozen=True)
+class LinearFit:
+    """Result of :func:`weighted_least_squares`: parameters, their covariance, chi-squared, dof."""
+
+    parameters: np.ndarray
+    covariance: np.ndarray
+    chi2: float
+    dof: int
+
+
+def weighted_least_squares(
+    design: np.ndarray, y: np.ndarray, uncertainty: np.ndarray | None = None, what: str = "a fit"
+) -> LinearFit:
+    """Linear least squares ``design @ p ~ y``, the one solver every fit of the harness uses.
+
+    With ``uncertainty`` (each point's 1-sigma), rows are weighted by ``1 / u``, ``chi2`` is the
+    weighted residual sum of squares and the covariance ``(A^T A)^-1`` follows from the stated
+    uncertainties alone (a caller may scale it by a Birge ratio). Without, every point weighs the same,
+    ``chi2`` is the residual sum of squares and the covariance is ``s^2 (X^T X)^-1`` with
+    ``s^2 = chi2 / dof`` (NaN without degrees of freedom): the scatter sets the uncertainty.
+
+    Columns are scaled to unit norm before an SVD solve (:func:`numpy.linalg.lstsq`): raw columns
+    (powers of flows in m3/s) differ by many orders of magnitude. A rank-deficient design raises
+    :class:`~hil.analysis.AnalysisError` naming ``what`` was being fitted.
+    """
+    a = design if uncertainty is None else design / uncertainty[:, None]
+    b = y if uncertainty is None else y / uncertainty
+    n_terms = design.shape[1]
+    norms = np.sqrt((a * a).sum(axis=0))
+    norms[norms == 0] = 1.0
+    scaled = a / norms
+    solution, _, rank, _ = np.linalg.lstsq(scaled, b, rcond=None)
+    if rank < n_terms:
+        raise AnalysisError(
+            f"{what} with {n_terms} coefficients needs at least {n_terms} distinct points; "
+            f"the points span only rank {rank}"
+        )
+    parameters = solution / norms
+    residual = b - a @ parameters
+    chi2 = float(residual @ residual)
+    dof = int(y.size - n_terms)
+    if uncertainty is not None:
+        covariance = np.linalg.inv(scaled.T @ scaled) / np.outer(norms, norms)
+    elif dof > 0:
+        covariance = chi2 / dof * np.linalg.inv(scaled.T @ scaled) / np.outer(norms, norms)
+    else:
+        covariance = np.full((n_terms, n_terms), np.nan)
+    return LinearFit(parameters, covariance, chi2, dof)
+
+
 def fit_polynomial(x: ArrayLike, y: ArrayLike, degree: int) -> PolynomialFit:
     """Least-squares polynomial of ``degree`` through the points (x, y); see the module docstring."""
     if isinstance(degree, bool) or not isinstance(degree, int) or degree < 0:
@@ -92,28 +143,10 @@ def fit_polynomial(x: ArrayLike, y: ArrayLike, degree: int) -> PolynomialFit:
     n_terms = degree + 1
     if xs.size < n_terms:
         raise AnalysisError(f"a degree-{degree} fit needs at least {n_terms} points, got {xs.size}")
-    vander = np.vander(xs, n_terms)
-    scale = np.sqrt((vander * vander).sum(axis=0))
-    scale[scale == 0] = 1.0
-    scaled = vander / scale
-    solution, _, rank, _ = np.linalg.lstsq(scaled, ys, rcond=None)
-    if rank < n_terms:
-        raise AnalysisError(
-            f"a degree-{degree} fit needs at least {n_terms} distinct x values; "
-            f"the points span only rank {rank}"
-        )
-    coefficients = solution / scale
-    residuals = ys - vander @ coefficients
-    dof = xs.size - n_terms
-    if dof > 0:
-        variance = float(residuals @ residuals) / dof
-        covariance = variance * np.linalg.inv(scaled.T @ scaled) / np.outer(scale, scale)
-        residual_std = math.sqrt(variance)
-    else:
-        covariance = np.full((n_terms, n_terms), np.nan)
-        residual_std = math.nan
+    fit = weighted_least_squares(np.vander(xs, n_terms), ys, what=f"a degree-{degree} fit")
+    residual_std = math.sqrt(fit.chi2 / fit.dof) if fit.dof > 0 else math.nan
     return PolynomialFit(
-        coefficients, covariance, residual_std, float(xs.min()), float(xs.max()), int(xs.size)
+        fit.parameters, fit.covariance, residual_std, float(xs.min()), float(xs.max()), int(xs.size)
     )
 
 

@@ -37,7 +37,8 @@ JSON layout (``schema_version`` 1)::
 The Reynolds number, where given, is ``Re = (pi n D) D / nu`` (tip speed times diameter over
 kinematic viscosity).
 
-Imports only :mod:`hil.core.errors` and :mod:`hil.core.fluids` from the project.
+Imports only :mod:`hil.core.errors`, :mod:`hil.core.fluids` and :mod:`hil.analysis.head` (the one
+definition of the flow coefficient) from the project.
 """
 
 from __future__ import annotations
@@ -52,6 +53,7 @@ import numpy as np
 from numpy.polynomial import polynomial as npoly
 from numpy.typing import ArrayLike, NDArray
 
+from hil.analysis.head import flow_coefficient
 from hil.core.errors import ConfigError, HilError
 from hil.core.fluids import STANDARD_GRAVITY_M_S2
 
@@ -237,7 +239,7 @@ class PumpModel:
         """
         diameter = self.impeller_diameter_m if diameter_m is None else diameter_m
         n_rev_s = _as_array(speed_rpm) / 60.0
-        phi = _as_array(flow_m3_s) / (n_rev_s * diameter**3)
+        phi = _as_array(flow_coefficient(flow_m3_s, speed_rpm, diameter))
         result = _as_array(self.sigma3(phi, n_sigma)) * (n_rev_s * diameter) ** 2 / STANDARD_GRAVITY_M_S2
         return float(result) if np.ndim(result) == 0 else result
 
@@ -246,8 +248,7 @@ class PumpModel:
     ) -> NDArray[np.float64] | float:
         """``phi = Q / (n D^3)`` with n in rev/s (default diameter: the tested impeller)."""
         diameter = self.impeller_diameter_m if diameter_m is None else diameter_m
-        result = _as_array(flow_m3_s) / (_as_array(speed_rpm) / 60.0 * diameter**3)
-        return float(result) if np.ndim(result) == 0 else result
+        return flow_coefficient(flow_m3_s, speed_rpm, diameter)
 
     def best_efficiency_phi(self) -> float:
         """The flow coefficient of best efficiency inside the envelope."""
@@ -272,7 +273,7 @@ class PumpModel:
         env = self.envelope
         tol = 1e-9
 
-        def check(label: str, values: ArrayLike | None, lo: float | None, hi: float | None, fmt: str):
+        def check(label: str, values: ArrayLike | None, lo: float | None, hi: float | None, fmt: str) -> None:
             if values is None:
                 return
             arr = _as_array(values)
