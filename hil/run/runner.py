@@ -267,7 +267,7 @@ class Runner:
         """
         drive = self.bench.pump_drive
         named = {id(i): n for n, i in self.bench.instruments.items()}
-        targets = [(named.get(id(drive), "pump_drive"), drive)]
+        targets: list[tuple[str, Instrument]] = [(named.get(id(drive), "pump_drive"), drive)]
         targets += [(n, i) for n, i in self.bench.instruments.items() if i is not drive]
         targets += [(role, a) for role, a in self.bench.actuators.items()]
         commanded, failed = [], []
