@@ -27,6 +27,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from hil.analysis.feed_system import Burn, Engine, Tank
+from hil.analysis.mission_profile import MissionRecord, Npsh3Table
 from hil.analysis.similarity import Similarity
 from hil.core.errors import ConfigError
 from hil.core.fluids import water_density_kg_m3, water_vapour_pressure_pa
@@ -70,6 +71,35 @@ class FlightCase:
     electrical_energy_j: float
     """The energy this pump draws over the burn in the sizing (its share of the battery)."""
     npsh_margin: float
+
+    def record(
+        self,
+        *,
+        tolerance_fraction: float,
+        transient_grace_s: float,
+        bench_inlet_diameter_m: float,
+        npsh3: Npsh3Table | None = None,
+        sources: dict[str, str] | None = None,
+    ) -> MissionRecord:
+        """The numbers a mission-profile run records and judges with."""
+        return MissionRecord(
+            side=self.side,
+            propellant=self.propellant,
+            burn=self.burn,
+            engine=self.engine,
+            tank=self.tank,
+            similarity=self.similarity,
+            segment_speeds_rpm=tuple(s.speed_rpm for s in self.segments),
+            segment_powers_w=tuple(s.electrical_power_w for s in self.segments),
+            peak_electrical_power_w=self.peak_electrical_power_w,
+            electrical_energy_j=self.electrical_energy_j,
+            npsh_margin=self.npsh_margin,
+            tolerance_fraction=tolerance_fraction,
+            transient_grace_s=transient_grace_s,
+            bench_inlet_diameter_m=bench_inlet_diameter_m,
+            npsh3=npsh3,
+            sources=dict(sources or {}),
+        )
 
     def segment_at(self, time_s: float) -> SegmentRequirement:
         index = 0
