@@ -29,10 +29,11 @@ on every tick of a wait for steady state and replay calls it on the recorded log
 event, so the two cannot judge differently.
 
 Hot path: :func:`judge_steady` is plain vectorised numpy (no scipy) and costs tens of microseconds for
-300 samples. :func:`judge_steady_windows` applies the same arithmetic to every sliding window of a
-long log at once (replay and benchmarks).
+300 samples. :func:`judge_steady_windows` applies the same definitions to every sliding window of a
+long log at once (replay and benchmarks), in O(n) time and memory.
 
-Imports numpy and :mod:`hil.core.errors` only; must not import scipy, pandas or the rest of the harness.
+Imports numpy, :mod:`hil.analysis.sliding` and :mod:`hil.core.errors` only; must not import scipy,
+pandas or the rest of the harness.
 """
 
 from __future__ import annotations
@@ -43,8 +44,8 @@ from dataclasses import dataclass
 from types import MappingProxyType
 
 import numpy as np
-from numpy.lib.stride_tricks import sliding_window_view
 
+from hil.analysis.sliding import sliding_window_statistics
 from hil.core.errors import ConfigError
 
 DEFAULT_STEADY_LIMITS: Mapping[str, tuple[float, float]] = MappingProxyType(
@@ -344,9 +345,11 @@ def judge_steady_windows(
 ) -> SteadyWindows:
     """Judge every window of ``window_samples`` samples, starting every ``step_samples``, at once.
 
-    Same definitions as :func:`judge_steady`; meant for replaying or benchmarking a long log. The
-    results agree with calling :func:`judge_steady` on each window to within floating-point
-    summation order (a few ulps), so a verdict sitting exactly on a limit could in principle differ.
+    Same definitions as :func:`judge_steady`; meant for replaying or benchmarking a long log. Time and
+    memory are O(n) in the log's length whatever the window (:mod:`hil.analysis.sliding`: block
+    statistics merged as centred sums, sliding extremes). The results agree with calling
+    :func:`judge_steady` on each window to within floating-point summation order (a few ulps; the
+    extremes exactly), so a verdict sitting exactly on a limit could in principle differ.
     """
     _check_limits(max_fluctuation_fraction, max_trend_fraction, reference_scale, "judge_steady_windows")
     times = _as_float_array("times_s", times_s, "judge_steady_windows")
@@ -368,12 +371,20 @@ def judge_steady_windows(
     if data.size < window_samples:
         empty = np.empty(0)
         return SteadyWindows(np.empty(0, dtype=int), np.empty(0, dtype=bool), empty, empty, empty, empty)
-    time_windows = sliding_window_view(times, window_samples)[::step_samples]
-    value_windows = sliding_window_view(data, window_samples)[::step_samples]
-    mean, std, fluctuation, trend, duration = _window_statistics(time_windows, value_windows, reference_scale)
-    with np.errstate(invalid="ignore"):
+    stats = sliding_window_statistics(times, data, window_samples, step_samples)
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        mean = stats.mean_v
+        std = np.sqrt(stats.v_m2 / (window_samples - 1))
+        half_range = (stats.v_max - stats.v_min) / 2.0
+        duration = stats.t_max - stats.t_min
+        drift = stats.cross / stats.t_m2 * duration
+        scale = np.abs(mean)
+        if reference_scale is not None:
+            scale = np.maximum(scale, reference_scale)
+        fluctuation = np.where((half_range == 0) & (scale == 0), 0.0, half_range / scale)
+        trend = np.where((drift == 0) & (scale == 0), 0.0, drift / scale)
+        trend = np.where(duration > 0, trend, np.nan)
         steady = (
             (fluctuation <= max_fluctuation_fraction) & (np.abs(trend) <= max_trend_fraction) & (duration > 0)
         )
-    start = np.arange(0, data.size - window_samples + 1, step_samples)
-    return SteadyWindows(start, steady, mean, std, fluctuation, trend)
+    return SteadyWindows(stats.start_index, steady, mean, std, fluctuation, trend)

@@ -173,3 +173,34 @@ def test_windows_agree_with_single_window_judgement() -> None:
 def test_windows_with_too_short_log_are_empty() -> None:
     windows = judge_steady_windows(_times(10), np.ones(10), 20, 5, 0.03, 0.01)
     assert windows.steady.size == 0
+
+
+@pytest.mark.parametrize(("window", "step"), [(200, 10), (200, 1), (30, 7), (64, 64), (5, 12), (2, 1)])
+def test_windows_agree_with_single_window_judgement_for_any_window_and_step(window: int, step: int) -> None:
+    # A long log late in a run (times in the thousands of seconds, values near 1.5e5 as pressures are)
+    # with noise, a ramp, a step, a flat stretch, a constant zero and a dropped sample: where cumulative
+    # sums lose digits of the trend.
+    rng = np.random.default_rng(window * 1000 + step)
+    n = 3000
+    times = 3000.0 + np.arange(n) / 100.0
+    values = 1.5e5 + rng.normal(0.0, 300.0, n)
+    values[800:1400] += np.linspace(0.0, 2.0e4, 600)
+    values[1400:] += 2.0e4
+    values[2000:2300] = 1.5e5
+    values[2300:2500] = 0.0
+    values[2700] = np.nan
+    windows = judge_steady_windows(times, values, window, step, 0.005, 0.002)
+    starts = list(range(0, n - window + 1, step))
+    assert windows.start_index.tolist() == starts
+    for k, start in enumerate(starts):
+        single = judge_steady(times[start : start + window], values[start : start + window], 0.005, 0.002)
+        assert windows.steady[k] == single.steady, start
+        if np.isfinite(single.mean):
+            assert windows.mean[k] == pytest.approx(single.mean, rel=1e-12)
+            assert windows.std[k] == pytest.approx(single.std, rel=1e-7, abs=1e-9)
+            assert windows.fluctuation_fraction[k] == pytest.approx(single.fluctuation_fraction, rel=1e-12)
+            assert windows.trend_fraction[k] == pytest.approx(single.trend_fraction, rel=1e-6, abs=1e-12)
+        else:
+            assert not np.isfinite(windows.mean[k])
+    # Each kind of stretch is there and judged as such.
+    assert windows.steady.any() and not windows.steady.all()
