@@ -15,7 +15,7 @@ pressure reference, both small next to the pressure-transducer terms.
 
 All uncertainties here are absolute (same unit as the quantity) unless the name says ``fraction``.
 
-Imports numpy, scipy.stats (for the Student-t quantile, not in any per-tick path), :mod:`hil.core.errors`
+Imports numpy, scipy.special (for the Student-t quantile, on first use), :mod:`hil.core.errors`
 and :mod:`hil.core.fluids`.
 """
 
@@ -26,7 +26,6 @@ from dataclasses import dataclass
 
 import numpy as np
 from numpy.typing import ArrayLike
-from scipy import stats
 
 from hil.core.errors import ConfigError
 from hil.core.fluids import STANDARD_GRAVITY_M_S2
@@ -74,7 +73,12 @@ def student_t_factor(n: int, confidence: float = 0.95) -> float:
         raise ConfigError(
             "student_t_factor", "confidence", f"expected 0 < confidence < 1, got {confidence!r}"
         )
-    return float(stats.t.ppf(0.5 + confidence / 2.0, n - 1))
+    # scipy.special's inverse Student-t (what scipy.stats.t.ppf calls, same values bit for bit),
+    # imported here: importing scipy.stats costs seconds that a command listing procedures or
+    # starting a run should not pay.
+    from scipy.special import stdtrit
+
+    return float(stdtrit(n - 1, 0.5 + confidence / 2.0))
 
 
 def average_with_uncertainty(

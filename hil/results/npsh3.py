@@ -48,10 +48,9 @@ import math
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import pandas as pd
 
 from hil.analysis import AnalysisError
 from hil.analysis.fits import PolynomialFit
@@ -60,6 +59,9 @@ from hil.analysis.uncertainty import combine_rss, head_uncertainty_m, student_t_
 from hil.core.errors import ConfigError
 from hil.core.fluids import STANDARD_GRAVITY_M_S2, water_vapour_pressure_pa
 from hil.store.run_directory import write_points_csv
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 NPSH3_CSV = "npsh3.csv"
 METADATA_KEY = "npsh3"
@@ -304,6 +306,8 @@ def write_npsh3_results(
 
 def read_npsh3_results(directory: Path) -> pd.DataFrame:
     """``npsh3.csv`` of a run directory (empty frame when the run measured no sweep)."""
+    import pandas as pd  # imported on use: pandas costs most of a second to import
+
     path = Path(directory) / NPSH3_CSV
     if not path.exists() or path.stat().st_size == 0:
         return pd.DataFrame()

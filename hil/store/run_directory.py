@@ -37,13 +37,15 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import pandas as pd
 
 from hil.core.clock import WallClock
 from hil.core.errors import RunLogError
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 try:  # POSIX; elsewhere a run's liveness cannot be checked and "running" reads as interrupted
     import fcntl
@@ -196,6 +198,7 @@ def read_samples(directory: Path) -> pd.DataFrame:
     A journal cut short by a crash loses only its last, partial line; anything else malformed raises
     RunLogError naming the file and the line.
     """
+    import pandas as pd  # on use: importing pandas costs most of a second
     parquet = directory / SAMPLES_PARQUET
     journal = directory / SAMPLES_CSV
     if parquet.exists():
@@ -289,6 +292,8 @@ def read_metadata(directory: Path) -> dict[str, Any]:
 
 
 def read_points(directory: Path) -> pd.DataFrame:
+    import pandas as pd  # on use, as in read_samples
+
     path = directory / POINTS
     if not path.exists() or path.stat().st_size == 0:
         return pd.DataFrame()
