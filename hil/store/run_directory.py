@@ -199,6 +199,7 @@ def read_samples(directory: Path) -> pd.DataFrame:
     RunLogError naming the file and the line.
     """
     import pandas as pd  # on use: importing pandas costs most of a second
+
     parquet = directory / SAMPLES_PARQUET
     journal = directory / SAMPLES_CSV
     if parquet.exists():
