@@ -16,6 +16,7 @@ from typing import Any, TextIO
 
 from hil import __version__
 from hil.core.errors import ConfigError, HilError, InterlockTrip, OperatorStop
+from hil.fleet.commands import add_commands, executor_options
 
 EXIT_OK, EXIT_ERROR, EXIT_USAGE, EXIT_ABORTED = 0, 1, 2, 3
 
@@ -145,6 +146,7 @@ def _acceptance_options(parser: argparse.ArgumentParser) -> None:
 
 def cmd_run(args: argparse.Namespace, out: TextIO) -> int:
     from hil.bench.config import load_bench
+    from hil.fleet.catalogue import record_run
     from hil.results.acceptance import format_verdict_table, resolve_settings
     from hil.run.session import run_procedure
 
@@ -164,6 +166,7 @@ def cmd_run(args: argparse.Namespace, out: TextIO) -> int:
         notes=notes,
         faults=args.fault,
     )
+    _warn(record_run(Path(args.out), result.directory))  # the catalogue of --out indexes it at once
     out.write(f"\nrun directory: {result.directory}\n")
     out.write(f"status: {result.status}" + (f" ({result.reason})" if result.reason else "") + "\n")
     if result.points:
@@ -185,6 +188,11 @@ def cmd_run(args: argparse.Namespace, out: TextIO) -> int:
             )
         )
     return {"completed": EXIT_OK, "aborted": EXIT_ABORTED}.get(result.status, EXIT_ERROR)
+
+
+def _warn(warning: str | None) -> None:
+    if warning:
+        print(f"hil: warning: {warning}", file=sys.stderr)
 
 
 def _progress_printer(stream: TextIO, quiet: bool) -> Any:
@@ -223,12 +231,20 @@ def cmd_replay(args: argparse.Namespace, out: TextIO) -> int:
     from hil.results.acceptance import format_verdict_table
     from hil.results.replay import ReplayChanges, format_outcome, parse_steady_limit, replay_run
 
+    if (args.run_dir is None) == (args.all is None):
+        raise ConfigError("command line", "RUN_DIR", "give one run directory, or --all DIR")
+    if args.through_bench and args.all is not None:
+        raise ConfigError("command line", "--through-bench", "plays back one run: give RUN_DIR, not --all")
     if args.through_bench:
         return _replay_through_bench(args, out)
     steady = dict(parse_steady_limit(item) for item in args.steady) if args.steady else None
     changes = ReplayChanges(
         pump=args.pump, guarantee=args.guarantee, grade=args.grade, grades=args.grades, steady_limits=steady
     )
+    if args.all is not None:
+        from hil.fleet.commands import replay_all
+
+        return replay_all(args, changes, out)
     outcome = replay_run(Path(args.run_dir), changes)
     out.write(format_outcome(outcome) + "\n")
     if outcome.rejudged and outcome.acceptance is not None:
@@ -375,7 +391,15 @@ def build_parser() -> argparse.ArgumentParser:
     replay = sub.add_parser(
         "replay", help="recompute a run's results from its raw log and compare, or re-judge it"
     )
-    replay.add_argument("run_dir", metavar="RUN_DIR")
+    replay.add_argument("run_dir", metavar="RUN_DIR", nargs="?", default=None)
+    replay.add_argument(
+        "--all",
+        default=None,
+        metavar="DIR",
+        help="replay every run directory under DIR on the executor below (each compared, or re-judged)",
+    )
+    executor_options(replay)
+    replay.add_argument("--quiet", action="store_true", help="with --all: no progress display")
     _acceptance_options(replay)
     replay.add_argument(
         "--steady",
@@ -445,6 +469,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="allow the pump outside its calibrated envelope (warns loudly instead of refusing)",
     )
     optimize.set_defaults(handler=cmd_optimize)
+    add_commands(sub)
     return parser
 
 

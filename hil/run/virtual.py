@@ -32,6 +32,14 @@ def fault_specs(config: BenchConfig, fault_texts: Sequence[str]) -> list[Any]:
     return specs
 
 
+def check_plant_table(plant: dict[str, Any], source: str) -> None:
+    """Refuse (ConfigError naming ``source`` and the field) a ``[virtual.plant]`` table the plant
+    model would not accept, before any run is started with it."""
+    from simulators.plant import PlantParameters
+
+    PlantParameters.from_mapping(plant, source)
+
+
 def build_virtual_bench(
     config: BenchConfig,
     seed: int,
