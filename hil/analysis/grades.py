@@ -15,13 +15,13 @@ Layout (see the shipped file for the full list of fields):
   instrument uncertainty limits, NPSH3 tolerance;
 - ``[grades.XX]`` per grade: its class and the flow, head, power and efficiency tolerance factors.
 
-Imports :mod:`hil.core.errors` and :mod:`hil.analysis.steady` (for :class:`SteadyLimits`) only.
+Every entry is read by the one config reader (:class:`hil.core.config.Section`).
+
+Imports :mod:`hil.core` (config, errors) and :mod:`hil.analysis.steady` (for :class:`SteadyLimits`) only.
 """
 
 from __future__ import annotations
 
-import math
-import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from importlib import resources
@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from hil.analysis.steady import SteadyLimits
+from hil.core.config import Section, load_toml
 from hil.core.errors import ConfigError
 
 QUANTITIES_FLUCTUATION = ("flow", "head", "power", "torque", "speed")
@@ -191,14 +192,6 @@ _SMALL_PUMP_FIELDS = {
 }
 _TABLE_FIELDS = {"title": "str", "source": "str"}
 _TOP_LEVEL = ("table", "speed_range", "small_pump", "classes", "grades")
-_EXPECTED = {
-    "tolerance": "a fraction in [0, 1)",
-    "efficiency": "a fraction in (-1, 0]",
-    "fraction": "a fraction in (0, 1)",
-    "count": "an integer >= 1",
-    "positive": "a positive number",
-    "nonnegative": "a number >= 0",
-}
 
 
 def default_grade_table_path() -> Path:
@@ -230,93 +223,73 @@ def load_grade_table(
 
 
 def _read_toml(path: Path) -> dict[str, Any]:
-    try:
-        with path.open("rb") as handle:
-            return tomllib.load(handle)
-    except FileNotFoundError as exc:
-        raise ConfigError(str(path), "", "grade table file not found") from exc
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(str(path), "", f"not valid TOML: {exc}") from exc
-    except OSError as exc:
-        raise ConfigError(str(path), "", f"cannot read the grade table: {exc}") from exc
+    return load_toml(path)
 
 
-def _validate_document(doc: Mapping[str, Any], source: str) -> None:
+def _validate_document(doc: dict[str, Any], source: str) -> None:
     """Check key names and every entry's shape and range; completeness is checked after merging."""
-    for key in doc:
-        if key not in _TOP_LEVEL:
-            raise ConfigError(source, key, f"unknown section; expected one of {list(_TOP_LEVEL)}")
+    top = Section(doc, source)
     for section, fields in (
         ("table", _TABLE_FIELDS),
         ("speed_range", _SPEED_FIELDS),
         ("small_pump", _SMALL_PUMP_FIELDS),
     ):
-        if section in doc:
-            _validate_section(_table_at(doc, section, source, section), fields, source, section)
+        body = top.optional_section(section)
+        if body is not None:
+            _validate_section(body, fields)
     for section, fields in (("classes", _CLASS_FIELDS), ("grades", _GRADE_FIELDS)):
-        if section in doc:
-            entries = _table_at(doc, section, source, section)
-            for name in entries:
-                path = f"{section}.{name}"
-                _validate_section(_table_at(entries, name, source, path), fields, source, path)
+        for entry in top.sections(section).values():
+            _validate_section(entry, fields)
+    top.finish()
 
 
-def _table_at(doc: Mapping[str, Any], key: str, source: str, path: str) -> Mapping[str, Any]:
-    value = doc[key]
-    if not isinstance(value, Mapping):
-        raise ConfigError(source, path, f"expected a table, got {type(value).__name__}")
-    return value
-
-
-def _validate_section(body: Mapping[str, Any], fields: Mapping[str, str], source: str, path: str) -> None:
-    for key, raw in body.items():
-        field = f"{path}.{key}"
+def _validate_section(body: Section, fields: Mapping[str, str]) -> None:
+    for key in body.data:
         if key not in fields:
-            raise ConfigError(source, field, f"unknown key; expected one of {sorted(fields)}")
+            raise body.error(key, f"unknown key (known here: {', '.join(sorted(fields))})")
         kind = fields[key]
         if kind == "str":
-            if not isinstance(raw, str) or not raw:
-                raise ConfigError(source, field, f"expected a non-empty string, got {raw!r}")
+            body.string(key, nonempty=True)
         elif kind == "str_list":
-            if not (isinstance(raw, list) and all(isinstance(item, str) for item in raw)):
-                raise ConfigError(source, field, f"expected a list of grade names, got {raw!r}")
+            body.string_list(key)
         else:
-            _parse_value(raw, kind, source, field)
+            _entry_value(body.section(key), kind)
+    body.finish()
+
+
+# The range of each kind of entry: (minimum, maximum, exclusive minimum, exclusive maximum).
+_RANGES: dict[str, tuple[float | None, float | None, bool, bool]] = {
+    "tolerance": (0.0, 1.0, False, True),
+    "efficiency": (-1.0, 0.0, True, False),
+    "fraction": (0.0, 1.0, True, True),
+    "positive": (0.0, None, True, False),
+    "nonnegative": (0.0, None, False, False),
+}
+
+
+def _entry_value(entry: Section, kind: str) -> GradeValue:
+    """One ``{ value = ..., verified = true|false, note = "..." }`` entry of the table."""
+    if not entry.has("verified"):
+        raise entry.error("verified", "missing (required): every value must say whether it is verified")
+    verified = entry.boolean("verified")
+    note = entry.string("note", "")
+    if kind == "count":
+        number = float(entry.integer("value", minimum=1))
+    else:
+        low, high, exclusive_low, exclusive_high = _RANGES[kind]
+        number = entry.number(
+            "value",
+            minimum=low,
+            maximum=high,
+            exclusive_minimum=exclusive_low,
+            exclusive_maximum=exclusive_high,
+        )
+    entry.finish()
+    return GradeValue(number, verified, note)
 
 
 def _parse_value(raw: Any, kind: str, source: str, field: str) -> GradeValue:
-    if not isinstance(raw, Mapping):
-        raise ConfigError(source, field, f"expected {{ value = ..., verified = true|false }}, got {raw!r}")
-    for key in raw:
-        if key not in ("value", "verified", "note"):
-            raise ConfigError(source, f"{field}.{key}", "unknown key; expected value, verified or note")
-    if "value" not in raw:
-        raise ConfigError(source, f"{field}.value", "missing")
-    if "verified" not in raw:
-        raise ConfigError(source, f"{field}.verified", "missing: every value must say whether it is verified")
-    if not isinstance(raw["verified"], bool):
-        raise ConfigError(source, f"{field}.verified", f"expected true or false, got {raw['verified']!r}")
-    note = raw.get("note", "")
-    if not isinstance(note, str):
-        raise ConfigError(source, f"{field}.note", f"expected a string, got {note!r}")
-    value = raw["value"]
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise ConfigError(source, f"{field}.value", f"expected {_EXPECTED[kind]}, got {value!r}")
-    number = float(value)
-    ok = (
-        math.isfinite(number)
-        and {
-            "tolerance": 0.0 <= number < 1.0,
-            "efficiency": -1.0 < number <= 0.0,
-            "fraction": 0.0 < number < 1.0,
-            "count": isinstance(value, int) and value >= 1,
-            "positive": number > 0.0,
-            "nonnegative": number >= 0.0,
-        }[kind]
-    )
-    if not ok:
-        raise ConfigError(source, f"{field}.value", f"expected {_EXPECTED[kind]}, got {value!r}")
-    return GradeValue(number, raw["verified"], note)
+    return _entry_value(Section(raw, source, field), kind)
 
 
 def _record_origin(doc: Mapping[str, Any], source: str, origin: dict[str, str]) -> None:

@@ -19,7 +19,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from hil.core.config import Section, load_toml
+from hil.core.config import Section, load_toml_document
 from hil.core.errors import ConfigError
 
 BUILTIN_BENCHES = {"sim": "sim_bench.toml"}
@@ -113,13 +113,6 @@ class BenchConfig:
         return merged
 
 
-def _string_list(section: Section, key: str) -> list[str]:
-    value = section.raw(key, [])
-    if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
-        raise section.error(key, "expected a list of strings")
-    return list(value)
-
-
 def resolve_bench_path(name_or_path: str) -> Path:
     """``sim`` names the built-in virtual bench; anything else is a path."""
     if name_or_path in BUILTIN_BENCHES:
@@ -129,14 +122,43 @@ def resolve_bench_path(name_or_path: str) -> Path:
 
 def load_bench(name_or_path: str) -> BenchConfig:
     path = resolve_bench_path(name_or_path)
-    data = load_toml(path)
-    text = path.read_text(encoding="utf-8")
+    data, text = load_toml_document(path)
     return parse_bench(data, str(path), text)
 
 
 def parse_bench(data: dict[str, Any], source: str, text: str = "") -> BenchConfig:
+    """Check a parsed bench document, table by table, then across tables.
+
+    Each table has its own parser below; checks that relate fields of different tables (a limit
+    against the rated speed, a role against the instruments) live in :func:`_check_across_tables`,
+    the one place to extend with further cross-field safety rules.
+    """
     top = Section(data, source)
-    bench = top.section("bench")
+    name, tick_hz, fluid, geometry = _parse_bench_table(top.section("bench"))
+    limits = _parse_limits(top.section("limits"))
+    buses = _parse_buses(top)
+    instruments = _parse_instruments(top)
+    roles = _parse_roles(top.section("roles"))
+    virtual = _parse_virtual(top.optional_section("virtual"))
+    top.finish()
+    config = BenchConfig(
+        name=name,
+        source=source,
+        text=text,
+        tick_s=1.0 / tick_hz,
+        fluid=fluid,
+        geometry=geometry,
+        limits=limits,
+        buses=buses,
+        instruments=instruments,
+        roles=roles,
+        virtual=virtual,
+    )
+    _check_across_tables(config)
+    return config
+
+
+def _parse_bench_table(bench: Section) -> tuple[str, float, str, BenchGeometry]:
     name = bench.get("name", str)
     tick_hz = bench.get("tick_hz", float, 10.0, minimum=0.5, maximum=1000.0)
     fluid = bench.get("fluid", str, "water", choices=("water",))
@@ -149,8 +171,10 @@ def parse_bench(data: dict[str, Any], source: str, text: str = "") -> BenchConfi
         rated_speed_rpm=bench.get("rated_speed_rpm", float, minimum=1.0),
     )
     bench.finish()
+    return name, tick_hz, fluid, geometry
 
-    lim = top.section("limits")
+
+def _parse_limits(lim: Section) -> BenchLimits:
     limits = BenchLimits(
         max_speed_rpm=lim.get("max_speed_rpm", float, minimum=0.0),
         max_outlet_pressure_pa=lim.get("max_outlet_pressure_pa", float, minimum=0.0),
@@ -166,9 +190,10 @@ def parse_bench(data: dict[str, Any], source: str, text: str = "") -> BenchConfi
         frozen_data_s=lim.get("frozen_data_s", float, 0.0, minimum=0.0),
     )
     lim.finish()
-    if limits.max_speed_rpm > 0 and geometry.rated_speed_rpm > limits.max_speed_rpm:
-        raise ConfigError(source, "bench.rated_speed_rpm", "exceeds limits.max_speed_rpm")
+    return limits
 
+
+def _parse_buses(top: Section) -> dict[str, BusConfig]:
     buses = {}
     for bus_name, section in top.sections("buses").items():
         buses[bus_name] = BusConfig(
@@ -179,7 +204,11 @@ def parse_bench(data: dict[str, Any], source: str, text: str = "") -> BenchConfi
             timeout_s=section.get("timeout_s", float, 0.5, minimum=0.001, maximum=60.0),
         )
         section.finish()
+    return buses
 
+
+def _parse_instruments(top: Section) -> dict[str, InstrumentConfig]:
+    """Instruments; their driver options stay a Section for the driver to check (and finish)."""
     instruments = {}
     for inst_name, section in top.sections("instruments").items():
         driver = section.get("driver", str)
@@ -194,9 +223,40 @@ def parse_bench(data: dict[str, Any], source: str, text: str = "") -> BenchConfi
             if channel not in channels:
                 raise section.error(f"accuracy.{channel}", "names no channel of this instrument")
         instruments[inst_name] = InstrumentConfig(inst_name, driver, section, channels, accuracy)
+    return instruments
 
+
+def _parse_roles(roles_section: Section) -> dict[str, str]:
+    roles = {
+        "pump_drive": roles_section.get("pump_drive", str),
+        "throttle_valve": roles_section.get("throttle_valve", str),
+    }
+    if roles_section.has("tank_pressure"):
+        roles["tank_pressure"] = roles_section.get("tank_pressure", str)
+    roles_section.finish()
+    return roles
+
+
+def _parse_virtual(vsec: Section | None) -> VirtualConfig | None:
+    if vsec is None:
+        return None
+    virtual = VirtualConfig(
+        seed=vsec.get("seed", int, 0, minimum=0),
+        plant=vsec.section("plant", {}).data,
+        faults=list(vsec.string_list("faults", ())),
+    )
+    vsec.finish()
+    return virtual
+
+
+def _check_across_tables(config: BenchConfig) -> None:
+    """Rules that relate fields of different tables; each names the field to change."""
+    source = config.source
+    limits, geometry = config.limits, config.geometry
+    if limits.max_speed_rpm > 0 and geometry.rated_speed_rpm > limits.max_speed_rpm:
+        raise ConfigError(source, "bench.rated_speed_rpm", "exceeds limits.max_speed_rpm")
     seen: dict[str, str] = {}
-    for inst in instruments.values():
+    for inst in config.instruments.values():
         for channel in inst.channels:
             if channel in seen:
                 raise ConfigError(
@@ -208,39 +268,6 @@ def parse_bench(data: dict[str, Any], source: str, text: str = "") -> BenchConfi
     missing = [c for c in STANDARD_CHANNELS if c not in seen]
     if missing:
         raise ConfigError(source, "instruments", f"no instrument provides the channels {', '.join(missing)}")
-
-    roles_section = top.section("roles")
-    roles = {
-        "pump_drive": roles_section.get("pump_drive", str),
-        "throttle_valve": roles_section.get("throttle_valve", str),
-    }
-    if roles_section.has("tank_pressure"):
-        roles["tank_pressure"] = roles_section.get("tank_pressure", str)
-    roles_section.finish()
-    for role, target in roles.items():
-        if target.split(".")[0] not in instruments:
+    for role, target in config.roles.items():
+        if target.split(".")[0] not in config.instruments:
             raise ConfigError(source, f"roles.{role}", f"names no instrument: {target!r}")
-
-    virtual = None
-    if top.has("virtual"):
-        vsec = top.section("virtual")
-        virtual = VirtualConfig(
-            seed=vsec.get("seed", int, 0, minimum=0),
-            plant=vsec.section("plant", {}).data,
-            faults=_string_list(vsec, "faults"),
-        )
-        vsec.finish()
-    top.finish()
-    return BenchConfig(
-        name=name,
-        source=source,
-        text=text,
-        tick_s=1.0 / tick_hz,
-        fluid=fluid,
-        geometry=geometry,
-        limits=limits,
-        buses=buses,
-        instruments=instruments,
-        roles=roles,
-        virtual=virtual,
-    )

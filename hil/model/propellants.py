@@ -9,8 +9,8 @@ What lives here:
   (:class:`ExplicitPropellant`).
 * :func:`propellant` looks one up by name (with the usual aliases); :func:`known_propellants` lists
   them.
-* :class:`TankMaterial`, :func:`tank_material` and :func:`known_tank_materials`: density and
-  allowable stress of propellant-tank and pressurant-tank materials.
+* :class:`TankMaterial`, :func:`tank_material` and :func:`known_tank_materials` (tank wall
+  materials) live in :mod:`hil.model.materials` and are re-exported here.
 
 Every property function states its valid temperature range and raises
 :class:`hil.core.fluids.FluidRangeError` (a :class:`hil.core.errors.HilError`) outside it; nothing is
@@ -23,7 +23,8 @@ update. Density is interpolated linearly in temperature (10 K spacing, the curve
 straight); vapour pressure is interpolated linearly in ``ln p`` against ``1/T``, which is the
 Clausius-Clapeyron form and therefore almost exact between neighbouring points.
 
-Imports only :mod:`hil.core.errors` and :mod:`hil.core.fluids` from the project (and CoolProp, numpy).
+Imports only :mod:`hil.core.errors`, :mod:`hil.core.fluids` and :mod:`hil.model.materials` from the project
+(and CoolProp, numpy).
 """
 
 from __future__ import annotations
@@ -44,6 +45,7 @@ from hil.core.fluids import (
     water_density_kg_m3,
     water_vapour_pressure_pa,
 )
+from hil.model.materials import TankMaterial, UnknownMaterialError, known_tank_materials, tank_material
 
 __all__ = [
     "CoolPropPropellant",
@@ -66,10 +68,6 @@ ZERO_CELSIUS_K = 273.15
 
 class UnknownPropellantError(HilError, LookupError):
     """A propellant name that this module has no data for."""
-
-
-class UnknownMaterialError(HilError, LookupError):
-    """A tank material name that this module has no data for."""
 
 
 @dataclass(frozen=True)
@@ -439,86 +437,3 @@ def propellant(name: str) -> Propellant:
             "(or give explicit density and vapour pressure values)"
         )
     return _PROPELLANT_FACTORIES[canonical]()
-
-
-# --------------------------------------------------------------------------------------------------
-# Tank materials
-# --------------------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class TankMaterial:
-    """A tank wall material: density and the allowable stress the tank safety factor divides.
-
-    ``allowable_stress_pa`` is the yield strength for metals (tanks are designed not to yield at
-    maximum expected operating pressure times the safety factor); for the composite overwrap it is
-    an effective burst-equivalent strength, see its source text.
-    """
-
-    name: str
-    density_kg_m3: float
-    allowable_stress_pa: float
-    source: str
-
-    def __post_init__(self) -> None:
-        if not (self.density_kg_m3 > 0.0 and self.allowable_stress_pa > 0.0):
-            raise ValueError(f"{self.name}: density and allowable stress must be positive")
-
-    @property
-    def specific_strength_m2_s2(self) -> float:
-        """Allowable stress over density: what sets thin-wall tank mass per pressure-volume."""
-        return self.allowable_stress_pa / self.density_kg_m3
-
-
-_MATERIALS: dict[str, TankMaterial] = {
-    material.name.lower(): material
-    for material in (
-        TankMaterial(
-            "Ti-6Al-4V",
-            4430.0,
-            880.0e6,
-            "annealed Ti-6Al-4V, typical yield strength 880 MPa, density 4430 kg/m3 (ASM handbook)",
-        ),
-        TankMaterial(
-            "Al-2219-T87",
-            2840.0,
-            393.0e6,
-            "aluminium 2219-T87, typical yield strength 393 MPa, density 2840 kg/m3 (ASM handbook)",
-        ),
-        TankMaterial(
-            "Al-6061-T6",
-            2700.0,
-            276.0e6,
-            "aluminium 6061-T6, typical yield strength 276 MPa, density 2700 kg/m3 (ASM handbook)",
-        ),
-        TankMaterial(
-            "SS-304L",
-            8000.0,
-            170.0e6,
-            "annealed stainless steel 304L, typical yield strength 170 MPa, density 8000 kg/m3",
-        ),
-        TankMaterial(
-            "CFRP-COPV",
-            1600.0,
-            600.0e6,
-            "effective values for a carbon-fibre overwrapped pressure vessel with a thin metal liner, "
-            "chosen to give a burst performance factor pV/W of about 25 km, typical of flight helium "
-            "COPVs; use it with a burst safety factor",
-        ),
-    )
-}
-
-
-def known_tank_materials() -> list[str]:
-    """Names :func:`tank_material` accepts."""
-    return [material.name for material in _MATERIALS.values()]
-
-
-def tank_material(name: str) -> TankMaterial:
-    """The tank material called ``name`` (case-insensitive)."""
-    material = _MATERIALS.get(name.strip().lower())
-    if material is None:
-        raise UnknownMaterialError(
-            f"unknown tank material {name!r}; known: {', '.join(known_tank_materials())}"
-        )
-    return material

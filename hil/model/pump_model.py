@@ -37,14 +37,17 @@ JSON layout (``schema_version`` 1)::
 The Reynolds number, where given, is ``Re = (pi n D) D / nu`` (tip speed times diameter over
 kinematic viscosity).
 
-Imports only :mod:`hil.core.errors`, :mod:`hil.core.fluids` and :mod:`hil.analysis.head` (the one
+The file is read by the one config reader (:class:`hil.core.config.Section`): a missing or unknown
+field, a value of the wrong kind or out of range (``NaN`` and ``Infinity`` included) is a
+:class:`~hil.core.errors.ConfigError` naming the file and the field (``psi.coefficients[1]``).
+
+Imports only :mod:`hil.core` (config, errors, fluids) and :mod:`hil.analysis.head` (the one
 definition of the flow coefficient) from the project.
 """
 
 from __future__ import annotations
 
 import json
-import math
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -54,7 +57,8 @@ from numpy.polynomial import polynomial as npoly
 from numpy.typing import ArrayLike, NDArray
 
 from hil.analysis.head import flow_coefficient
-from hil.core.errors import ConfigError, HilError
+from hil.core.config import Section, load_json, parse_json_text
+from hil.core.errors import HilError
 from hil.core.fluids import STANDARD_GRAVITY_M_S2
 
 __all__ = [
@@ -363,21 +367,13 @@ class PumpModel:
     @classmethod
     def from_json(cls, text: str, source: str = "<pump model>") -> PumpModel:
         """Parse and validate a pump model document; errors are :class:`ConfigError` naming the field."""
-        try:
-            data = json.loads(text)
-        except json.JSONDecodeError as exc:
-            raise ConfigError(source, "", f"not valid JSON: {exc}") from exc
-        return _parse_model(data, source)
+        return _parse_model(parse_json_text(text, source), source)
 
 
 def load_pump_model(path: Path | str) -> PumpModel:
     """Read and validate a pump model file."""
     path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise ConfigError(str(path), "", f"cannot read pump model file: {exc.strerror or exc}") from exc
-    return PumpModel.from_json(text, source=str(path))
+    return _parse_model(load_json(path), str(path))
 
 
 def save_pump_model(model: PumpModel, path: Path | str) -> None:
@@ -386,157 +382,79 @@ def save_pump_model(model: PumpModel, path: Path | str) -> None:
 
 
 # ------------------------------------------------------------------------------------------ parsing
-
-_TOP_KEYS = {
-    "schema",
-    "schema_version",
-    "calibrated",
-    "description",
-    "fluid",
-    "impeller_diameter_m",
-    "psi",
-    "eta",
-    "sigma3",
-    "drive",
-    "envelope",
-    "source_runs",
-}
-_REQUIRED_TOP = _TOP_KEYS - {"description", "sigma3", "drive", "source_runs", "calibrated"}
+# Through the one config reader; JSON ``null`` in an optional field means "absent".
 
 
-def _number(value: Any, source: str, field: str, *, positive: bool = False) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
-        raise ConfigError(source, field, f"expected a finite number, got {value!r}")
-    if positive and value <= 0:
-        raise ConfigError(source, field, f"expected a positive number, got {value!r}")
-    return float(value)
+def _present(sec: Section, key: str) -> bool:
+    """Whether an optional field holds a value (JSON null counts as absent)."""
+    if sec.has(key) and sec.data[key] is None:
+        sec.raw(key)
+        return False
+    return sec.has(key)
 
 
-def _mapping(value: Any, source: str, field: str, keys: set[str], required: set[str]) -> dict[str, Any]:
-    if not isinstance(value, dict):
-        raise ConfigError(source, field, f"expected an object, got {type(value).__name__}")
-    for key in value:
-        if key not in keys:
-            raise ConfigError(source, f"{field}.{key}" if field else key, "unknown field")
-    for key in sorted(required):
-        if key not in value:
-            raise ConfigError(source, f"{field}.{key}" if field else key, "missing required field")
-    return value
-
-
-def _polynomial(value: Any, source: str, field: str) -> FittedPolynomial:
-    data = _mapping(value, source, field, {"coefficients", "covariance"}, {"coefficients", "covariance"})
-    coeffs = data["coefficients"]
-    if not isinstance(coeffs, list) or not coeffs:
-        raise ConfigError(source, f"{field}.coefficients", "expected a non-empty list of numbers")
-    c = tuple(_number(v, source, f"{field}.coefficients[{i}]") for i, v in enumerate(coeffs))
-    cov = data["covariance"]
-    n = len(c)
-    if not isinstance(cov, list) or len(cov) != n or any(not isinstance(r, list) or len(r) != n for r in cov):
-        raise ConfigError(
-            source, f"{field}.covariance", f"expected a {n}x{n} matrix (one row per coefficient)"
-        )
-    matrix = tuple(
-        tuple(_number(v, source, f"{field}.covariance[{i}][{j}]") for j, v in enumerate(row))
-        for i, row in enumerate(cov)
-    )
-    arr = np.asarray(matrix)
+def _polynomial(sec: Section) -> FittedPolynomial:
+    coefficients = sec.number_list("coefficients", min_length=1)
+    n = len(coefficients)
+    covariance = sec.number_matrix("covariance", n, n)
+    sec.finish()
+    arr = np.asarray(covariance)
     scale = max(float(np.max(np.abs(arr))), 1e-300)
     if not np.allclose(arr, arr.T, rtol=1e-6, atol=1e-12 * scale):
-        raise ConfigError(source, f"{field}.covariance", "expected a symmetric matrix")
+        raise sec.error("covariance", "expected a symmetric matrix, got an asymmetric one")
     if float(np.min(np.linalg.eigvalsh(arr))) < -1e-8 * scale:
-        raise ConfigError(source, f"{field}.covariance", "expected a positive semi-definite matrix")
-    return FittedPolynomial(c, matrix)
+        raise sec.error("covariance", "expected a positive semi-definite matrix, got a negative eigenvalue")
+    return FittedPolynomial(coefficients, covariance)
 
 
-def _range(value: Any, source: str, field: str) -> tuple[float, float]:
-    if not isinstance(value, list) or len(value) != 2:
-        raise ConfigError(source, field, "expected [minimum, maximum]")
-    lo = _number(value[0], source, f"{field}[0]")
-    hi = _number(value[1], source, f"{field}[1]")
-    if not lo < hi:
-        raise ConfigError(source, field, f"expected minimum < maximum, got [{lo}, {hi}]")
-    return (lo, hi)
+def _drive(sec: Section) -> DriveEfficiencyMap:
+    # Read in alphabetical order, so that the first missing field named is the same on every run.
+    coefficients = sec.number_matrix("coefficients")
+    load_range = sec.pair("load_fraction_range")
+    rated_power = sec.positive("rated_power_w")
+    rated_speed = sec.positive("rated_speed_rpm")
+    speed_range = sec.pair("speed_fraction_range")
+    sec.finish()
+    return DriveEfficiencyMap(coefficients, rated_speed, rated_power, speed_range, load_range)
 
 
-def _drive(value: Any, source: str) -> DriveEfficiencyMap:
-    keys = {"coefficients", "rated_speed_rpm", "rated_power_w", "speed_fraction_range", "load_fraction_range"}
-    data = _mapping(value, source, "drive", keys, keys)
-    rows = data["coefficients"]
-    if (
-        not isinstance(rows, list)
-        or not rows
-        or any(not isinstance(r, list) or len(r) != len(rows[0]) or not r for r in rows)
-    ):
-        raise ConfigError(source, "drive.coefficients", "expected a non-empty rectangular list of lists")
-    coeffs = tuple(
-        tuple(_number(v, source, f"drive.coefficients[{i}][{j}]") for j, v in enumerate(row))
-        for i, row in enumerate(rows)
-    )
-    return DriveEfficiencyMap(
-        coefficients=coeffs,
-        rated_speed_rpm=_number(data["rated_speed_rpm"], source, "drive.rated_speed_rpm", positive=True),
-        rated_power_w=_number(data["rated_power_w"], source, "drive.rated_power_w", positive=True),
-        speed_fraction_range=_range(data["speed_fraction_range"], source, "drive.speed_fraction_range"),
-        load_fraction_range=_range(data["load_fraction_range"], source, "drive.load_fraction_range"),
-    )
-
-
-def _optional_number(value: Any, source: str, field: str) -> float | None:
-    return None if value is None else _number(value, source, field, positive=True)
-
-
-def _envelope(value: Any, source: str) -> PumpEnvelope:
-    keys = {"phi_min", "phi_max", "speed_rpm_min", "speed_rpm_max", "reynolds_min", "reynolds_max"}
-    data = _mapping(value, source, "envelope", keys, {"phi_min", "phi_max", "speed_rpm_min", "speed_rpm_max"})
+def _envelope(sec: Section) -> PumpEnvelope:
     env = PumpEnvelope(
-        phi_min=_number(data["phi_min"], source, "envelope.phi_min", positive=True),
-        phi_max=_number(data["phi_max"], source, "envelope.phi_max", positive=True),
-        speed_rpm_min=_number(data["speed_rpm_min"], source, "envelope.speed_rpm_min", positive=True),
-        speed_rpm_max=_number(data["speed_rpm_max"], source, "envelope.speed_rpm_max", positive=True),
-        reynolds_min=_optional_number(data.get("reynolds_min"), source, "envelope.reynolds_min"),
-        reynolds_max=_optional_number(data.get("reynolds_max"), source, "envelope.reynolds_max"),
+        phi_min=sec.positive("phi_min"),
+        phi_max=sec.positive("phi_max"),
+        speed_rpm_min=sec.positive("speed_rpm_min"),
+        speed_rpm_max=sec.positive("speed_rpm_max"),
+        reynolds_min=sec.positive("reynolds_min", None) if _present(sec, "reynolds_min") else None,
+        reynolds_max=sec.positive("reynolds_max", None) if _present(sec, "reynolds_max") else None,
     )
+    sec.finish()
     if not env.phi_min < env.phi_max:
-        raise ConfigError(source, "envelope.phi_max", "expected phi_max greater than phi_min")
+        raise sec.error("phi_max", f"must be > phi_min {env.phi_min}, got {env.phi_max}")
     if not env.speed_rpm_min <= env.speed_rpm_max:
-        raise ConfigError(source, "envelope.speed_rpm_max", "expected speed_rpm_max >= speed_rpm_min")
+        raise sec.error(
+            "speed_rpm_max", f"must be >= speed_rpm_min {env.speed_rpm_min}, got {env.speed_rpm_max}"
+        )
     if env.reynolds_min is not None and env.reynolds_max is not None and env.reynolds_min > env.reynolds_max:
-        raise ConfigError(source, "envelope.reynolds_max", "expected reynolds_max >= reynolds_min")
+        raise sec.error("reynolds_max", f"must be >= reynolds_min {env.reynolds_min}, got {env.reynolds_max}")
     return env
 
 
 def _parse_model(data: Any, source: str) -> PumpModel:
-    data = _mapping(data, source, "", _TOP_KEYS, _REQUIRED_TOP)
-    if data["schema"] != SCHEMA_NAME:
-        raise ConfigError(source, "schema", f"expected {SCHEMA_NAME!r}, got {data['schema']!r}")
-    version = data["schema_version"]
-    if version != SCHEMA_VERSION or isinstance(version, bool):
-        raise ConfigError(source, "schema_version", f"expected {SCHEMA_VERSION}, got {version!r}")
-    calibrated = data.get("calibrated", True)
-    if not isinstance(calibrated, bool):
-        raise ConfigError(source, "calibrated", f"expected true or false, got {calibrated!r}")
-    description = data.get("description", "")
-    if not isinstance(description, str):
-        raise ConfigError(source, "description", "expected a string")
-    fluid = data["fluid"]
-    if not isinstance(fluid, str) or not fluid:
-        raise ConfigError(source, "fluid", "expected the name of the bench fluid, e.g. 'water'")
-    runs = data.get("source_runs", [])
-    if not isinstance(runs, list) or any(not isinstance(r, str) for r in runs):
-        raise ConfigError(source, "source_runs", "expected a list of run id strings")
-    return PumpModel(
-        impeller_diameter_m=_number(
-            data["impeller_diameter_m"], source, "impeller_diameter_m", positive=True
-        ),
-        fluid=fluid,
-        psi_fit=_polynomial(data["psi"], source, "psi"),
-        eta_fit=_polynomial(data["eta"], source, "eta"),
-        sigma3_fit=None if data.get("sigma3") is None else _polynomial(data["sigma3"], source, "sigma3"),
-        drive=None if data.get("drive") is None else _drive(data["drive"], source),
-        envelope=_envelope(data["envelope"], source),
-        source_runs=tuple(runs),
-        calibrated=calibrated,
-        description=description,
+    top = Section(data, source)
+    top.string("schema", choices=(SCHEMA_NAME,))
+    top.integer("schema_version", minimum=SCHEMA_VERSION, maximum=SCHEMA_VERSION)
+    model = PumpModel(
+        impeller_diameter_m=top.positive("impeller_diameter_m"),
+        fluid=top.string("fluid", nonempty=True),
+        psi_fit=_polynomial(top.section("psi")),
+        eta_fit=_polynomial(top.section("eta")),
+        sigma3_fit=_polynomial(top.section("sigma3")) if _present(top, "sigma3") else None,
+        drive=_drive(top.section("drive")) if _present(top, "drive") else None,
+        envelope=_envelope(top.section("envelope")),
+        source_runs=top.string_list("source_runs", ()),
+        calibrated=top.boolean("calibrated", True),
+        description=top.string("description", ""),
         schema_version=SCHEMA_VERSION,
     )
+    top.finish()
+    return model

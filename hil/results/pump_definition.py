@@ -28,8 +28,9 @@ its ``small_pump.max_input_power_w``). Without it, the harness uses the largest 
 input power (converted to the specified speed) as the bound: the electrical input is never below
 the shaft input, so a pump whose electrical input is small is small for certain.
 
-Every field is checked with :class:`hil.core.config.Section`: a missing or mistyped field, a value out of
-range or an unknown key raises :class:`~hil.core.errors.ConfigError` naming the file and the field.
+Every field is checked by the one config reader (:class:`hil.core.config.Section`): a missing or
+mistyped field, a value out of range or an unknown key raises :class:`~hil.core.errors.ConfigError`
+naming the file and the field.
 
 Imports hil's config and errors only (the grade is checked against the grade table by the caller,
 who knows which table is in use).
@@ -99,22 +100,18 @@ def parse_pump_definition(data: dict[str, Any], source: str) -> PumpDefinition:
     """Check a parsed pump definition document; ``source`` names it in error messages."""
     top = Section(data, source)
     pump = top.section("pump")
-    name = pump.get("name", str)
-    serial = pump.get("serial", str)
-    build = pump.get("build", str, "")
-    impeller = pump.get("impeller_diameter_m", float, minimum=1e-3, maximum=5.0)
-    speed = pump.get("specified_speed_rpm", float, minimum=1.0)
-    input_power = pump.get("input_power_w", float, None, minimum=0.0)
-    if input_power is not None and input_power <= 0:
-        raise pump.error("input_power_w", f"expected a positive power, got {input_power}")
+    name = pump.string("name", nonempty=True)
+    serial = pump.string("serial", nonempty=True)
+    build = pump.string("build", "")
+    impeller = pump.number("impeller_diameter_m", minimum=1e-3, maximum=5.0)
+    speed = pump.number("specified_speed_rpm", minimum=1.0)
+    input_power = pump.positive("input_power_w", None)
     pump.finish()
     guarantee = None
-    if top.has("guarantee"):
-        guarantee = parse_guarantee_section(top.section("guarantee"))
+    guarantee_section = top.optional_section("guarantee")
+    if guarantee_section is not None:
+        guarantee = parse_guarantee_section(guarantee_section)
     top.finish()
-    for field, value in (("pump.name", name), ("pump.serial", serial)):
-        if not value.strip():
-            raise top.error(field, "expected a non-empty string")
     return PumpDefinition(
         name=name,
         serial=serial,
@@ -129,17 +126,10 @@ def parse_pump_definition(data: dict[str, Any], source: str) -> PumpDefinition:
 
 def parse_guarantee_section(section: Section) -> Guarantee:
     """The ``[guarantee]`` table: flow and head required, efficiency, power and grade optional."""
-    flow = section.get("flow_m3_s", float)
-    head = section.get("head_m", float)
-    efficiency = section.get("efficiency", float, None)
-    power = section.get("power_w", float, None)
-    grade = section.get("grade", str, None)
+    flow = section.positive("flow_m3_s")
+    head = section.positive("head_m")
+    efficiency = section.optional_number("efficiency", minimum=0.0, maximum=1.0, exclusive_minimum=True)
+    power = section.positive("power_w", None)
+    grade = section.optional_string("grade", nonempty=True)
     section.finish()
-    for key, value in (("flow_m3_s", flow), ("head_m", head), ("power_w", power)):
-        if value is not None and not value > 0:
-            raise section.error(key, f"expected a positive number, got {value}")
-    if efficiency is not None and not 0 < efficiency <= 1:
-        raise section.error("efficiency", f"expected a fraction in (0, 1], got {efficiency}")
-    if grade is not None and not grade.strip():
-        raise section.error("grade", 'expected a grade name such as "2B", got an empty string')
     return Guarantee(flow, head, efficiency, power, grade)

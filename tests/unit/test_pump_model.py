@@ -168,7 +168,7 @@ def test_validation_errors_name_file_and_field(mutate, field: str) -> None:
 
 
 def test_missing_file_and_bad_json_are_config_errors(tmp_path: Path) -> None:
-    with pytest.raises(ConfigError, match="cannot read"):
+    with pytest.raises(ConfigError, match="file not found"):
         load_pump_model(tmp_path / "absent.json")
     bad = tmp_path / "bad.json"
     bad.write_text("{not json", encoding="utf-8")

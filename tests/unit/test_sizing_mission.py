@@ -118,7 +118,7 @@ def test_throttle_profile_must_cover_the_burn() -> None:
 
 
 def test_unreadable_and_malformed_files(tmp_path: Path) -> None:
-    with pytest.raises(ConfigError, match="cannot read"):
+    with pytest.raises(ConfigError, match="file not found"):
         load_mission(tmp_path / "absent.toml")
     bad = tmp_path / "bad.toml"
     bad.write_text("[mission\nname = 1", encoding="utf-8")

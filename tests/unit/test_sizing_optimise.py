@@ -21,13 +21,12 @@ from hil.model.sizing.model import (
 )
 from hil.model.sizing.optimise import (
     design_bounds,
-    mass_sensitivities,
     optimise_electric,
     optimise_pressure_fed,
-    pareto_by_power_limit,
     pareto_front,
     sweep_electric,
 )
+from hil.model.sizing.studies import mass_sensitivities, pareto_by_power_limit
 
 SAMPLE = Path(str(files("hil") / "data" / "lander_mission.toml"))
 

@@ -28,12 +28,14 @@ from hil.model.sizing.model import G0, ElectricBatch, PumpBatch
 from hil.model.sizing.optimise import (
     OptimisationResult,
     PressureFedResult,
+    optimise_electric,
+    optimise_pressure_fed,
+)
+from hil.model.sizing.studies import (
     Sensitivity,
     UncertaintyResult,
     calibration_uncertainty,
     mass_sensitivities,
-    optimise_electric,
-    optimise_pressure_fed,
     pareto_by_power_limit,
 )
 

@@ -1,0 +1,249 @@
+"""Inputs of the sizing model: every coefficient with its documented default.
+
+Frozen dataclasses grouping the inputs (:class:`MissionSpec`, :class:`EngineSpec`,
+:class:`PropellantSpec`, :class:`MarginSpec`, :class:`TankSpec`, :class:`PressurantSpec`,
+:class:`ElectricSpec`, :class:`DesignBounds`, all gathered in :class:`SizingInputs`) and
+:func:`input_summary`, which echoes every value used in the optimiser's JSON output. The mission file
+that fills them is read by :mod:`hil.model.sizing.mission`.
+
+The defaults are the typical values of the electric-feed literature (see the README's sizing
+section): a reader who leaves a section out gets a documented, defensible number.
+
+Imports :mod:`hil.core.errors` and :mod:`hil.model.propellants` only from the project.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field, fields
+from typing import Any
+
+from hil.core.errors import ConfigError
+from hil.model.propellants import Propellant, TankMaterial, tank_material
+
+__all__ = [
+    "DesignBounds",
+    "ElectricSpec",
+    "EngineSpec",
+    "MarginSpec",
+    "MissionSpec",
+    "PressurantSpec",
+    "PropellantSpec",
+    "SizingInputs",
+    "TankSpec",
+    "ThrottleSegment",
+    "input_summary",
+]
+
+
+@dataclass(frozen=True)
+class ThrottleSegment:
+    """One part of the burn: a fraction of the burn time spent at a thrust fraction (throttle)."""
+
+    duration_fraction: float
+    throttle: float
+
+
+@dataclass(frozen=True)
+class MissionSpec:
+    """What the stage must do: a delta-v with the rest of the stage's mass, or a total impulse.
+
+    ``dry_mass_kg`` is the mass at burnout *excluding* the propulsion system (structure, avionics,
+    payload, landing gear): the model adds the propulsion system's own dry mass, pressurant and
+    residual propellant, since those are what the feed-system choice changes.
+    """
+
+    name: str = "mission"
+    delta_v_m_s: float | None = None
+    total_impulse_n_s: float | None = None
+    dry_mass_kg: float = 0.0
+
+
+@dataclass(frozen=True)
+class EngineSpec:
+    """The engine and its feed plumbing.
+
+    Defaults: injector drop 20 % of chamber pressure (the usual stability margin), fuel-side
+    cooling and line losses 3 bar and oxidiser-side line losses 1.5 bar at full flow, suction-line
+    loss (tank to pump inlet) 0.2 bar. Specific impulse is an input; ``isp_per_chamber_pressure_s_per_pa``
+    optionally lets it rise with chamber pressure about ``chamber_pressure_pa`` (a nozzle of fixed
+    exit diameter gains area ratio with chamber pressure), default 0: constant Isp.
+    """
+
+    thrust_n: float = 3000.0
+    isp_s: float = 315.0
+    mixture_ratio: float = 1.65
+    chamber_pressure_pa: float = 1.0e6
+    isp_per_chamber_pressure_s_per_pa: float = 0.0
+    injector_drop_fraction: float = 0.20
+    fuel_line_loss_pa: float = 3.0e5
+    oxidiser_line_loss_pa: float = 1.5e5
+    suction_line_loss_pa: float = 2.0e4
+    fixed_hardware_mass_kg: float = 0.0
+    throttle_profile: tuple[ThrottleSegment, ...] = (ThrottleSegment(1.0, 1.0),)
+
+    def isp_at(self, chamber_pressure_pa: Any) -> Any:
+        """Specific impulse at a chamber pressure (linear about the reference chamber pressure)."""
+        return self.isp_s + self.isp_per_chamber_pressure_s_per_pa * (
+            chamber_pressure_pa - self.chamber_pressure_pa
+        )
+
+
+@dataclass(frozen=True)
+class PropellantSpec:
+    """Fuel, oxidiser and the temperature they are stored and pumped at."""
+
+    fuel: Propellant
+    oxidiser: Propellant
+    temperature_c: float = 20.0
+
+    @property
+    def fuel_density_kg_m3(self) -> float:
+        return self.fuel.density_kg_m3(self.temperature_c)
+
+    @property
+    def oxidiser_density_kg_m3(self) -> float:
+        return self.oxidiser.density_kg_m3(self.temperature_c)
+
+    @property
+    def fuel_vapour_pressure_pa(self) -> float:
+        return self.fuel.vapour_pressure_pa(self.temperature_c)
+
+    @property
+    def oxidiser_vapour_pressure_pa(self) -> float:
+        return self.oxidiser.vapour_pressure_pa(self.temperature_c)
+
+
+@dataclass(frozen=True)
+class MarginSpec:
+    """Margins. Defaults: 5 % ullage, 2 % residuals (unusable), 3 % reserve (carried, counted as not
+    burned), NPSH available at least 1.3 times NPSH3, and no static liquid head at the pump inlet
+    (conservative: the tank may be nearly empty and the acceleration low at the end of the burn)."""
+
+    ullage_fraction: float = 0.05
+    residual_fraction: float = 0.02
+    reserve_fraction: float = 0.03
+    npsh_margin: float = 1.3
+    inlet_static_head_m: float = 0.0
+
+
+@dataclass(frozen=True)
+class TankSpec:
+    """Propellant tanks. Defaults: titanium spheres, safety factor 1.5 on yield, 0.5 mm minimum
+    gauge (below this thin-wall theory gives walls nobody can make), sized for the liquid head
+    under 30 m/s^2 (about 3 g) of axial acceleration."""
+
+    material: TankMaterial = field(default_factory=lambda: tank_material("Ti-6Al-4V"))
+    shape: str = "sphere"
+    length_to_diameter: float = 2.0
+    safety_factor: float = 1.5
+    min_wall_thickness_m: float = 0.5e-3
+    max_acceleration_m_s2: float = 30.0
+
+
+@dataclass(frozen=True)
+class PressurantSpec:
+    """Pressurant and its bottle. Defaults: helium (R = 2077.1 J/kg/K) at 28 MPa and 20 degC in a
+    carbon-overwrapped bottle with safety factor 1.5, polytropic exponent 1.3 (between isothermal
+    and adiabatic, usual for burns of minutes), regulator needing 1 MPa above its outlet.
+    ``mode`` 'regulated' keeps the tanks at constant pressure; 'blowdown' (electric-pump-fed option
+    only) starts the tanks at ``blowdown_ratio`` times the design (final) tank pressure, with no
+    bottle; the pressure-fed baseline is always regulated."""
+
+    gas_constant_j_kg_k: float = 2077.1
+    storage_pressure_pa: float = 28.0e6
+    temperature_k: float = 293.15
+    polytropic_exponent: float = 1.3
+    regulator_drop_pa: float = 1.0e6
+    tank_material: TankMaterial = field(default_factory=lambda: tank_material("CFRP-COPV"))
+    tank_safety_factor: float = 1.5
+    tank_min_wall_thickness_m: float = 0.5e-3
+    mode: str = "regulated"
+    blowdown_ratio: float = 3.0
+
+
+@dataclass(frozen=True)
+class ElectricSpec:
+    """Pumps, motors, inverters and battery of the electric-pump-fed option.
+
+    Defaults from the literature ranges: pump specific power 10 kW/kg (5-20), motor efficiency 0.90
+    and 2.5 kW/kg (small motors sit low in 1-5), inverter 0.95 and 20 kW/kg, Li-ion battery 3 kW/kg
+    and 150 Wh/kg with packing factor 1.2, no discharge derating, no power limit. The motor and
+    inverter efficiencies are replaced by a calibrated drive map when the pump model has one.
+    ``pump_mass_model`` 'size' uses ``m = pump_size_coefficient_kg_m3 * D^3`` instead of the specific
+    power. ``assumed_suction_specific_speed`` (dimensionless, omega-based; 3.0 is about 8,200 in US
+    units) sets NPSH3 only when the pump model has no NPSH3 fit.
+    """
+
+    pump_specific_power_w_kg: float = 10.0e3
+    pump_mass_model: str = "specific_power"
+    pump_size_coefficient_kg_m3: float = 4000.0
+    motor_efficiency: float = 0.90
+    motor_specific_power_w_kg: float = 2.5e3
+    inverter_efficiency: float = 0.95
+    inverter_specific_power_w_kg: float = 20.0e3
+    battery_specific_power_w_kg: float = 3.0e3
+    battery_specific_energy_wh_kg: float = 150.0
+    battery_packing_factor: float = 1.2
+    battery_discharge_efficiency: float = 1.0
+    battery_rate_derating_per_c: float = 0.0
+    max_electrical_power_w: float = math.inf
+    assumed_suction_specific_speed: float = 3.0
+
+
+@dataclass(frozen=True)
+class DesignBounds:
+    """Ranges the optimiser may search: chamber pressure, pump-fed tank pressures and pump speed."""
+
+    chamber_pressure_pa: tuple[float, float] = (0.5e6, 4.0e6)
+    tank_pressure_pa: tuple[float, float] = (1.5e5, 1.5e6)
+    pump_speed_rpm: tuple[float, float] = (5_000.0, 90_000.0)
+
+
+@dataclass(frozen=True)
+class SizingInputs:
+    """Everything the sizing model needs, apart from the pump model and the design variables."""
+
+    mission: MissionSpec
+    engine: EngineSpec
+    propellants: PropellantSpec
+    margins: MarginSpec = field(default_factory=MarginSpec)
+    tanks: TankSpec = field(default_factory=TankSpec)
+    pressurant: PressurantSpec = field(default_factory=PressurantSpec)
+    electric: ElectricSpec = field(default_factory=ElectricSpec)
+    bounds: DesignBounds = field(default_factory=DesignBounds)
+    source: str = "<inputs>"
+
+    def __post_init__(self) -> None:
+        mission = self.mission
+        if (mission.delta_v_m_s is None) == (mission.total_impulse_n_s is None):
+            raise ConfigError(self.source, "mission", "give exactly one of delta_v_m_s or total_impulse_n_s")
+
+
+def input_summary(inputs: SizingInputs) -> dict[str, Any]:
+    """Every input value used, as plain JSON-ready data (echoed in the optimiser's JSON output)."""
+
+    def plain(obj: Any) -> Any:
+        if isinstance(obj, Propellant):
+            return {"name": obj.name, "source": obj.source, "valid_range_c": list(obj.valid_range_c())}
+        if isinstance(obj, TankMaterial):
+            return {
+                "name": obj.name,
+                "density_kg_m3": obj.density_kg_m3,
+                "allowable_stress_pa": obj.allowable_stress_pa,
+                "source": obj.source,
+            }
+        if hasattr(obj, "__dataclass_fields__"):
+            return {f.name: plain(getattr(obj, f.name)) for f in fields(obj)}
+        if isinstance(obj, (tuple, list)):
+            return [plain(v) for v in obj]
+        if isinstance(obj, float) and math.isinf(obj):
+            return None
+        return obj
+
+    summary = {f.name: plain(getattr(inputs, f.name)) for f in fields(inputs) if f.name != "source"}
+    summary["propellants"]["fuel_density_kg_m3"] = inputs.propellants.fuel_density_kg_m3
+    summary["propellants"]["oxidiser_density_kg_m3"] = inputs.propellants.oxidiser_density_kg_m3
+    summary["propellants"]["fuel_vapour_pressure_pa"] = inputs.propellants.fuel_vapour_pressure_pa
+    summary["propellants"]["oxidiser_vapour_pressure_pa"] = inputs.propellants.oxidiser_vapour_pressure_pa
+    return summary

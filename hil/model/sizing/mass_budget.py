@@ -1,0 +1,258 @@
+"""Masses of a feed option: tanks, pressurant and its bottle, battery, and the propellant they serve.
+
+:func:`size_masses` sizes, for every design row, the propellant tanks (thin wall, ullage, liquid head
+under acceleration, minimum gauge), the pressurant (regulated from a bottle, or blowdown), the
+battery (larger of power and energy) and the propellant (from the total impulse, or by a fixed-point
+iteration of the rocket equation for a delta-v, since the tanks and battery grow with the propellant
+they serve). The burn profile helpers live here too.
+
+Imports :mod:`hil.model.sizing.components`, :mod:`hil.model.sizing.batches` and
+:mod:`hil.model.sizing.inputs` only from the project.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numpy.typing import NDArray
+
+from hil.model.sizing import components as comp
+from hil.model.sizing.batches import MassBatch
+from hil.model.sizing.inputs import SizingInputs
+
+__all__ = ["burn_profile", "expelled_fraction", "size_masses"]
+
+Array = NDArray[np.float64]
+G0 = comp.G0_M_S2
+_MASS_ITERATIONS = 200
+_MASS_TOLERANCE = 1e-10
+
+
+def burn_profile(inputs: SizingInputs) -> tuple[Array, Array]:
+    """Throttle of each point (design point first) and duration fraction of each segment."""
+    segments = inputs.engine.throttle_profile
+    throttle = np.array([1.0] + [s.throttle for s in segments])
+    tau = np.array([s.duration_fraction for s in segments])
+    return throttle, tau / tau.sum()
+
+
+def expelled_fraction(throttle_segments: Array, tau: Array) -> Array:
+    """Fraction of the usable propellant expelled by the end of each segment."""
+    used = throttle_segments * tau
+    return np.cumsum(used) / used.sum()
+
+
+def _rocket_ratio(inputs: SizingInputs, isp: Array) -> Array:
+    dv = inputs.mission.delta_v_m_s or 0.0
+    return np.exp(dv / (G0 * isp))
+
+
+def size_masses(
+    inputs: SizingInputs,
+    isp: Array,
+    tank_design_pressure_f: Array,
+    tank_design_pressure_o: Array,
+    regulated_pressure_f: Array | None,
+    regulated_pressure_o: Array | None,
+    blowdown: bool,
+    electric_fixed_kg: dict[str, Array] | None,
+    peak_power_w: Array | None,
+    energy_per_usable_kg: Array | None,
+) -> tuple[MassBatch, Array]:
+    """Tanks, pressurant, battery and propellant for every row; returns masses and the bottle margin.
+
+    ``energy_per_usable_kg`` is the electrical energy the burn draws per kg of usable propellant (the
+    burn time grows with the propellant). The delta-v case iterates to a fixed point.
+    """
+    n = isp.shape[0]
+    eng, props, margins, tanks, press, elec = (
+        inputs.engine,
+        inputs.propellants,
+        inputs.margins,
+        inputs.tanks,
+        inputs.pressurant,
+        inputs.electric,
+    )
+    rho_f, rho_o = props.fuel_density_kg_m3, props.oxidiser_density_kg_m3
+    r = eng.mixture_ratio
+    f_rr = margins.residual_fraction + margins.reserve_fraction
+    mdot1 = comp.mass_flow_kg_s(eng.thrust_n, isp)
+    throttle, tau = burn_profile(inputs)
+    zero = np.zeros(n)
+    fixed = electric_fixed_kg or {"pumps_kg": zero, "motors_kg": zero, "inverters_kg": zero}
+    spec_energy_j_kg = elec.battery_specific_energy_wh_kg * comp.JOULES_PER_WATT_HOUR
+    poly = press.polytropic_exponent
+    bottle_margin = np.ones(n)
+    if not blowdown:
+        assert regulated_pressure_f is not None and regulated_pressure_o is not None
+        final_bottle = np.maximum(regulated_pressure_f, regulated_pressure_o) + press.regulator_drop_pa
+        bottle_margin = (press.storage_pressure_pa - final_bottle) / press.storage_pressure_pa
+        usable_fraction = np.maximum(1.0 - final_bottle / press.storage_pressure_pa, 1e-3)
+
+    def masses_for(usable: Array) -> dict[str, Array]:
+        usable_f = usable / (1.0 + r)
+        usable_o = usable * r / (1.0 + r)
+        liquid_f = usable_f * (1.0 + f_rr) / rho_f
+        liquid_o = usable_o * (1.0 + f_rr) / rho_o
+        if blowdown:
+            ullage_f = comp.blowdown_initial_ullage_m3(usable_f / rho_f, press.blowdown_ratio, poly)
+            ullage_o = comp.blowdown_initial_ullage_m3(usable_o / rho_o, press.blowdown_ratio, poly)
+            vol_f = liquid_f + ullage_f
+            vol_o = liquid_o + ullage_o
+            gas = comp.ideal_gas_mass_kg(
+                tank_design_pressure_f, ullage_f, press.gas_constant_j_kg_k, press.temperature_k
+            ) + (
+                comp.ideal_gas_mass_kg(
+                    tank_design_pressure_o, ullage_o, press.gas_constant_j_kg_k, press.temperature_k
+                )
+            )
+            bottle_volume: Array = np.zeros(n)
+            bottle: Array = np.zeros(n)
+        else:
+            assert regulated_pressure_f is not None and regulated_pressure_o is not None
+            vol_f = liquid_f * (1.0 + margins.ullage_fraction)
+            vol_o = liquid_o * (1.0 + margins.ullage_fraction)
+            pv = regulated_pressure_f * vol_f + regulated_pressure_o * vol_o
+            gas = pv / (press.gas_constant_j_kg_k * press.temperature_k) * poly / usable_fraction
+            bottle_volume = np.asarray(
+                comp.pressurant_bottle_volume_m3(
+                    gas, press.storage_pressure_pa, press.gas_constant_j_kg_k, press.temperature_k
+                ),
+                dtype=float,
+            )
+            bottle = np.asarray(
+                comp.sphere_tank_mass_kg(
+                    bottle_volume,
+                    press.storage_pressure_pa,
+                    press.tank_material.density_kg_m3,
+                    press.tank_material.allowable_stress_pa,
+                    press.tank_safety_factor,
+                    press.tank_min_wall_thickness_m,
+                ),
+                dtype=float,
+            )
+        design_f = tank_design_pressure_f + comp.hydrostatic_pressure_pa(
+            rho_f,
+            tanks.max_acceleration_m_s2,
+            comp.tank_height_m(vol_f, tanks.shape, tanks.length_to_diameter),
+        )
+        design_o = tank_design_pressure_o + comp.hydrostatic_pressure_pa(
+            rho_o,
+            tanks.max_acceleration_m_s2,
+            comp.tank_height_m(vol_o, tanks.shape, tanks.length_to_diameter),
+        )
+        material = tanks.material
+        tank_f = comp.tank_mass_kg(
+            vol_f,
+            design_f,
+            material.density_kg_m3,
+            material.allowable_stress_pa,
+            tanks.safety_factor,
+            tanks.shape,
+            tanks.length_to_diameter,
+            tanks.min_wall_thickness_m,
+        )
+        tank_o = comp.tank_mass_kg(
+            vol_o,
+            design_o,
+            material.density_kg_m3,
+            material.allowable_stress_pa,
+            tanks.safety_factor,
+            tanks.shape,
+            tanks.length_to_diameter,
+            tanks.min_wall_thickness_m,
+        )
+        if energy_per_usable_kg is not None and peak_power_w is not None:
+            energy = energy_per_usable_kg * usable
+            eta_d = comp.discharge_efficiency(
+                peak_power_w, energy, elec.battery_discharge_efficiency, elec.battery_rate_derating_per_c
+            )
+            battery = comp.battery_mass_kg(
+                peak_power_w,
+                energy,
+                elec.battery_specific_power_w_kg,
+                spec_energy_j_kg,
+                elec.battery_packing_factor,
+                eta_d,
+            )
+            energy_limited = comp.battery_is_energy_limited(
+                peak_power_w, energy, elec.battery_specific_power_w_kg, spec_energy_j_kg, eta_d
+            )
+        else:
+            battery = np.zeros(n)
+            energy_limited = np.zeros(n, dtype=bool)
+        return {
+            "usable": usable,
+            "rr": usable * f_rr,
+            "tank_f": np.asarray(tank_f),
+            "tank_o": np.asarray(tank_o),
+            "gas": np.asarray(gas),
+            "bottle": np.asarray(bottle),
+            "battery": np.asarray(battery),
+            "vol_f": vol_f,
+            "vol_o": vol_o,
+            "bottle_volume": np.asarray(bottle_volume),
+            "design_f": np.asarray(design_f),
+            "design_o": np.asarray(design_o),
+            "energy_limited": np.asarray(energy_limited),
+        }
+
+    def carried(m: dict[str, Array]) -> Array:
+        """Everything on board at burnout that this feed system adds (hardware, gas, residuals)."""
+        return (
+            m["tank_f"]
+            + m["tank_o"]
+            + m["gas"]
+            + m["bottle"]
+            + m["battery"]
+            + m["rr"]
+            + fixed["pumps_kg"]
+            + fixed["motors_kg"]
+            + fixed["inverters_kg"]
+            + eng.fixed_hardware_mass_kg
+        )
+
+    converged = np.ones(n, dtype=bool)
+    if inputs.mission.total_impulse_n_s is not None:
+        usable = np.asarray(
+            comp.propellant_for_total_impulse_kg(inputs.mission.total_impulse_n_s, isp), dtype=float
+        )
+        m = masses_for(usable)
+    else:
+        ratio = _rocket_ratio(inputs, isp) - 1.0
+        closable = 1.0 - f_rr * ratio
+        denominator = np.maximum(closable, 1e-6)
+        usable = inputs.mission.dry_mass_kg * ratio
+        m = masses_for(usable)
+        converged = np.zeros(n, dtype=bool)
+        for _ in range(_MASS_ITERATIONS):
+            hardware = carried(m) - m["rr"]
+            new_usable = (inputs.mission.dry_mass_kg + hardware) * ratio / denominator
+            change = np.abs(new_usable - usable) / np.maximum(new_usable, 1e-9)
+            usable = new_usable
+            m = masses_for(usable)
+            if np.all(change < _MASS_TOLERANCE):
+                break
+        converged = (change < 1e-6) & (closable > 0) & np.isfinite(usable)
+
+    batch = MassBatch(
+        usable_propellant_kg=m["usable"],
+        residual_and_reserve_kg=m["rr"],
+        fuel_tank_kg=m["tank_f"],
+        oxidiser_tank_kg=m["tank_o"],
+        pressurant_gas_kg=m["gas"],
+        pressurant_tank_kg=m["bottle"],
+        pumps_kg=fixed["pumps_kg"],
+        motors_kg=fixed["motors_kg"],
+        inverters_kg=fixed["inverters_kg"],
+        battery_kg=m["battery"],
+        fixed_hardware_kg=np.full(n, eng.fixed_hardware_mass_kg),
+        fuel_tank_volume_m3=m["vol_f"],
+        oxidiser_tank_volume_m3=m["vol_o"],
+        pressurant_bottle_volume_m3=m["bottle_volume"],
+        fuel_tank_design_pressure_pa=m["design_f"],
+        oxidiser_tank_design_pressure_pa=m["design_o"],
+        burn_time_s=np.asarray(comp.burn_time_s(m["usable"], mdot1, throttle[1:], tau)) * np.ones(n),
+        battery_energy_limited=m["energy_limited"].astype(bool),
+        converged=converged,
+    )
+    return batch, bottle_margin
