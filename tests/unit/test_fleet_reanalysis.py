@@ -1,0 +1,44 @@
+"""Fleet re-analysis gives the same answers on any executor; summaries are plain statistics."""
+
+from __future__ import annotations
+
+import multiprocessing
+import shutil
+import statistics
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+
+from hil.fleet.executor import SynchronousExecutor
+from hil.fleet.reanalysis import distributions, replay_many
+from hil.results.replay import ReplayChanges
+
+FIXTURES = Path(__file__).parents[1] / "fixtures" / "runs_v0_1_0"
+
+
+def test_replay_on_a_process_pool_equals_replay_in_this_process(tmp_path: Path) -> None:
+    runs = [
+        shutil.copytree(FIXTURES / name, tmp_path / name) for name in ("npsh3", "performance-curve-tripped")
+    ]
+    here = replay_many(runs, SynchronousExecutor())
+    with ProcessPoolExecutor(2, mp_context=multiprocessing.get_context("spawn")) as pool:
+        there = replay_many(runs, pool)
+    assert here == there
+    assert [s.directory for s in here] == [str(r) for r in runs]
+    assert all(s.equal and s.error is None and not s.rejudged for s in here)
+
+
+def test_rejudging_a_run_without_a_guarantee_is_reported_not_raised(tmp_path: Path) -> None:
+    run = shutil.copytree(FIXTURES / "npsh3", tmp_path / "npsh3")
+    (summary,) = replay_many([run], SynchronousExecutor(), ReplayChanges(grade="2B"))
+    assert summary.error is not None and "guarantee" in summary.error
+
+
+def test_distributions_are_mean_sample_sd_and_range() -> None:
+    values = [2.7, 2.9, 3.4, 3.1]
+    (row,) = distributions({"npsh3_m@0.0004": values, "empty": []})
+    assert row.count == 4 and row.quantity == "npsh3_m@0.0004"
+    assert row.mean == statistics.fmean(values)
+    assert abs(row.sd - statistics.stdev(values)) < 1e-15
+    assert (row.minimum, row.maximum) == (2.7, 3.4)
+    (single,) = distributions({"x": [1.5]})
+    assert single.sd == 0.0
