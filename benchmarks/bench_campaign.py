@@ -47,6 +47,7 @@ N_TINY = 300
 
 def write_campaign(directory: Path, name: str, seeds: list[int]) -> Path:
     path = directory / f"{name}.toml"
+    directory.mkdir(parents=True, exist_ok=True)
     path.write_text(CAMPAIGN.format(name=name, seeds=seeds), encoding="utf-8")
     return path
 
