@@ -99,6 +99,11 @@ class SerialTransport:
         except (serial.SerialException, OSError, ValueError) as exc:
             raise TransportError(f"{port}: cannot open serial port: {exc}") from exc
         self._serial_exception = serial.SerialException
+        # pyserial's socket:// leaves Nagle's algorithm on; a request-reply exchange of small
+        # frames wants every frame on the wire at once.
+        raw_socket = getattr(self._port, "_socket", None)
+        if raw_socket is not None:
+            raw_socket.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 
     def write(self, data: bytes) -> None:
         try:

@@ -79,7 +79,10 @@ class _Context:
 
     def serial(self, field_path: str, resource: str, baudrate: int, timeout_s: float) -> SerialTransport:
         sim = self.endpoint(field_path, resource)
-        port = sim.address if sim else resource
+        port = resource
+        if sim is not None:
+            # A virtual serial line is a pty path, or a loopback socket (serial over IP).
+            port = sim.address if sim.transport == "pty" else f"socket://{sim.address}:{sim.port}"
         transport = SerialTransport(port, baudrate=baudrate, timeout_s=timeout_s)
         self.closers.append(transport.close)
         return transport

@@ -53,7 +53,13 @@ def build_virtual_bench(
     assert config.virtual is not None
     options: dict[str, Any] = {} if host is None else {"host": host}
     return VirtualBench(
-        config.virtual.plant, seed=seed, source=config.source, faults=list(faults), plant=plant, **options
+        config.virtual.plant,
+        seed=seed,
+        source=config.source,
+        faults=list(faults),
+        plant=plant,
+        serial_link=config.virtual.serial_link,
+        **options,
     )
 
 

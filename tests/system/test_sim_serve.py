@@ -19,6 +19,8 @@ from hil.bench.transport import SerialTransport
 from hil.cli import main
 from tests.system.test_performance_curve import SHORT_RUN
 
+SIM_BENCH = Path(__file__).resolve().parents[2] / "hil" / "data" / "sim_bench.toml"
+
 
 def serve(*extra: str) -> subprocess.Popen[str]:
     return subprocess.Popen(
@@ -34,9 +36,18 @@ def stop(process: subprocess.Popen[str]) -> None:
     process.communicate(timeout=10)  # also closes the pipes
 
 
+def pty_bench(directory: Path) -> Path:
+    """The built-in sim bench with its serial instruments on ptys instead of loopback TCP."""
+    text = SIM_BENCH.read_text(encoding="utf-8").replace('serial_link = "tcp"', 'serial_link = "pty"')
+    assert 'serial_link = "pty"' in text
+    path = directory / "sim_pty_bench.toml"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
 @pytest.fixture
-def wall_clock_bench() -> Iterator[dict[str, dict[str, object]]]:
-    process = serve()
+def wall_clock_bench(tmp_path: Path) -> Iterator[dict[str, dict[str, object]]]:
+    process = serve("--bench", str(pty_bench(tmp_path)))
     try:
         assert process.stdout is not None
         yield json.loads(process.stdout.readline())
@@ -68,6 +79,39 @@ def test_a_foreign_client_reads_the_served_instruments(
     bus_port.close()
     # pump at rest: tank at one standard atmosphere plus 0.5 m of water above the inlet
     assert inlet["pressure_pa"] == pytest.approx(101325.0 + 998.2 * 9.80665 * 0.5, rel=0.01)
+
+
+def test_the_sim_bench_serves_its_serial_lines_on_loopback_tcp_as_serial_over_ip() -> None:
+    process = serve()
+    try:
+        assert process.stdout is not None
+        listing = json.loads(process.stdout.readline())
+        assert listing["motor"]["transport"] == "tcp" and listing["rs485"]["transport"] == "tcp"
+        assert listing["motor"]["address"] == "127.0.0.1"
+        motor_port = SerialTransport(f"socket://127.0.0.1:{listing['motor']['port']}", timeout_s=2.0)
+        reading = VescDrive(motor_port, pole_pairs=2, max_speed_rpm=33000.0).read()
+        motor_port.close()
+        bus_port = SerialTransport(f"socket://127.0.0.1:{listing['rs485']['port']}", timeout_s=2.0)
+        inlet = KellerTransducer(ModbusRtuTransport(bus_port), unit=1, name="p_inlet").read()
+        bus_port.close()
+    finally:
+        stop(process)
+    assert reading["speed_rpm"] == 0.0
+    assert reading["bus_voltage_v"] == pytest.approx(48.0, rel=0.05)
+    assert inlet["pressure_pa"] == pytest.approx(101325.0 + 998.2 * 9.80665 * 0.5, rel=0.01)
+
+
+def test_a_run_over_ptys_gives_the_same_points_as_over_loopback_tcp(tmp_path: Path) -> None:
+    outcomes = {}
+    for link, bench in (("tcp", "sim"), ("pty", str(pty_bench(tmp_path)))):
+        out = tmp_path / link
+        assert (
+            main(["run", "performance-curve", "--bench", bench, "--out", str(out), "--quiet", *SHORT_RUN])
+            == 0
+        )
+        (run,) = out.iterdir()
+        outcomes[link] = (run / "operating_points.csv").read_bytes()
+    assert outcomes["pty"] == outcomes["tcp"]
 
 
 def test_lockstep_bench_in_another_process_gives_the_in_process_results(tmp_path: Path) -> None:
