@@ -18,8 +18,14 @@ Exception replies become :class:`~hil.core.errors.DeviceError` carrying the exce
 bad CRC, from the wrong unit or of the wrong shape becomes :class:`~hil.core.errors.ProtocolError` after
 the input is discarded (its tail would otherwise be read as the next reply); a missing or partial
 reply re-raises the transport's :class:`~hil.core.errors.TransportTimeout` with unit and address added.
-Input is also discarded before every request, because a reply that arrived after an earlier timeout
-would otherwise be taken for the answer to the next request, shifting every later reply by one.
+Input is also discarded before a request that follows an exchange that did not end with a whole
+reply (a timeout, a transport error), because a reply that arrived after an earlier timeout would
+otherwise be taken for the answer to the next request, shifting every later reply by one. After a
+clean exchange nothing is pending (slaves speak only when asked), so that flush is skipped: it costs
+6-11 us a request (a ``tcflush`` on a pty, a ``select`` poll on a socket, measured with
+``benchmarks/bench_virtual_bench.py``), three times a tick on the sim bench's RS-485 line. Stray bytes that
+do arrive between requests (line noise on real hardware) spoil at most the next reply, which then
+fails its checks, is discarded, and is retried by the runner.
 
 Imports :mod:`hil.core.errors` and :mod:`hil.bench.transport` only from the project.
 """
@@ -83,6 +89,7 @@ class ModbusRtuTransport:
     def __init__(self, transport: ByteTransport, name: str | None = None) -> None:
         self.name = name if name is not None else f"modbus-rtu:{transport.name}"
         self._transport = transport
+        self._clean = False  # whether the last exchange ended with a whole reply read
 
     def read_holding_registers(self, address: int, count: int, unit: int) -> list[int]:
         return self._read(READ_HOLDING_REGISTERS, "holding", address, count, unit)
@@ -145,7 +152,9 @@ class ModbusRtuTransport:
         """
         function = pdu[0]
         request = bytes((unit,)) + pdu
-        self._discard()
+        if not self._clean:
+            self._discard()
+        self._clean = False
         self._transport.write(request + crc_bytes(request))
         try:
             head = self._transport.read_exactly(3)
@@ -176,6 +185,7 @@ class ModbusRtuTransport:
         if crc_bytes(reply[:-2]) != reply[-2:]:
             self._discard()
             raise ProtocolError(f"{self.name} unit {unit}: {what}: bad CRC in reply {reply.hex(' ')}")
+        self._clean = True
         if is_exception:
             code = reply[2]
             meaning = EXCEPTION_NAMES.get(code, "unknown exception")

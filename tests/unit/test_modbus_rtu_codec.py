@@ -166,6 +166,28 @@ def test_stale_bytes_are_discarded_before_each_request() -> None:
     assert ModbusRtuTransport(port).read_holding_registers(0, 1, unit=1) == [5]
 
 
+def test_a_late_reply_after_a_timeout_is_discarded_and_clean_exchanges_skip_the_flush() -> None:
+    port = ScriptedBytes(
+        [
+            (framed("01 03 00 00 00 01"), framed("01 03 02 00 01")),
+            (framed("01 03 00 00 00 01"), b""),  # silence: times out
+            (framed("01 03 00 00 00 01"), framed("01 03 02 00 03")),
+            (framed("01 03 00 00 00 01"), framed("01 03 02 00 04")),
+        ]
+    )
+    master = ModbusRtuTransport(port)
+    assert master.read_holding_registers(0, 1, unit=1) == [1]
+    assert port.discards == 1  # the first request: nothing known about the line yet
+    with pytest.raises(TransportTimeout):
+        master.read_holding_registers(0, 1, unit=1)
+    port.pending.extend(framed("01 03 02 00 02"))  # the timed-out reply arrives late
+    assert master.read_holding_registers(0, 1, unit=1) == [3]
+    assert port.discards == 2  # flushed after the timeout, not before the clean exchanges
+    assert master.read_holding_registers(0, 1, unit=1) == [4]
+    assert port.discards == 2
+    port.assert_done()
+
+
 @pytest.mark.parametrize(
     ("address", "count", "unit"),
     [(0, 0, 1), (0, 126, 1), (65535, 2, 1), (-1, 1, 1), (0, 1, 0), (0, 1, 248)],
