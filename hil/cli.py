@@ -219,6 +219,12 @@ def _points_table(points: list[dict[str, Any]]) -> str:
         ("overall_efficiency", "eta_ov", 1.0, "{:6.3f}"),
         ("fluid_temperature_c", "T degC", 1.0, "{:6.2f}"),
     ]
+    if points and all("shaft_power_w" in point for point in points):  # a bench with a torque sensor
+        columns[-1:-1] = [
+            ("shaft_power_w", "P_sh W", 1.0, "{:7.1f}"),
+            ("pump_efficiency", "eta_p", 1.0, "{:6.3f}"),
+            ("drive_efficiency", "eta_d", 1.0, "{:6.3f}"),
+        ]
     header = " ".join(f"{title:>{len(fmt.format(0.0))}}" for _, title, _, fmt in columns)
     lines = [header]
     for point in points:

@@ -38,7 +38,7 @@ from simulators.modbus_device import ILLEGAL_FUNCTION, RegisterDevice
 from simulators.plant import SENSOR_NAMES, MotorState, PumpLoop
 from simulators.server import Emulator, EmulatorFactory
 
-LINKS = ("motor", "rs485", "power", "daq")
+LINKS = ("motor", "rs485", "power", "daq", "supply", "dmm")
 CHECKSUM_INDEX_FROM_END = {"motor": 2, "rs485": 1}
 """A checksum byte of a reply, counted from its end (0 is the last byte): a VESC frame ends in CRC
 high, CRC low, end byte 0x03, so 2 is the CRC's high byte; a Modbus RTU frame ends in CRC low, CRC

@@ -20,6 +20,19 @@ as a bench's RS-485 gateway offers it; the driver opens pyserial's ``socket://``
 2-core development machine, a pty round trip costs 2-6x a loopback TCP one: a pty hands every write
 through the kernel's line discipline and wakes the reader in two steps.
 
+With ``instruments = "odrive-0.5"`` or ``"odrive-0.6"`` (the bench file's ``[virtual]`` table; the
+built-in ``sim-odrive`` bench) the drive and the power measurement change, the rest stays:
+
+=========  ==========  =========================================================================
+motor      serial      ODrive (ASCII protocol, that firmware generation), its DC bus from the supply
+supply     tcp         Rigol DP800-style supply on the drive's DC bus (SCPI): gates the bus, measures
+                       its voltage and current, OVP / OCP
+dmm        tcp         Keysight Truevolt-style DMM (SCPI) on the loop of a 4-20 mA outlet pressure
+                       transmitter, 0-40 bar(a)
+rs485      serial      as above, plus unit 4: a torque and speed transducer on the shaft (input
+                       registers, read by the generic Modbus driver)
+=========  ==========  =========================================================================
+
 Faults (:mod:`simulators.faults`): every reading, actuator command and served line passes through
 :attr:`VirtualBench.faults`, which injects the run's faults at their bench times; without faults
 it passes everything through unchanged.
@@ -35,19 +48,25 @@ Must not import drivers/.
 from __future__ import annotations
 
 import json
+import math
 import os
 import threading
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 from hil.core.clock import WallClock
+from hil.core.errors import ConfigError
+from simulators.dp800_emulator import DP800Emulator
 from simulators.faults import FaultInjector, FaultSpec
 from simulators.keller_emulator import KellerEmulator
 from simulators.labjack_emulator import LabJackEmulator
 from simulators.micromotion_emulator import MicroMotionEmulator
 from simulators.modbus_device import ModbusRtuBus, ModbusTcpSession
+from simulators.odrive_emulator import ODriveEmulator
 from simulators.plant import PlantParameters, PumpLoop
 from simulators.server import LOOPBACK, Emulator, EmulatorServer, Endpoint
+from simulators.torque_transducer_emulator import TorqueTransducerEmulator
+from simulators.truevolt_emulator import TruevoltEmulator, loop_current_a
 from simulators.vesc_emulator import VescEmulator
 from simulators.wt310_emulator import WT310Emulator
 
@@ -56,6 +75,9 @@ TANK_PRESSURE_FULL_SCALE_PA = 5.0e5
 TEMPERATURE_SPAN_C = (0.0, 100.0)
 TEMPERATURE_SPAN_V = (1.0, 5.0)
 WALL_CLOCK_STEP_S = 0.01
+INSTRUMENT_SETS = ("standard", "odrive-0.5", "odrive-0.6")
+OUTLET_TRANSMITTER_SPAN_PA = (0.0, 40.0e5)
+TORQUE_TRANSDUCER_UNIT = 4
 
 
 class VirtualBench:
@@ -71,7 +93,10 @@ class VirtualBench:
         plant: Any = None,
         serial_link: str = "pty",
         pin_cpu: bool = True,
+        instruments: str = "standard",
     ) -> None:
+        if instruments not in INSTRUMENT_SETS:
+            raise ConfigError(source, "virtual.instruments", f"must be one of {', '.join(INSTRUMENT_SETS)}")
         # ``plant`` replaces the physics with any object offering PumpLoop's commands, readings,
         # motor_state() and advance_to(): simulators.replay_plant.ReplayPlant plays a logged run back.
         if plant is None:
@@ -92,7 +117,25 @@ class VirtualBench:
         self._wall_running = False
         faults_ = self.faults
         measured = faults_.measured
-        self.vesc = VescEmulator(faults_.motor)
+        self.instruments = instruments
+        self.supply: DP800Emulator | None = None
+        self.dmm: TruevoltEmulator | None = None
+        self.drive: VescEmulator | ODriveEmulator
+        extra_units: dict[int, Any] = {}
+        if instruments == "standard":
+            self.drive = VescEmulator(faults_.motor)
+        else:
+            self.supply = DP800Emulator(lambda: measured("bus_voltage_v"), lambda: measured("bus_current_a"))
+            self.drive = ODriveEmulator(
+                faults_.motor,
+                firmware=instruments.removeprefix("odrive-"),
+                bus_powered=self.supply.bus_powered,
+            )
+            lo, hi = OUTLET_TRANSMITTER_SPAN_PA
+            self.dmm = TruevoltEmulator(lambda: loop_current_a(measured("p_outlet_pa"), lo, hi))
+            extra_units[TORQUE_TRANSDUCER_UNIT] = faults_.register_device(
+                "rs485", TorqueTransducerEmulator(self._shaft_torque_nm, lambda: self.plant.truth().speed_rpm)
+            )
         self.rs485 = ModbusRtuBus(
             {
                 1: faults_.register_device(
@@ -120,6 +163,7 @@ class VirtualBench:
                         volume_flow_m3_s=lambda: measured("volume_flow_m3_s"),
                     ),
                 ),
+                **extra_units,
             }
         )
         self.labjack = LabJackEmulator(
@@ -146,8 +190,14 @@ class VirtualBench:
     def start(self, lockstep_control: bool = False) -> dict[str, Endpoint]:
         """Serve every instrument; with ``lockstep_control`` also the ``clock`` endpoint through
         which a harness in another process drives bench time (see :class:`LockstepControlSession`)."""
-        self._add_serial("motor", self.faults.link("motor", self.vesc))
+        self._add_serial("motor", self.faults.link("motor", self.drive))
         self._add_serial("rs485", self.faults.link("rs485", self.rs485))
+        if self.supply is not None:
+            self.server.add_tcp(
+                "supply", self.faults.link_factory("supply", self.supply.session), host=self._host
+            )
+        if self.dmm is not None:
+            self.server.add_tcp("dmm", self.faults.link_factory("dmm", self.dmm.session), host=self._host)
         self.server.add_tcp("power", self.faults.link_factory("power", self.power.session), host=self._host)
         self.server.add_tcp(
             "daq",
@@ -174,7 +224,15 @@ class VirtualBench:
         with self.server.lock:  # re-entrant: the lockstep control session calls this under it
             self.plant.advance_to(time_s)
             self.faults.advance_to(time_s)
-            self.vesc.tick(time_s)
+            if self.supply is not None:
+                self.supply.tick(time_s)
+            self.drive.tick(time_s)
+
+    def _shaft_torque_nm(self) -> float:
+        """The torque the pump absorbs, as an in-line flange between motor and pump measures it."""
+        truth = self.plant.truth()
+        omega_rad_s = truth.speed_rpm * math.pi / 30.0
+        return truth.shaft_power_w / omega_rad_s if omega_rad_s > 0.0 else 0.0
 
     def run_wall_clock(self) -> None:
         """Advance with real time from a background thread until :meth:`stop`."""

@@ -22,7 +22,8 @@ from typing import Any
 from hil.core.config import Section, load_toml_document
 from hil.core.errors import ConfigError
 
-BUILTIN_BENCHES = {"sim": "sim_bench.toml"}
+BUILTIN_BENCHES = {"sim": "sim_bench.toml", "sim-odrive": "sim_odrive_bench.toml"}
+VIRTUAL_INSTRUMENT_SETS = ("standard", "odrive-0.5", "odrive-0.6")
 STANDARD_CHANNELS = (
     "speed_rpm",
     "flow_m3_s",
@@ -98,6 +99,8 @@ class VirtualConfig:
     opens as pyserial's ``socket://`` URL (serial over IP, as a bench's RS-485 gateway does; the
     fast choice), or ``"pty"``, a pseudo-terminal opened like ``/dev/ttyUSB0`` (what a USB adapter
     looks like to the driver; a pty round trip costs 2-6x a loopback TCP one)."""
+    instruments: str = "standard"
+    """Which emulated instruments the virtual bench serves (see simulators.virtual_bench)."""
 
 
 @dataclass(frozen=True)
@@ -123,7 +126,7 @@ class BenchConfig:
 
 
 def resolve_bench_path(name_or_path: str) -> Path:
-    """``sim`` names the built-in virtual bench; anything else is a path."""
+    """``sim`` and ``sim-odrive`` name the built-in virtual benches; anything else is a path."""
     if name_or_path in BUILTIN_BENCHES:
         return Path(str(resources.files("hil") / "data" / BUILTIN_BENCHES[name_or_path]))
     return Path(name_or_path)
@@ -254,6 +257,7 @@ def _parse_virtual(vsec: Section | None) -> VirtualConfig | None:
         plant=vsec.section("plant", {}).data,
         faults=list(vsec.string_list("faults", ())),
         serial_link=vsec.get("serial_link", str, "tcp", choices=SERIAL_LINKS),
+        instruments=vsec.get("instruments", str, "standard", choices=VIRTUAL_INSTRUMENT_SETS),
     )
     vsec.finish()
     return virtual

@@ -273,6 +273,74 @@ def _build_labjack(cfg: InstrumentConfig, ctx: _Context) -> Built:
     return CompositeInstrument(daq, parts), roles
 
 
+def _build_odrive(cfg: InstrumentConfig, ctx: _Context) -> Built:
+    from drivers.odrive import FIRMWARES, ODriveDrive
+
+    opts = cfg.options
+    transport = ctx.serial(
+        f"instruments.{cfg.name}.resource",
+        opts.get("resource", str),
+        opts.get("baudrate", int, 115200, minimum=300),
+        opts.get("timeout_s", float, 0.5, minimum=0.001),
+    )
+    drive = ODriveDrive(
+        transport,
+        max_speed_rpm=opts.get("max_speed_rpm", float, minimum=0.0),
+        name=cfg.name,
+        firmware=opts.get("firmware", str, choices=FIRMWARES),
+        axis=opts.get("axis", int, 0, choices=(0, 1)),
+        watchdog_timeout_s=opts.get("watchdog_timeout_s", float, 0.5, minimum=0.01, maximum=10.0),
+        checksum=opts.get("checksum", bool, False),
+    )
+    drive.configure()
+    return drive, {}
+
+
+def _build_dp800(cfg: InstrumentConfig, ctx: _Context) -> Built:
+    from drivers.rigol_dp800 import DP800Supply
+
+    opts = cfg.options
+    link = ctx.message(
+        f"instruments.{cfg.name}.resource",
+        opts.get("resource", str),
+        opts.get("timeout_s", float, 0.5, minimum=0.001),
+    )
+    supply = DP800Supply(
+        link,
+        cfg.name,
+        voltage_v=opts.get("voltage_v", float),
+        current_limit_a=opts.get("current_limit_a", float),
+        ovp_v=opts.get("ovp_v", float),
+        ocp_a=opts.get("ocp_a", float),
+        channel=opts.get("channel", int, 1, choices=(1, 2, 3)),
+        max_voltage_v=opts.get("max_voltage_v", float, 60.0, minimum=0.0),
+        max_current_a=opts.get("max_current_a", float, 60.0, minimum=0.0),
+        output_on_connect=opts.get("output_on_connect", bool, False),
+    )
+    supply.configure()
+    return supply, {}
+
+
+def _build_truevolt(cfg: InstrumentConfig, ctx: _Context) -> Built:
+    from drivers.truevolt import LoopTransmitterDmm
+
+    opts = cfg.options
+    link = ctx.message(
+        f"instruments.{cfg.name}.resource",
+        opts.get("resource", str),
+        opts.get("timeout_s", float, 0.5, minimum=0.001),
+    )
+    dmm = LoopTransmitterDmm(
+        link,
+        cfg.name,
+        quantity=opts.get("quantity", str),
+        value_lo=opts.get("value_lo", float),
+        value_hi=opts.get("value_hi", float),
+    )
+    dmm.configure()
+    return dmm, {}
+
+
 def _build_modbus_map(cfg: InstrumentConfig, ctx: _Context) -> Built:
     from drivers.modbus_map import ModbusMapInstrument, parse_register_map
 
@@ -307,6 +375,9 @@ def _build_scpi_map(cfg: InstrumentConfig, ctx: _Context) -> Built:
 BUILDERS: dict[str, Callable[[InstrumentConfig, _Context], Built]] = {
     "modbus": _build_modbus_map,
     "scpi": _build_scpi_map,
+    "odrive": _build_odrive,
+    "dp800": _build_dp800,
+    "truevolt-4-20ma": _build_truevolt,
     "vesc": _build_vesc,
     "keller": _build_keller,
     "micromotion": _build_micromotion,

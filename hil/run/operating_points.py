@@ -21,6 +21,11 @@ from hil.core.fluids import water_state
 AVERAGED_CHANNELS = STANDARD_CHANNELS
 """The channels every bench provides (speed, flow, both pressures, electrical power, temperature)."""
 
+SHAFT_CHANNELS = ("shaft_torque_nm", "shaft_speed_rpm")
+"""Channels of a torque and speed sensor on the shaft, when the bench has one: with them the shaft
+power is measured, so the pump's efficiency (hydraulic / shaft) and the motor-drive's (shaft /
+electrical) are separated. Without ``shaft_speed_rpm`` the drive's ``speed_rpm`` is used."""
+
 
 def operating_point(samples: Mapping[str, np.ndarray], geometry: BenchGeometry) -> dict[str, float]:
     """The operating point of one window: means, standard deviations, counts and derived values.
@@ -73,6 +78,8 @@ def operating_point(samples: Mapping[str, np.ndarray], geometry: BenchGeometry) 
     # NPSH available at the inlet tap, from the absolute inlet pressure and the vapour pressure at the
     # measured temperature; the bench file's inlet_height_m is taken as the tap's height above the
     # NPSH reference plane (the impeller's centre line), 0 on the virtual bench.
+    if "shaft_torque_nm" in samples:
+        _shaft_power(point, samples, means, hydraulic, electrical)
     point["vapour_pressure_pa"] = vapour
     point["npsha_m"] = float(
         npsha_m(
@@ -85,6 +92,29 @@ def operating_point(samples: Mapping[str, np.ndarray], geometry: BenchGeometry) 
         )
     )
     return point
+
+
+def _shaft_power(
+    point: dict[str, float],
+    samples: Mapping[str, np.ndarray],
+    means: Mapping[str, float],
+    hydraulic_w: float,
+    electrical_w: float,
+) -> None:
+    """Shaft power from the means of torque and speed, and the two efficiencies it separates."""
+    for channel in SHAFT_CHANNELS:
+        if channel not in samples:
+            continue
+        values = np.asarray(samples[channel], dtype=np.float64)
+        valid = values[~np.isnan(values)]
+        point[channel] = float(np.mean(valid)) if valid.size else float("nan")
+        point[f"{channel}_std"] = float(np.std(valid, ddof=1)) if valid.size > 1 else float("nan")
+        point[f"{channel}_n"] = float(valid.size)
+    speed_rpm = point.get("shaft_speed_rpm", means["speed_rpm"])
+    shaft_w = point["shaft_torque_nm"] * speed_rpm * (np.pi / 30.0)
+    point["shaft_power_w"] = float(shaft_w)
+    point["pump_efficiency"] = hydraulic_w / shaft_w if shaft_w > 0 else float("nan")
+    point["drive_efficiency"] = shaft_w / electrical_w if electrical_w > 0 else float("nan")
 
 
 def window_samples(

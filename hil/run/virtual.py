@@ -59,6 +59,7 @@ def build_virtual_bench(
         faults=list(faults),
         plant=plant,
         serial_link=config.virtual.serial_link,
+        instruments=config.virtual.instruments,
         **options,
     )
 
