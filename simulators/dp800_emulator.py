@@ -11,10 +11,11 @@ the protection tripped) and ``:OUTP:OVP:CLEAR CHn`` / ``:OUTP:OCP:CLEAR CHn``.
 Coupling to the plant. The supply gates the bus: with its output on and no protection tripped the
 drive is powered (:meth:`bus_powered`), and the supply measures the plant's bus voltage and current
 (through the fault layer, so sensor faults act on them); with its output off it reads 0 V, 0 A and
-the drive sees no bus. The bus voltage itself is the plant's (``bus_voltage_v``, 48 V with its source
-resistance): the supply's voltage setting does not change the physics, so a bench file sets both to
-the same value. Over-voltage protection trips when the measured voltage exceeds its level, over-current
-protection when the measured current does (checked after every plant advance); a trip turns the
+the drive sees no bus. Its voltage setting is the plant's open-circuit bus voltage (the bus then sags
+behind the plant's source resistance); the current limit is a setting only (constant-current
+operation is not modelled: the over-current protection is what acts). Over-voltage protection
+trips when the measured voltage exceeds its level, over-current protection when the measured current
+does (checked after every plant advance); a trip turns the
 output off and latches until cleared, and the output refuses to turn on while tripped (-221).
 
 Rating: the emulated channel is rated 60 V / 60 A so it can power the 2 kW sim pump. A real DP811A
@@ -46,9 +47,15 @@ CHANNELS = (1,)
 class DP800Emulator(ScpiInstrument):
     identity = "RIGOL TECHNOLOGIES,DP811A,DP8SIM000001,00.01.16"
 
-    def __init__(self, bus_voltage_v: Callable[[], float], bus_current_a: Callable[[], float]) -> None:
+    def __init__(
+        self,
+        bus_voltage_v: Callable[[], float],
+        bus_current_a: Callable[[], float],
+        set_bus_voltage_v: Callable[[float], None] = lambda volts: None,
+    ) -> None:
         self._bus_voltage_v = bus_voltage_v
         self._bus_current_a = bus_current_a
+        self._set_bus_voltage_v = set_bus_voltage_v
         super().__init__()
         self.reset()
 
@@ -105,7 +112,7 @@ class DP800Emulator(ScpiInstrument):
                 lambda m: self._set("ocp_a", self._ranged(m[3], RATED_CURRENT_A * 1.1)),
             ),
             (r"CURR(ENT)?:PROT(ECTION)?\?", lambda m: format_number(self.ocp_a)),
-            (r"VOLT(AGE)? (\S+)", lambda m: self._set("voltage_v", self._ranged(m[2], RATED_VOLTAGE_V))),
+            (r"VOLT(AGE)? (\S+)", self._set_voltage),
             (r"VOLT(AGE)?\?", lambda m: format_number(self.voltage_v)),
             (r"CURR(ENT)? (\S+)", lambda m: self._set("current_a", self._ranged(m[2], RATED_CURRENT_A))),
             (r"CURR(ENT)?\?", lambda m: format_number(self.current_a)),
@@ -123,6 +130,11 @@ class DP800Emulator(ScpiInstrument):
                 lambda m: self._measure(m[4], lambda: self.measured_voltage_v() * self.measured_current_a()),
             ),
         ]
+
+    def _set_voltage(self, match: re.Match[str]) -> None:
+        self.voltage_v = self._ranged(match[2], RATED_VOLTAGE_V)
+        if self.voltage_v > 0.0:
+            self._set_bus_voltage_v(self.voltage_v)
 
     def _set(self, attribute: str, value: object) -> None:
         setattr(self, attribute, value)

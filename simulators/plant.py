@@ -241,6 +241,11 @@ class PumpLoop:
             max(_finite(pressure_pa, "tank pressure command"), p.tank_pressure_min_pa), p.tank_pressure_max_pa
         )
 
+    def set_supply_voltage_v(self, voltage_v: float) -> None:
+        """Open-circuit DC bus voltage, as a bench supply's setting gives it (from the next sub-step)."""
+        self.params = dataclasses.replace(self.params, bus_voltage_v=_finite(voltage_v, "supply voltage"))
+        self._constants = self._loop_constants()
+
     # ---- readings ---------------------------------------------------------------------------------
 
     def measured(self, name: str) -> float:

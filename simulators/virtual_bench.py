@@ -125,7 +125,11 @@ class VirtualBench:
         if instruments == "standard":
             self.drive = VescEmulator(faults_.motor)
         else:
-            self.supply = DP800Emulator(lambda: measured("bus_voltage_v"), lambda: measured("bus_current_a"))
+            self.supply = DP800Emulator(
+                lambda: measured("bus_voltage_v"),
+                lambda: measured("bus_current_a"),
+                set_bus_voltage_v=self.plant.set_supply_voltage_v,
+            )
             self.drive = ODriveEmulator(
                 faults_.motor,
                 firmware=instruments.removeprefix("odrive-"),
