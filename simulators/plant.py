@@ -35,7 +35,7 @@ Imports :mod:`hil.core.errors`, :mod:`hil.core.fluids` and simulators' ``pump_cu
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from hil.core.errors import LimitError
 from hil.core.fluids import STANDARD_GRAVITY_M_S2
@@ -193,6 +193,7 @@ class PumpLoop:
         self._solve_bus(s.p_dc)
         refresh_fluid_properties(s)
         mass_heat_capacity_j_k = s.density * p.tank_liquid_volume_m3 * p.water_specific_heat_j_kg_k
+        self._mass_heat_capacity_j_k = mass_heat_capacity_j_k
         self._constants = loop_constants(p, mass_heat_capacity_j_k)
         self._inlet_area_m2 = math.pi * p.inlet_diameter_m**2 / 4.0
         self._outlet_area_m2 = math.pi * p.outlet_diameter_m**2 / 4.0
@@ -243,8 +244,8 @@ class PumpLoop:
 
     def set_supply_voltage_v(self, voltage_v: float) -> None:
         """Open-circuit DC bus voltage, as a bench supply's setting gives it (from the next sub-step)."""
-        self.params = dataclasses.replace(self.params, bus_voltage_v=_finite(voltage_v, "supply voltage"))
-        self._constants = self._loop_constants()
+        self.params = replace(self.params, bus_voltage_v=_finite(voltage_v, "supply voltage"))
+        self._constants = loop_constants(self.params, self._mass_heat_capacity_j_k)
 
     # ---- readings ---------------------------------------------------------------------------------
 
