@@ -167,6 +167,7 @@ class PumpLoop:
             omega=0.0,
             flow=0.0,
             valve=p.initial_valve_opening_fraction,
+            valve_demand=p.initial_valve_opening_fraction,
             k_system=system_resistance_s2_m5(p.initial_valve_opening_fraction, p),
             p_tank=p.initial_tank_pressure_pa,
             t_fluid=p.initial_fluid_temperature_c,

@@ -7,7 +7,8 @@ owns one state and decides when to integrate and what the instruments read; the 
 
 Model, in the order one sub-step applies it:
 
-1. Actuators: the throttle valve's positioner moves at a fixed stroke rate toward its command (its
+1. Actuators: the throttle valve's positioner follows its command through a first-order lag and
+   moves at a fixed stroke rate toward that lagged demand (its
    position is a state the DAQ reads back); the tank regulator follows its command with a first-order
    lag. Commands saturate at the actuator's physical range, as the real ones do.
 2. Drive: in speed mode a PI loop (conditional integration against wind-up) sets the motor current; in
@@ -110,6 +111,8 @@ class LoopState:
     omega: float
     flow: float
     valve: float
+    valve_demand: float
+    """The positioner's internal demand: the command through its first-order lag."""
     k_system: float
     p_tank: float
     t_fluid: float
@@ -195,6 +198,9 @@ def loop_constants(params: PlantParameters, mass_heat_capacity_j_k: float) -> tu
         p.water_specific_heat_j_kg_k,
         dt / p.valve_stroke_time_s,
         1.0 - math.exp(-dt / p.tank_pressure_time_constant_s),
+        1.0 - math.exp(-dt / p.valve_positioner_time_constant_s)
+        if p.valve_positioner_time_constant_s > 0
+        else 1.0,
     )
 
 
@@ -272,6 +278,7 @@ def integrate(
         c_p,
         valve_rate_dt,
         a_tank,
+        a_valve,
     ) = constants
     dt = SUB_STEP_S
     g = _G
@@ -291,6 +298,7 @@ def integrate(
     w = state.omega
     q = state.flow
     x = state.valve
+    x_demand = state.valve_demand
     k_system = state.k_system
     p_tank = state.p_tank
     t_fluid = state.t_fluid
@@ -325,13 +333,17 @@ def integrate(
             rho_g = rho * g
 
         # 1. Actuators.
-        if x != valve_cmd:
-            if valve_cmd - x > valve_rate_dt:
+        if x_demand != valve_cmd:
+            x_demand += (valve_cmd - x_demand) * a_valve
+            if abs(valve_cmd - x_demand) < 1e-6:  # a millionth of the stroke: below any position sensor
+                x_demand = valve_cmd
+        if x != x_demand:
+            if x_demand - x > valve_rate_dt:
                 x += valve_rate_dt
-            elif x - valve_cmd > valve_rate_dt:
+            elif x - x_demand > valve_rate_dt:
                 x -= valve_rate_dt
             else:
-                x = valve_cmd
+                x = x_demand
             k_system = system_resistance_s2_m5(x, params)
         p_tank += (p_tank_cmd - p_tank) * a_tank
 
@@ -468,6 +480,7 @@ def integrate(
     state.omega = w
     state.flow = q
     state.valve = x
+    state.valve_demand = x_demand
     state.k_system = k_system
     state.p_tank = p_tank
     state.t_fluid = t_fluid

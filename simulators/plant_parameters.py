@@ -159,7 +159,10 @@ class PlantParameters:
     discharge_loss_coefficient: float = _param(5.0, ge=0.0)
     """Discharge line losses (flow meter, bends, exit into the tank) in outlet velocity heads."""
     loop_length_over_area_per_m: float = _param(5.0e4, gt=0.0)
-    """Flow inertia: sum of L/A over the loop's pipes (2 m of 16 mm plus 3 m of 10 mm is about 5e4)."""
+    """Flow inertia: sum of L/A over the loop's pipes (2 m of 16 mm plus 3 m of 10 mm is about 5e4).
+    Transient role: the water column's time constant ``(L/A) Q / (g dH/dQ)`` is a few milliseconds
+    here, so the flow follows the speed within a sub-step; a bench with long lines (tens of metres)
+    has one of a second or more. Source: the geometry of a small closed test loop."""
     tank_liquid_height_m: float = _param(0.5, ge=0.0)
     """Tank free surface above the pump inlet centreline (adds rho g z to the inlet pressure)."""
     valve_kv_max_m3_h: float = _param(0.53, gt=0.0)
@@ -172,7 +175,15 @@ class PlantParameters:
     """x_r in the factor ``(1 + x_r) x / (x + x_r)`` that takes the equal-percentage part to zero at
     x = 0 (real trims leave the characteristic near the seat); negligible above a few per cent."""
     valve_stroke_time_s: float = _param(2.0, gt=0.0)
-    """Positioner speed: time for a full 0-1 stroke (the position moves at a constant rate)."""
+    """Positioner speed: time for a full 0-1 stroke (the position moves at a constant rate). Typical
+    electric or electro-pneumatic actuators of small control valves stroke in 1-10 s (makers' data
+    for quarter-turn and linear actuators up to DN25); 2 s is a fast one, as a closed-loop bench
+    needs."""
+    valve_positioner_time_constant_s: float = _param(0.2, ge=0.0)
+    """First-order lag of the positioner between its command and the demand it drives the stem to
+    (the positioner's own loop and signal filtering); 0.1-0.5 s is typical of digital positioners
+    (IEC 60534-style step-response tests of valve assemblies report dead times and 63 % times of that
+    order for small valves). Leaves every steady state unchanged; 0 turns it off."""
     initial_valve_opening_fraction: float = _param(1.0, ge=0.0, le=1.0)
 
     # ---- suction tank ----
@@ -190,7 +201,10 @@ class PlantParameters:
     tank_pressure_max_pa: float = _param(6.0e5, gt=0.0)
     """Highest absolute pressure the regulator delivers; commands saturate here."""
     tank_pressure_time_constant_s: float = _param(2.0, gt=0.0)
-    """First-order response of the ullage pressure to its command."""
+    """First-order response of the ullage pressure to its command: a proportional pressure regulator
+    filling or venting the tank's gas space. Its volume over the regulator's flow capacity sets the
+    time constant: seconds for a laboratory tank of tens of litres of gas and a regulator of a few
+    hundred normal litres per minute (1-5 s typical)."""
 
     # ---- motor ----
     pole_pairs: int = _param(2, ge=1)
@@ -204,9 +218,13 @@ class PlantParameters:
     coulomb_friction_nm: float = _param(0.005, ge=0.0)
     """Speed-independent bearing and seal drag."""
     rotor_inertia_kg_m2: float = _param(5.0e-5, gt=0.0)
-    """Rotor plus impeller; with the current limit, 0 to 30,000 rpm takes about 0.3 s."""
+    """Rotor plus impeller. Makers' catalogues list 1e-5 to 1e-4 kg m2 (100-1000 g cm2) for 1-3 kW
+    high-speed inrunner BLDC motors; a 40 mm impeller adds a few 1e-6. With the 80 A current limit and
+    the pump's load, 0 to 30,000 rpm takes about 0.18 s to 90 % (``J dw/dt = Kt I - T_load``)."""
     motor_current_limit_a: float = _param(80.0, gt=0.0)
-    """Controller's motor current limit (both directions); commands beyond it saturate."""
+    """Controller's motor current limit (both directions); commands beyond it saturate. 80 A is the
+    continuous rating of the VESC-6-class controllers this bench's drive speaks to (50-120 A in that
+    class); it sets the start-up and large-step acceleration."""
     max_duty: float = _param(0.95, gt=0.0, le=1.0)
     """Highest modulation: the back-EMF plus I R drop cannot exceed max_duty x V_bus."""
     max_speed_rpm: float = _param(36000.0, gt=0.0)
@@ -216,7 +234,9 @@ class PlantParameters:
     pump's own load adds damping). Small steps settle within 1 % in about 0.1 s, overshooting by about
     10 % of the step; large steps ride the current limit and do not overshoot."""
     speed_ki_a_per_rpm_s: float = _param(0.2, ge=0.0)
-    """Speed loop integral gain (its zero at Ki/Kp = 10 rad/s)."""
+    """Speed loop integral gain (its zero at Ki/Kp = 10 rad/s). With Kp the loop's bandwidth is about
+    45 rad/s (7 Hz), typical of a sensorless BLDC speed loop tuned for a pump load (VESC-class
+    defaults are of this order); the current loop inside it, at kHz, is taken as instantaneous."""
     fet_thermal_resistance_k_w: float = _param(1.0, gt=0.0)
     fet_thermal_capacitance_j_k: float = _param(60.0, gt=0.0)
     motor_thermal_resistance_k_w: float = _param(0.3, gt=0.0)

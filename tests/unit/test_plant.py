@@ -414,6 +414,7 @@ def test_first_order_lag_reaches_63_percent_after_one_time_constant() -> None:
     params = dataclasses.replace(
         noise_free(valve_position_fraction=SensorModel(time_constant_s=0.5)),
         valve_stroke_time_s=1e-3,
+        valve_positioner_time_constant_s=0.0,  # the valve as an instant step: only the sensor lags
         initial_valve_opening_fraction=0.2,
     )
     plant = PumpLoop(params)
@@ -549,3 +550,17 @@ def test_bad_parameters_raise_config_error_naming_source_and_field(table: dict, 
     assert caught.value.source == "bench.toml [plant]"
     assert caught.value.field == field
     assert str(caught.value).startswith(f"bench.toml [plant]: {field}: ")
+
+
+def test_the_valve_positioner_lags_its_command_then_moves_at_its_stroke_rate() -> None:
+    # Lag 0.2 s, stroke 2 s: a command from 0.2 to 0.7 has the positioner's demand at
+    # 0.2 + 0.5 (1 - e^-1) = 0.516 after 0.2 s; the stem, limited to 0.5 per second, cannot keep up
+    # at first (0.1 per 0.2 s) and is at 0.3 then; long after, it is at the command.
+    params = dataclasses.replace(noise_free(), initial_valve_opening_fraction=0.2)
+    assert params.valve_positioner_time_constant_s == 0.2 and params.valve_stroke_time_s == 2.0
+    plant = PumpLoop(params)
+    plant.set_valve_command(0.7)
+    plant.advance_to(0.2)
+    assert plant.truth().valve_position_fraction == pytest.approx(0.3, abs=1e-9)
+    plant.advance_to(5.0)
+    assert plant.truth().valve_position_fraction == 0.7
