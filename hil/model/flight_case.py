@@ -33,8 +33,9 @@ from hil.core.errors import ConfigError
 from hil.core.fluids import water_density_kg_m3, water_vapour_pressure_pa
 from hil.model.pump_model import PumpModel
 from hil.model.sizing import components as comp
-from hil.model.sizing.mission import SizingInputs
-from hil.model.sizing.model import DESIGN_VARIABLES, ElectricBatch, PumpBatch, evaluate_electric
+from hil.model.sizing import SizingInputs, evaluate_electric
+from hil.model.sizing.batches import ElectricBatch, PumpBatch
+from hil.model.sizing.model import DESIGN_VARIABLES
 
 __all__ = ["FlightCase", "SegmentRequirement", "flight_case"]
 
