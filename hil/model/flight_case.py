@@ -32,8 +32,8 @@ from hil.analysis.similarity import Similarity
 from hil.core.errors import ConfigError
 from hil.core.fluids import water_density_kg_m3, water_vapour_pressure_pa
 from hil.model.pump_model import PumpModel
-from hil.model.sizing import components as comp
 from hil.model.sizing import SizingInputs, evaluate_electric
+from hil.model.sizing import components as comp
 from hil.model.sizing.batches import ElectricBatch, PumpBatch
 from hil.model.sizing.model import DESIGN_VARIABLES
 
