@@ -55,6 +55,7 @@ from hil.analysis.uncertainty import (
     efficiency_uncertainty,
     head_uncertainty_m,
     hydraulic_power_uncertainty_w,
+    shaft_power_uncertainty_w,
     student_t_factor,
 )
 from hil.bench.config import BenchGeometry
@@ -233,6 +234,32 @@ def check_settings(settings: AcceptanceSettings) -> Grade:
 # --------------------------------------------------------------------------------- uncertainties
 
 
+def _shaft_columns(
+    point: Mapping[str, Any],
+    accuracy: Mapping[str, float],
+    hydraulic_w: float,
+    u_hydraulic_w: float,
+    electrical_w: float,
+    u_electrical_w: float,
+) -> dict[str, float]:
+    """With a torque sensor: shaft power, the pump's and the drive's efficiency, with uncertainties."""
+    speed_channel = "shaft_speed_rpm" if "shaft_speed_rpm" in point else "speed_rpm"
+    u_torque = _channel_uncertainty(point, "shaft_torque_nm", accuracy)
+    u_speed = _channel_uncertainty(point, speed_channel, accuracy)
+    shaft_w = float(point["shaft_power_w"])
+    u_shaft = float(
+        shaft_power_uncertainty_w(point["shaft_torque_nm"], u_torque, point[speed_channel], u_speed)
+    )
+    return {
+        "shaft_power_w": shaft_w,
+        "u_shaft_power_w": u_shaft,
+        "pump_efficiency": float(point["pump_efficiency"]),
+        "u_pump_efficiency": float(efficiency_uncertainty(hydraulic_w, u_hydraulic_w, shaft_w, u_shaft)),
+        "drive_efficiency": float(point["drive_efficiency"]),
+        "u_drive_efficiency": float(efficiency_uncertainty(shaft_w, u_shaft, electrical_w, u_electrical_w)),
+    }
+
+
 def _channel_uncertainty(point: Mapping[str, Any], channel: str, accuracy: Mapping[str, float]) -> float:
     """Combined (random RSS instrument) uncertainty of one averaged channel of a point."""
     mean = float(point[channel])
@@ -293,6 +320,8 @@ def converted_point(
             "specified_speed_rpm": specified_speed_rpm,
         }
     )
+    if "shaft_power_w" in point:
+        row.update(_shaft_columns(point, accuracy, p_h, u_hydraulic, p_el, u["electrical_power_w"]))
     if not (math.isfinite(speed) and speed > 0):
         row.update({"speed_ratio": math.nan, "speed_in_range": False})
         for name in ("flow_m3_s", "head_m", "electrical_power_w", "hydraulic_power_w", "overall_efficiency"):

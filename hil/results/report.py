@@ -693,6 +693,28 @@ def section_conditions(data: ReportData) -> str:
     return text
 
 
+def section_shaft(data: ReportData) -> str:
+    """With a torque sensor on the shaft: the pump's own efficiency and the motor-drive's, apart."""
+    rows = [
+        (
+            str(int(r["point"])),
+            _fixed(r["speed_rpm"], 0),
+            _pm(r["flow_m3_s"], r["u_flow_m3_s"], 4, 1000.0),
+            _pm(r["shaft_power_w"], r["u_shaft_power_w"], 1),
+            _pm(r["pump_efficiency"], r["u_pump_efficiency"], 2, 100.0),
+            _pm(r["drive_efficiency"], r["u_drive_efficiency"], 2, 100.0),
+            _pm(r["overall_efficiency"], r["u_overall_efficiency"], 2, 100.0),
+        )
+        for _, r in data.converted.iterrows()
+    ]
+    headers = ("#", "n (rpm)", "Q (L/s)", "P_shaft (W)", "&eta;_pump (%)", "&eta;_drive (%)", "&eta;_ov (%)")
+    return _table(headers, rows, "shaft") + (
+        '<p class="note">Measured at the test speed. Shaft power from the torque and speed sensor on the '
+        "shaft; the pump's efficiency is hydraulic over shaft power, the drive's (motor and controller) "
+        "shaft over electrical power; their product is the overall efficiency. 95 % uncertainties.</p>"
+    )
+
+
 def section_points(data: ReportData) -> str:
     c = data.converted
     rows = []
@@ -809,6 +831,11 @@ def render_html(data: ReportData) -> str:
         ("Guarantee point and grade", section_guarantee(data) + unverified_note),
         ("Figures", figure_html),
         ("Operating points", section_points(data)),
+        *(
+            [("Shaft power: pump and drive efficiency", section_shaft(data))]
+            if "shaft_power_w" in data.converted
+            else []
+        ),
         ("Fluid", section_fluid(data)),
         ("Bench and instruments", section_bench(data)),
     ]

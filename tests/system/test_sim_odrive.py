@@ -90,6 +90,10 @@ def test_pump_and_drive_efficiency_are_measured_separately_and_agree_with_the_tr
         )
         checked += 1
     assert checked >= 8
+    converted = pd.read_csv(directory / "points_converted.csv")
+    assert (converted["u_pump_efficiency"] > 0).all() and (converted["u_drive_efficiency"] > 0).all()
+    assert main(["report", str(directory), "--out", str(tmp_path / "report.html")], out=io.StringIO()) == 0
+    assert "Shaft power: pump and drive efficiency" in (tmp_path / "report.html").read_text()
     # the best point of the pump's own curve is the plant's 0.48, well above the wire-to-water 0.45
     assert points["pump_efficiency"].max() == pytest.approx(0.48, abs=0.005)
 
