@@ -125,6 +125,8 @@ def local_cluster(workers: int) -> Iterator[Any]:
         host=LOOPBACK,
         scheduler_port=0,
         dashboard_address=None,
+        # no dashboard; the scheduler's own HTTP endpoint (health, metrics) on a free loopback port
+        scheduler_kwargs={"dashboard": False, "dashboard_address": f"{LOOPBACK}:0"},
     )
     try:
         client = Client(cluster)

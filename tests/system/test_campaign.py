@@ -61,9 +61,12 @@ def differences(campaign_run: Path, alone: Path, ignore: tuple[str, ...] = WALL_
             for key in ignore:
                 assert ma.pop(key) and mb.pop(key)
             if ma != mb:
-                found.append(name)
+                found.append(f"{name}: {sorted(k for k in ma.keys() | mb.keys() if ma.get(k) != mb.get(k))}")
         elif a != b:
-            found.append(name)
+            first = next(
+                (n for n, (x, y) in enumerate(zip(a.splitlines(), b.splitlines()), start=1) if x != y), None
+            )
+            found.append(f"{name}: first differing line {first}")
     return found
 
 
@@ -87,6 +90,9 @@ def run_directory(record: RunRecord) -> Path:
 
 
 def test_campaign_on_two_workers_equals_runs_made_alone(tmp_path: Path, dask_client: object) -> None:
+    info = dask_client.scheduler_info()  # type: ignore[attr-defined]
+    assert info["address"].startswith("tcp://127.0.0.1:") and len(info["workers"]) == 2
+    assert all(address.startswith("tcp://127.0.0.1:") for address in info["workers"])  # loopback only
     source = write_campaign(tmp_path, "spread")
     campaign = load_campaign(source, tmp_path / "runs")
     assert len(campaign.runs) == 4  # 2 seeds x (no fault + controller fault at 4 s)
@@ -167,11 +173,21 @@ def test_a_killed_worker_has_its_run_retried_and_nothing_is_lost(tmp_path: Path,
     assert len(catalogue.list_runs(tmp_path / "runs")) == 4
 
 
-def test_a_resumed_campaign_skips_what_is_done(tmp_path: Path) -> None:
+def test_a_resumed_campaign_skips_what_is_done(tmp_path: Path, dask_client: object) -> None:
     source = write_campaign(tmp_path, "resumed")
     campaign = load_campaign(source, tmp_path / "runs")
-    first = run_campaign(campaign, SynchronousExecutor(), campaign_file=source)
-    assert first.skipped == 0 and len(first.records) == 4
+    # the first pass through the command, pointed at the running cluster by its scheduler's address
+    address = dask_client.scheduler.address  # type: ignore[attr-defined]
+    assert address.startswith("tcp://127.0.0.1:")
+    report = tmp_path / "first.json"
+    command = ["campaign", str(source), "--out", str(tmp_path / "runs"), "--scheduler", address]
+    assert main([*command, "--quiet", "--json", str(report)]) == 0
+    first_runs = json.loads(report.read_text())["runs"]
+    assert len(first_runs) == 4 and not any(r["skipped"] for r in first_runs)
+    first = run_campaign(campaign, SynchronousExecutor())  # nothing left to run: reads what is there
+    assert first.skipped == 4
+    assert sorted(r.directory for r in first.records) == sorted(r["directory"] for r in first_runs)
+    assert len(catalogue.list_runs(tmp_path / "runs", catalogue.RunFilter(campaign="resumed"))) == 4
     before = {r.key: os.stat(r.directory).st_mtime_ns for r in first.records}
     files_before = {r.key: (Path(r.directory) / "samples.csv").stat().st_mtime_ns for r in first.records}
     # one run is left as a killed worker leaves it: metadata still "running", journal held by nobody
