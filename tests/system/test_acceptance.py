@@ -64,7 +64,7 @@ def run(tmp_path: Path, bench: str) -> tuple[int, Path, str, dict[str, Any]]:
         ],
         out=out,
     )
-    run_dir = sorted((tmp_path / "runs").iterdir())[-1]
+    run_dir = sorted(p for p in (tmp_path / "runs").iterdir() if p.is_dir())[-1]
     document = json.loads((run_dir / "acceptance.json").read_text())
     return code, run_dir, out.getvalue(), document
 

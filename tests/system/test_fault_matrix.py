@@ -186,7 +186,7 @@ def test_faults_listed_in_the_bench_file_are_injected(tmp_path: Path) -> None:
         ]
     )
     assert code == 3
-    (run_dir,) = (tmp_path / "runs").iterdir()
+    (run_dir,) = [p for p in (tmp_path / "runs").iterdir() if p.is_dir()]
     (trip,) = [e for e in read_events(run_dir) if e["kind"] == "trip"]
     assert trip["time_s"] == pytest.approx(2.0) and "drive reports a fault" in trip["reason"]
     assert json.loads((run_dir / "metadata.json").read_text())["faults"] == ["controller-fault:motor@2"]

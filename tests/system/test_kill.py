@@ -137,7 +137,7 @@ def run_and_signal(tick: int, sig: signal.Signals, out_dir: Path, between_ticks:
             process.kill()
             process.communicate(timeout=WAIT_S)
         bench.stop()
-    runs = sorted(out_dir.iterdir()) if out_dir.exists() else []
+    runs = sorted(p for p in out_dir.iterdir() if p.is_dir()) if out_dir.exists() else []
     assert len(runs) == 1, f"tick {tick}: expected one run directory, got {runs}; stderr: {stderr}"
     return Stopped(
         tick,
@@ -156,7 +156,7 @@ def reference(tmp_path_factory: pytest.TempPathFactory) -> pd.DataFrame:
     """The operating points of the same run, completed, in this process (same bench, same seed)."""
     out = tmp_path_factory.mktemp("reference")
     assert main(["run", "performance-curve", "--bench", "sim", "--out", str(out), "--quiet", *SHORT_RUN]) == 0
-    (run_dir,) = out.iterdir()
+    (run_dir,) = [p for p in out.iterdir() if p.is_dir()]
     assert len(read_samples(run_dir)) >= LAST_TICK
     return pd.read_csv(run_dir / POINTS)
 

@@ -39,7 +39,7 @@ dwell, and the regulator's return (time constant 2 s). A pump held in breakdown 
 def run_npsh3(out: Path, *params: str, bench: str = "sim") -> Path:
     code = main(["run", "npsh3", "--bench", bench, "--out", str(out), "--quiet", *params])
     assert code == 0
-    (run_dir,) = sorted(out.iterdir())
+    (run_dir,) = sorted(p for p in out.iterdir() if p.is_dir())
     return run_dir
 
 

@@ -50,7 +50,7 @@ def run_cli(tmp_path: Path, *extra: str, seed: int = 1) -> tuple[int, Path]:
             *extra,
         ]
     )
-    runs = sorted(out.iterdir()) if out.exists() else []
+    runs = sorted(p for p in out.iterdir() if p.is_dir()) if out.exists() else []
     return code, (runs[-1] if runs else out)
 
 

@@ -36,7 +36,7 @@ def recorded(tmp_path_factory: pytest.TempPathFactory) -> Path:
         "run", "performance-curve", "--bench", "sim", "--out", str(parent), "--quiet", *SHORT_RUN, *GUARANTEE
     )
     assert code == 0 and "RESULT:" in output
-    return sorted(parent.iterdir())[-1]
+    return sorted(p for p in parent.iterdir() if p.is_dir())[-1]
 
 
 @pytest.fixture()
@@ -65,7 +65,7 @@ def test_replay_reproduces_every_derived_result_exactly(recorded: Path) -> None:
 def test_replay_of_a_run_without_guarantee(tmp_path: Path) -> None:
     code, _ = cli("run", "performance-curve", "--bench", "sim", "--out", str(tmp_path), "--quiet", *SHORT_RUN)
     assert code == 0
-    run_dir = sorted(tmp_path.iterdir())[-1]
+    run_dir = sorted(p for p in tmp_path.iterdir() if p.is_dir())[-1]
     assert not (run_dir / "acceptance.json").exists() and (run_dir / "points_converted.csv").exists()
     assert cli("replay", str(run_dir))[0] == 0
 
@@ -224,7 +224,7 @@ def test_an_aborted_run_replays_exactly_and_reports_what_it_could_not_judge(tmp_
         "silence:power@12",
     )
     assert code == 3 and "cannot judge" in output
-    run_dir = sorted(tmp_path.iterdir())[-1]
+    run_dir = sorted(p for p in tmp_path.iterdir() if p.is_dir())[-1]
     assert json.loads((run_dir / "metadata.json").read_text())["status"] == "aborted"
     code, output = cli("replay", str(run_dir))
     assert code == 0, output

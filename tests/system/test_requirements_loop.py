@@ -84,7 +84,7 @@ def run_and_calibrate(directory: Path, bench: str, *, npsh3: bool) -> Loop:
             out=io.StringIO(),
         )
         assert code == 0
-    runs = sorted(runs_dir.iterdir())
+    runs = sorted(p for p in runs_dir.iterdir() if p.is_dir())
     model_path = directory / "pump_model.json"
     out = io.StringIO()
     assert main(["calibrate", *map(str, runs), "--out", str(model_path)], out=out) == 0
