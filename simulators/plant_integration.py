@@ -55,7 +55,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from hil.core.fluids import STANDARD_GRAVITY_M_S2, water_state
+from hil.core.fluids import STANDARD_GRAVITY_M_S2, water_state_if97
 from simulators import pump_curves
 from simulators.plant_parameters import PlantParameters
 
@@ -140,9 +140,10 @@ class LoopState:
 
 
 def refresh_fluid_properties(state: LoopState) -> None:
-    """Water density and vapour pressure at the state's tank temperature (CoolProp: costly)."""
+    """Water density and vapour pressure at the state's tank temperature (IAPWS-IF97: see
+    :mod:`hil.core.fluids` for why the plant does not use CoolProp)."""
     state.t_fluid_properties = state.t_fluid
-    state.density, state.p_vapour = water_state(state.t_fluid)
+    state.density, state.p_vapour = water_state_if97(state.t_fluid)
 
 
 def loop_constants(params: PlantParameters, mass_heat_capacity_j_k: float) -> tuple[float, ...]:

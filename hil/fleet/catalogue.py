@@ -40,8 +40,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import pandas as pd
-
 from hil.core.errors import ConfigError, HilError, RunLogError
 from hil.results.acceptance import POINTS_CONVERTED, read_acceptance
 from hil.results.npsh3 import read_npsh3_results
@@ -142,6 +140,8 @@ def _best_point(directory: Path) -> dict[str, float]:
     path = directory / POINTS_CONVERTED
     if not path.exists() or path.stat().st_size == 0:
         return {}
+    import pandas as pd  # on use: importing pandas would delay every run's first tick by a second
+
     rows = pd.read_csv(path)
     needed = ["converted_overall_efficiency", "converted_flow_m3_s", "converted_head_m"]
     if not set(needed) <= set(rows.columns):
@@ -196,7 +196,7 @@ def read_entry(run_dir: Path, runs_dir: Path) -> CatalogueEntry:
                 "flow_m3_s": _finite(record.get("flow_m3_s")),
                 "npsh3_m": _finite(record.get("npsh3_m")),
                 "npsh3_uncertainty_m": _finite(record.get("npsh3_uncertainty_m")),
-                "status": None if pd.isna(record.get("status")) else str(record.get("status")),
+                "status": _text_or_none(record.get("status")),
             }
             npsh3_rows.append(row)
             if row["npsh3_m"] is not None:
@@ -500,3 +500,10 @@ def trend(runs_dir: Path, quantity: str, selection: RunFilter | None = None) -> 
 def as_rows(entries: Sequence[dict[str, Any]], columns: Sequence[str]) -> list[list[str]]:
     """Text cells for a table (None shown as '-')."""
     return [["-" if e.get(c) is None else str(e.get(c)) for c in columns] for e in entries]
+
+
+def _text_or_none(value: Any) -> str | None:
+    """A CSV cell as text; None for a missing one (pandas reads it as NaN)."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return None
+    return str(value)

@@ -39,10 +39,9 @@ import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import pandas as pd
 
 from hil.analysis import AnalysisError
 from hil.analysis.acceptance import AcceptanceResult, ConditionViolation, GuaranteePoint, judge_acceptance
@@ -62,6 +61,9 @@ from hil.bench.config import BenchGeometry
 from hil.core.errors import ConfigError
 from hil.results.pump_definition import Guarantee, PumpDefinition, load_pump_definition
 from hil.run.operating_points import window_samples
+
+if TYPE_CHECKING:
+    import pandas as pd  # annotations only: a run reads its samples through the store
 from hil.store.run_directory import write_json_atomic, write_points_csv
 
 POINTS_CONVERTED = "points_converted.csv"
