@@ -163,7 +163,9 @@ def _filter_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--status", default=None, choices=("completed", "aborted", "error", "interrupted", "running")
     )
-    parser.add_argument("--verdict", default=None, choices=("passed", "failed"))
+    parser.add_argument(
+        "--verdict", default=None, type=str.upper, choices=("PASS", "FAIL", "INVALID", "NOT JUDGED")
+    )
     parser.add_argument("--campaign", default=None, metavar="NAME")
     parser.add_argument(
         "--since", default=None, metavar="DATE", help="started on or after (ISO date or time, UTC)"

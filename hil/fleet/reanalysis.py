@@ -36,7 +36,7 @@ class ReplaySummary:
     rejudged: bool
     written_to: str | None
     verdict: str | None
-    """With a guarantee: passed or failed under the settings replayed with."""
+    """With a guarantee: PASS, FAIL, INVALID or NOT JUDGED under the settings replayed with."""
     error: str | None = None
 
 
@@ -46,9 +46,9 @@ def replay_one(directory: str, changes: ReplayChanges) -> ReplaySummary:
         outcome = replay_run(Path(directory), changes)
     except HilError as exc:
         return ReplaySummary(directory, False, 0, "", changes.any(), None, None, str(exc))
-    verdict = None
-    if outcome.acceptance is not None:
-        verdict = "passed" if outcome.acceptance.get("passed") else "failed"
+    from hil.fleet.catalogue import overall_verdict
+
+    verdict = None if outcome.acceptance is None else overall_verdict(outcome.acceptance)
     return ReplaySummary(
         directory,
         outcome.equal,
