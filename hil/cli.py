@@ -378,6 +378,8 @@ def cmd_optimize(args: argparse.Namespace, out: TextIO) -> int:
         Path(args.json) if args.json else None,
         args.extrapolate,
         out,
+        monte_carlo_samples=args.monte_carlo,
+        seed=args.seed,
     )
 
 
@@ -551,6 +553,14 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="allow the pump outside its calibrated envelope (warns loudly instead of refusing)",
     )
+    optimize.add_argument(
+        "--monte-carlo",
+        type=int,
+        default=0,
+        metavar="N",
+        help="also sample the calibration covariance and the mission's [uncertainty] N times at the optimum",
+    )
+    optimize.add_argument("--seed", type=int, default=0, help="seed of the Monte Carlo draws (default 0)")
     optimize.set_defaults(handler=cmd_optimize)
     add_commands(sub)
     return parser

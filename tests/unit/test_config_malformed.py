@@ -175,7 +175,12 @@ def test_pump_model_bytes_that_are_not_utf8(tmp_path: Path) -> None:
     [
         (("electric", "motor_efficiency", "1.2"), "electric.motor_efficiency", "a fraction in (0, 1]"),
         (("electric", "motor_efficiency", "0.0"), "electric.motor_efficiency", "a fraction in (0, 1]"),
-        (("engine", "isp_s", "-300.0"), "engine.isp_s", "positive"),
+        (
+            ("electric", "battery_specific_power_w_kg", "-3.0e3"),
+            "electric.battery_specific_power_w_kg",
+            "positive",
+        ),
+        (("engine.cea", "c_star_efficiency", "1.5"), "engine.cea.c_star_efficiency", "a fraction in (0, 1]"),
         (("tanks", "safety_factor", "0.5"), "tanks.safety_factor", ">= 1.0"),
     ],
 )

@@ -17,14 +17,17 @@ def test_the_sized_fuel_pump_is_the_prototype() -> None:
         inputs, "fuel", impeller_diameter_m=0.040, chamber_pressure_pa=1.0e6, tank_pressure_pa=2.0e5
     )
     assert case.impeller_diameter_m == pytest.approx(0.040, rel=1e-3)
-    # 4 kN at Isp 318 s: 4000 / (318 * 9.80665) = 1.28266 kg/s, fuel 1 / 2.65 of it = 0.48402 kg/s.
-    assert case.engine.side_full_mass_flow_kg_s == pytest.approx(0.48402, rel=1e-4)
+    # 4 kN at the mission's Isp at 1 MPa: 4000 / (Isp * 9.80665), fuel 1 / 2.65 of it.
+    isp = float(inputs.engine.isp_at(1.0e6))
+    assert case.engine.side_full_mass_flow_kg_s == pytest.approx(4000.0 / (isp * 9.80665) / 2.65, rel=1e-4)
     full = case.segments[0]
     assert [s.throttle for s in case.segments] == [1.0, 0.6, 0.35]
     assert case.segments[1].flow_m3_s == pytest.approx(0.6 * full.flow_m3_s)
     # Discharge 1.0 + 0.2 + 0.3 MPa; the sizing's inlet is the tank less the 0.2 bar suction loss.
     assert full.pressure_rise_pa == pytest.approx(1.5e6 - 2.0e5 + 2.0e4)
-    assert case.engine.required_discharge_pressure_pa(0.48402, 1.0) == pytest.approx(1.5e6, rel=1e-4)
+    assert case.engine.required_discharge_pressure_pa(
+        case.engine.side_full_mass_flow_kg_s, 1.0
+    ) == pytest.approx(1.5e6, rel=1e-4)
     # Burn time: the profile's mean throttle is 0.6 + 0.15 + 0.0525 = 0.8025.
     mean_power = 0.6 * full.electrical_power_w + 0.25 * case.segments[1].electrical_power_w
     mean_power += 0.15 * case.segments[2].electrical_power_w

@@ -51,6 +51,8 @@ def test_omitted_sections_take_the_documented_defaults() -> None:
 def test_explicit_propellant_and_material_values() -> None:
     data = _sample()
     data["propellants"]["fuel"] = {"name": "simulant", "density_kg_m3": 900.0, "vapour_pressure_pa": 4000.0}
+    del data["engine"]["cea"]  # a simulant has no thermochemistry: Isp given directly
+    data["engine"]["isp_s"] = 318.0
     data["tanks"]["material"] = {"name": "maraging", "density_kg_m3": 8000.0, "allowable_stress_pa": 1.7e9}
     inputs = parse_mission(data, "m.toml")
     assert inputs.propellants.fuel_density_kg_m3 == 900.0
@@ -95,7 +97,7 @@ def test_unknown_section_and_missing_required_fields() -> None:
     data["engines"] = {}
     assert _error(data).field == "engines"
     data = _sample()
-    del data["engine"]["isp_s"]
+    del data["engine"]["cea"]  # the sample's Isp source: without any, isp_s is the field to give
     assert _error(data).field == "engine.isp_s"
     data = _sample()
     del data["mission"]["dry_mass_kg"]

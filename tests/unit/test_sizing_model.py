@@ -18,6 +18,7 @@ from hil.model.sizing.model import (
     size_electric_pump_fed,
     size_pressure_fed,
 )
+from tests.sizing_samples import linear_isp_sample
 
 G0 = 9.80665
 SAMPLE = Path(str(files("hil") / "data" / "lander_mission.toml"))
@@ -99,7 +100,7 @@ def test_hydrostatic_head_adds_to_the_tank_design_pressure() -> None:
 
 
 def test_delta_v_result_satisfies_the_rocket_equation() -> None:
-    inputs = load_mission(SAMPLE)
+    inputs = linear_isp_sample()
     batch = size_electric_pump_fed(inputs, DesignPoint(2.0e6, 3.0e5, 4.0e5, 45_000.0, 35_000.0))
     m = batch.masses.breakdown()
     initial = inputs.mission.dry_mass_kg + m["total_kg"]
@@ -115,7 +116,7 @@ SAMPLE_DESIGN = DesignPoint(2.5e6, 3.0e5, 4.5e5, 45_000.0, 35_000.0)
 
 
 def _sample_batch(design=SAMPLE_DESIGN, model=None, inputs=None):
-    inputs = inputs or load_mission(SAMPLE)
+    inputs = inputs or linear_isp_sample()
     return inputs, size_electric_pump_fed(inputs, design, model)
 
 
@@ -198,7 +199,7 @@ def test_missing_npsh3_fit_falls_back_to_the_assumed_suction_specific_speed() ->
 
 
 def test_blowdown_tanks_start_high_and_fall_through_the_burn() -> None:
-    base = load_mission(SAMPLE)
+    base = linear_isp_sample()
     inputs = dataclasses.replace(
         base, pressurant=dataclasses.replace(base.pressurant, mode="blowdown", blowdown_ratio=3.0)
     )

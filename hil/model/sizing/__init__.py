@@ -5,9 +5,15 @@ pump requirements per propellant and the mass of an electric-pump-fed feed syste
 pressure-fed baseline.
 
 Modules: :mod:`~hil.model.sizing.components` (one physical relation per function),
-:mod:`~hil.model.sizing.mission` (inputs with documented defaults, mission TOML), :mod:`~hil.model.sizing.model`
-(the vectorised system model), :mod:`~hil.model.sizing.optimise` (scipy optimisation, sweep, Pareto front,
-sensitivities, uncertainty) and :mod:`~hil.model.sizing.command` (the CLI entry point).
+:mod:`~hil.model.sizing.inputs` (inputs with documented defaults), :mod:`~hil.model.sizing.mission`
+(the mission TOML file), :mod:`~hil.model.sizing.pump_curves` (the scaled pump),
+:mod:`~hil.model.sizing.mass_budget` (tanks, pressurant, battery, propellant),
+:mod:`~hil.model.sizing.batches` (result containers), :mod:`~hil.model.sizing.model` (the vectorised
+system model), :mod:`~hil.model.sizing.optimise` (scipy optimisation, sweep, Pareto filter, what is
+active at the optimum), :mod:`~hil.model.sizing.studies` (Pareto by power limit, sensitivities,
+linearised uncertainty), :mod:`~hil.model.sizing.monte_carlo` (the Monte Carlo),
+:mod:`~hil.model.sizing.command` and :mod:`~hil.model.sizing.report_text` (the CLI entry point and
+its printout). Isp from thermochemistry comes from :mod:`hil.model.thermochemistry`.
 
 Knows nothing of instruments: must not import drivers, simulators, procedures or the runner. It
 consumes the pump model file (:mod:`hil.model.pump_model`) that calibration writes.

@@ -66,6 +66,11 @@ class MassBatch:
     burn_time_s: Array
     battery_energy_limited: NDArray[np.bool_]
     converged: NDArray[np.bool_]
+    battery_capacity_wh: Array | None = None
+    battery_rate_limited: NDArray[np.bool_] | None = None
+    fuel_tank_at_min_gauge: NDArray[np.bool_] | None = None
+    oxidiser_tank_at_min_gauge: NDArray[np.bool_] | None = None
+    pressurant_tank_at_min_gauge: NDArray[np.bool_] | None = None
 
     @property
     def dry_kg(self) -> Array:
@@ -124,6 +129,9 @@ class ElectricBatch:
     constraint_names: list[str]
     uses_assumed_npsh3: bool
     phi_bracket: tuple[float, float]
+    mixture_ratio: Array = field(default_factory=lambda: np.zeros(0))
+    power_basis: dict[str, str] = field(default_factory=dict)
+    """Per pump, ``shaft`` or ``electrical``: what ``shaft_power_w`` of that pump really is."""
 
     @property
     def total_mass_kg(self) -> Array:

@@ -24,13 +24,15 @@ import numpy as np
 from hil.core.errors import ConfigError, HilError
 from hil.model.pump_model import PumpModel, load_pump_model
 from hil.model.sizing.mission import SizingInputs, input_summary, load_mission
-from hil.model.sizing.model import G0, ElectricBatch, PumpBatch
+from hil.model.sizing.model import G0, ElectricBatch, PressureFedBatch, PumpBatch
+from hil.model.sizing.monte_carlo import monte_carlo
 from hil.model.sizing.optimise import (
     OptimisationResult,
     PressureFedResult,
     optimise_electric,
     optimise_pressure_fed,
 )
+from hil.model.sizing.report_text import format_report
 from hil.model.sizing.studies import (
     Sensitivity,
     UncertaintyResult,
@@ -58,6 +60,9 @@ def pump_requirements(
     """
     allowable = pump.npsha_m[row] / npsh_margin
     tight = int(np.argmin(allowable / pump.npsh3_m[row]))
+    label = "fuel" if pump is batch.fuel else "oxidiser"
+    basis = batch.power_basis.get(label, "shaft")
+    pump_power = float(np.max(pump.shaft_power_w[row]))
     density = float(pump.mass_flow_kg_s[row, 0] / pump.flow_m3_s[row, 0])
     rise = float(pump.pressure_rise_pa[row, 0])
     return {
@@ -71,7 +76,10 @@ def pump_requirements(
         "min_npsha_m": float(np.min(pump.npsha_m[row])),
         "min_efficiency": float(np.min(pump.efficiency[row])),
         "design_efficiency": float(pump.efficiency[row, 0]),
-        "shaft_power_w": float(np.max(pump.shaft_power_w[row])),
+        "shaft_power_w": pump_power if basis == "shaft" else None,
+        "pump_power_w": pump_power,
+        "pump_power_basis": basis,
+        "efficiency_basis": "pump only (shaft)" if basis == "shaft" else "wire-to-water (electrical)",
         "electrical_power_w": float(np.max(pump.electrical_power_w[row])),
         "speed_rpm": float(pump.speed_rpm[row, 0]),
         "min_speed_rpm": float(np.min(pump.speed_rpm[row])),
@@ -88,7 +96,7 @@ def pump_requirements(
                 "speed_rpm": float(pump.speed_rpm[row, j]),
                 "flow_coefficient": float(pump.phi[row, j]),
                 "efficiency": float(pump.efficiency[row, j]),
-                "shaft_power_w": float(pump.shaft_power_w[row, j]),
+                "shaft_power_w": float(pump.shaft_power_w[row, j]) if basis == "shaft" else None,
                 "electrical_power_w": float(pump.electrical_power_w[row, j]),
                 "npsha_m": float(pump.npsha_m[row, j]),
                 "npsh3_m": float(pump.npsh3_m[row, j]),
@@ -132,8 +140,13 @@ def build_report(
     pump_model_source: str,
     *,
     extrapolate: bool = False,
+    monte_carlo_samples: int = 0,
+    seed: int = 0,
 ) -> dict[str, Any]:
-    """Optimise both feed options and gather everything ``hil optimize`` reports (JSON-ready)."""
+    """Optimise both feed options and gather everything ``hil optimize`` reports (JSON-ready).
+
+    ``monte_carlo_samples`` > 0 adds the Monte Carlo distribution at the optimum (seeded by ``seed``).
+    """
     electric = optimise_electric(inputs, pump_model, extrapolate=extrapolate)
     baseline = optimise_pressure_fed(inputs)
     report: dict[str, Any] = {
@@ -160,7 +173,7 @@ def build_report(
         report["warnings"] = electric.warnings
         return report
 
-    report["electric_pump_fed"] = _electric_dict(electric)
+    report["electric_pump_fed"] = _electric_dict(electric, inputs.engine.isp_source)
     batch = electric.evaluation
     margin = inputs.margins.npsh_margin
     report["pump_requirements"] = {
@@ -193,10 +206,14 @@ def build_report(
         for r in front
     ]
     report["warnings"] = electric.warnings
+    if monte_carlo_samples > 0:
+        report["monte_carlo"] = monte_carlo(
+            inputs, pump_model, electric.design, samples=monte_carlo_samples, seed=seed, extrapolate=True
+        ).summary()
     return report
 
 
-def _electric_dict(result: OptimisationResult) -> dict[str, Any]:
+def _electric_dict(result: OptimisationResult, isp_source: str) -> dict[str, Any]:
     batch = result.evaluation
     return {
         "design": result.design.__dict__,
@@ -205,14 +222,51 @@ def _electric_dict(result: OptimisationResult) -> dict[str, Any]:
         "total_mass_kg": result.total_mass_kg,
         "peak_electrical_power_w": result.peak_electrical_power_w,
         "electrical_energy_j": float(batch.electrical_energy_j[0]),
-        "battery_sized_by": "energy" if bool(batch.masses.battery_energy_limited[0]) else "power",
+        "battery_sized_by": _battery_sized_by(batch),
         "fuel_tank_volume_m3": float(batch.masses.fuel_tank_volume_m3[0]),
         "oxidiser_tank_volume_m3": float(batch.masses.oxidiser_tank_volume_m3[0]),
         "pressurant_bottle_volume_m3": float(batch.masses.pressurant_bottle_volume_m3[0]),
         "optimiser_message": result.message,
         "evaluations": result.evaluations,
         "active_constraint": batch.worst_constraint()[0],
+        "mixture_ratio": float(batch.mixture_ratio[0]),
+        "isp_source": isp_source,
+        "binding": [
+            {
+                "kind": b.kind,
+                "name": b.name,
+                "text": b.text,
+                "mass_change_kg_if_relaxed_1_percent": b.mass_change_kg,
+            }
+            for b in result.binding
+        ],
+        "tanks_at_minimum_gauge": _minimum_gauge(batch),
+        "battery_discharge_rate_c": float(
+            result.peak_electrical_power_w / max(float(_first(batch.masses.battery_capacity_wh)), 1e-12)
+        ),
     }
+
+
+def _battery_sized_by(batch: ElectricBatch) -> str:
+    m = batch.masses
+    if m.battery_rate_limited is not None and bool(m.battery_rate_limited[0]):
+        return "its rated discharge rate (battery_max_c_rate)"
+    return "energy" if bool(m.battery_energy_limited[0]) else "power"
+
+
+def _first(values: Any) -> float:
+    return float(np.asarray(values).reshape(-1)[0]) if values is not None else 0.0
+
+
+def _minimum_gauge(batch: ElectricBatch | PressureFedBatch) -> list[str]:
+    """Tanks whose wall sits at the minimum gauge: their pressure saves nothing there."""
+    m = batch.masses
+    flags = (
+        ("fuel tank", m.fuel_tank_at_min_gauge),
+        ("oxidiser tank", m.oxidiser_tank_at_min_gauge),
+        ("pressurant bottle", m.pressurant_tank_at_min_gauge),
+    )
+    return [name for name, flag in flags if flag is not None and bool(np.asarray(flag).reshape(-1)[0])]
 
 
 def _pressure_fed_dict(result: PressureFedResult) -> dict[str, Any]:
@@ -226,145 +280,8 @@ def _pressure_fed_dict(result: PressureFedResult) -> dict[str, Any]:
         "burn_time_s": float(batch.masses.burn_time_s[0]),
         "total_mass_kg": result.total_mass_kg,
         "pressurant_bottle_volume_m3": float(batch.masses.pressurant_bottle_volume_m3[0]),
+        "tanks_at_minimum_gauge": _minimum_gauge(batch),
     }
-
-
-# ------------------------------------------------------------------------------------- printing
-
-
-def _row(label: str, *values: str) -> str:
-    return f"  {label:<32}" + "".join(f"{v:>18}" for v in values)
-
-
-def format_report(report: dict[str, Any]) -> str:
-    """The readable summary ``hil optimize`` prints."""
-    lines: list[str] = []
-    pm = report["pump_model"]
-    lines.append(f"hil optimize: {report['mission']['name']}")
-    lines.append(f"  mission file: {report['mission']['file']}")
-    if pm["calibrated"]:
-        runs = ", ".join(pm["source_runs"]) or "(no run ids recorded)"
-        lines.append(f"  pump model: calibrated, {pm['source']} (runs: {runs})")
-    else:
-        lines.append(f"  pump model: {pm['source']}: {pm['description']}")
-    if report["extrapolate"]:
-        lines.append("  extrapolation beyond the calibrated envelope: ALLOWED")
-    lines.append("")
-
-    pf = report["pressure_fed"]
-    if report["electric_pump_fed"] is None:
-        lines.append("No feasible electric-pump-fed design within the bounds and the calibrated envelope.")
-        lines.append(f"  tightest constraint: {report['infeasible_reason']}")
-        if not report["extrapolate"]:
-            lines.append("  (allowing extrapolation beyond the calibrated envelope may find one)")
-        lines.append(
-            f"Pressure-fed baseline: {pf['total_mass_kg']:.1f} kg at chamber pressure "
-            f"{pf['chamber_pressure_pa'] / 1e6:.2f} MPa"
-        )
-        lines.extend(_warning_lines(report))
-        return "\n".join(lines) + "\n"
-
-    ep = report["electric_pump_fed"]
-    lines.append(
-        f"Electric-pump-fed optimum: {ep['total_mass_kg']:.1f} kg loaded propulsion system; chamber pressure "
-        f"{ep['design']['chamber_pressure_pa'] / 1e6:.2f} MPa, Isp {ep['isp_s']:.1f} s, "
-        f"burn {ep['burn_time_s']:.0f} s"
-    )
-    lines.append(
-        f"  peak electrical power {ep['peak_electrical_power_w'] / 1e3:.2f} kW, energy "
-        f"{ep['electrical_energy_j'] / 3.6e6:.2f} kWh (battery sized by {ep['battery_sized_by']})"
-    )
-    lines.append(
-        f"Pressure-fed baseline: {pf['total_mass_kg']:.1f} kg; chamber pressure "
-        f"{pf['chamber_pressure_pa'] / 1e6:.2f} MPa, Isp {pf['isp_s']:.1f} s, tanks at "
-        f"{pf['fuel_tank_pressure_pa'] / 1e5:.1f} / {pf['oxidiser_tank_pressure_pa'] / 1e5:.1f} bar"
-    )
-    saving = report["electric_saving_kg"]
-    verdict = (
-        f"electric feed is LIGHTER by {saving:.1f} kg"
-        if saving > 0
-        else f"electric feed is HEAVIER by {-saving:.1f} kg"
-    )
-    lines.append(f"=> {verdict} ({abs(saving) / pf['total_mass_kg'] * 100:.1f} % of the pressure-fed system)")
-    lines.append("")
-
-    req = report["pump_requirements"]
-    f, o = req["fuel"], req["oxidiser"]
-    lines.append(
-        "Pump requirements"
-        + " " * 17
-        + f"{'fuel (' + f['propellant'] + ')':>18}{'oxidiser (' + o['propellant'] + ')':>18}"
-    )
-    table = (
-        ("flow (L/s)", "flow_m3_s", 1e3, ".3f"),
-        ("mass flow (kg/s)", "mass_flow_kg_s", 1.0, ".3f"),
-        ("pressure rise (bar)", "pressure_rise_pa", 1e-5, ".1f"),
-        ("head (m)", "head_m", 1.0, ".0f"),
-        ("maximum NPSH3 (m)", "max_npsh3_m", 1.0, ".2f"),
-        ("  predicted NPSH3 there (m)", "predicted_npsh3_m", 1.0, ".2f"),
-        ("minimum efficiency", "min_efficiency", 1.0, ".3f"),
-        ("shaft power (kW)", "shaft_power_w", 1e-3, ".2f"),
-        ("electrical power (kW)", "electrical_power_w", 1e-3, ".2f"),
-        ("speed at full thrust (rpm)", "speed_rpm", 1.0, ",.0f"),
-        ("impeller diameter (mm)", "impeller_diameter_m", 1e3, ".1f"),
-        ("tank pressure (bar)", "tank_pressure_pa", 1e-5, ".2f"),
-    )
-    for label, key, scale, fmt in table:
-        lines.append(_row(label, format(f[key] * scale, fmt), format(o[key] * scale, fmt)))
-    lines.append("")
-
-    lines.append("Mass breakdown (kg)" + " " * 15 + f"{'electric-pump-fed':>18}{'pressure-fed':>18}")
-    ep_m, pf_m = report["mass_breakdown"]["electric_pump_fed"], report["mass_breakdown"]["pressure_fed"]
-    for key in ep_m:
-        label = key.removesuffix("_kg").replace("_", " ")
-        lines.append(_row(label, f"{ep_m[key]:.2f}", f"{pf_m[key]:.2f}"))
-    lines.append("")
-
-    lines.append("Sensitivity of the optimum system mass (re-optimised for each change)")
-    for s in report["sensitivity"]:
-        value = (
-            "infeasible" if s["delta_mass_kg"] is None else f"{round(s['delta_mass_kg'], 2) + 0.0:+.2f} kg"
-        )
-        lines.append(f"  {s['requirement'] + ' ' + s['change']:<52}{value:>14}")
-    lines.append("")
-
-    u = report["uncertainty"]
-    lines.append(f"Calibration uncertainty ({u['note']})")
-    parts = ", ".join(f"{k} {v:.2f}" for k, v in u["mass_std_by_curve_kg"].items())
-    lines.append(f"  1-sigma system mass, design held: {u['mass_std_kg']:.2f} kg ({parts})")
-    k = u["k_sigma"]
-    lines.append(
-        f"  NPSHA/NPSH3 at the design with curves {k:g} sigma pessimistic: "
-        f"{u['min_npsha_over_npsh3_at_design_pessimistic']:.2f} "
-        f"(margin required {report['inputs']['margins']['npsh_margin']:g})"
-    )
-    for label, key in (
-        ("pessimistic", "pessimistic_redesign_delta_kg"),
-        ("optimistic", "optimistic_redesign_delta_kg"),
-    ):
-        value = "infeasible" if u[key] is None else f"{round(u[key], 2) + 0.0:+.2f} kg"
-        lines.append(f"  redesign with curves {k:g} sigma {label}: {value}")
-    lines.append("")
-
-    if report["pareto_front"]:
-        lines.append("Pareto front: mass against peak electrical power")
-        lines.append(f"  {'peak power (kW)':>16}{'mass (kg)':>12}{'chamber (MPa)':>15}")
-        for point in report["pareto_front"]:
-            lines.append(
-                f"  {point['peak_electrical_power_w'] / 1e3:>16.2f}{point['total_mass_kg']:>12.2f}"
-                f"{point['design']['chamber_pressure_pa'] / 1e6:>15.2f}"
-            )
-    lines.extend(_warning_lines(report))
-    return "\n".join(lines) + "\n"
-
-
-def _warning_lines(report: dict[str, Any]) -> list[str]:
-    warnings = list(report.get("warnings") or [])
-    if not report["pump_model"]["calibrated"]:
-        warnings.insert(0, "results rest on an UNCALIBRATED literature pump model: calibrate with bench runs")
-    if not warnings:
-        return []
-    return ["", "Warnings:"] + [f"  - {w}" for w in warnings]
 
 
 def _json_safe(obj: Any) -> Any:
@@ -388,6 +305,8 @@ def optimize_command(
     json_path: Path | None,
     extrapolate: bool,
     out: TextIO,
+    monte_carlo_samples: int = 0,
+    seed: int = 0,
 ) -> int:
     """Run ``hil optimize``: print the summary to ``out``, write JSON if asked; 0 ok, 1 no design.
 
@@ -402,7 +321,9 @@ def optimize_command(
         model = load_pump_model(pump_model_path)
         source = str(pump_model_path)
     try:
-        report = build_report(inputs, model, source, extrapolate=extrapolate)
+        report = build_report(
+            inputs, model, source, extrapolate=extrapolate, monte_carlo_samples=monte_carlo_samples, seed=seed
+        )
     except ConfigError:
         raise
     except HilError as exc:

@@ -18,13 +18,17 @@ import math
 from dataclasses import dataclass, field, fields
 from typing import Any
 
+import numpy as np
+
 from hil.core.errors import ConfigError
 from hil.model.propellants import Propellant, TankMaterial, tank_material
+from hil.model.thermochemistry import PerformanceTable
 
 __all__ = [
     "DesignBounds",
     "ElectricSpec",
     "EngineSpec",
+    "InputUncertainty",
     "MarginSpec",
     "MissionSpec",
     "PressurantSpec",
@@ -65,9 +69,13 @@ class EngineSpec:
 
     Defaults: injector drop 20 % of chamber pressure (the usual stability margin), fuel-side
     cooling and line losses 3 bar and oxidiser-side line losses 1.5 bar at full flow, suction-line
-    loss (tank to pump inlet) 0.2 bar. Specific impulse is an input; ``isp_per_chamber_pressure_s_per_pa``
-    optionally lets it rise with chamber pressure about ``chamber_pressure_pa`` (a nozzle of fixed
-    exit diameter gains area ratio with chamber pressure), default 0: constant Isp.
+    loss (tank to pump inlet) 0.2 bar.
+
+    Specific impulse has one of three sources, and every output says which (:attr:`isp_source`):
+    ``performance`` (thermochemistry: CEA tabulated over the design box, times the c* and nozzle
+    efficiencies), ``isp_table`` (the user's Isp against chamber pressure, interpolated linearly in
+    ``ln pc``), or the given ``isp_s`` (constant, or with a non-negative
+    ``isp_per_chamber_pressure_s_per_pa`` about ``chamber_pressure_pa``, a user's own estimate).
     """
 
     thrust_n: float = 3000.0
@@ -81,37 +89,74 @@ class EngineSpec:
     suction_line_loss_pa: float = 2.0e4
     fixed_hardware_mass_kg: float = 0.0
     throttle_profile: tuple[ThrottleSegment, ...] = (ThrottleSegment(1.0, 1.0),)
+    isp_table: tuple[tuple[float, float], ...] | None = None
+    performance: PerformanceTable | None = None
 
-    def isp_at(self, chamber_pressure_pa: Any) -> Any:
-        """Specific impulse at a chamber pressure (linear about the reference chamber pressure)."""
+    @property
+    def isp_source(self) -> str:
+        """Where the specific impulse comes from, in words (echoed in every output)."""
+        if self.performance is not None:
+            return self.performance.describe()
+        if self.isp_table is not None:
+            return f"user table of Isp against chamber pressure ({len(self.isp_table)} points)"
+        if self.isp_per_chamber_pressure_s_per_pa:
+            return (
+                f"given: {self.isp_s:g} s at {self.chamber_pressure_pa:g} Pa, "
+                f"+{self.isp_per_chamber_pressure_s_per_pa:g} s/Pa (user estimate)"
+            )
+        return f"given: {self.isp_s:g} s, constant"
+
+    def isp_at(self, chamber_pressure_pa: Any, mixture_ratio: Any = None) -> Any:
+        """Delivered specific impulse (s) at a chamber pressure (and mixture ratio, for CEA)."""
+        if self.performance is not None:
+            ratio = self.mixture_ratio if mixture_ratio is None else mixture_ratio
+            return self.performance.isp(chamber_pressure_pa, ratio)
+        if self.isp_table is not None:
+            pressures = np.log([p for p, _ in self.isp_table])
+            values = np.array([v for _, v in self.isp_table])
+            return np.interp(np.log(np.asarray(chamber_pressure_pa, dtype=float)), pressures, values)
         return self.isp_s + self.isp_per_chamber_pressure_s_per_pa * (
-            chamber_pressure_pa - self.chamber_pressure_pa
+            np.asarray(chamber_pressure_pa, dtype=float) - self.chamber_pressure_pa
         )
 
 
 @dataclass(frozen=True)
 class PropellantSpec:
-    """Fuel, oxidiser and the temperature they are stored and pumped at."""
+    """Fuel, oxidiser and the temperatures they are stored and pumped at.
+
+    ``temperature_c`` applies to both unless ``fuel_temperature_c`` / ``oxidiser_temperature_c``
+    name one each (LOX at -183 degC beside RP-1 at 20 degC).
+    """
 
     fuel: Propellant
     oxidiser: Propellant
     temperature_c: float = 20.0
+    fuel_temperature_c: float | None = None
+    oxidiser_temperature_c: float | None = None
+
+    @property
+    def fuel_t_c(self) -> float:
+        return self.temperature_c if self.fuel_temperature_c is None else self.fuel_temperature_c
+
+    @property
+    def oxidiser_t_c(self) -> float:
+        return self.temperature_c if self.oxidiser_temperature_c is None else self.oxidiser_temperature_c
 
     @property
     def fuel_density_kg_m3(self) -> float:
-        return self.fuel.density_kg_m3(self.temperature_c)
+        return self.fuel.density_kg_m3(self.fuel_t_c)
 
     @property
     def oxidiser_density_kg_m3(self) -> float:
-        return self.oxidiser.density_kg_m3(self.temperature_c)
+        return self.oxidiser.density_kg_m3(self.oxidiser_t_c)
 
     @property
     def fuel_vapour_pressure_pa(self) -> float:
-        return self.fuel.vapour_pressure_pa(self.temperature_c)
+        return self.fuel.vapour_pressure_pa(self.fuel_t_c)
 
     @property
     def oxidiser_vapour_pressure_pa(self) -> float:
-        return self.oxidiser.vapour_pressure_pa(self.temperature_c)
+        return self.oxidiser.vapour_pressure_pa(self.oxidiser_t_c)
 
 
 @dataclass(frozen=True)
@@ -139,6 +184,11 @@ class TankSpec:
     safety_factor: float = 1.5
     min_wall_thickness_m: float = 0.5e-3
     max_acceleration_m_s2: float = 30.0
+    head_convention: str = "tank_height"
+    """How the liquid column adds to the wall's design pressure under acceleration: ``tank_height``
+    (the full tank height of liquid at the maximum acceleration, as Kwak, Kwon and Choi (2018) size
+    their tanks; the default, conservative) or ``none`` (ullage pressure only, the thin-wall sizing
+    of Rachov, Tacca and Lentini (2013))."""
 
 
 @dataclass(frozen=True)
@@ -160,6 +210,11 @@ class PressurantSpec:
     tank_min_wall_thickness_m: float = 0.5e-3
     mode: str = "regulated"
     blowdown_ratio: float = 3.0
+    margin_factor: float = 1.0
+    """Pressurant mass carried over the computed need (Kwak, Kwon and Choi (2018) use 1.1)."""
+    end_pressure_pa: float | None = None
+    """Bottle pressure at the end of the burn; absent, the regulator's need (highest tank pressure
+    plus ``regulator_drop_pa``). The larger of the two applies."""
 
 
 @dataclass(frozen=True)
@@ -189,15 +244,80 @@ class ElectricSpec:
     battery_rate_derating_per_c: float = 0.0
     max_electrical_power_w: float = math.inf
     assumed_suction_specific_speed: float = 3.0
+    fuel_pump_efficiency: float | None = None
+    oxidiser_pump_efficiency: float | None = None
+    """Pump-only (shaft) efficiency per propellant, used instead of the pump model's curve for that
+    pump (for a published design that states one, or a pump the bench has not calibrated)."""
+    fuel_pump_specific_power_w_kg: float | None = None
+    oxidiser_pump_specific_power_w_kg: float | None = None
+    """Specific power per pump; absent, ``pump_specific_power_w_kg`` applies to both."""
+    battery_max_c_rate: float = math.inf
+    """Rated continuous discharge rate (peak power over stored energy, per hour). The pack must
+    store at least ``P_peak / C_max``: a third sizing requirement beside power and energy, reported
+    when it is the one that sizes the battery. Infinite: no rating given."""
+    motor_sizing: str = "output"
+    """Convention for motor and inverter mass: ``output`` (each on the power it delivers: motor on
+    shaft power, inverter on motor input; Rachov, Tacca and Lentini 2013; Kwak, Kwon and Choi 2018)
+    or ``input`` (each on the power it draws, conservative by one efficiency)."""
+    battery_sizing: str = "max"
+    """Convention for battery mass: ``max`` (the larger of the power- and energy-limited masses,
+    both papers above) or ``sum`` (power and energy cells counted separately, a hybrid pack)."""
+
+    def pump_efficiency(self, propellant: str) -> float | None:
+        """The stated pump-only efficiency of the ``fuel`` or ``oxidiser`` pump, if any."""
+        return self.fuel_pump_efficiency if propellant == "fuel" else self.oxidiser_pump_efficiency
+
+    def pump_specific_power(self, propellant: str) -> float:
+        """Specific power (W/kg) of the ``fuel`` or ``oxidiser`` pump."""
+        own = (
+            self.fuel_pump_specific_power_w_kg
+            if propellant == "fuel"
+            else self.oxidiser_pump_specific_power_w_kg
+        )
+        return self.pump_specific_power_w_kg if own is None else own
 
 
 @dataclass(frozen=True)
 class DesignBounds:
-    """Ranges the optimiser may search: chamber pressure, pump-fed tank pressures and pump speed."""
+    """Ranges the optimiser may search: chamber pressure, pump-fed tank pressures, pump speed and
+    mixture ratio. ``minimum == maximum`` fixes a variable. ``tank_pressure_pa`` applies to both
+    tanks unless ``fuel_tank_pressure_pa`` / ``oxidiser_tank_pressure_pa`` are given; the mixture
+    ratio is fixed at the engine's unless ``mixture_ratio`` gives a range."""
 
     chamber_pressure_pa: tuple[float, float] = (0.5e6, 4.0e6)
     tank_pressure_pa: tuple[float, float] = (1.5e5, 1.5e6)
     pump_speed_rpm: tuple[float, float] = (5_000.0, 90_000.0)
+    fuel_tank_pressure_pa: tuple[float, float] | None = None
+    oxidiser_tank_pressure_pa: tuple[float, float] | None = None
+    mixture_ratio: tuple[float, float] | None = None
+
+    def tank(self, propellant: str) -> tuple[float, float]:
+        """Tank pressure range of the ``fuel`` or ``oxidiser`` tank."""
+        own = self.fuel_tank_pressure_pa if propellant == "fuel" else self.oxidiser_tank_pressure_pa
+        return self.tank_pressure_pa if own is None else own
+
+
+@dataclass(frozen=True)
+class InputUncertainty:
+    """Stated uncertainties of inputs, as relative 1-sigma (0: known exactly), for the Monte Carlo.
+
+    Each multiplies its input by ``1 + sigma * N(0, 1)``: the motor and inverter efficiencies, the
+    battery's specific energy and power, the motor's specific power, the tank material's allowable
+    stress, and the pump's NPSH3 and delivered flow (beyond what the calibration covariance covers).
+    """
+
+    motor_efficiency: float = 0.0
+    inverter_efficiency: float = 0.0
+    battery_specific_energy: float = 0.0
+    battery_specific_power: float = 0.0
+    motor_specific_power: float = 0.0
+    tank_allowable_stress: float = 0.0
+    npsh3: float = 0.0
+    flow: float = 0.0
+
+    def stated(self) -> dict[str, float]:
+        """The uncertainties that are not zero, by name."""
+        return {f.name: getattr(self, f.name) for f in fields(self) if getattr(self, f.name) > 0}
 
 
 @dataclass(frozen=True)
@@ -213,6 +333,7 @@ class SizingInputs:
     electric: ElectricSpec = field(default_factory=ElectricSpec)
     bounds: DesignBounds = field(default_factory=DesignBounds)
     source: str = "<inputs>"
+    uncertainty: InputUncertainty = field(default_factory=InputUncertainty)
 
     def __post_init__(self) -> None:
         mission = self.mission
@@ -224,6 +345,13 @@ def input_summary(inputs: SizingInputs) -> dict[str, Any]:
     """Every input value used, as plain JSON-ready data (echoed in the optimiser's JSON output)."""
 
     def plain(obj: Any) -> Any:
+        if isinstance(obj, PerformanceTable):
+            return {
+                "source": obj.describe(),
+                "chamber_pressure_pa": list(obj.chamber_pressure_pa),
+                "mixture_ratio": list(obj.mixture_ratio),
+                "ideal_isp_s": [list(row) for row in obj.ideal_isp_s],
+            }
         if isinstance(obj, Propellant):
             return {"name": obj.name, "source": obj.source, "valid_range_c": list(obj.valid_range_c())}
         if isinstance(obj, TankMaterial):
@@ -242,6 +370,7 @@ def input_summary(inputs: SizingInputs) -> dict[str, Any]:
         return obj
 
     summary = {f.name: plain(getattr(inputs, f.name)) for f in fields(inputs) if f.name != "source"}
+    summary["engine"]["isp_source"] = inputs.engine.isp_source
     summary["propellants"]["fuel_density_kg_m3"] = inputs.propellants.fuel_density_kg_m3
     summary["propellants"]["oxidiser_density_kg_m3"] = inputs.propellants.oxidiser_density_kg_m3
     summary["propellants"]["fuel_vapour_pressure_pa"] = inputs.propellants.fuel_vapour_pressure_pa

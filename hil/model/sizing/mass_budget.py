@@ -57,6 +57,7 @@ def size_masses(
     electric_fixed_kg: dict[str, Array] | None,
     peak_power_w: Array | None,
     energy_per_usable_kg: Array | None,
+    mixture_ratio: Array | None = None,
 ) -> tuple[MassBatch, Array]:
     """Tanks, pressurant, battery and propellant for every row; returns masses and the bottle margin.
 
@@ -73,7 +74,7 @@ def size_masses(
         inputs.electric,
     )
     rho_f, rho_o = props.fuel_density_kg_m3, props.oxidiser_density_kg_m3
-    r = eng.mixture_ratio
+    r = np.full(n, eng.mixture_ratio) if mixture_ratio is None else np.asarray(mixture_ratio, dtype=float)
     f_rr = margins.residual_fraction + margins.reserve_fraction
     mdot1 = comp.mass_flow_kg_s(eng.thrust_n, isp)
     throttle, tau = burn_profile(inputs)
@@ -85,6 +86,8 @@ def size_masses(
     if not blowdown:
         assert regulated_pressure_f is not None and regulated_pressure_o is not None
         final_bottle = np.maximum(regulated_pressure_f, regulated_pressure_o) + press.regulator_drop_pa
+        if press.end_pressure_pa is not None:
+            final_bottle = np.maximum(final_bottle, press.end_pressure_pa)
         bottle_margin = (press.storage_pressure_pa - final_bottle) / press.storage_pressure_pa
         usable_fraction = np.maximum(1.0 - final_bottle / press.storage_pressure_pa, 1e-3)
 
@@ -112,7 +115,9 @@ def size_masses(
             vol_f = liquid_f * (1.0 + margins.ullage_fraction)
             vol_o = liquid_o * (1.0 + margins.ullage_fraction)
             pv = regulated_pressure_f * vol_f + regulated_pressure_o * vol_o
-            gas = pv / (press.gas_constant_j_kg_k * press.temperature_k) * poly / usable_fraction
+            gas = (
+                pv / (press.gas_constant_j_kg_k * press.temperature_k) * poly / usable_fraction
+            ) * press.margin_factor
             bottle_volume = np.asarray(
                 comp.pressurant_bottle_volume_m3(
                     gas, press.storage_pressure_pa, press.gas_constant_j_kg_k, press.temperature_k
@@ -130,12 +135,13 @@ def size_masses(
                 ),
                 dtype=float,
             )
-        design_f = tank_design_pressure_f + comp.hydrostatic_pressure_pa(
+        head = 0.0 if tanks.head_convention == "none" else 1.0
+        design_f = tank_design_pressure_f + head * comp.hydrostatic_pressure_pa(
             rho_f,
             tanks.max_acceleration_m_s2,
             comp.tank_height_m(vol_f, tanks.shape, tanks.length_to_diameter),
         )
-        design_o = tank_design_pressure_o + comp.hydrostatic_pressure_pa(
+        design_o = tank_design_pressure_o + head * comp.hydrostatic_pressure_pa(
             rho_o,
             tanks.max_acceleration_m_s2,
             comp.tank_height_m(vol_o, tanks.shape, tanks.length_to_diameter),
@@ -166,20 +172,39 @@ def size_masses(
             eta_d = comp.discharge_efficiency(
                 peak_power_w, energy, elec.battery_discharge_efficiency, elec.battery_rate_derating_per_c
             )
-            battery = comp.battery_mass_kg(
-                peak_power_w,
-                energy,
-                elec.battery_specific_power_w_kg,
-                spec_energy_j_kg,
-                elec.battery_packing_factor,
-                eta_d,
+            if elec.battery_sizing == "sum":
+                battery: Array = elec.battery_packing_factor * (
+                    peak_power_w / elec.battery_specific_power_w_kg + energy / (spec_energy_j_kg * eta_d)
+                )
+            else:
+                battery = np.asarray(
+                    comp.battery_mass_kg(
+                        peak_power_w,
+                        energy,
+                        elec.battery_specific_power_w_kg,
+                        spec_energy_j_kg,
+                        elec.battery_packing_factor,
+                        eta_d,
+                    ),
+                    dtype=float,
+                )
+            # The rated discharge rate bounds the power drawn per stored watt-hour: a pack must
+            # store at least P / C_max, whatever its power and energy needs (Li-ion cells lose
+            # capacity and overheat beyond their rating).
+            by_rate = (
+                elec.battery_packing_factor
+                * peak_power_w
+                / (elec.battery_max_c_rate * elec.battery_specific_energy_wh_kg)
             )
+            rate_limited = by_rate > battery * (1.0 + 1e-12)
+            battery = np.maximum(battery, by_rate)
             energy_limited = comp.battery_is_energy_limited(
                 peak_power_w, energy, elec.battery_specific_power_w_kg, spec_energy_j_kg, eta_d
             )
         else:
             battery = np.zeros(n)
             energy_limited = np.zeros(n, dtype=bool)
+            rate_limited = np.zeros(n, dtype=bool)
         return {
             "usable": usable,
             "rr": usable * f_rr,
@@ -194,6 +219,7 @@ def size_masses(
             "design_f": np.asarray(design_f),
             "design_o": np.asarray(design_o),
             "energy_limited": np.asarray(energy_limited),
+            "rate_limited": np.asarray(rate_limited),
         }
 
     def carried(m: dict[str, Array]) -> Array:
@@ -234,6 +260,7 @@ def size_masses(
                 break
         converged = (change < 1e-6) & (closable > 0) & np.isfinite(usable)
 
+    at_min_gauge = _at_minimum_gauge(inputs, m)
     batch = MassBatch(
         usable_propellant_kg=m["usable"],
         residual_and_reserve_kg=m["rr"],
@@ -254,5 +281,43 @@ def size_masses(
         burn_time_s=np.asarray(comp.burn_time_s(m["usable"], mdot1, throttle[1:], tau)) * np.ones(n),
         battery_energy_limited=m["energy_limited"].astype(bool),
         converged=converged,
+        battery_capacity_wh=np.asarray(m["battery"])
+        / inputs.electric.battery_packing_factor
+        * inputs.electric.battery_specific_energy_wh_kg,
+        battery_rate_limited=m["rate_limited"].astype(bool),
+        fuel_tank_at_min_gauge=at_min_gauge[0],
+        oxidiser_tank_at_min_gauge=at_min_gauge[1],
+        pressurant_tank_at_min_gauge=at_min_gauge[2],
     )
     return batch, bottle_margin
+
+
+def _at_minimum_gauge(inputs: SizingInputs, m: dict[str, Array]) -> tuple[NDArray[np.bool_], ...]:
+    """Which tanks sit at the minimum wall thickness (pressure saves them nothing there)."""
+    tanks, press = inputs.tanks, inputs.pressurant
+    flags = []
+    for volume, pressure, actual in (
+        (m["vol_f"], m["design_f"], m["tank_f"]),
+        (m["vol_o"], m["design_o"], m["tank_o"]),
+    ):
+        by_pressure = comp.tank_mass_kg(
+            volume,
+            pressure,
+            tanks.material.density_kg_m3,
+            tanks.material.allowable_stress_pa,
+            tanks.safety_factor,
+            tanks.shape,
+            tanks.length_to_diameter,
+            0.0,
+        )
+        flags.append(np.asarray(actual) > np.asarray(by_pressure) * (1.0 + 1e-9) + 1e-12)
+    bottle_by_pressure = comp.sphere_tank_mass_kg(
+        m["bottle_volume"],
+        press.storage_pressure_pa,
+        press.tank_material.density_kg_m3,
+        press.tank_material.allowable_stress_pa,
+        press.tank_safety_factor,
+        0.0,
+    )
+    flags.append(np.asarray(m["bottle"]) > np.asarray(bottle_by_pressure) * (1.0 + 1e-9) + 1e-12)
+    return tuple(np.asarray(f, dtype=bool) for f in flags)

@@ -2,7 +2,7 @@
 
 :func:`load_mission` / :func:`parse_mission` read the tables ``[mission]``, ``[engine]`` (with
 ``[[engine.throttle]]`` segments), ``[propellants]``, ``[margins]``, ``[tanks]``, ``[pressurant]``,
-``[electric]`` and ``[bounds]`` into :class:`~hil.model.sizing.inputs.SizingInputs`, field by field
+``[electric]``, ``[bounds]`` and ``[uncertainty]`` into :class:`~hil.model.sizing.inputs.SizingInputs`, field by field
 through the one config reader (:class:`hil.core.config.Section`): a key the schema does not know, a
 wrong type, a value out of range or without physical meaning is a
 :class:`~hil.core.errors.ConfigError` naming the file, the field (``engine.thrust_n``) and what was
@@ -17,6 +17,7 @@ Imports :mod:`hil.core` (config, errors), :mod:`hil.model.propellants` and
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +28,7 @@ from hil.model.sizing.inputs import (
     DesignBounds,
     ElectricSpec,
     EngineSpec,
+    InputUncertainty,
     MarginSpec,
     MissionSpec,
     PressurantSpec,
@@ -36,6 +38,7 @@ from hil.model.sizing.inputs import (
     ThrottleSegment,
     input_summary,
 )
+from hil.model.thermochemistry import PerformanceTable, ThermochemistryError
 
 __all__ = [
     "DesignBounds",
@@ -64,14 +67,17 @@ def parse_mission(data: dict[str, Any], source: str = "<mission>") -> SizingInpu
     """Validate a parsed mission document (as from ``tomllib``) into :class:`SizingInputs`."""
     top = Section(data, source)
     mission = _parse_mission_section(top.section("mission"))
-    engine = _parse_engine(top.section("engine"))
+    engine_section = top.section("engine")
+    engine = _parse_engine(engine_section)
     propellants = _parse_propellants(top.section("propellants"))
     margins = _parse_margins(top.section("margins", {}))
     tanks = _parse_tanks(top.section("tanks", {}))
     pressurant = _parse_pressurant(top.section("pressurant", {}))
     electric = _parse_electric(top.section("electric", {}))
-    bounds = _parse_bounds(top.section("bounds", {}))
+    bounds = _parse_bounds(top.section("bounds", {}), engine.mixture_ratio)
+    uncertainty = _parse_uncertainty(top.section("uncertainty", {}))
     top.finish()
+    engine = _engine_performance(engine_section, engine, propellants, bounds)
     return SizingInputs(
         mission=mission,
         engine=engine,
@@ -82,7 +88,18 @@ def parse_mission(data: dict[str, Any], source: str = "<mission>") -> SizingInpu
         electric=electric,
         bounds=bounds,
         source=source,
+        uncertainty=uncertainty,
     )
+
+
+def _parse_uncertainty(sec: Section) -> InputUncertainty:
+    """``[uncertainty]``: relative 1-sigma of inputs, for the Monte Carlo (all default 0)."""
+    values = {
+        f.name: sec.number(f.name, 0.0, minimum=0.0, maximum=0.5)
+        for f in dataclasses.fields(InputUncertainty)
+    }
+    sec.finish()
+    return InputUncertainty(**values)
 
 
 def _parse_mission_section(sec: Section) -> MissionSpec:
@@ -104,7 +121,15 @@ def _parse_mission_section(sec: Section) -> MissionSpec:
 def _parse_engine(sec: Section) -> EngineSpec:
     d = EngineSpec()
     thrust = sec.positive("thrust_n")
-    isp = sec.positive("isp_s")
+    sources = [key for key in ("isp_s", "isp_table", "cea") if sec.has(key)]
+    if len(sources) != 1:
+        problem = "missing (required)" if not sources else f"given together with {', '.join(sources[1:])}"
+        raise sec.error(
+            "isp_s" if not sources else sources[0],
+            f"{problem}: give exactly one of isp_s, [engine.isp_table] or [engine.cea]",
+        )
+    isp = sec.positive("isp_s", d.isp_s)
+    isp_table = _parse_isp_table(sec.section("isp_table")) if sec.has("isp_table") else None
     mixture = sec.positive("mixture_ratio")
     profile = _parse_profile(sec) if sec.has("throttle") else d.throttle_profile
     engine = EngineSpec(
@@ -112,7 +137,7 @@ def _parse_engine(sec: Section) -> EngineSpec:
         isp_s=isp,
         mixture_ratio=mixture,
         chamber_pressure_pa=sec.positive("chamber_pressure_pa", d.chamber_pressure_pa),
-        isp_per_chamber_pressure_s_per_pa=sec.number("isp_per_chamber_pressure_s_per_pa", 0.0),
+        isp_per_chamber_pressure_s_per_pa=sec.number("isp_per_chamber_pressure_s_per_pa", 0.0, minimum=0.0),
         injector_drop_fraction=sec.number(
             "injector_drop_fraction", d.injector_drop_fraction, minimum=0.0, maximum=2.0
         ),
@@ -121,9 +146,61 @@ def _parse_engine(sec: Section) -> EngineSpec:
         suction_line_loss_pa=sec.number("suction_line_loss_pa", d.suction_line_loss_pa, minimum=0.0),
         fixed_hardware_mass_kg=sec.number("fixed_hardware_mass_kg", d.fixed_hardware_mass_kg, minimum=0.0),
         throttle_profile=profile,
+        isp_table=isp_table,
     )
-    sec.finish()
+    if not sec.has("cea"):
+        sec.finish()
     return engine
+
+
+def _parse_isp_table(sec: Section) -> tuple[tuple[float, float], ...]:
+    pressures = sec.number_list("chamber_pressure_pa", minimum=0.0, exclusive_minimum=True, min_length=2)
+    values = sec.number_list("isp_s", minimum=0.0, exclusive_minimum=True, min_length=2)
+    sec.finish()
+    if len(values) != len(pressures):
+        raise sec.error(
+            "isp_s", f"expected {len(pressures)} values (one per chamber pressure), got {len(values)}"
+        )
+    if any(b <= a for a, b in zip(pressures, pressures[1:])):
+        raise sec.error("chamber_pressure_pa", "expected pressures in increasing order")
+    return tuple(zip(pressures, values))
+
+
+def _engine_performance(
+    sec: Section, engine: EngineSpec, propellants: PropellantSpec, bounds: DesignBounds
+) -> EngineSpec:
+    """``[engine.cea]``: tabulate CEA over the design box once, here, where the inputs are known."""
+    if not sec.has("cea"):
+        return engine
+    cea = sec.section("cea")
+    has_ratio, has_exit = cea.has("area_ratio"), cea.has("exit_pressure_pa")
+    if has_ratio == has_exit:
+        raise cea.error("area_ratio", "expected exactly one of area_ratio or exit_pressure_pa")
+    area_ratio = cea.number("area_ratio", minimum=1.0, exclusive_minimum=True) if has_ratio else None
+    exit_pressure = cea.positive("exit_pressure_pa") if has_exit else None
+    vacuum = cea.boolean("vacuum", True)
+    frozen = cea.boolean("frozen", False)
+    c_star_efficiency = cea.efficiency("c_star_efficiency", 0.97)
+    nozzle_efficiency = cea.efficiency("nozzle_efficiency", 0.98)
+    cea.finish()
+    sec.finish()
+    ratio_range = bounds.mixture_ratio or (engine.mixture_ratio, engine.mixture_ratio)
+    try:
+        table = PerformanceTable.build(
+            propellants.fuel.name,
+            propellants.oxidiser.name,
+            bounds.chamber_pressure_pa,
+            ratio_range,
+            area_ratio=area_ratio,
+            exit_pressure_pa=exit_pressure,
+            vacuum=vacuum,
+            frozen=frozen,
+            c_star_efficiency=c_star_efficiency,
+            nozzle_efficiency=nozzle_efficiency,
+        )
+    except ThermochemistryError as exc:
+        raise cea.error("area_ratio" if has_ratio else "exit_pressure_pa", str(exc)) from exc
+    return dataclasses.replace(engine, performance=table)
 
 
 def _parse_profile(sec: Section) -> tuple[ThrottleSegment, ...]:
@@ -139,7 +216,7 @@ def _parse_profile(sec: Section) -> tuple[ThrottleSegment, ...]:
     return tuple(segments)
 
 
-def _parse_one_propellant(sec: Section, key: str, temperature_c: float) -> Propellant:
+def _parse_one_propellant(sec: Section, key: str, temperature_c: float, temperature_key: str) -> Propellant:
     raw = sec.raw(key)
     prop: Propellant
     if isinstance(raw, str):
@@ -161,16 +238,34 @@ def _parse_one_propellant(sec: Section, key: str, temperature_c: float) -> Prope
         prop.density_kg_m3(temperature_c)
         prop.vapour_pressure_pa(temperature_c)
     except HilError as exc:
-        raise sec.error("temperature_c", str(exc)) from exc
+        raise sec.error(temperature_key, str(exc)) from exc
     return prop
 
 
 def _parse_propellants(sec: Section) -> PropellantSpec:
     temperature = sec.number("temperature_c", 20.0, minimum=-273.15, exclusive_minimum=True)
-    fuel = _parse_one_propellant(sec, "fuel", temperature)
-    oxidiser = _parse_one_propellant(sec, "oxidiser", temperature)
+    fuel_t = sec.optional_number("fuel_temperature_c", minimum=-273.15, exclusive_minimum=True)
+    oxidiser_t = sec.optional_number("oxidiser_temperature_c", minimum=-273.15, exclusive_minimum=True)
+    fuel = _parse_one_propellant(
+        sec,
+        "fuel",
+        temperature if fuel_t is None else fuel_t,
+        "fuel_temperature_c" if fuel_t is not None else "temperature_c",
+    )
+    oxidiser = _parse_one_propellant(
+        sec,
+        "oxidiser",
+        temperature if oxidiser_t is None else oxidiser_t,
+        "oxidiser_temperature_c" if oxidiser_t is not None else "temperature_c",
+    )
     sec.finish()
-    return PropellantSpec(fuel=fuel, oxidiser=oxidiser, temperature_c=temperature)
+    return PropellantSpec(
+        fuel=fuel,
+        oxidiser=oxidiser,
+        temperature_c=temperature,
+        fuel_temperature_c=fuel_t,
+        oxidiser_temperature_c=oxidiser_t,
+    )
 
 
 def _parse_margins(sec: Section) -> MarginSpec:
@@ -216,6 +311,7 @@ def _parse_tanks(sec: Section) -> TankSpec:
         safety_factor=sec.number("safety_factor", d.safety_factor, minimum=1.0),
         min_wall_thickness_m=sec.number("min_wall_thickness_m", d.min_wall_thickness_m, minimum=0.0),
         max_acceleration_m_s2=sec.number("max_acceleration_m_s2", d.max_acceleration_m_s2, minimum=0.0),
+        head_convention=sec.string("head_convention", d.head_convention, choices=("tank_height", "none")),
     )
     sec.finish()
     return tanks
@@ -238,6 +334,8 @@ def _parse_pressurant(sec: Section) -> PressurantSpec:
         ),
         mode=sec.string("mode", d.mode, choices=("regulated", "blowdown")),
         blowdown_ratio=sec.number("blowdown_ratio", d.blowdown_ratio, minimum=1.0, exclusive_minimum=True),
+        margin_factor=sec.number("margin_factor", d.margin_factor, minimum=1.0),
+        end_pressure_pa=sec.positive("end_pressure_pa", None),
     )
     sec.finish()
     return spec
@@ -276,21 +374,50 @@ def _parse_electric(sec: Section) -> ElectricSpec:
         assumed_suction_specific_speed=sec.positive(
             "assumed_suction_specific_speed", d.assumed_suction_specific_speed
         ),
+        fuel_pump_efficiency=sec.optional_number(
+            "fuel_pump_efficiency", minimum=0.0, maximum=1.0, exclusive_minimum=True
+        ),
+        oxidiser_pump_efficiency=sec.optional_number(
+            "oxidiser_pump_efficiency", minimum=0.0, maximum=1.0, exclusive_minimum=True
+        ),
+        fuel_pump_specific_power_w_kg=sec.positive("fuel_pump_specific_power_w_kg", None),
+        oxidiser_pump_specific_power_w_kg=sec.positive("oxidiser_pump_specific_power_w_kg", None),
+        battery_max_c_rate=sec.positive("battery_max_c_rate", d.battery_max_c_rate, allow_inf=True),
+        motor_sizing=sec.string("motor_sizing", d.motor_sizing, choices=("output", "input")),
+        battery_sizing=sec.string("battery_sizing", d.battery_sizing, choices=("max", "sum")),
     )
     sec.finish()
     return spec
 
 
-def _parse_bounds(sec: Section) -> DesignBounds:
+def _parse_bounds(sec: Section, mixture_ratio: float) -> DesignBounds:
+    """Ranges ``[minimum, maximum]``; equal ends fix that design variable."""
     d = DesignBounds()
+
+    def pair(key: str, default: tuple[float, float]) -> tuple[float, float]:
+        return sec.pair(key, default, minimum=0.0, exclusive_minimum=True, allow_equal=True)
+
+    def optional_pair(key: str) -> tuple[float, float] | None:
+        if not sec.has(key):
+            sec.raw(key, None)
+            return None
+        return pair(key, d.chamber_pressure_pa)
+
     bounds = DesignBounds(
-        chamber_pressure_pa=sec.pair(
-            "chamber_pressure_pa", d.chamber_pressure_pa, minimum=0.0, exclusive_minimum=True
-        ),
-        tank_pressure_pa=sec.pair(
-            "tank_pressure_pa", d.tank_pressure_pa, minimum=0.0, exclusive_minimum=True
-        ),
-        pump_speed_rpm=sec.pair("pump_speed_rpm", d.pump_speed_rpm, minimum=0.0, exclusive_minimum=True),
+        chamber_pressure_pa=pair("chamber_pressure_pa", d.chamber_pressure_pa),
+        tank_pressure_pa=pair("tank_pressure_pa", d.tank_pressure_pa),
+        pump_speed_rpm=pair("pump_speed_rpm", d.pump_speed_rpm),
+        fuel_tank_pressure_pa=optional_pair("fuel_tank_pressure_pa"),
+        oxidiser_tank_pressure_pa=optional_pair("oxidiser_tank_pressure_pa"),
+        mixture_ratio=optional_pair("mixture_ratio"),
     )
     sec.finish()
+    if (
+        bounds.mixture_ratio is not None
+        and not bounds.mixture_ratio[0] <= mixture_ratio <= bounds.mixture_ratio[1]
+    ):
+        raise sec.error(
+            "mixture_ratio",
+            f"must contain engine.mixture_ratio {mixture_ratio:g}, got {list(bounds.mixture_ratio)}",
+        )
     return bounds

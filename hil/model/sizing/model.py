@@ -48,6 +48,7 @@ split into: :mod:`~hil.model.sizing.pump_curves` (the scaled pump), :mod:`~hil.m
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -84,6 +85,7 @@ DESIGN_VARIABLES: tuple[str, ...] = (
     "oxidiser_tank_pressure_pa",
     "fuel_pump_speed_rpm",
     "oxidiser_pump_speed_rpm",
+    "mixture_ratio",
 )
 
 Array = NDArray[np.float64]
@@ -98,14 +100,17 @@ class DesignPoint:
     oxidiser_tank_pressure_pa: float
     fuel_pump_speed_rpm: float
     oxidiser_pump_speed_rpm: float
+    mixture_ratio: float = math.nan
+    """Oxidiser over fuel mass flow; NaN (or not positive): the engine's own mixture ratio."""
 
     def as_array(self) -> Array:
         return np.array([getattr(self, name) for name in DESIGN_VARIABLES], dtype=float)
 
     @classmethod
     def from_array(cls, values: ArrayLike) -> DesignPoint:
+        """From 5 values (mixture ratio the engine's) or 6, in DESIGN_VARIABLES order."""
         arr = np.asarray(values, dtype=float).reshape(-1)
-        return cls(**{name: float(v) for name, v in zip(DESIGN_VARIABLES, arr, strict=True)})
+        return cls(**{name: float(v) for name, v in zip(DESIGN_VARIABLES, arr)})
 
 
 def _pump_side(
@@ -118,8 +123,13 @@ def _pump_side(
     tank_pressure: Array,
     discharge_pressure: Array,
     speed_rpm: Array,
+    stated_efficiency: float | None = None,
 ) -> PumpBatch:
-    """Size one pump by similarity and run it over every point of the burn."""
+    """Size one pump by similarity and run it over every point of the burn.
+
+    ``stated_efficiency`` (a pump-only efficiency the mission states for this propellant) replaces
+    the pump model's efficiency curve; the curves still set the pump's size, speed and NPSH3.
+    """
     adj = curves.adjustment
     mass_flow = full_mass_flow[:, None] * throttle[None, :]
     flow = mass_flow / density * adj.flow_factor
@@ -136,6 +146,8 @@ def _pump_side(
     n_rev_s = flow / (phi * diameter[:, None] ** 3)
     phi_eval = curves.clip(phi)
     eta = curves.eta(phi_eval)
+    if stated_efficiency is not None:
+        eta = np.clip(np.full_like(eta, stated_efficiency) + adj.efficiency_delta, 0.02, 1.0)
     shaft = flow * rise / eta
     npsh3 = curves.sigma3(phi_eval) * (n_rev_s * diameter[:, None]) ** 2 / G0
     npsha = (inlet - vapour_pressure) / (density * G0) + inputs.margins.inlet_static_head_m
@@ -195,11 +207,15 @@ def evaluate_electric(
     if curves is None:
         curves = PumpCurves(model, adj, inputs.electric.assumed_suction_specific_speed, extrapolate)
     x = np.atleast_2d(np.asarray(designs, dtype=float))
-    pc, pt_f, pt_o, n_f, n_o = (x[:, i] for i in range(5))
+    if x.shape[1] == len(DESIGN_VARIABLES) - 1:
+        x = np.hstack([x, np.full((x.shape[0], 1), np.nan)])
     eng, props, press, elec = inputs.engine, inputs.propellants, inputs.pressurant, inputs.electric
-    isp = np.asarray(eng.isp_at(pc), dtype=float)
+    # A mixture ratio left out (NaN, or a zero column from a caller that sized arrays by
+    # DESIGN_VARIABLES before it had one) is the engine's own.
+    x[:, 5] = np.where(x[:, 5] > 0, x[:, 5], eng.mixture_ratio)
+    pc, pt_f, pt_o, n_f, n_o, r = (x[:, i] for i in range(6))
+    isp = np.asarray(eng.isp_at(pc, r), dtype=float)
     mdot1 = np.asarray(comp.mass_flow_kg_s(eng.thrust_n, isp))
-    r = eng.mixture_ratio
     throttle, tau = burn_profile(inputs)
     blowdown = press.mode == "blowdown"
 
@@ -236,6 +252,7 @@ def evaluate_electric(
         tank_f,
         discharge_f,
         n_f,
+        elec.pump_efficiency("fuel"),
     )
     ox = _pump_side(
         curves,
@@ -247,6 +264,7 @@ def evaluate_electric(
         tank_o,
         discharge_o,
         n_o,
+        elec.pump_efficiency("oxidiser"),
     )
 
     shaft_max_f = np.max(fuel.shaft_power_w, axis=1)
@@ -261,11 +279,17 @@ def evaluate_electric(
     if elec.pump_mass_model == "size":
         pumps = elec.pump_size_coefficient_kg_m3 * (fuel.diameter_m**3 + ox.diameter_m**3)
     else:
-        pumps = (shaft_max_f + shaft_max_o) / elec.pump_specific_power_w_kg
+        pumps = shaft_max_f / elec.pump_specific_power("fuel") + shaft_max_o / elec.pump_specific_power(
+            "oxidiser"
+        )
+    motor_power = shaft_max_f + shaft_max_o  # what the motors deliver (their output)
+    inverter_power = motor_in_f + motor_in_o  # what the inverters deliver (the motors' input)
+    if elec.motor_sizing == "input":
+        motor_power, inverter_power = inverter_power, inverter_power / elec.inverter_efficiency
     fixed = {
         "pumps_kg": pumps,
-        "motors_kg": (shaft_max_f + shaft_max_o) / elec.motor_specific_power_w_kg,
-        "inverters_kg": (motor_in_f + motor_in_o) / elec.inverter_specific_power_w_kg,
+        "motors_kg": motor_power / elec.motor_specific_power_w_kg,
+        "inverters_kg": inverter_power / elec.inverter_specific_power_w_kg,
     }
     total_power = fuel.electrical_power_w + ox.electrical_power_w
     peak_power = np.max(total_power, axis=1)
@@ -285,6 +309,7 @@ def evaluate_electric(
         fixed,
         peak_power,
         energy_per_kg,
+        r,
     )
     energy = energy_per_kg * masses.usable_propellant_kg
 
@@ -329,14 +354,30 @@ def evaluate_electric(
         constraint_names=names,
         uses_assumed_npsh3=curves.uses_assumed_npsh3,
         phi_bracket=(lo_c, hi_c),
+        mixture_ratio=r,
+        power_basis={
+            label: _power_basis(model, elec.pump_efficiency(label)) for label in ("fuel", "oxidiser")
+        },
     )
+
+
+def _power_basis(model: PumpModel, stated_efficiency: float | None) -> str:
+    """``shaft`` where a pump-only efficiency exists, ``electrical`` where only wire-to-water does.
+
+    A calibrated model's efficiency is wire-to-water (the bench measures electrical input, not
+    torque: see :mod:`hil.model.calibration`), so ``Q dp / eta`` is electrical power at the bench's
+    drive efficiency; the literature default and a stated efficiency are pump-only (shaft).
+    """
+    if stated_efficiency is not None or not model.calibrated:
+        return "shaft"
+    return "electrical"
 
 
 def evaluate_pressure_fed(inputs: SizingInputs, chamber_pressure_pa: ArrayLike) -> PressureFedBatch:
     """Evaluate the pressure-fed baseline at one or more chamber pressures (regulated pressurant)."""
     pc = np.atleast_1d(np.asarray(chamber_pressure_pa, dtype=float))
     eng = inputs.engine
-    isp = np.asarray(eng.isp_at(pc), dtype=float)
+    isp = np.asarray(eng.isp_at(pc, eng.mixture_ratio), dtype=float)
     suction = eng.suction_line_loss_pa
     p_f = np.asarray(
         comp.pressure_fed_tank_pressure_pa(pc, eng.injector_drop_fraction, eng.fuel_line_loss_pa + suction)

@@ -68,27 +68,34 @@ class InfeasibleDesignError(HilError, ValueError):
 
 
 def design_bounds(inputs: SizingInputs) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
-    """Lower and upper bounds of the design variables in DESIGN_VARIABLES order."""
+    """Lower and upper bounds of the design variables in DESIGN_VARIABLES order (equal: fixed)."""
     b = inputs.bounds
-    lo = np.array(
-        [
-            b.chamber_pressure_pa[0],
-            b.tank_pressure_pa[0],
-            b.tank_pressure_pa[0],
-            b.pump_speed_rpm[0],
-            b.pump_speed_rpm[0],
-        ]
+    mixture = b.mixture_ratio or (inputs.engine.mixture_ratio, inputs.engine.mixture_ratio)
+    ranges = (
+        b.chamber_pressure_pa,
+        b.tank("fuel"),
+        b.tank("oxidiser"),
+        b.pump_speed_rpm,
+        b.pump_speed_rpm,
+        mixture,
     )
-    hi = np.array(
-        [
-            b.chamber_pressure_pa[1],
-            b.tank_pressure_pa[1],
-            b.tank_pressure_pa[1],
-            b.pump_speed_rpm[1],
-            b.pump_speed_rpm[1],
-        ]
-    )
-    return lo, hi
+    return np.array([r[0] for r in ranges], dtype=float), np.array([r[1] for r in ranges], dtype=float)
+
+
+@dataclass(frozen=True)
+class Binding:
+    """A bound or constraint active at the optimum, and what relaxing it would save.
+
+    ``mass_change_kg`` is the first-order change of the optimum's objective (kg, or W for the power
+    objective) if the bound moves 1 % outward or the constraint is relaxed by 1 % of its normalised
+    value, from the Lagrange multipliers of the active set (non-negative least squares on the
+    gradients at the optimum). Negative: relaxing it would make the design lighter.
+    """
+
+    kind: str  # "bound", "fixed" or "constraint"
+    name: str
+    text: str
+    mass_change_kg: float | None
 
 
 @dataclass
@@ -103,6 +110,7 @@ class OptimisationResult:
     message: str
     evaluations: int
     warnings: list[str] = field(default_factory=list)
+    binding: list[Binding] = field(default_factory=list)
 
 
 @dataclass
@@ -147,8 +155,8 @@ class _Problem:
         )
         lo, hi = design_bounds(inputs)
         self.log_lo, self.log_hi = np.log(lo), np.log(hi)
-        self.base = np.zeros(len(DESIGN_VARIABLES))
-        self.free = np.ones(len(DESIGN_VARIABLES), dtype=bool)
+        self.base = lo.copy()
+        self.free = hi > lo  # minimum == maximum fixes a variable
         for name, value in fixed.items():
             i = DESIGN_VARIABLES.index(name)
             self.free[i] = False
@@ -258,6 +266,8 @@ def optimise_electric(
         _with_power_limit(inputs, power_limit_w), model, adj, extrapolate, dict(fixed or {}), objective
     )
     dim = problem.dimension
+    if dim == 0:  # every variable fixed (minimum == maximum): nothing to search, only to evaluate
+        return _result(problem, np.zeros(0), model, "every design variable is fixed")
 
     # Screening: a Latin hypercube over the (log) design box, evaluated in one batch.
     sampler = qmc.LatinHypercube(d=dim, rng=np.random.default_rng(seed))
@@ -303,20 +313,81 @@ def optimise_electric(
                 best_key, best_u, message = key, u, str(result.message)
 
     assert best_u is not None
-    final = problem.evaluate(best_u)
+    return _result(problem, best_u, model, message)
+
+
+def _result(problem: _Problem, u: NDArray[np.float64], model: PumpModel, message: str) -> OptimisationResult:
+    final = problem.evaluate(u)
     design = DesignPoint.from_array(final.designs[0])
-    is_feasible = bool(final.feasible(_FEASIBILITY_TOLERANCE)[0])
-    warnings = _design_warnings(final, model)
     return OptimisationResult(
         design=design,
         evaluation=final,
         total_mass_kg=float(final.total_mass_kg[0]),
         peak_electrical_power_w=float(final.peak_electrical_power_w[0]),
-        feasible=is_feasible,
+        feasible=bool(final.feasible(_FEASIBILITY_TOLERANCE)[0]),
         message=message,
         evaluations=problem.evaluations,
-        warnings=warnings,
+        warnings=_design_warnings(final, model),
+        binding=_binding(problem, u, final),
     )
+
+
+_VARIABLE_TEXT = {
+    "chamber_pressure_pa": ("chamber pressure", 1e-6, "MPa"),
+    "fuel_tank_pressure_pa": ("fuel tank pressure", 1e-5, "bar"),
+    "oxidiser_tank_pressure_pa": ("oxidiser tank pressure", 1e-5, "bar"),
+    "fuel_pump_speed_rpm": ("fuel pump speed", 1.0, "rpm"),
+    "oxidiser_pump_speed_rpm": ("oxidiser pump speed", 1.0, "rpm"),
+    "mixture_ratio": ("mixture ratio", 1.0, ""),
+}
+_ACTIVE_BOUND = 1e-5
+_ACTIVE_CONSTRAINT = 1e-4
+
+
+def _value(value: float, unit: str) -> str:
+    return f"{value:,.0f} {unit}" if unit == "rpm" else f"{value:.4g} {unit}".rstrip()
+
+
+def _binding(problem: _Problem, u: NDArray[np.float64], batch: ElectricBatch) -> list[Binding]:
+    """Bounds and constraints active at ``u``, each with its multiplier as a mass change."""
+    out: list[Binding] = []
+    lo, hi = np.exp(problem.log_lo), np.exp(problem.log_hi)
+    design = batch.designs[0]
+    for i, name in enumerate(DESIGN_VARIABLES):
+        if not problem.free[i]:
+            label, scale, unit = _VARIABLE_TEXT[name]
+            out.append(Binding("fixed", name, f"{label} fixed at {_value(design[i] * scale, unit)}", None))
+    if problem.dimension == 0:
+        return out
+    _, grad_f, g, jac_g = problem._fd(np.asarray(u, dtype=float))
+    free_names = [n for n, free in zip(DESIGN_VARIABLES, problem.free) if free]
+    free_idx = np.flatnonzero(problem.free)
+    columns: list[NDArray[np.float64]] = []
+    entries: list[tuple[str, str, str, float]] = []  # kind, name, text, relaxation per 1 %
+    for k, name in enumerate(free_names):
+        i = free_idx[k]
+        label, scale, unit = _VARIABLE_TEXT[name]
+        span = problem.log_hi[i] - problem.log_lo[i]
+        for side, at, value, sign in (
+            ("lower", u[k] < _ACTIVE_BOUND, lo[i], 1.0),
+            ("upper", u[k] > 1 - _ACTIVE_BOUND, hi[i], -1.0),
+        ):
+            if at:
+                columns.append(sign * np.eye(problem.dimension)[k])
+                text = f"{label} at its {side} bound {_value(value * scale, unit)}"
+                entries.append(("bound", name, text, float(np.log(1.01) / span)))
+    for j, name in enumerate(batch.constraint_names):
+        if g[j] < _ACTIVE_CONSTRAINT:
+            columns.append(jac_g[:, j])
+            entries.append(("constraint", name, f"{name} (active)", 0.01))
+    if not columns:
+        return out
+    matrix = np.stack(columns, axis=1)
+    multipliers, _ = optimize.nnls(matrix, grad_f)
+    for (kind, name, text, relaxation), lam in zip(entries, multipliers):
+        change = -float(lam) * relaxation * problem.scale
+        out.append(Binding(kind, name, text, change))
+    return out
 
 
 def _design_warnings(batch: ElectricBatch, model: PumpModel) -> list[str]:
@@ -392,7 +463,9 @@ def sweep_electric(
     """Evaluate ``n_points`` designs spread over the design box (Latin hypercube in log coordinates)."""
     model = pump_model if pump_model is not None else PumpModel.default()
     lo, hi = design_bounds(inputs)
-    unit = qmc.LatinHypercube(d=len(DESIGN_VARIABLES), rng=np.random.default_rng(seed)).random(n_points)
+    free = hi > lo
+    unit = np.zeros((n_points, len(DESIGN_VARIABLES)))
+    unit[:, free] = qmc.LatinHypercube(d=int(free.sum()), rng=np.random.default_rng(seed)).random(n_points)
     designs = np.exp(np.log(lo) + unit * (np.log(hi) - np.log(lo)))
     batch = evaluate_electric(inputs, model, designs, extrapolate=extrapolate)
     return SweepResult(
