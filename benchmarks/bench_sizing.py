@@ -6,6 +6,7 @@ pump model and times, each as the best of a few repeats,
   (0) reading the mission file, which tabulates CEA over the design box once,
   (a) one electric-pump-fed optimisation (screening + SLSQP), and
   (b) a 1,000-point Latin-hypercube sweep of the design box, evaluated as one vectorised batch,
+  (c) one design with throttle profiles of 10, 100 and 1000 segments (time linear in the length),
 
 and, as a baseline measured in the same process, the same optimisation with the Isp given as a
 constant (the CEA table's value at the first bound), so the ratio shows what thermochemistry costs
@@ -24,7 +25,9 @@ from pathlib import Path
 
 from hil.core.clock import WallClock
 from hil.model.pump_model import PumpModel
+from hil.model.sizing.inputs import ThrottleSegment
 from hil.model.sizing.mission import SizingInputs, load_mission
+from hil.model.sizing.model import evaluate_electric
 from hil.model.sizing.optimise import optimise_electric, sweep_electric
 
 
@@ -81,6 +84,22 @@ def main(argv: list[str] | None = None) -> int:
     print(
         f"(b) {args.points}-point sweep: {t_sweep * 1e3:.1f} ms (best of {args.repeats}); "
         f"{feasible} feasible designs, {t_sweep / args.points * 1e6:.1f} us per design"
+    )
+    # (c) throttle profiles of growing length: evaluation time should grow linearly with the length.
+    design = result.design.as_array()[None, :]
+    times = {}
+    for segments in (10, 100, 1000):
+        profile = tuple(ThrottleSegment(1.0 / segments, 0.35 + 0.65 * (k % 7) / 6) for k in range(segments))
+        longer = dataclasses.replace(
+            inputs, engine=dataclasses.replace(inputs.engine, throttle_profile=profile)
+        )
+        times[segments], _ = _best_of(
+            args.repeats, clock, lambda s=longer: evaluate_electric(s, model, design)
+        )
+    print(
+        "(c) one design, throttle profile of 10 / 100 / 1000 segments: "
+        + " / ".join(f"{t * 1e3:.2f}" for t in times.values())
+        + f" ms; 1000 vs 100 segments: x{times[1000] / times[100]:.1f} (linear: x10)"
     )
     return 0
 

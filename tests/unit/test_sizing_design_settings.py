@@ -155,3 +155,17 @@ def test_the_mixture_ratio_becomes_a_design_variable_with_cea() -> None:
         float(inputs.engine.isp_at(result.design.chamber_pressure_pa, mr))
     )
     assert not any(b.name == "mixture_ratio" and b.kind == "fixed" for b in result.binding)
+
+
+def test_on_the_cea_sample_a_raised_chamber_pressure_floor_binds_and_costs_mass() -> None:
+    data = tomllib.loads(SAMPLE.read_text(encoding="utf-8"))
+    inputs = parse_mission(data, "sample.toml")
+    free = optimise_electric(inputs)
+    assert 0.5e6 < free.design.chamber_pressure_pa < 4.0e6 * 0.99  # interior: Isp hardly grows with pc
+    data["bounds"]["chamber_pressure_pa"] = [1.5e6, 4.0e6]
+    floored = optimise_electric(parse_mission(data, "floored.toml"), start=free.design)
+    assert floored.design.chamber_pressure_pa == pytest.approx(1.5e6, rel=1e-6)
+    bound = [b for b in floored.binding if b.name == "chamber_pressure_pa"]
+    assert bound and "lower bound 1.5 MPa" in bound[0].text
+    assert bound[0].mass_change_kg is not None and bound[0].mass_change_kg < 0  # lowering it would save
+    assert floored.total_mass_kg > free.total_mass_kg
