@@ -18,7 +18,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from hil.bench.config import load_bench
+from hil.bench.config import load_bench, resolve_bench_path
 from hil.cli import main
 from simulators import pump_curves
 from simulators.plant import PlantParameters
@@ -124,3 +124,22 @@ def test_a_trip_cuts_the_supply_after_idling_the_drive(tmp_path: Path) -> None:
     samples = pd.read_parquet(directory / "samples.parquet")
     assert samples["supply_output_on"].iloc[-1] == 0.0
     assert samples["drive_axis_state"].iloc[-1] == 1.0  # idle: the motor coasts
+
+
+@pytest.mark.parametrize(("emulated", "declared", "answers"), [("0.5", "0.5", True), ("0.6", "0.5", False)])
+def test_the_firmware_generation_is_an_option_and_must_match_the_controller(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], emulated: str, declared: str, answers: bool
+) -> None:
+    text = resolve_bench_path("sim-odrive").read_text()
+    text = text.replace('instruments = "odrive-0.6"', f'instruments = "odrive-{emulated}"')
+    text = text.replace('firmware = "0.6"', f'firmware = "{declared}"')
+    bench = tmp_path / "odrive_bench.toml"
+    bench.write_text(text)
+    out = io.StringIO()
+    code = main(["bench", "check", "--bench", str(bench)], out=out)
+    if answers:
+        assert code == 0 and f"fw {emulated}." in out.getvalue()
+    else:
+        assert code == 1
+        err = capsys.readouterr().err
+        assert "motor" in err and f"firmware {emulated}" in err and f"firmware = '{declared}'" in err
