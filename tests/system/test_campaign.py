@@ -257,3 +257,30 @@ npsh3_multiplier = { mean = 1.15, sd = 0.05 }
     assert ordered[0][1] < ordered[1][1]
     ratio = ordered[1][1] / ordered[0][1]
     assert ratio == pytest.approx(ordered[1][0] / ordered[0][0], rel=0.05)
+
+
+def test_the_sizing_monte_carlo_on_the_cluster_equals_it_in_process(dask_client: object) -> None:
+    """The Monte Carlo of the sizing takes the same executor: draws split over two worker processes
+    give exactly the draws made here, one chunk after another."""
+    import numpy as np
+
+    from hil.model.sizing.mission import load_mission
+    from hil.model.sizing.monte_carlo import monte_carlo
+    from hil.model.sizing.optimise import optimise_electric
+    from tests.sizing_samples import SAMPLE
+
+    inputs = load_mission(SAMPLE)
+    design = optimise_electric(inputs).design
+    here = monte_carlo(inputs, None, design, samples=16, seed=4, chunk=16)
+    there = monte_carlo(
+        inputs,
+        None,
+        design,
+        samples=16,
+        seed=4,
+        chunk=4,
+        executor=dask_client.get_executor(pure=False),  # type: ignore[attr-defined]
+    )
+    np.testing.assert_array_equal(here.total_mass_kg, there.total_mass_kg)
+    np.testing.assert_array_equal(here.min_npsh_ratio, there.min_npsh_ratio)
+    np.testing.assert_array_equal(here.peak_electrical_power_w, there.peak_electrical_power_w)
