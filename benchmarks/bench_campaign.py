@@ -10,11 +10,13 @@ Measured in one process, one after the other:
     then on one of 2 workers: runs per minute, and the ratio 2 workers / 1 worker. Each worker is
     warmed up first (imports, CoolProp, one tiny run), so the figures are the steady rate a long
     campaign sees, not the start-up;
-(c) the scheduler's overhead per task: N_TINY no-op tasks through the same executor.
+(c) the scheduler's overhead per task: N_TINY no-op tasks through the same executor;
+(d) the client's cost of cataloguing one run as it comes back (the catalogue has one writer).
 
 From these it estimates a cluster's throughput: with W worker processes (one per core) each run
-costing ``t_run`` and the scheduler ``t_task`` per task, runs per minute ~ min(W / t_run,
-1 / t_task) x 60 x the parallel efficiency measured here (2-worker ratio / 2). On this shared
+costing ``t_run``, the scheduler ``t_task`` per task and the catalogue ``t_cat`` per run, runs per
+minute ~ 60 x min(W / t_run x efficiency, 1 / t_task, 1 / t_cat), with the parallel efficiency
+measured here (2-worker ratio / 2). On this shared
 2-core machine the 2-worker efficiency is a lower bound: other work competes for the same cores.
 """
 
@@ -30,7 +32,8 @@ from pathlib import Path
 from typing import Any
 
 from hil.fleet.campaign import load_campaign
-from hil.fleet.execution import execute_run, run_campaign
+from hil.fleet.catalogue import add_run
+from hil.fleet.execution import RunRecord, execute_run, run_campaign
 from hil.fleet.executor import SynchronousExecutor, local_cluster
 
 CAMPAIGN = """
@@ -60,11 +63,20 @@ def warm_up(directory: str) -> int:
     return os.getpid()
 
 
-def campaign_rate(client: Any, directory: Path, name: str, seeds: list[int]) -> tuple[float, float]:
-    """Runs per minute of a whole campaign on ``client``'s workers, and the mean per-run wall time."""
+def campaign_rate(
+    client: Any, directory: Path, name: str, seeds: list[int], catalogue_s: list[float]
+) -> tuple[float, float]:
+    """Runs per minute of a whole campaign on ``client``'s workers (each run catalogued as it comes
+    back, as ``hil campaign`` does), and the mean per-run wall time in a worker."""
     campaign = load_campaign(write_campaign(directory, name, seeds))
+
+    def catalogue(record: RunRecord) -> None:
+        start = time.perf_counter()
+        add_run(campaign.directory.parent, Path(record.directory))
+        catalogue_s.append(time.perf_counter() - start)
+
     start = time.perf_counter()
-    outcome = run_campaign(campaign, client.get_executor(pure=False))
+    outcome = run_campaign(campaign, client.get_executor(pure=False), on_record=catalogue)
     elapsed = time.perf_counter() - start
     assert not outcome.failures and len(outcome.records) == len(seeds), outcome.failures
     return 60.0 * len(seeds) / elapsed, statistics.mean(r.wall_s for r in outcome.records)
@@ -100,11 +112,14 @@ def main(argv: list[str] | None = None) -> int:
         rates: dict[int, list[float]] = {}
         per_run: dict[int, list[float]] = {}
         overhead: dict[int, float] = {}
+        catalogue_s: list[float] = []
         for workers in (1, 2):
             with local_cluster(workers) as client:
                 client.run(warm_up, str(root))
                 for repeat in range(args.repeats):
-                    rate, mean_run_s = campaign_rate(client, root / f"w{workers}", f"r{repeat}", seeds)
+                    rate, mean_run_s = campaign_rate(
+                        client, root / f"w{workers}", f"r{repeat}", seeds, catalogue_s
+                    )
                     rates.setdefault(workers, []).append(rate)
                     per_run.setdefault(workers, []).append(mean_run_s)
                     print(
@@ -122,21 +137,24 @@ def main(argv: list[str] | None = None) -> int:
     efficiency = ratio / 2
     t_run = statistics.median(per_run[1])
     t_task = max(overhead.values())
+    t_catalogue = statistics.median(catalogue_s)
     print()
     print(f"throughput: 1 worker {one:.1f} runs/min, 2 workers {two:.1f} runs/min, ratio {ratio:.2f}")
     print(
         f"per-run cost in a worker {t_run:.2f} s; scheduler {t_task * 1e3:.2f} ms/task; "
         f"2-worker efficiency {efficiency:.2f}"
     )
+    print(f"cataloguing one run as it comes back (the client, one writer): {t_catalogue * 1e3:.1f} ms")
     print(f"load average after: {os.getloadavg()[0]:.1f}")
     for nodes, cores in ((16, 1), (16, 8), (16, 32)):
         workers = nodes * cores
-        compute = workers / t_run
-        scheduler = 1.0 / t_task
-        estimate = 60.0 * min(compute * efficiency, scheduler)
+        compute = 60 * workers / t_run * efficiency
+        scheduler = 60 / t_task
+        client = 60 / t_catalogue
+        estimate = min(compute, scheduler, client)
         print(
             f"estimate, {nodes} nodes x {cores} cores = {workers} workers: {estimate:,.0f} runs/min "
-            f"(compute-bound {60 * compute * efficiency:,.0f}, scheduler-bound {60 * scheduler:,.0f})"
+            f"(compute-bound {compute:,.0f}, scheduler-bound {scheduler:,.0f}, catalogue-bound {client:,.0f})"
         )
     return 0
 
