@@ -128,3 +128,19 @@ def test_configuration_problems_raise_config_error(tmp_path: Path) -> None:
     with pytest.raises(ConfigError) as info:
         optimize_command(SAMPLE, bad_model, None, False, io.StringIO())
     assert info.value.source == str(bad_model)
+
+
+def test_console_and_json_say_what_drives_the_answer_and_where_isp_comes_from(default_run) -> None:
+    _, text, report = default_run
+    ep = report["electric_pump_fed"]
+    assert "What drives the answer" in text and "Isp source: CEA" in text
+    assert ep["isp_source"].startswith("CEA vacuum Isp of MMH/MON-3")
+    kinds = {b["kind"] for b in ep["binding"]}
+    assert "fixed" in kinds and ("bound" in kinds or "constraint" in kinds)
+    for binding in ep["binding"]:
+        assert binding["text"] in text
+    assert set(ep["tanks_at_minimum_gauge"]) <= {"fuel tank", "oxidiser tank", "pressurant bottle"}
+    assert ep["battery_discharge_rate_c"] <= 10.0 * (1 + 1e-9)  # the sample's rated 10 C
+    assert report["inputs"]["engine"]["isp_source"] == ep["isp_source"]
+    for side in ("fuel", "oxidiser"):
+        assert report["pump_requirements"][side]["pump_power_basis"] == "shaft"  # literature default
