@@ -199,3 +199,14 @@ def test_a_unit_in_the_field_name_is_named_after_the_value(tmp_path: Path) -> No
     path = tmp_path / "mission.toml"
     path.write_text(_replace_line(text, "thrust_n", "-5.0"), encoding="utf-8")
     assert _refused(load_mission, path).problem == "must be positive (> 0), got -5.0 N"
+
+
+def test_a_propellant_cea_does_not_know_is_named_when_isp_comes_from_cea(tmp_path: Path) -> None:
+    text = (DATA / "lander_mission.toml").read_text()
+    text = text.replace(
+        'fuel = "MMH"', 'fuel = { name = "simulant", density_kg_m3 = 900.0, vapour_pressure_pa = 4000.0 }'
+    )
+    path = tmp_path / "mission.toml"
+    path.write_text(text, encoding="utf-8")
+    error = _refused(load_mission, path)
+    assert error.field == "propellants.fuel" and "simulant" in error.problem

@@ -38,7 +38,7 @@ from hil.model.sizing.inputs import (
     ThrottleSegment,
     input_summary,
 )
-from hil.model.thermochemistry import PerformanceTable, ThermochemistryError
+from hil.model.thermochemistry import PerformanceTable, ThermochemistryError, cea_species
 
 __all__ = [
     "DesignBounds",
@@ -185,6 +185,13 @@ def _engine_performance(
     cea.finish()
     sec.finish()
     ratio_range = bounds.mixture_ratio or (engine.mixture_ratio, engine.mixture_ratio)
+    for side, prop in (("fuel", propellants.fuel), ("oxidiser", propellants.oxidiser)):
+        try:
+            cea_species(prop.name)
+        except ThermochemistryError as exc:
+            raise ConfigError(
+                cea.source, f"propellants.{side}", f"{exc}: [engine.cea] needs a propellant CEA knows"
+            ) from exc
     try:
         table = PerformanceTable.build(
             propellants.fuel.name,
