@@ -20,124 +20,43 @@ one (``_pa``, ``_m3_s``, ``_w_kg``...), is named after the value found, read fro
 Physical meaning is checked here too: numbers are finite unless a field allows infinity, and the
 helpers :meth:`Section.positive` and :meth:`Section.efficiency` say what most fields need.
 
-Imports only :mod:`hil.core.errors` from the project.
+Reading files (encoding, syntax, runaway nesting) lives in :mod:`hil.core.config_files` and the check
+of one value (kind, finiteness, range, the message) in :mod:`hil.core.config_values`; both are
+re-exported here. Imports only :mod:`hil.core.errors` and those two modules from the project.
 """
 
 from __future__ import annotations
 
-import json
-import math
-import tomllib
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any, TypeVar, overload
 
+from hil.core.config_files import (
+    load_json,
+    load_toml,
+    load_toml_document,
+    parse_json_text,
+    parse_toml_text,
+    read_config_text,
+)
+from hil.core.config_values import check_number_list, check_scalar, describe, unit_of
 from hil.core.errors import ConfigError
+
+__all__ = [
+    "Section",
+    "check_number_list",
+    "check_scalar",
+    "describe",
+    "load_json",
+    "load_toml",
+    "load_toml_document",
+    "parse_json_text",
+    "parse_toml_text",
+    "read_config_text",
+    "unit_of",
+]
 
 T = TypeVar("T")
 _MISSING: Any = object()
-_TYPE_NAMES = {float: "a number", int: "an integer", str: "a string", bool: "true or false"}
-# Integers beyond this are no physical quantity this harness handles (and overflow C code).
-_MAX_INTEGER = 2**63
-# Unit suffixes of field names (longest first), for messages: ``thrust_n`` -> N.
-_UNIT_SUFFIXES = (
-    ("_j_kg_k", "J/(kg K)"),
-    ("_s_per_pa", "s/Pa"),
-    ("_wh_kg", "Wh/kg"),
-    ("_kg_m3", "kg/m3"),
-    ("_m3_s", "m3/s"),
-    ("_m_s2", "m/s2"),
-    ("_w_kg", "W/kg"),
-    ("_kg_s", "kg/s"),
-    ("_m_s", "m/s"),
-    ("_n_s", "N s"),
-    ("_rpm", "rpm"),
-    ("_pa", "Pa"),
-    ("_kg", "kg"),
-    ("_m3", "m3"),
-    ("_wh", "Wh"),
-    ("_hz", "Hz"),
-    ("_m", "m"),
-    ("_s", "s"),
-    ("_n", "N"),
-    ("_w", "W"),
-    ("_a", "A"),
-    ("_c", "degC"),
-    ("_k", "K"),
-)
-
-
-def unit_of(key: str) -> str:
-    """The unit a field's name carries (``max_outlet_pressure_pa`` -> ``Pa``), or ``""``."""
-    for suffix, unit in _UNIT_SUFFIXES:
-        if key.endswith(suffix):
-            return unit
-    return ""
-
-
-# ------------------------------------------------------------------------------------------ files
-
-
-def read_config_text(path: Path) -> str:
-    """The text of a declarative file; a missing, unreadable or non-UTF-8 file is a ConfigError."""
-    try:
-        raw = path.read_bytes()
-    except FileNotFoundError as exc:
-        raise ConfigError(str(path), "", "file not found") from exc
-    except OSError as exc:
-        raise ConfigError(str(path), "", f"cannot read: {exc.strerror or exc}") from exc
-    try:
-        return raw.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise ConfigError(
-            str(path), "", f"expected UTF-8 text, got byte 0x{raw[exc.start]:02x} at offset {exc.start}"
-        ) from exc
-
-
-def parse_toml_text(text: str, source: str) -> dict[str, Any]:
-    """Parse TOML text; syntax errors, absurd integers and runaway nesting become ConfigError."""
-    try:
-        return tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(source, "", f"not valid TOML: {exc}") from exc
-    except RecursionError as exc:
-        raise ConfigError(source, "", "not valid TOML: nested too deeply to read") from exc
-    except ValueError as exc:  # e.g. an integer beyond Python's digit limit
-        raise ConfigError(source, "", f"not valid TOML: {exc}") from exc
-
-
-def load_toml(path: Path) -> dict[str, Any]:
-    """Read and parse a TOML file, turning every I/O, encoding and syntax problem into ConfigError."""
-    return parse_toml_text(read_config_text(path), str(path))
-
-
-def load_toml_document(path: Path) -> tuple[dict[str, Any], str]:
-    """The parsed TOML file and its text (kept verbatim in run metadata), read once."""
-    text = read_config_text(path)
-    return parse_toml_text(text, str(path)), text
-
-
-def _refuse_constant(name: str) -> Any:
-    raise ValueError(f"{name} is not a finite number")
-
-
-def parse_json_text(text: str, source: str) -> Any:
-    """Parse JSON text; NaN and Infinity literals, absurd integers and runaway nesting are refused."""
-    try:
-        return json.loads(text, parse_constant=_refuse_constant)
-    except json.JSONDecodeError as exc:
-        raise ConfigError(source, "", f"not valid JSON: {exc}") from exc
-    except RecursionError as exc:
-        raise ConfigError(source, "", "not valid JSON: nested too deeply to read") from exc
-    except ValueError as exc:
-        raise ConfigError(source, "", f"not valid JSON: {exc}") from exc
-
-
-def load_json(path: Path) -> Any:
-    """Read and parse a JSON file, turning every I/O, encoding and syntax problem into ConfigError."""
-    return parse_json_text(read_config_text(path), str(path))
-
-
 # ------------------------------------------------------------------------------------------ tables
 
 
@@ -455,113 +374,3 @@ class Section:
             raise
         except (ValueError, LookupError) as exc:
             raise self.error(key, str(exc).strip("'\"")) from exc
-
-
-# ------------------------------------------------------------------------------------------ values
-
-
-def check_scalar(
-    value: Any,
-    kind: type[T],
-    source: str,
-    field: str,
-    *,
-    minimum: float | None = None,
-    maximum: float | None = None,
-    exclusive_minimum: bool = False,
-    exclusive_maximum: bool = False,
-    choices: tuple[Any, ...] | None = None,
-    allow_inf: bool = False,
-) -> T:
-    """Check one value (from a table or a list) against its expected kind, range and choices."""
-    key = field.rsplit(".", 1)[-1].split("[", 1)[0]
-    if kind is float and isinstance(value, int) and not isinstance(value, bool):
-        if abs(value) >= _MAX_INTEGER:
-            raise ConfigError(source, field, f"expected a finite number, got {describe(value)}")
-        value = float(value)
-    if not isinstance(value, kind) or (kind is not bool and isinstance(value, bool)):
-        raise ConfigError(
-            source, field, f"expected {_TYPE_NAMES.get(kind, kind.__name__)}, got {describe(value)}"
-        )
-    if isinstance(value, float) and (math.isnan(value) or (math.isinf(value) and not allow_inf)):
-        raise ConfigError(source, field, f"expected a finite number, got {value}")
-    if isinstance(value, int) and not isinstance(value, bool) and abs(value) >= _MAX_INTEGER:
-        raise ConfigError(source, field, f"expected an integer below 2**63 in size, got {describe(value)}")
-    unit = unit_of(key) if kind in (float, int) else ""
-    suffix = f" {unit}" if unit else ""
-    too_low = minimum is not None and (value < minimum or (exclusive_minimum and value == minimum))  # type: ignore[operator]
-    too_high = maximum is not None and (value > maximum or (exclusive_maximum and value == maximum))  # type: ignore[operator]
-    if too_low or too_high:
-        raise ConfigError(
-            source,
-            field,
-            f"must be {_range_text(minimum, maximum, exclusive_minimum, exclusive_maximum, too_low)}, "
-            f"got {value}{suffix}",
-        )
-    if choices is not None and value not in choices:
-        raise ConfigError(source, field, f"must be one of {', '.join(map(str, choices))}; got {value!r}")
-    return value
-
-
-def _range_text(
-    minimum: float | None,
-    maximum: float | None,
-    exclusive_minimum: bool,
-    exclusive_maximum: bool,
-    too_low: bool,
-) -> str:
-    """``>= 0.5``, ``positive (> 0)`` or ``a fraction in (0, 1]``: the side that was violated."""
-    if minimum == 0 and maximum == 1:
-        left = "(" if exclusive_minimum else "["
-        right = ")" if exclusive_maximum else "]"
-        return f"a fraction in {left}0, 1{right}"
-    if too_low and minimum == 0 and exclusive_minimum:
-        return "positive (> 0)"
-    if too_low:
-        return f"{'>' if exclusive_minimum else '>='} {minimum}"
-    return f"{'<' if exclusive_maximum else '<='} {maximum}"
-
-
-def check_number_list(
-    raw: Any,
-    source: str,
-    field: str,
-    *,
-    minimum: float | None = None,
-    maximum: float | None = None,
-    exclusive_minimum: bool = False,
-    min_length: int = 0,
-) -> tuple[float, ...]:
-    """A list of finite numbers, each named ``field[i]`` in messages."""
-    if not isinstance(raw, list) or len(raw) < max(min_length, 0):
-        at_least = f" of at least {min_length}" if min_length else ""
-        raise ConfigError(source, field, f"expected a list{at_least} of numbers, got {describe(raw)}")
-    return tuple(
-        check_scalar(
-            v,
-            float,
-            source,
-            f"{field}[{i}]",
-            minimum=minimum,
-            maximum=maximum,
-            exclusive_minimum=exclusive_minimum,
-        )
-        for i, v in enumerate(raw)
-    )
-
-
-def describe(value: Any) -> str:
-    """What was found, in a few words (never the whole of a huge value)."""
-    if isinstance(value, dict):
-        return "a table"
-    if isinstance(value, list):
-        return "a list"
-    if isinstance(value, bool):
-        return f"the boolean {str(value).lower()}"
-    if isinstance(value, int) and abs(value) >= _MAX_INTEGER:
-        return f"an integer of {len(str(abs(value)))} digits"
-    if isinstance(value, str) and len(value) > 60:
-        return f"str {value[:40]!r}... ({len(value)} characters)"
-    if value is None:
-        return "nothing (null)"
-    return f"{type(value).__name__} {value!r}"
