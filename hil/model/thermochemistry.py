@@ -243,6 +243,12 @@ class PerformanceTable:
             frozen=frozen,
         )
 
+    def __getstate__(self) -> dict[str, Any]:
+        """Pickle the table, not its spline (rebuilt on first use): process pools and Dask ship it."""
+        state = dict(self.__dict__)
+        state["_interpolator"] = None
+        return state
+
     def _grid(self) -> Any:
         """A spline through the table: 2-D where both axes vary, 1-D where one is fixed."""
         if self._interpolator is None:

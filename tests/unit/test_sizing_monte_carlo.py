@@ -4,11 +4,12 @@ of chunking and executor, consistent with the linearised 1-sigma, and widened by
 from __future__ import annotations
 
 import dataclasses
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 
 import numpy as np
 import pytest
 
+from hil.fleet.executor import SynchronousExecutor
 from hil.model.sizing.inputs import InputUncertainty, SizingInputs
 from hil.model.sizing.mission import load_mission
 from hil.model.sizing.monte_carlo import monte_carlo
@@ -35,6 +36,18 @@ def test_same_seed_same_draws_whatever_the_chunks_and_the_executor(sample) -> No
         np.testing.assert_array_equal(a.peak_electrical_power_w, other.peak_electrical_power_w)
     d = monte_carlo(inputs, None, best.design, samples=24, seed=8)
     assert not np.array_equal(a.total_mass_kg, d.total_mass_kg)
+
+
+def test_the_campaign_executors_give_the_same_draws(sample) -> None:
+    inputs, best = sample
+    alone = monte_carlo(inputs, None, best.design, samples=8, seed=11, chunk=3)
+    with SynchronousExecutor() as synchronous:
+        same = monte_carlo(inputs, None, best.design, samples=8, seed=11, chunk=3, executor=synchronous)
+    with ProcessPoolExecutor(max_workers=2) as pool:  # inputs, pump model and CEA table travel by pickle
+        shipped = monte_carlo(inputs, None, best.design, samples=8, seed=11, chunk=3, executor=pool)
+    for other in (same, shipped):
+        np.testing.assert_array_equal(alone.total_mass_kg, other.total_mass_kg)
+        np.testing.assert_array_equal(alone.peak_electrical_power_w, other.peak_electrical_power_w)
 
 
 def test_mass_spread_agrees_with_the_linearised_one_sigma(sample) -> None:
