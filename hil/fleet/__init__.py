@@ -6,7 +6,8 @@ fleet re-analysis.
 - :mod:`~hil.fleet.campaign`: the campaign file and its expansion into runs.
 - :mod:`~hil.fleet.execution`: one campaign run as a pure function of its inputs and seed, and a
   whole campaign on any executor (resume, retries, progress).
-- :mod:`~hil.fleet.catalogue`: the SQLite index of run directories (rebuildable from them).
+- :mod:`~hil.fleet.catalogue`: the SQLite index of run directories (rebuildable from them), and
+  :mod:`~hil.fleet.entry`, what it holds about one run, read from the run's files.
 - :mod:`~hil.fleet.reanalysis`: replay over many run directories, and a campaign's summary.
 - :mod:`~hil.fleet.commands`: the ``hil runs``, ``hil campaign`` and ``hil replay --all`` commands.
 

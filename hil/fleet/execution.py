@@ -25,6 +25,7 @@ Imports :mod:`hil.core`, :mod:`hil.store`, :mod:`hil.run`, :mod:`hil.results` an
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Callable
 from concurrent.futures import Executor, Future, as_completed
@@ -161,8 +162,6 @@ def prepare_campaign(campaign: Campaign, campaign_file: Path | None = None) -> N
 
 
 def _read_json(path: Path) -> Any:
-    import json
-
     try:
         return json.loads(path.read_text(encoding="utf-8"))
     except ValueError:
