@@ -43,6 +43,7 @@ from hil.fleet.entry import CatalogueEntry, find_run_directories, overall_verdic
 __all__ = [
     "CatalogueEntry",
     "RunFilter",
+    "add_entry",
     "add_run",
     "dump",
     "find_run_directories",
@@ -187,9 +188,14 @@ def add_run(runs_dir: Path, run_dir: Path) -> CatalogueEntry:
     if runs_dir not in run_dir.parents:
         raise ConfigError(str(run_dir), "", f"is not inside the runs directory {runs_dir}")
     entry = read_entry(run_dir, runs_dir)
+    add_entry(runs_dir, entry)
+    return entry
+
+
+def add_entry(runs_dir: Path, entry: CatalogueEntry) -> None:
+    """Write an entry already read (by a campaign's worker, next to the run) in one transaction."""
     with open_catalogue(runs_dir) as connection, _transaction(connection):
         _write_entry(connection, entry)
-    return entry
 
 
 @dataclass(frozen=True)
@@ -225,14 +231,18 @@ def dump(runs_dir: Path) -> dict[str, list[tuple[Any, ...]]]:
         }
 
 
-def record_run(runs_dir: Path, run_dir: Path) -> str | None:
-    """Add a run that just closed to its catalogue; returns a warning instead of raising.
+def record_run(runs_dir: Path, run_dir: Path, entry: CatalogueEntry | None = None) -> str | None:
+    """Add a run that just closed to its catalogue (its ``entry`` if already read); returns a warning
+    instead of raising.
 
     The catalogue is an index that ``hil runs index`` can always rebuild: failing to update it must
     not turn a good run into a failed command.
     """
     try:
-        add_run(runs_dir, run_dir)
+        if entry is not None:
+            add_entry(runs_dir, entry)
+        else:
+            add_run(runs_dir, run_dir)
     except (HilError, sqlite3.Error, OSError, ValueError) as exc:
         return f"the run is not in the catalogue ({exc}); 'hil runs index {runs_dir}' rebuilds it"
     return None

@@ -190,7 +190,7 @@ def cmd_campaign(args: argparse.Namespace, out: TextIO) -> int:
     show = _progress(args.quiet)
 
     def catalogue(record: RunRecord) -> None:
-        warning = record_run(runs_dir, Path(record.directory))
+        warning = record_run(runs_dir, Path(record.directory), record.entry)
         if warning:
             print(f"hil: warning: {warning}", file=sys.stderr)
 
@@ -210,7 +210,7 @@ def cmd_campaign(args: argparse.Namespace, out: TextIO) -> int:
         {
             "campaign": campaign.name,
             "directory": str(campaign.directory),
-            "runs": [vars(r) for r in outcome.records],
+            "runs": [{k: v for k, v in vars(r).items() if k != "entry"} for r in outcome.records],
             "failures": outcome.failures,
         },
     )

@@ -36,6 +36,7 @@ from typing import Any
 from hil.core.clock import WallClock
 from hil.core.errors import HilError, RunLogError
 from hil.fleet.campaign import CAMPAIGN_COPY, CAMPAIGN_PLAN, Campaign, CampaignRun, plan_document
+from hil.fleet.entry import CatalogueEntry, read_entry
 from hil.store.run_directory import METADATA, read_metadata, run_status, write_json_atomic
 
 ATTEMPTS = ".attempts"
@@ -55,6 +56,9 @@ class RunRecord:
     """True when the slot already held the finished run (nothing was run)."""
     wall_s: float
     """Wall time the run took in its worker (0 when skipped)."""
+    entry: CatalogueEntry | None = None
+    """What the catalogue holds about the run, read by the worker beside it (None when skipped, or
+    when the run directory could not be read): the campaign's one catalogue writer then only writes."""
 
 
 def finished_run(slot: Path) -> Path | None:
@@ -124,7 +128,12 @@ def execute_run(run: CampaignRun, progress: Callable[[str], None] | None = None)
         settings=settings,
         faults=list(run.faults),
     )
-    return RunRecord(run.key, str(result.directory), result.status, result.reason, False, stopwatch.now_s())
+    wall_s = stopwatch.now_s()
+    try:
+        entry: CatalogueEntry | None = read_entry(result.directory, slot.parent.parent)
+    except (RunLogError, ValueError, OSError):
+        entry = None  # the client reads it again (and reports why) when it catalogues the run
+    return RunRecord(run.key, str(result.directory), result.status, result.reason, False, wall_s, entry)
 
 
 @dataclass
