@@ -100,13 +100,17 @@ def test_campaign_on_two_workers_equals_runs_made_alone(tmp_path: Path, dask_cli
     alone = {run.key: made_alone(run, tmp_path / "alone" / run.key) for run in campaign.runs}
     messages: list[str] = []
     added: list[str] = []
+
+    def catalogue_entry(record: RunRecord) -> None:
+        assert record.entry is not None  # read by the worker, beside the run: this process only writes it
+        catalogue.add_entry(tmp_path / "runs", record.entry)
+        added.append(record.entry.row["path"])
+
     outcome = run_campaign(
         campaign,
         dask_client.get_executor(pure=False),  # type: ignore[attr-defined]
         messages.append,
-        lambda record: added.append(
-            str(catalogue.add_run(tmp_path / "runs", run_directory(record)).row["path"])
-        ),
+        catalogue_entry,
     )
     assert not outcome.failures
     assert outcome.by_status() == {"completed": 2, "aborted": 2}
