@@ -209,7 +209,7 @@ def run_case(kind: str, at_s: float, out_dir: Path, fault: str | None = None) ->
         out=io.StringIO(),
     )
     wall_s = clock.now_s() - start
-    (run_dir,) = sorted(out_dir.iterdir())
+    (run_dir,) = sorted(p for p in out_dir.iterdir() if p.is_dir())
     return read_case(kind, at_s, exit_code, run_dir, wall_s)
 
 

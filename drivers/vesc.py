@@ -49,14 +49,25 @@ class VescDrive:
     """A VESC speed-controlling a pump motor; implements :class:`hil.bench.roles.PumpDrive`."""
 
     def __init__(
-        self, transport: ByteTransport, pole_pairs: int, max_speed_rpm: float, name: str = "vesc"
+        self,
+        transport: ByteTransport,
+        pole_pairs: int,
+        max_speed_rpm: float,
+        name: str = "vesc",
+        command_timeout_s: float = 1.0,
     ) -> None:
         if isinstance(pole_pairs, bool) or not isinstance(pole_pairs, int) or pole_pairs < 1:
             raise ConfigError(name, "pole_pairs", f"expected a positive integer, got {pole_pairs!r}")
         if not (math.isfinite(max_speed_rpm) and max_speed_rpm > 0):
             problem = f"expected a positive finite speed in rpm, got {max_speed_rpm!r}"
             raise ConfigError(name, "max_speed_rpm", problem)
+        if not (math.isfinite(command_timeout_s) and command_timeout_s > 0):
+            problem = f"expected a positive finite time in s, got {command_timeout_s!r}"
+            raise ConfigError(name, "command_timeout_s", problem)
         self.name = name
+        # The firmware releases the motor when no command came for its timeout (the app setting,
+        # 1 s by default); feeding it at a quarter of that still survives two lost ALIVE frames.
+        self.keep_alive_interval_s = command_timeout_s / 4.0
         self.pole_pairs = pole_pairs
         self.max_speed_rpm = float(max_speed_rpm)
         self._transport = transport

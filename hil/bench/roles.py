@@ -42,7 +42,9 @@ class PumpDrive(Instrument, Protocol):
         ...
 
     def keep_alive(self) -> None:
-        """Feed the controller's command watchdog; the runner calls it every tick."""
+        """Feed the controller's command watchdog. The runner calls it every tick, or, when the drive
+        has a ``keep_alive_interval_s`` attribute (optional: how often its watchdog needs feeding),
+        only once that long has passed since the last command or feed."""
         ...
 
 

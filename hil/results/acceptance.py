@@ -351,11 +351,12 @@ def converted_point(
             "speed_ratio": k,
             "speed_in_range": not converted.violations,
             "converted_flow_m3_s": converted.flow_m3_s,
-            "u_converted_flow_m3_s": abs(converted.flow_m3_s) * combine_rss(rel(flow, u["flow_m3_s"]), e_n),
+            "u_converted_flow_m3_s": abs(_converted(converted.flow_m3_s))
+            * combine_rss(rel(flow, u["flow_m3_s"]), e_n),
             "converted_head_m": converted.head_m,
-            "u_converted_head_m": abs(converted.head_m) * combine_rss(rel(head, u_head), 2 * e_n),
+            "u_converted_head_m": abs(_converted(converted.head_m)) * combine_rss(rel(head, u_head), 2 * e_n),
             "converted_electrical_power_w": converted.power_w,
-            "u_converted_electrical_power_w": abs(converted.power_w)
+            "u_converted_electrical_power_w": abs(_converted(converted.power_w))
             * combine_rss(rel(p_el, u["electrical_power_w"]), 3 * e_n),
             "converted_hydraulic_power_w": hydraulic_converted,
             "u_converted_hydraulic_power_w": abs(hydraulic_converted)
@@ -778,3 +779,10 @@ def format_verdict_table(document: Mapping[str, Any]) -> str:
     )
     lines.append(f"RESULT: {verdict}")
     return "\n".join(lines)
+
+
+def _converted(value: float | np.ndarray | None) -> float:
+    """One converted quantity of one point (given, since the point's measured value was)."""
+    if value is None:
+        raise AnalysisError("a measured quantity has no speed-converted value")
+    return float(value)

@@ -155,6 +155,7 @@ def _build_vesc(cfg: InstrumentConfig, ctx: _Context) -> Built:
         pole_pairs=opts.get("pole_pairs", int, minimum=1, maximum=64),
         max_speed_rpm=opts.get("max_speed_rpm", float, minimum=0.0),
         name=cfg.name,
+        command_timeout_s=opts.get("command_timeout_s", float, 1.0, minimum=0.001),
     )
     return drive, {}
 

@@ -146,6 +146,18 @@ def tick_times(first: int, last: int) -> list[float]:
 
 
 # ============================================================================ ticks and sampling
+def test_a_drive_that_states_its_watchdog_interval_is_fed_only_that_often() -> None:
+    rig = make_rig()
+    rig.drive.keep_alive_interval_s = 0.25  # type: ignore[attr-defined]
+    rig.runner = Runner(rig.runner.bench, rig.clock, rig.writer)
+    rig.runner.hold(1.0)
+    # Fed at the first tick, then whenever 0.25 s have passed since the last feed: every third tick.
+    assert rig.drive.times("keep_alive") == pytest.approx([0.1, 0.4, 0.7, 1.0])
+    rig.runner.set_speed_rpm(1000.0)  # a command feeds the watchdog too
+    rig.runner.hold(0.3)
+    assert rig.drive.times("keep_alive") == pytest.approx([0.1, 0.4, 0.7, 1.0, 1.3])
+
+
 def test_every_tick_samples_every_instrument_once_and_logs_one_row() -> None:
     rig = make_rig()
     rig.runner.hold(1.0)
