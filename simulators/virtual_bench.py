@@ -49,7 +49,6 @@ from __future__ import annotations
 
 import json
 import math
-import os
 import threading
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -92,7 +91,6 @@ class VirtualBench:
         faults: Sequence[FaultSpec] = (),
         plant: Any = None,
         serial_link: str = "pty",
-        pin_cpu: bool = True,
         instruments: str = "standard",
     ) -> None:
         if instruments not in INSTRUMENT_SETS:
@@ -109,8 +107,6 @@ class VirtualBench:
         if serial_link not in ("pty", "tcp"):
             raise ValueError(f"serial_link must be 'pty' or 'tcp', got {serial_link!r}")
         self.serial_link = serial_link
-        self._pin_cpu = pin_cpu
-        self._cpus_before: set[int] | None = None
         self.server = EmulatorServer()
         self._host = host
         self._wall_thread: threading.Thread | None = None
@@ -210,8 +206,6 @@ class VirtualBench:
         )
         if lockstep_control:
             self.server.add_tcp("clock", lambda: LockstepControlSession(self), host=self._host)
-        if self._pin_cpu:
-            self._cpus_before = pin_to_one_cpu()
         self.server.start()
         return self.server.endpoints
 
@@ -256,31 +250,6 @@ class VirtualBench:
         if self._wall_thread is not None:
             self._wall_thread.join(timeout=2)
         self.server.stop()
-        if self._cpus_before is not None:
-            os.sched_setaffinity(0, self._cpus_before)
-            self._cpus_before = None
-
-
-def pin_to_one_cpu() -> set[int] | None:
-    """Pin the calling thread, and the threads it starts from now on, to one CPU; returns the CPUs
-    it was allowed before (None where the OS has no affinity call, or the process has one CPU).
-
-    Every exchange of a lockstep run hands the interpreter lock from the harness thread to the
-    emulator server's thread and back. On two CPUs each hand-over wakes a thread on the other CPU
-    (a cross-CPU wake-up and a cold cache); on one CPU it is a plain context switch. Measured in
-    a prototype on the 2-core development machine: the default performance curve ran at 136x real
-    time pinned against 65x unpinned, with identical points. The CPU is chosen by process id among
-    the allowed ones, so that several virtual benches (a campaign's worker processes) spread over
-    the machine instead of piling onto CPU 0.
-    """
-    if not hasattr(os, "sched_setaffinity"):
-        return None
-    allowed = os.sched_getaffinity(0)
-    if len(allowed) < 2:
-        return None
-    cpus = sorted(allowed)
-    os.sched_setaffinity(0, {cpus[os.getpid() % len(cpus)]})
-    return allowed
 
 
 class LockstepControlSession:

@@ -84,6 +84,7 @@ def open_session(
     """
     config = load_bench(bench_name)
     virtual = None
+    cpus_before: set[int] | None = None
     link = None
     endpoints: dict[str, SimEndpoint] = {}
     clock: Clock
@@ -108,7 +109,7 @@ def open_session(
         virtual_clock.add_listener(link.advance_to)
         clock = virtual_clock
     elif config.virtual is not None:
-        from hil.run.virtual import build_virtual_bench, fault_specs
+        from hil.run.virtual import build_virtual_bench, fault_specs, pin_to_one_cpu
 
         specs = fault_specs(config, faults)
         if plant is not None:
@@ -116,6 +117,9 @@ def open_session(
         injected = [str(spec) for spec in specs]
         seed = config.virtual.seed if seed is None else seed
         virtual = build_virtual_bench(config, seed=seed, faults=specs, plant=plant)
+        # The harness thread and the server thread (started next, inheriting it) share one CPU for
+        # the session: see hil.run.virtual.pin_to_one_cpu. Given back when the session closes.
+        cpus_before = pin_to_one_cpu()
         endpoints = {name: SimEndpoint(e.transport, e.address, e.port) for name, e in virtual.start().items()}
         virtual_clock = VirtualClock()
         virtual_clock.add_listener(virtual.advance_to)
@@ -132,6 +136,9 @@ def open_session(
     finally:
         if virtual is not None:
             virtual.stop()
+            from hil.run.virtual import unpin
+
+            unpin(cpus_before)
         if link is not None:
             link.close()
 
@@ -229,7 +236,7 @@ def run_procedure(
 
 def _install_stop_handlers(runner: Runner) -> dict[int, Any]:
     """SIGINT and SIGTERM become a safe stop at the next tick, not a crash."""
-    previous = {}
+    previous: dict[int, Any] = {}
     for number in (signal.SIGINT, signal.SIGTERM):
         try:
             previous[number] = signal.signal(

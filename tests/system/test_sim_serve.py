@@ -5,6 +5,7 @@ in-process virtual bench."""
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -165,3 +166,15 @@ def test_lockstep_bench_in_another_process_gives_the_in_process_results(tmp_path
     assert (attached_run / "operating_points.csv").read_bytes() == (
         local_run / "operating_points.csv"
     ).read_bytes()
+
+
+def test_an_in_process_virtual_bench_runs_on_one_cpu_and_gives_the_others_back() -> None:
+    from hil.run.session import open_session
+
+    if not hasattr(os, "sched_getaffinity") or len(os.sched_getaffinity(0)) < 2:
+        pytest.skip("needs an OS with CPU affinity and at least two CPUs")
+    before = os.sched_getaffinity(0)
+    with open_session("sim", seed=1) as session:
+        assert len(os.sched_getaffinity(0)) == 1
+        assert session.bench.pump_drive.read()["speed_rpm"] == 0.0
+    assert os.sched_getaffinity(0) == before
