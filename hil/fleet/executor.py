@@ -28,6 +28,7 @@ out never pay for it.
 
 from __future__ import annotations
 
+import logging
 import os
 from collections.abc import Callable, Iterator
 from concurrent.futures import Executor, Future
@@ -125,6 +126,8 @@ def local_cluster(workers: int) -> Iterator[Any]:
         host=LOOPBACK,
         scheduler_port=0,
         dashboard_address=None,
+        # a worker slow to exit at shutdown is killed with a warning: noise, not news, on a busy machine
+        silence_logs=logging.ERROR,
         # no dashboard; the scheduler's own HTTP endpoint (health, metrics) on a free loopback port
         scheduler_kwargs={"dashboard": False, "dashboard_address": f"{LOOPBACK}:0"},
     )
