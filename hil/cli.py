@@ -49,7 +49,7 @@ def cmd_sim_serve(args: argparse.Namespace, out: TextIO) -> int:
     endpoints = bench.start(lockstep_control=args.clock == "lockstep")
     if args.clock == "wall":
         bench.run_wall_clock()
-    listing = {name: _endpoint_entry(endpoint) for name, endpoint in endpoints.items()}
+    listing = {name: _endpoint_entry(endpoint, bench.rs485_units) for name, endpoint in endpoints.items()}
     if args.json:
         out.write(json.dumps(listing) + "\n")
     else:
@@ -81,10 +81,10 @@ def cmd_sim_serve(args: argparse.Namespace, out: TextIO) -> int:
     return EXIT_OK
 
 
-def _endpoint_entry(endpoint: Any) -> dict[str, Any]:
+def _endpoint_entry(endpoint: Any, rs485_units: dict[str, int]) -> dict[str, Any]:
     entry = endpoint.as_dict()
     if endpoint.name == "rs485":
-        entry["units"] = {"p_inlet": 1, "p_outlet": 2, "flow": 3}
+        entry["units"] = dict(rs485_units)
     if endpoint.name == "daq":
         entry["unit"] = 1
     return entry

@@ -118,6 +118,8 @@ class VirtualBench:
         self.dmm: TruevoltEmulator | None = None
         self.drive: VescEmulator | ODriveEmulator
         extra_units: dict[int, Any] = {}
+        self.rs485_units = {"p_inlet": 1, "p_outlet": 2, "flow": 3}
+        """Which Modbus unit on the RS-485 line is which instrument (``hil sim serve`` lists them)."""
         if instruments == "standard":
             self.drive = VescEmulator(faults_.motor)
         else:
@@ -133,6 +135,7 @@ class VirtualBench:
             )
             lo, hi = OUTLET_TRANSMITTER_SPAN_PA
             self.dmm = TruevoltEmulator(lambda: loop_current_a(measured("p_outlet_pa"), lo, hi))
+            self.rs485_units["torque"] = TORQUE_TRANSDUCER_UNIT
             extra_units[TORQUE_TRANSDUCER_UNIT] = faults_.register_device(
                 "rs485", TorqueTransducerEmulator(self._shaft_torque_nm, lambda: self.plant.truth().speed_rpm)
             )
