@@ -379,7 +379,9 @@ def _sweep(runner: Any, params: Mapping[str, Any], hold: _FlowHold, series: int,
         else:
             setpoint = (upper_pa + lower_pa) / 2
         runner.progress(
-            f"NPSH3 flow {series + 1}: {target_m3_s * 1e3:.3f} L/s, tank {setpoint / 1e3:.2f} kPa"
+            f"NPSH3 flow {series + 1}: {target_m3_s * 1e3:.3f} L/s, tank {setpoint / 1e3:.2f} kPa",
+            step=series + 1,
+            steps=len(params["flows_m3_s"]),
         )
         last = _reading(runner, params, hold, labels, setpoint, "sweep")
         ratio = last["head_m"] / reference_head

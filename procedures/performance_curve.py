@@ -79,7 +79,9 @@ def run(runner: Any, params: dict[str, Any]) -> None:
         runner.ramp_speed_rpm(speed, params["ramp_rate_rpm_s"])
         for opening_index, opening in enumerate(openings):
             done = speed_index * len(openings) + opening_index
-            runner.progress(f"point {done + 1}/{total}: {speed:.0f} rpm, valve {opening:.2f}")
+            runner.progress(
+                f"point {done + 1}/{total}: {speed:.0f} rpm, valve {opening:.2f}", step=done + 1, steps=total
+            )
             runner.set_valve_opening(opening)
             steady = runner.wait_steady(params["steady_window_s"], params["steady_timeout_s"])
             start, end = runner.average(params["dwell_s"])

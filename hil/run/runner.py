@@ -52,6 +52,7 @@ from hil.core.errors import ConfigError, HilError, InterlockTrip, LimitError, Op
 from hil.run.assembly import Bench
 from hil.run.operating_points import operating_point, window_samples
 from hil.run.sample_log import SampleLog
+from hil.run.stream import Message, RunStream
 from hil.store.run_directory import RunWriter
 
 SPIN_DOWN_LIMIT_S = 10.0
@@ -73,7 +74,12 @@ class Runner:
     """The tick loop of one run on one bench."""
 
     def __init__(
-        self, bench: Bench, clock: Clock, writer: RunWriter, progress: Progress | None = None
+        self,
+        bench: Bench,
+        clock: Clock,
+        writer: RunWriter,
+        progress: Progress | None = None,
+        stream: RunStream | None = None,
     ) -> None:
         self.bench = bench
         self.clock = clock
@@ -99,7 +105,9 @@ class Runner:
         self._trip: InterlockTrip | None = None
         self._stop_requested: str | None = None
         self.points: list[dict[str, Any]] = []
-        self.progress = progress or (lambda message: None)
+        self._report_progress = progress or (lambda message: None)
+        self.stream = stream
+        """Live viewers' feed (:mod:`hil.run.stream`): published to, never waited for."""
 
     # ----------------------------------------------------------------- time and sampling
     def now_s(self) -> float:
@@ -125,6 +133,8 @@ class Runner:
         values = [row.get(name, math.nan) for name in self.channels]
         self._log.append(now, values)
         self.writer.append_sample(now, values)
+        if self.stream is not None:
+            self._exchange_with_viewers(now, values)
         if self._trip is None:
             self._check_limits(now, row)
         if self._stop_requested and self._trip is None:
@@ -132,6 +142,23 @@ class Runner:
             self._enter_safe_state(OperatorStop(reason), {"operator_stop": 1.0})
         if self._trip is not None:
             raise self._trip
+
+    def _exchange_with_viewers(self, now: float, values: list[float]) -> None:
+        """Publish the tick's row; take the viewers' requests (a safe stop, an event to log)."""
+        assert self.stream is not None
+        self.stream.row(now, values)
+        for kind, fields in self.stream.take_requests():
+            if kind == "stop":
+                self.request_stop(str(fields["reason"]))
+            else:
+                self.event(kind, **fields)
+
+    def progress(self, message: str, step: int | None = None, steps: int | None = None) -> None:
+        """Tell the operator where the procedure is: a message, and optionally step ``step`` (from 1)
+        of ``steps``, from which a viewer estimates the time left."""
+        self._report_progress(message)
+        if self.stream is not None:
+            self.stream.publish("progress", time_s=self.now_s(), message=message, step=step, steps=steps)
 
     def _sample(self, now: float) -> dict[str, float]:
         row: dict[str, float] = {}
@@ -317,7 +344,10 @@ class Runner:
 
     # ----------------------------------------------------------------- procedure API
     def event(self, kind: str, **fields: Any) -> None:
-        self.writer.append_event({"time_s": self.now_s(), "kind": kind, **fields})
+        record = {"time_s": self.now_s(), "kind": kind, **fields}
+        self.writer.append_event(record)
+        if self.stream is not None:
+            self.stream.publish_message(Message("event", record))
 
     def _refuse_after_trip(self) -> None:
         if self._trip is not None:
@@ -411,6 +441,16 @@ class Runner:
             detail = steady_detail(judgement)
             all_steady = judgement.steady
             waited = self.now_s() - start
+            if self.stream is not None:
+                self.stream.publish(
+                    "steady",
+                    time_s=self.now_s(),
+                    steady=all_steady,
+                    waited_s=waited,
+                    timeout_s=timeout_s,
+                    detail=detail,
+                    limits={q: list(v) for q, v in limits.items()},
+                )
             if all_steady or waited >= timeout_s:
                 # window and limits go in the event so that a replay judges exactly what was judged live
                 self.event(
@@ -447,6 +487,8 @@ class Runner:
         point: dict[str, Any] = {**labels, "window_start_s": start_s, "window_end_s": end_s}
         point.update(operating_point(window, self.bench.config.geometry))
         self.points.append(point)
+        if self.stream is not None:
+            self.stream.publish_message(Message("point", {"index": len(self.points) - 1, **point}))
         self.event(
             "point", index=len(self.points) - 1, window_start_s=start_s, window_end_s=end_s, labels=labels
         )

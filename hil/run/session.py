@@ -28,6 +28,7 @@ from hil.results.acceptance import SETTINGS_KEY, AcceptanceSettings, write_deriv
 from hil.run.assembly import Bench, SimEndpoint, connect_bench
 from hil.run.procedure_api import load_procedure
 from hil.run.runner import Runner
+from hil.run.stream import RunStream
 from hil.store.run_directory import RunWriter, new_run_directory, read_samples
 
 
@@ -164,6 +165,7 @@ def run_procedure(
     notes: dict[str, str] | None = None,
     faults: Sequence[str] = (),
     plant: Any = None,
+    stream: RunStream | None = None,
 ) -> RunResult:
     """Run one procedure end to end; the bench always ends safe and the run directory closed.
 
@@ -172,6 +174,7 @@ def run_procedure(
     no guarantee. ``notes`` (operator, witness) are recorded in the metadata as given. ``faults`` are
     injected into the virtual bench (see :func:`open_session`) and listed in the metadata. ``plant``
     replaces the virtual bench's physics (the replay bench, :func:`hil.results.replay.replay_through_bench`).
+    ``stream`` feeds live viewers (:mod:`hil.run.stream`); it never changes what the run records.
     """
     spec = load_procedure(procedure)
     params = spec.resolve(overrides)
@@ -202,7 +205,9 @@ def run_procedure(
             },
             session.config.text,
         )
-        runner = Runner(session.bench, session.clock, writer, progress)
+        if stream is not None:
+            stream.start(channels, {**writer.metadata, "directory": str(directory)})
+        runner = Runner(session.bench, session.clock, writer, progress, stream)
         status, reason = "error", ""
         previous = _install_stop_handlers(runner)
         try:
@@ -219,6 +224,8 @@ def run_procedure(
                 runner.safe_all()
                 writer.write_points(runner.points)
                 writer.close(status, reason)
+                if stream is not None:
+                    stream.publish("end", status=status, reason=reason)
             finally:
                 # only now: a second Ctrl-C must not interrupt the final safe state or the close
                 _restore_handlers(previous)
