@@ -207,26 +207,39 @@ def _acceptance_options(parser: argparse.ArgumentParser) -> None:
 
 def cmd_run(args: argparse.Namespace, out: TextIO) -> int:
     from hil.bench.config import load_bench
+    from hil.console.watch import watching
     from hil.fleet.catalogue import record_run
     from hil.results.acceptance import format_verdict_table, resolve_settings
     from hil.run.session import run_procedure
+    from hil.run.stream import RunStream
 
+    bench = load_bench(args.bench)
     settings = resolve_settings(
-        load_bench(args.bench).geometry.rated_speed_rpm, args.pump, args.guarantee, args.grade, args.grades
+        bench.geometry.rated_speed_rpm, args.pump, args.guarantee, args.grade, args.grades
     )
     notes = {k: v for k, v in (("operator", args.operator), ("witness", args.witness)) if v}
-    result = run_procedure(
-        procedure=args.procedure,
-        bench=args.bench,
-        overrides=_parse_overrides(args.param),
-        out_dir=Path(args.out),
-        seed=args.seed,
-        progress=_progress_printer(sys.stderr, quiet=args.quiet),
-        attach=args.attach,
-        settings=settings,
-        notes=notes,
-        faults=args.fault,
-    )
+    stream = RunStream() if args.console or not args.quiet else None
+    with watching(
+        stream or RunStream(),
+        bench.limits,
+        sys.stderr,
+        console=args.console,
+        bind=args.console_bind,
+        port=args.console_port,
+        terminal=not args.quiet,
+    ):
+        result = run_procedure(
+            procedure=args.procedure,
+            bench=args.bench,
+            overrides=_parse_overrides(args.param),
+            out_dir=Path(args.out),
+            seed=args.seed,
+            attach=args.attach,
+            settings=settings,
+            notes=notes,
+            faults=args.fault,
+            stream=stream,
+        )
     _warn(record_run(Path(args.out), result.directory))  # the catalogue of --out indexes it at once
     out.write(f"\nrun directory: {result.directory}\n")
     out.write(f"status: {result.status}" + (f" ({result.reason})" if result.reason else "") + "\n")
@@ -256,16 +269,41 @@ def _warn(warning: str | None) -> None:
         print(f"hil: warning: {warning}", file=sys.stderr)
 
 
-def _progress_printer(stream: TextIO, quiet: bool) -> Any:
-    interactive = stream.isatty()
+# --------------------------------------------------------------------------- hil console
+def cmd_console(args: argparse.Namespace, out: TextIO) -> int:
+    from hil.console.feeds import JournalFeed
+    from hil.console.server import ConsoleServer
 
-    def show(message: str) -> None:
-        if quiet:
-            return
-        stream.write(("\r\033[K" if interactive else "") + message + ("" if interactive else "\n"))
-        stream.flush()
+    feed = JournalFeed(Path(args.run_dir))
+    try:
+        server = ConsoleServer(feed, feed.bench.limits, None, bind=args.console_bind, port=args.console_port)
+    except OSError as exc:
+        raise ConfigError(
+            "command line",
+            "--console-bind/--console-port",
+            f"cannot listen on {args.console_bind} port {args.console_port}: {exc.strerror or exc}",
+        ) from exc
+    server.start()
+    print(f"console: {server.url} (Ctrl-C ends it)", file=sys.stderr, flush=True)
+    try:
+        server.wait()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.close()
+    return EXIT_OK
 
-    return show
+
+def _console_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--console-bind",
+        default="127.0.0.1",
+        metavar="ADDRESS",
+        help="address the console listens on (default 127.0.0.1, loopback only)",
+    )
+    parser.add_argument(
+        "--console-port", type=int, default=0, metavar="PORT", help="console port (default: a free one)"
+    )
 
 
 def _points_table(points: list[dict[str, Any]]) -> str:
@@ -460,6 +498,12 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--json", default=None, metavar="FILE", help="also write the result as JSON")
     run.add_argument("--quiet", action="store_true", help="no progress display")
     run.add_argument(
+        "--console",
+        action="store_true",
+        help="serve a live web console of the run (address and token printed on stderr)",
+    )
+    _console_options(run)
+    run.add_argument(
         "--attach",
         default=None,
         metavar="HOST:PORT",
@@ -472,6 +516,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     run.add_argument("--witness", default=None, help="who witnessed it (recorded in the metadata and report)")
     run.set_defaults(handler=cmd_run)
+
+    console = sub.add_parser(
+        "console", help="the web console of a run directory: follows a running run, or shows a finished one"
+    )
+    console.add_argument("run_dir", metavar="RUN_DIR")
+    _console_options(console)
+    console.set_defaults(handler=cmd_console)
 
     replay = sub.add_parser(
         "replay", help="recompute a run's results from its raw log and compare, or re-judge it"
