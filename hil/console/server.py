@@ -29,6 +29,7 @@ import ipaddress
 import json
 import secrets
 import socket
+import sys
 import threading
 from collections import deque
 from collections.abc import AsyncIterator
@@ -110,6 +111,7 @@ class ConsoleServer:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._ready = threading.Event()
         self._closing = False
+        self._reported = False
         middleware = []
         if is_loopback(bind):
             middleware.append(
@@ -132,6 +134,7 @@ class ConsoleServer:
             access_log=False,
             lifespan="on",
             ws="websockets-sansio",
+            ws_ping_interval=None,  # loopback: a browser that goes away closes its TCP connection
             timeout_graceful_shutdown=2,
         )
         self._server = uvicorn.Server(config)
@@ -195,13 +198,17 @@ class ConsoleServer:
         """Fold the feed's news into the view and publish one frame if anything changed."""
         try:
             rows, messages = self.feed.poll()
-        except Exception:  # noqa: BLE001 - a broken feed must not end the console, nor the run
+            self.view.feed(rows, messages)
+            frame = self.view.delta()
+            if frame is None:
+                return
+            if frame["type"] == "snapshot":
+                frame["control"] = self.control is not None
+            text = json.dumps(frame, allow_nan=False)
+        except Exception as exc:  # noqa: BLE001 - a console fault must end neither the console nor the run
+            self._report(exc)
             return
-        self.view.feed(rows, messages)
-        frame = self.view.delta()
-        if frame is None:
-            return
-        self._frames.append((frame["sequence"], json.dumps(frame, allow_nan=False)))
+        self._frames.append((frame["sequence"], text))
         assert self._new_frame is not None
         self._new_frame.set()
         self._new_frame = asyncio.Event()
@@ -217,6 +224,12 @@ class ConsoleServer:
         self._closing = True  # every browser's task ends, closing its socket
         assert self._new_frame is not None
         self._new_frame.set()
+
+    def _report(self, exc: BaseException) -> None:
+        """Say once on stderr that the console has a fault; the run is not affected."""
+        if not self._reported:
+            self._reported = True
+            print(f"console: internal error (the run goes on): {exc!r}", file=sys.stderr, flush=True)
 
     def _snapshot_frame(self) -> dict[str, Any]:
         return {**self.view.snapshot(), "control": self.control is not None}
@@ -273,8 +286,10 @@ class ConsoleServer:
                             sequence = number
                 self._sent[browser] = sequence
             await websocket.close(code=1001)  # going away: the run has ended
-        except (WebSocketDisconnect, RuntimeError, OSError):
-            pass
+        except (WebSocketDisconnect, OSError):
+            pass  # the browser went away
+        except Exception as exc:  # noqa: BLE001 - one browser's fault ends only its own connection
+            self._report(exc)
         finally:
             self._sent.pop(browser, None)
 

@@ -215,7 +215,7 @@ class RunView:
         """Bench seconds left, from the time the finished steps took; None before the first is done."""
         step, steps = self.progress.get("step"), self.progress.get("steps")
         started = self.progress.get("time_s")
-        if not step or not steps or started is None or step <= 1:
+        if not self.running or not step or not steps or started is None or step <= 1:
             return None
         per_step = float(started) / (step - 1)
         done_in_step = max(0.0, self.now_s() - float(started))

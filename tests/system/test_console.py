@@ -28,6 +28,13 @@ from hil.run.stream import ROW_CAPACITY, RunStream
 from hil.store.run_directory import read_events, read_metadata, read_samples
 
 WAIT_S = 120.0  # generous: CI machines are shared; every wait below ends on a condition first
+LONG_RUN = (
+    # 6 speeds x 16 openings: about an hour of bench time, so that a stop always finds it running
+    "-p",
+    "speeds_fraction=0.5,0.6,0.7,0.8,0.9,1.0",
+    "-p",
+    "valve_openings=" + ",".join(f"{0.15 + k * 0.85 / 15:.3f}" for k in range(16)),
+)
 SHORT = {"speeds_fraction": "0.6,1.0", "valve_openings": "0.3,1.0", "dwell_s": "4", "steady_window_s": "2"}
 
 
@@ -47,7 +54,7 @@ def start_console_run(out_dir: Path, *extra: str) -> tuple[subprocess.Popen[str]
     """``hil run performance-curve --console`` in its own process; returns it, the page's address and
     the token from the one ``console: URL`` line on stderr."""
     command = [sys.executable, "-m", "hil.cli", "run", "performance-curve", "--bench", "sim", "--seed", "3"]
-    command += ["--out", str(out_dir), "--console", "--quiet", *extra]
+    command += ["--out", str(out_dir), "--console", "--quiet", *LONG_RUN, *extra]
     process = subprocess.Popen(
         command,
         stdout=subprocess.PIPE,
@@ -94,7 +101,7 @@ def test_a_live_run_streams_frames_events_and_points_and_stops_only_with_the_tok
             latest = frames[-1]
             assert latest["status"] == "running"
             assert latest["margins"]["speed_rpm"]["limit"] == load_bench("sim").limits.max_speed_rpm
-            assert latest["progress"]["steps"] == 32 and latest["progress"]["step"] >= 1
+            assert latest["progress"]["steps"] == 96 and latest["progress"]["step"] >= 1
 
             # No state-changing GET; Stop without the token, or with a wrong one, is refused.
             with pytest.raises(urllib.error.HTTPError) as refused_get:

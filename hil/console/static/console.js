@@ -19,7 +19,9 @@ function unitOf(channel) {
 }
 function fmt(value, digits = 4) {
   if (value === null || value === undefined || !isFinite(value)) return "-";
-  return Number(value).toPrecision(digits).replace(/\.?0+(e|$)/, "$1");
+  const v = Number(value);
+  if (Math.abs(v) >= 10 ** digits) return String(Math.round(v));
+  return String(parseFloat(v.toPrecision(digits)));
 }
 function duration(s) {
   if (s === null || s === undefined || !isFinite(s)) return "-";
@@ -78,6 +80,7 @@ function redlinePlugin(channels) {
           ctx.save();
           ctx.strokeStyle = "#d50000"; ctx.lineWidth = 2; ctx.setLineDash([8, 4]);
           ctx.beginPath(); ctx.moveTo(u.bbox.left, y); ctx.lineTo(u.bbox.left + u.bbox.width, y); ctx.stroke();
+          ctx.textAlign = "left"; ctx.textBaseline = "bottom";
           ctx.fillStyle = "#d50000"; ctx.font = "bold " + 11 * devicePixelRatio + "px sans-serif";
           ctx.fillText(`${line.kind} ${channel} ${fmt(value)}`, u.bbox.left + 6, y - 4);
           ctx.restore();
@@ -269,7 +272,7 @@ function drawAll() {
 function onFrame(frame) {
   if (frame.type === "snapshot") {
     state.channels = frame.channels; state.groups = frame.groups; state.redlines = frame.redlines;
-    state.meta = frame.meta; state.control = !!frame.control;
+    state.meta = frame.meta; if (frame.control !== undefined) state.control = !!frame.control;
     state.cols = [[], ...frame.channels.map(() => [])];
     state.events = frame.events; state.points = frame.points; state.hq = null;
     addRows(frame.rows);
@@ -292,17 +295,28 @@ function onFrame(frame) {
   document.body.dataset.sequence = frame.sequence;
   document.body.dataset.rows = state.cols[0].length;
   document.body.dataset.status = frame.status;
-  drawAll();
+  scheduleDraw();
+}
+
+// Frames are taken in as they come (cheap), drawn at most every DRAW_INTERVAL_MS: a slow machine
+// draws less often but never falls behind the stream.
+const DRAW_INTERVAL_MS = 250;
+let drawPending = false;
+function scheduleDraw() {
+  if (drawPending) return;
+  drawPending = true;
+  setTimeout(() => { drawPending = false; drawAll(); document.body.dataset.drawn = document.body.dataset.sequence; }, DRAW_INTERVAL_MS);
 }
 
 function connect() {
   const socket = new WebSocket(`ws://${location.host}/api/stream`);
   socket.onmessage = (message) => onFrame(JSON.parse(message.data));
-  socket.onclose = () => {
+  socket.onclose = (event) => {
+    document.body.dataset.closed = `${event.code} ${event.reason}`;
     $("connection").hidden = false;
     $("connection").textContent = state.summary.status && state.summary.status !== "running"
       ? `The run has ended (${state.summary.status}); the console has closed. 'hil console ${state.meta.directory || "RUN_DIR"}' shows it again.`
-      : "Connection to the console lost.";
+      : `Connection to the console lost (${event.code}${event.reason ? ": " + event.reason : ""}).`;
     $("stop").disabled = true;
   };
 }
