@@ -43,7 +43,8 @@ def display(channel: str, value: float) -> tuple[str, str]:
     unit, scale = next(((u, s) for end, (u, s) in UNITS.items() if channel.endswith(end)), ("", 1.0))
     if value is None or not math.isfinite(value):
         return "-", unit
-    return f"{value * scale:.4g}", unit
+    shown = value * scale
+    return (f"{shown:.0f}" if abs(shown) >= 1000 else f"{shown:.4g}"), unit
 
 
 def event_line(event: dict[str, Any]) -> str:
@@ -141,11 +142,25 @@ class TerminalView:
         parts: list[Any] = [head]
         if progress.get("steps"):
             done = max(0, int(progress.get("step") or 1) - 1)
-            parts.append(ProgressBar(total=float(progress["steps"]), completed=float(done), width=60))
+            bar = Table.grid(padding=(0, 2))
+            bar.add_row(
+                ProgressBar(total=float(progress["steps"]), completed=float(done), width=50),
+                Text(f"step {progress.get('step')} of {progress['steps']}"),
+            )
+            parts.append(bar)
         if view.trip is not None:
             parts.append(self._trip_text())
         parts.append(self._readings())
         if view.steady:
+            steady = view.steady
+            verdict = "steady" if steady.get("steady") else "settling"
+            parts.append(
+                Text(
+                    f"current point: {verdict} after {steady.get('waited_s', 0.0):.1f} s "
+                    f"(timeout {steady.get('timeout_s', 0.0):.0f} s)",
+                    style="green" if steady.get("steady") else "yellow",
+                )
+            )
             parts.append(self._steady())
         events = [e for e in view.events if e.get("kind") in NOTABLE_EVENTS][-EVENTS_SHOWN:]
         if events:
@@ -185,13 +200,7 @@ class TerminalView:
 
     def _steady(self) -> Table:
         steady = self.view.steady
-        verdict = "steady" if steady.get("steady") else "settling"
-        table = Table(
-            title=f"current point: {verdict} after {steady.get('waited_s', 0.0):.1f} s "
-            f"(timeout {steady.get('timeout_s', 0.0):.0f} s)",
-            box=None,
-            padding=(0, 1),
-        )
+        table = Table(box=None, padding=(0, 1))
         for heading in ("quantity", "fluctuation", "limit", "trend", "limit"):
             table.add_column(heading)
         limits = steady.get("limits", {})

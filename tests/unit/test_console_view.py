@@ -3,8 +3,10 @@ it follows a run directory's journal while a real run writer appends to it."""
 
 from __future__ import annotations
 
+import io
 import json
 import math
+import re
 from pathlib import Path
 
 import pytest
@@ -125,3 +127,37 @@ def test_the_journal_feed_follows_a_run_as_its_writer_appends_and_reads_whole_li
     writer.close("completed")
     rows, messages = feed.poll()
     assert messages[-1] == Message("end", {"status": "completed", "reason": ""})
+
+
+def test_the_terminal_panel_shows_margins_steady_state_progress_and_the_trip() -> None:
+    from rich.console import Console
+
+    from hil.console.terminal import TerminalView
+    from hil.run.stream import RunStream
+
+    terminal = TerminalView(RunStream(), LIMITS, io.StringIO(), interactive=False)
+    progress = {"time_s": 100.0, "message": "point 3/32: 15000 rpm", "step": 3, "steps": 32}
+    steady = {
+        "steady": False,
+        "waited_s": 3.2,
+        "timeout_s": 60.0,
+        "detail": {"flow_m3_s": {"fluctuation_fraction": 0.08, "trend_fraction": 0.01}},
+        "limits": {"flow_m3_s": [0.06, 0.02]},
+    }
+    trip = {"time_s": 110.0, "kind": "trip", "reason": "outlet pressure above limit", "values": {}}
+    terminal.view.feed(
+        [(120.0, (15000.0, 80000.0, 3.7e6, 2.1e-4))],
+        [
+            Message("start", {"channels": CHANNELS, "procedure": "performance-curve", "bench_name": "sim"}),
+            Message("progress", progress),
+            Message("steady", steady),
+            Message("event", trip),
+        ],
+    )
+    screen = Console(file=io.StringIO(), width=110, record=True)
+    screen.print(terminal.render())
+    text = screen.export_text()
+    assert "point 3/32: 15000 rpm" in text and "step 3 of 32" in text
+    assert re.search(r"p_outlet_pa +3700 +kPa +<= 4000 +300 +8%", text)  # value, limit, margin in kPa
+    assert "current point: settling after 3.2 s" in text and "8.00%" in text
+    assert "TRIP: outlet pressure above limit" in text
