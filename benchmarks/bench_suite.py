@@ -30,8 +30,8 @@ def main(argv: list[str]) -> int:
     wall_s = clock.now_s() - start
     lines = completed.stdout.splitlines()
     slowest = [line for line in lines if line.strip() and line.split()[0].endswith("s") and "::" in line]
-    print("\n".join(slowest))
-    print(lines[-1] if lines else "")
+    outcome = [line for line in lines if line.startswith("FAILED") or " passed" in line or " failed" in line]
+    print("\n".join(slowest + outcome))
     print(
         f"suite: {wall_s:.0f} s wall (exit {completed.returncode}); "
         f"python -c 'import numpy' just before: {yardstick_s:.2f} s "
