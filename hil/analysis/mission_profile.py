@@ -217,6 +217,54 @@ def _verdict(
     }
 
 
+def profile_series(
+    record: MissionRecord, ignition_s: float, times: np.ndarray, columns: Mapping[str, np.ndarray]
+) -> dict[str, np.ndarray]:
+    """The burn sample by sample: delivered against required, in flight units (for the verdict and plots).
+
+    Keys: ``mission_time_s``, ``throttle``, ``flow_m3_s`` and ``required_flow_m3_s``, ``flight_rise_pa``
+    and ``required_rise_pa`` (at the nominal flow), ``npsha_m`` (what the bench imposed) and
+    ``npsh3_m`` / ``npsh_ratio`` (NaN without a measured NPSH3), ``speed_rpm``,
+    ``flight_electrical_power_w`` and ``judged`` (1 outside the grace period after a throttle change).
+    """
+    t = np.asarray(times, dtype=float) - ignition_s
+    inside = (t >= 0.0) & (t <= record.burn.duration_s + 1e-9)
+    t = t[inside]
+    q = np.asarray(columns["flow_m3_s"], dtype=float)[inside]
+    p_in = np.asarray(columns["p_inlet_pa"], dtype=float)[inside]
+    p_out = np.asarray(columns["p_outlet_pa"], dtype=float)[inside]
+    power = np.asarray(columns["electrical_power_w"], dtype=float)[inside]
+    speed = np.asarray(columns["speed_rpm"], dtype=float)[inside]
+    sim = record.similarity
+    out = {name: np.full(t.size, np.nan) for name in ("throttle", "required_flow_m3_s", "required_rise_pa")}
+    out["npsh3_m"] = np.full(t.size, np.nan)
+    out["judged"] = np.zeros(t.size)
+    out["npsha_m"] = np.full(t.size, np.nan)
+    for i, ti in enumerate(t):
+        q_nom = record.nominal_flow_m3_s(float(ti))
+        b = boundary(record, float(ti), q_nom)
+        out["throttle"][i] = b.throttle
+        out["required_flow_m3_s"][i] = q_nom
+        out["required_rise_pa"][i] = b.nominal_rise_pa
+        out["npsha_m"][i] = sim.bench_npsha_m(p_in[i], record.bench_inlet_velocity_m_s(q[i]))
+        if record.npsh3 is not None and not math.isnan(q[i]) and not math.isnan(speed[i]):
+            out["npsh3_m"][i] = record.npsh3.at(q[i], speed[i])
+        out["judged"][i] = (
+            1.0 if record.since_throttle_change_s(float(ti)) >= record.transient_grace_s else 0.0
+        )
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ratio = np.where(out["npsh3_m"] > 0.0, out["npsha_m"] / out["npsh3_m"], np.inf)
+    out["npsh_ratio"] = np.where(np.isnan(out["npsh3_m"]), np.nan, ratio)
+    out.update(
+        mission_time_s=t,
+        flow_m3_s=q,
+        flight_rise_pa=(p_out - p_in) / sim.density_ratio,
+        speed_rpm=speed,
+        flight_electrical_power_w=power / sim.density_ratio,
+    )
+    return out
+
+
 def judge(
     record: MissionRecord, ignition_s: float, times: np.ndarray, columns: Mapping[str, np.ndarray]
 ) -> dict[str, Any]:
@@ -225,33 +273,14 @@ def judge(
     Samples with a missing reading are left out of the instantaneous checks (they are the
     interlocks' concern); the energy integrates the power over the burn by the trapezoidal rule.
     """
-    t = np.asarray(times, dtype=float) - ignition_s
+    series = profile_series(record, ignition_s, times, columns)
+    t, q, speed = series["mission_time_s"], series["flow_m3_s"], series["speed_rpm"]
+    flow_err = series["flow_m3_s"] / series["required_flow_m3_s"] - 1.0
+    rise_err = series["flight_rise_pa"] / series["required_rise_pa"] - 1.0
+    npsha, npsh_ratio, judged = series["npsha_m"], series["npsh_ratio"], series["judged"] > 0.5
+    flight_power = series["flight_electrical_power_w"]
     duration = record.burn.duration_s
-    inside = (t >= 0.0) & (t <= duration + 1e-9)
-    t = t[inside]
-    q = np.asarray(columns["flow_m3_s"], dtype=float)[inside]
-    p_in = np.asarray(columns["p_inlet_pa"], dtype=float)[inside]
-    p_out = np.asarray(columns["p_outlet_pa"], dtype=float)[inside]
-    power = np.asarray(columns["electrical_power_w"], dtype=float)[inside]
-    speed = np.asarray(columns["speed_rpm"], dtype=float)[inside]
-    sim = record.similarity
     tol = record.tolerance_fraction
-    flow_err = np.full(t.size, np.nan)
-    rise_err = np.full(t.size, np.nan)
-    npsh_ratio = np.full(t.size, np.nan)
-    npsha = np.full(t.size, np.nan)
-    judged = np.zeros(t.size, dtype=bool)
-    for i, ti in enumerate(t):
-        q_nom = record.nominal_flow_m3_s(float(ti))
-        b = boundary(record, float(ti), q_nom)
-        flow_err[i] = q[i] / q_nom - 1.0
-        rise_err[i] = sim.flight_pressure_rise_pa(p_out[i] - p_in[i]) / b.nominal_rise_pa - 1.0
-        npsha[i] = sim.bench_npsha_m(p_in[i], record.bench_inlet_velocity_m_s(q[i]))
-        if record.npsh3 is not None:
-            npsh3 = record.npsh3.at(q[i], speed[i])
-            npsh_ratio[i] = npsha[i] / npsh3 if npsh3 > 0.0 else math.inf
-        judged[i] = record.since_throttle_change_s(float(ti)) >= record.transient_grace_s
-    flight_power = power / sim.density_ratio
     verdicts = []
 
     def band(name: str, err: np.ndarray) -> dict[str, Any]:
@@ -348,9 +377,7 @@ def judge(
                 "start_s": start,
                 "end_s": end,
                 "mean_flow_m3_s": float(np.nanmean(q[mask])) if mask.any() else math.nan,
-                "mean_flight_rise_pa": float(
-                    np.nanmean(sim.flight_pressure_rise_pa(1.0) * (p_out - p_in)[mask])
-                )
+                "mean_flight_rise_pa": float(np.nanmean(series["flight_rise_pa"][mask]))
                 if mask.any()
                 else math.nan,
                 "mean_speed_rpm": float(np.nanmean(speed[mask])) if mask.any() else math.nan,
