@@ -57,7 +57,9 @@ def browser(tmp_path: Path):  # type: ignore[no-untyped-def]
 
 
 def test_the_console_page_shows_the_run_live_and_its_stop_button_stops_it(browser, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
-    process, url, token = start_console_run(tmp_path / "runs")
+    # an hour of averaging at each point: however fast the virtual bench, the run is still going when
+    # the test presses Stop (the points table is checked over the stream in test_console.py)
+    process, url, token = start_console_run(tmp_path / "runs", "-p", "dwell_s=3600")
     wait = WebDriverWait(browser, WAIT_S)
     try:
         browser.get(f"{url}#token={token}")
@@ -75,11 +77,10 @@ def test_the_console_page_shows_the_run_live_and_its_stop_button_stops_it(browse
         wait.until(lambda b: int(b.execute_script("return document.body.dataset.rows")) > rows + 20)
         wait.until(lambda b: b.execute_script(speed_canvas) != before)
 
-        # Readings with margins, the steady-state judgement, and an operating point in the table.
-        wait.until(lambda b: len(b.find_elements(By.CSS_SELECTOR, "#points tbody tr")) >= 1)
+        # Readings with margins to the limits, the steady-state judgement, progress.
+        wait.until(lambda b: b_text(b, "steady-verdict").startswith("steady"))
         readings = browser.find_element(By.ID, "readings").text
         assert "speed_rpm" in readings and "\u2264 33000" in readings  # the bench limit beside the value
-        assert browser.find_element(By.ID, "steady-verdict").text.startswith(("steady", "settling"))
         assert "time left" in browser.find_element(By.ID, "clock").text
         wait.until(lambda b: b.execute_script(DRAWN))
         browser.save_screenshot(str(tmp_path / "console-live.png"))
