@@ -17,6 +17,7 @@ from typing import Any, TextIO
 from hil import __version__
 from hil.core.errors import ConfigError, HilError, InterlockTrip, OperatorStop
 from hil.fleet.commands import add_commands, executor_options
+from hil.store.names import REPORT
 
 EXIT_OK, EXIT_ERROR, EXIT_USAGE, EXIT_ABORTED = 0, 1, 2, 3
 
@@ -110,9 +111,10 @@ def cmd_procedures(args: argparse.Namespace, out: TextIO) -> int:
 
 # --------------------------------------------------------------------------- hil bench check
 def cmd_bench_check(args: argparse.Namespace, out: TextIO) -> int:
+    from hil.bench.config import load_bench
     from hil.run.session import open_session
 
-    with open_session(args.bench, seed=None) as session:
+    with open_session(load_bench(args.bench), seed=None) as session:
         out.write(
             f"bench '{session.bench.config.name}' ({session.bench.config.source}): all instruments answer\n"
         )
@@ -209,19 +211,22 @@ def cmd_run(args: argparse.Namespace, out: TextIO) -> int:
     from hil.bench.config import load_bench
     from hil.console.watch import watching
     from hil.fleet.catalogue import record_run
-    from hil.results.acceptance import format_verdict_table, resolve_settings
+    from hil.results.acceptance import SETTINGS_KEY, format_verdict_table, resolve_settings
+    from hil.run.procedure_api import load_procedure
     from hil.run.session import run_procedure
     from hil.run.stream import RunStream
 
-    bench = load_bench(args.bench)
+    config = load_bench(args.bench)  # parsed once; everything below gets the parsed file
     settings = resolve_settings(
-        bench.geometry.rated_speed_rpm, args.pump, args.guarantee, args.grade, args.grades
+        config.geometry.rated_speed_rpm, args.pump, args.guarantee, args.grade, args.grades
     )
+    spec = load_procedure(args.procedure)
+    values = spec.resolve(_parse_overrides(args.param))
     notes = {k: v for k, v in (("operator", args.operator), ("witness", args.witness)) if v}
     stream = RunStream() if args.console or not args.quiet else None
     with watching(
         stream or RunStream(),
-        bench.limits,
+        config.limits,
         sys.stderr,
         console=args.console,
         bind=args.console_bind,
@@ -229,24 +234,28 @@ def cmd_run(args: argparse.Namespace, out: TextIO) -> int:
         terminal=not args.quiet,
     ):
         result = run_procedure(
-            procedure=args.procedure,
-            bench=args.bench,
-            overrides=_parse_overrides(args.param),
+            procedure=spec.name,
+            config=config,
+            values=values,
             out_dir=Path(args.out),
             seed=args.seed,
             attach=args.attach,
-            settings=settings,
-            notes=notes,
+            metadata={SETTINGS_KEY: settings.as_dict(), **({"notes": notes} if notes else {})},
             faults=args.fault,
             stream=stream,
         )
+    # Derived from the closed run directory, exactly as ``hil replay`` derives them (imported only
+    # now: the derive step needs pandas, which would delay the run's first tick).
+    from hil.results.derive import derive_run
+
+    acceptance = derive_run(result.directory).acceptance
     _warn(record_run(Path(args.out), result.directory))  # the catalogue of --out indexes it at once
     out.write(f"\nrun directory: {result.directory}\n")
     out.write(f"status: {result.status}" + (f" ({result.reason})" if result.reason else "") + "\n")
     if result.points:
         out.write(_points_table(result.points) + "\n")
-    if result.acceptance is not None:
-        out.write("\n" + format_verdict_table(result.acceptance) + "\n")
+    if acceptance is not None:
+        out.write("\n" + format_verdict_table(acceptance) + "\n")
     if args.json:
         Path(args.json).write_text(
             json.dumps(
@@ -255,7 +264,7 @@ def cmd_run(args: argparse.Namespace, out: TextIO) -> int:
                     "status": result.status,
                     "reason": result.reason,
                     "points": result.points,
-                    "acceptance": result.acceptance,
+                    "acceptance": acceptance,
                 },
                 indent=2,
                 default=str,
@@ -565,7 +574,7 @@ def build_parser() -> argparse.ArgumentParser:
         "run_dir", metavar="RUN_DIR", help="a run directory, or a replay-* directory inside one"
     )
     report.add_argument(
-        "--out", default=None, metavar="FILE", help="HTML file to write (default RUN_DIR/report.html)"
+        "--out", default=None, metavar="FILE", help=f"HTML file to write (default RUN_DIR/{REPORT})"
     )
     report.set_defaults(handler=cmd_report)
 

@@ -38,8 +38,9 @@ the correction's uncertainty to that reading (:mod:`hil.results.npsh3`).
 Every reading is an operating point (``operating_points.csv``, with ``npsha_m``) labelled
 ``npsh_series`` (the flow's index), ``npsh_role``, ``flow_target_m3_s``,
 ``tank_pressure_setpoint_pa``, ``valve_opening``, ``flow_held``, ``steady`` and ``settle_s``. After
-each flow an ``npsh3`` event gives that flow's NPSH3 and uncertainty; at the end ``npsh3.csv``
-holds one row per flow and an ``npsh3_curve`` event the fitted NPSH3(Q).
+each flow an ``npsh3`` event gives that flow's NPSH3 and uncertainty. The procedure writes no file:
+its runs declare the derived product ``npsh3`` (one row per flow, and the fitted NPSH3(Q)), which
+:mod:`hil.results.derive` computes from the recorded log after the run, and again on replay.
 
 Imports hil only (never drivers or simulators).
 """
@@ -47,15 +48,13 @@ Imports hil only (never drivers or simulators).
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
-from pathlib import Path
+from dataclasses import dataclass
 from typing import Any
 
 from hil.bench.config import BenchConfig
 from hil.core.errors import ConfigError
 from hil.results.npsh3 import METADATA_KEY, Npsh3Row, npsh3_curve, npsh3_rows
-from hil.results.npsh3 import write_npsh3_results as _write_results
-from hil.run.procedure_api import Parameter, ProcedureSpec
+from hil.run.procedure_api import Parameter, Point, ProcedureRunner, ProcedureSpec
 
 HEAD_DROP_THRESHOLD = 0.97  # NPSH3: the head 3 % below its non-cavitating value
 MIN_VALVE_OPENING = 0.05  # the flow hold never closes the valve further (dead-heading the pump)
@@ -209,11 +208,35 @@ PARAMETERS = (
 )
 
 
+@dataclass(frozen=True)
+class Npsh3Parameters:
+    """The parameters' values (see :data:`PARAMETERS` for units and ranges)."""
+
+    speed_fraction: float
+    flows_m3_s: list[float]
+    start_tank_pressure_pa: float
+    min_tank_pressure_pa: float
+    initial_step_pa: float
+    shrink_factor: float
+    bracket_step_pa: float
+    knee_head_fraction: float
+    abort_head_fraction: float
+    reference_points: int
+    sensitivity_flow_step_fraction: float
+    flow_tolerance_fraction: float
+    max_flow_corrections: int
+    inlet_pressure_margin_pa: float
+    dwell_s: float
+    steady_window_s: float
+    steady_timeout_s: float
+    ramp_rate_rpm_s: float
+
+
 def _refuse(field: str, problem: str) -> ConfigError:
     return ConfigError("command line", f"-p {field}", problem)
 
 
-def check(params: dict[str, Any], bench: BenchConfig) -> None:
+def check(params: Npsh3Parameters, bench: BenchConfig) -> None:
     """Refuse, before anything moves, what the bench cannot do or what makes no sweep."""
     if "tank_pressure" not in bench.roles:
         raise ConfigError(
@@ -221,11 +244,11 @@ def check(params: dict[str, Any], bench: BenchConfig) -> None:
             "roles.tank_pressure",
             "the NPSH3 test needs a suction-tank pressure regulator (a tank_pressure role)",
         )
-    speed = params["speed_fraction"] * bench.geometry.rated_speed_rpm
+    speed = params.speed_fraction * bench.geometry.rated_speed_rpm
     if speed > bench.limits.max_speed_rpm:
         raise _refuse(
             "speed_fraction",
-            f"{params['speed_fraction']} x rated {bench.geometry.rated_speed_rpm:g} rpm = {speed:g} rpm "
+            f"{params.speed_fraction} x rated {bench.geometry.rated_speed_rpm:g} rpm = {speed:g} rpm "
             f"exceeds the bench limit max_speed_rpm = {bench.limits.max_speed_rpm:g} ({bench.source})",
         )
     if speed < bench.limits.running_speed_rpm:
@@ -234,20 +257,18 @@ def check(params: dict[str, Any], bench: BenchConfig) -> None:
             f"{speed:g} rpm is below the bench's running speed "
             f"{bench.limits.running_speed_rpm:g} rpm: the pump would not be running",
         )
-    start = params["start_tank_pressure_pa"]
+    start = params.start_tank_pressure_pa
     if start > bench.limits.max_outlet_pressure_pa:
         raise _refuse(
             "start_tank_pressure_pa",
             f"{start:g} Pa exceeds the bench limit max_outlet_pressure_pa "
             f"= {bench.limits.max_outlet_pressure_pa:g} Pa ({bench.source})",
         )
-    if not params["min_tank_pressure_pa"] < start:
+    if not params.min_tank_pressure_pa < start:
         raise _refuse("min_tank_pressure_pa", f"must lie below start_tank_pressure_pa ({start:g} Pa)")
-    if params["bracket_step_pa"] > params["initial_step_pa"]:
-        raise _refuse(
-            "bracket_step_pa", f"must not exceed initial_step_pa ({params['initial_step_pa']:g} Pa)"
-        )
-    flows = params["flows_m3_s"]
+    if params.bracket_step_pa > params.initial_step_pa:
+        raise _refuse("bracket_step_pa", f"must not exceed initial_step_pa ({params.initial_step_pa:g} Pa)")
+    flows = params.flows_m3_s
     if len(set(flows)) != len(flows):
         raise _refuse("flows_m3_s", f"lists a flow twice: {flows}")
 
@@ -255,7 +276,7 @@ def check(params: dict[str, Any], bench: BenchConfig) -> None:
 class _FlowHold:
     """Re-establishes the target flow with the throttle valve (see the module docstring)."""
 
-    def __init__(self, runner: Any, params: Mapping[str, Any]) -> None:
+    def __init__(self, runner: ProcedureRunner, params: Npsh3Parameters) -> None:
         self._runner = runner
         self._params = params
         self.opening = 1.0
@@ -265,22 +286,22 @@ class _FlowHold:
         """Wait for steady state and hold the flow; returns (steady, flow held, seconds taken)."""
         runner, p = self._runner, self._params
         began = runner.now_s()
-        window = p["steady_window_s"]
+        window = p.steady_window_s
         previous: tuple[float, float] | None = None
-        for attempt in range(p["max_flow_corrections"] + 1):
-            steady = runner.wait_steady(window, p["steady_timeout_s"], STEADY_LIMITS).steady
+        for attempt in range(p.max_flow_corrections + 1):
+            steady = runner.wait_steady(window, p.steady_timeout_s, STEADY_LIMITS).steady
             now = runner.now_s()
             flow = runner.window_means(now - window, now)["flow_m3_s"]
             if not flow > 0.0:  # also NaN: no reading to correct from
                 return steady, False, now - began
-            if abs(flow / target_m3_s - 1.0) <= p["flow_tolerance_fraction"]:
+            if abs(flow / target_m3_s - 1.0) <= p.flow_tolerance_fraction:
                 return steady, True, now - began
             log_flow = math.log(flow)
             if previous is not None and abs(self.opening - previous[0]) >= MIN_SECANT_STEP:
                 gain = (log_flow - previous[1]) / (self.opening - previous[0])
                 if LOG_FLOW_GAIN_RANGE[0] <= gain <= LOG_FLOW_GAIN_RANGE[1]:
                     self._gain = gain
-            if attempt == p["max_flow_corrections"]:
+            if attempt == p.max_flow_corrections:
                 break
             wanted = self.opening - math.log(flow / target_m3_s) / self._gain
             opening = min(max(wanted, MIN_VALVE_OPENING), 1.0)
@@ -292,13 +313,13 @@ class _FlowHold:
         return steady, False, runner.now_s() - began
 
 
-def _tank_back_to_start(runner: Any, params: Mapping[str, Any]) -> None:
+def _tank_back_to_start(runner: ProcedureRunner, params: Npsh3Parameters) -> None:
     """Command the start pressure and wait (bounded by ``steady_timeout_s``) until the regulator's
     feedback (run channel ``tank_pressure_pa``) reads it within ``TANK_RETURN_TOLERANCE_FRACTION``;
     without that channel, only the command is given."""
-    start = params["start_tank_pressure_pa"]
+    start = params.start_tank_pressure_pa
     runner.set_tank_pressure_pa(start)
-    deadline = runner.now_s() + params["steady_timeout_s"]
+    deadline = runner.now_s() + params.steady_timeout_s
     while runner.now_s() < deadline:
         runner.hold(runner.tick_s)
         now = runner.now_s()
@@ -312,19 +333,19 @@ class _SweepEnded(Exception):
 
 
 def _reading(
-    runner: Any,
-    params: Mapping[str, Any],
+    runner: ProcedureRunner,
+    params: Npsh3Parameters,
     hold: _FlowHold,
     labels: dict[str, Any],
     setpoint_pa: float,
     role: str,
     flow_m3_s: float | None = None,
-) -> dict[str, Any]:
+) -> Point:
     """Tank to ``setpoint_pa``, flow held (at the series' target unless ``flow_m3_s`` is given),
     steady, averaged: one operating point."""
     runner.set_tank_pressure_pa(setpoint_pa)
     steady, held, settle_s = hold.settle(labels["flow_target_m3_s"] if flow_m3_s is None else flow_m3_s)
-    start, end = runner.average(params["dwell_s"])
+    start, end = runner.average(params.dwell_s)
     return runner.record_point(
         start,
         end,
@@ -338,23 +359,24 @@ def _reading(
     )
 
 
-def _sweep(runner: Any, params: Mapping[str, Any], hold: _FlowHold, series: int, target_m3_s: float) -> None:
+def _sweep(
+    runner: ProcedureRunner, params: Npsh3Parameters, hold: _FlowHold, series: int, target_m3_s: float
+) -> None:
     """One flow's descent to the 3 % head drop; leaves the tank at the start pressure."""
-    start_pa = params["start_tank_pressure_pa"]
+    start_pa = params.start_tank_pressure_pa
     labels = {"npsh_series": series, "flow_target_m3_s": target_m3_s}
     runner.set_tank_pressure_pa(start_pa)
     references = [
-        _reading(runner, params, hold, labels, start_pa, "reference")
-        for _ in range(params["reference_points"])
+        _reading(runner, params, hold, labels, start_pa, "reference") for _ in range(params.reference_points)
     ]
-    step_fraction = params["sensitivity_flow_step_fraction"]
+    step_fraction = params.sensitivity_flow_step_fraction
     if step_fraction > 0:
         for factor in (1.0 - step_fraction, 1.0 + step_fraction):
             _reading(runner, params, hold, labels, start_pa, "flow_sensitivity", target_m3_s * factor)
     reference_head = sum(point["head_m"] for point in references) / len(references)
     last = references[-1]
     upper_pa, lower_pa = start_pa, None  # setpoints of the bracket: last >= 97 %, first < 97 %
-    step = params["initial_step_pa"]
+    step = params.initial_step_pa
     in_knee = False
     while True:
         if lower_pa is None:
@@ -363,18 +385,18 @@ def _sweep(runner: Any, params: Mapping[str, Any], hold: _FlowHold, series: int,
             # reading, and stop short of the bench's inlet limit instead of tripping on it.
             offset = last["p_inlet_pa"] - last["tank_pressure_setpoint_pa"]
             floor = max(
-                params["min_tank_pressure_pa"],
-                runner.limits.min_inlet_pressure_pa + params["inlet_pressure_margin_pa"] - offset,
+                params.min_tank_pressure_pa,
+                runner.limits.min_inlet_pressure_pa + params.inlet_pressure_margin_pa - offset,
             )
             if setpoint < floor:
-                if upper_pa - floor < params["bracket_step_pa"] / 2:
+                if upper_pa - floor < params.bracket_step_pa / 2:
                     raise _SweepEnded(
                         f"head still {last['head_m'] / reference_head:.4f} of the reference at the lowest "
                         f"tank pressure allowed ({floor:.0f} Pa: min_tank_pressure_pa, or the inlet within "
-                        f"{params['inlet_pressure_margin_pa']:g} Pa of min_inlet_pressure_pa): NPSH3 not reached"
+                        f"{params.inlet_pressure_margin_pa:g} Pa of min_inlet_pressure_pa): NPSH3 not reached"
                     )
                 setpoint = floor
-        elif upper_pa - lower_pa <= params["bracket_step_pa"] * (1 + 1e-9):
+        elif upper_pa - lower_pa <= params.bracket_step_pa * (1 + 1e-9):
             return
         else:
             setpoint = (upper_pa + lower_pa) / 2
@@ -385,7 +407,7 @@ def _sweep(runner: Any, params: Mapping[str, Any], hold: _FlowHold, series: int,
         )
         last = _reading(runner, params, hold, labels, setpoint, "sweep")
         ratio = last["head_m"] / reference_head
-        if ratio < params["abort_head_fraction"]:
+        if ratio < params.abort_head_fraction:
             _tank_back_to_start(runner, params)
             raise _SweepEnded(
                 f"deep breakdown: head fell to {ratio:.3f} of the reference at tank "
@@ -393,21 +415,21 @@ def _sweep(runner: Any, params: Mapping[str, Any], hold: _FlowHold, series: int,
             )
         if ratio < HEAD_DROP_THRESHOLD:
             lower_pa = setpoint
-            if upper_pa - lower_pa <= params["bracket_step_pa"] * (1 + 1e-9):
+            if upper_pa - lower_pa <= params.bracket_step_pa * (1 + 1e-9):
                 _tank_back_to_start(runner, params)
                 return
             # Back out of cavitation at once, and approach the next reading from above.
             runner.set_tank_pressure_pa(upper_pa)
-            runner.wait_steady(params["steady_window_s"], params["steady_timeout_s"], STEADY_LIMITS)
+            runner.wait_steady(params.steady_window_s, params.steady_timeout_s, STEADY_LIMITS)
             continue
         upper_pa = setpoint
-        if ratio < params["knee_head_fraction"]:
+        if ratio < params.knee_head_fraction:
             in_knee = True
         if in_knee:
-            step = max(step * params["shrink_factor"], params["bracket_step_pa"])
+            step = max(step * params.shrink_factor, params.bracket_step_pa)
 
 
-def _row_event(runner: Any, row: Npsh3Row) -> None:
+def _row_event(runner: ProcedureRunner, row: Npsh3Row) -> None:
     runner.event(
         "npsh3",
         npsh_series=row.npsh_series,
@@ -426,16 +448,9 @@ def _row_event(runner: Any, row: Npsh3Row) -> None:
         runner.progress(f"NPSH3 at {row.flow_target_m3_s * 1e3:.4f} L/s: none ({row.status})")
 
 
-def write_npsh3_results(
-    directory: Path, points: Sequence[Mapping[str, Any]], metadata: Mapping[str, Any]
-) -> list[Npsh3Row]:
-    """``npsh3.csv`` from the run's points: what the live run writes and ``hil replay`` recomputes."""
-    return _write_results(directory, points, metadata)
-
-
-def run(runner: Any, params: dict[str, Any]) -> None:
-    geometry = runner.bench.config.geometry
-    runner.writer.update_metadata(
+def run(runner: ProcedureRunner, params: Npsh3Parameters) -> None:
+    geometry = runner.geometry
+    runner.record_metadata(
         **{
             METADATA_KEY: {
                 "inlet_diameter_m": geometry.inlet_diameter_m,
@@ -443,34 +458,28 @@ def run(runner: Any, params: dict[str, Any]) -> None:
             }
         }
     )
-    speed = params["speed_fraction"] * geometry.rated_speed_rpm
-    start_pa = params["start_tank_pressure_pa"]
+    speed = params.speed_fraction * geometry.rated_speed_rpm
+    start_pa = params.start_tank_pressure_pa
     hold = _FlowHold(runner, params)
-    try:
-        runner.set_tank_pressure_pa(start_pa)
-        runner.set_valve_opening(hold.opening)
-        runner.ramp_speed_rpm(speed, params["ramp_rate_rpm_s"])
-        for series, target in enumerate(sorted(params["flows_m3_s"])):
-            try:
-                _sweep(runner, params, hold, series, target)
-            except _SweepEnded as ended:
-                _tank_back_to_start(runner, params)
-                runner.event(
-                    "npsh3_sweep_ended", npsh_series=series, flow_target_m3_s=target, reason=str(ended)
-                )
-            rows = [
-                row for row in npsh3_rows(runner.points, runner.writer.metadata) if row.npsh_series == series
-            ]
-            if rows:
-                _row_event(runner, rows[0])
-        _tank_back_to_start(runner, params)
-        hold.opening = 1.0
-        runner.set_valve_opening(1.0)
-        runner.ramp_speed_rpm(0.0, params["ramp_rate_rpm_s"])
-    finally:
-        # Whatever stopped the run, the sweeps measured so far are worth their file.
-        rows = write_npsh3_results(runner.writer.directory, runner.points, runner.writer.metadata)
-    curve = npsh3_curve(rows)
+    runner.set_tank_pressure_pa(start_pa)
+    runner.set_valve_opening(hold.opening)
+    runner.ramp_speed_rpm(speed, params.ramp_rate_rpm_s)
+    for series, target in enumerate(sorted(params.flows_m3_s)):
+        try:
+            _sweep(runner, params, hold, series, target)
+        except _SweepEnded as ended:
+            _tank_back_to_start(runner, params)
+            runner.event("npsh3_sweep_ended", npsh_series=series, flow_target_m3_s=target, reason=str(ended))
+        # The sweep's NPSH3 now, for the operator and the log; the results file is derived after the
+        # run (hil.results.derive), from the recorded log, exactly as a replay derives it.
+        rows = [row for row in npsh3_rows(runner.points, runner.metadata) if row.npsh_series == series]
+        if rows:
+            _row_event(runner, rows[0])
+    _tank_back_to_start(runner, params)
+    hold.opening = 1.0
+    runner.set_valve_opening(1.0)
+    runner.ramp_speed_rpm(0.0, params.ramp_rate_rpm_s)
+    curve = npsh3_curve(npsh3_rows(runner.points, runner.metadata))
     if curve is not None:
         runner.event(
             "npsh3_curve",
@@ -485,6 +494,8 @@ PROCEDURE = ProcedureSpec(
     name="npsh3",
     summary="NPSH3 (3 % head drop) at several flows: suction-pressure sweeps at constant speed and flow",
     parameters=PARAMETERS,
+    parameters_type=Npsh3Parameters,
     check=check,
     run=run,
+    products=("points_converted", "acceptance", "npsh3"),
 )

@@ -11,11 +11,11 @@ Imports hil only (never drivers or simulators).
 
 from __future__ import annotations
 
-from typing import Any
+from dataclasses import dataclass
 
 from hil.bench.config import BenchConfig
 from hil.core.errors import ConfigError
-from hil.run.procedure_api import Parameter, ProcedureSpec
+from hil.run.procedure_api import Parameter, ProcedureRunner, ProcedureSpec
 
 
 def _default_openings() -> list[float]:
@@ -55,9 +55,21 @@ PARAMETERS = (
 )
 
 
-def check(params: dict[str, Any], bench: BenchConfig) -> None:
+@dataclass(frozen=True)
+class PerformanceCurveParameters:
+    """The parameters' values (see :data:`PARAMETERS` for units and ranges)."""
+
+    speeds_fraction: list[float]
+    valve_openings: list[float]
+    dwell_s: float
+    steady_window_s: float
+    steady_timeout_s: float
+    ramp_rate_rpm_s: float
+
+
+def check(params: PerformanceCurveParameters, bench: BenchConfig) -> None:
     """Refuse, before anything moves, speeds beyond the bench limit."""
-    for fraction in params["speeds_fraction"]:
+    for fraction in params.speeds_fraction:
         speed = fraction * bench.geometry.rated_speed_rpm
         if speed > bench.limits.max_speed_rpm:
             raise ConfigError(
@@ -68,23 +80,23 @@ def check(params: dict[str, Any], bench: BenchConfig) -> None:
             )
 
 
-def run(runner: Any, params: dict[str, Any]) -> None:
-    rated = runner.bench.config.geometry.rated_speed_rpm
-    speeds = [fraction * rated for fraction in params["speeds_fraction"]]
-    openings = sorted(params["valve_openings"])
+def run(runner: ProcedureRunner, params: PerformanceCurveParameters) -> None:
+    rated = runner.geometry.rated_speed_rpm
+    speeds = [fraction * rated for fraction in params.speeds_fraction]
+    openings = sorted(params.valve_openings)
     total = len(speeds) * len(openings)
     runner.set_valve_opening(1.0)
     for speed_index, speed in enumerate(speeds):
         runner.set_valve_opening(1.0)
-        runner.ramp_speed_rpm(speed, params["ramp_rate_rpm_s"])
+        runner.ramp_speed_rpm(speed, params.ramp_rate_rpm_s)
         for opening_index, opening in enumerate(openings):
             done = speed_index * len(openings) + opening_index
             runner.progress(
                 f"point {done + 1}/{total}: {speed:.0f} rpm, valve {opening:.2f}", step=done + 1, steps=total
             )
             runner.set_valve_opening(opening)
-            steady = runner.wait_steady(params["steady_window_s"], params["steady_timeout_s"])
-            start, end = runner.average(params["dwell_s"])
+            steady = runner.wait_steady(params.steady_window_s, params.steady_timeout_s)
+            start, end = runner.average(params.dwell_s)
             runner.record_point(
                 start,
                 end,
@@ -94,13 +106,15 @@ def run(runner: Any, params: dict[str, Any]) -> None:
                 settle_s=steady.waited_s,
             )
     runner.set_valve_opening(1.0)
-    runner.ramp_speed_rpm(0.0, params["ramp_rate_rpm_s"])
+    runner.ramp_speed_rpm(0.0, params.ramp_rate_rpm_s)
 
 
 PROCEDURE = ProcedureSpec(
     name="performance-curve",
     summary="H-Q, power and efficiency curves: valve sweep at several speeds",
     parameters=PARAMETERS,
+    parameters_type=PerformanceCurveParameters,
     check=check,
     run=run,
+    products=("points_converted", "acceptance"),
 )

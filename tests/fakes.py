@@ -233,6 +233,10 @@ class RecordingWriter:
         self.channels = list(channels)
         self.samples: list[tuple[float, list[float]]] = []
         self.events: list[dict[str, Any]] = []
+        self.metadata: dict[str, Any] = {}
+
+    def update_metadata(self, **fields: Any) -> None:
+        self.metadata.update(fields)
 
     def append_sample(self, time_s: float, values: Sequence[float]) -> None:
         assert len(values) == len(self.channels), "a row must hold one value per channel"

@@ -29,6 +29,11 @@ class Clock(Protocol):
         """Let ``duration_s`` of bench time pass."""
         ...
 
+    def sleep_until(self, time_s: float) -> None:
+        """Wait until bench time ``time_s`` (the runner's ticks are deadlines, so a slow tick does
+        not shift every later one); returns at once when already past."""
+        ...
+
 
 class WallClock:
     """Real time for a real bench: monotonic, never affected by changes of the system time."""

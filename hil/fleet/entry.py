@@ -19,9 +19,19 @@ from typing import Any
 
 from hil.core.errors import RunLogError
 from hil.fleet.campaign import CAMPAIGN_PLAN
-from hil.results.acceptance import POINTS_CONVERTED, read_acceptance
-from hil.results.npsh3 import read_npsh3_results
-from hil.store.run_directory import METADATA, read_events, read_metadata, run_status
+from hil.store.run_directory import (
+    ACCEPTANCE,
+    EVENTS,
+    METADATA,
+    NPSH3,
+    POINTS,
+    POINTS_CONVERTED,
+    read_csv_table,
+    read_events,
+    read_json_document,
+    read_metadata,
+    run_status,
+)
 
 
 @dataclass(frozen=True)
@@ -106,12 +116,12 @@ def read_entry(run_dir: Path, runs_dir: Path) -> CatalogueEntry:
     run_dir, runs_dir = Path(run_dir).resolve(), Path(runs_dir).resolve()
     metadata = read_metadata(run_dir)
     status = run_status(run_dir)
-    events = read_events(run_dir) if (run_dir / "events.jsonl").exists() else []
+    events = read_events(run_dir) if (run_dir / EVENTS).exists() else []
     trips = [e for e in events if e.get("kind") == "trip"]
     settings = metadata.get("acceptance_settings") or {}
     pump = settings.get("pump") or {}
     try:
-        acceptance = read_acceptance(run_dir)
+        acceptance = read_json_document(run_dir / ACCEPTANCE)
     except (ValueError, OSError) as exc:
         raise RunLogError(f"{run_dir}: acceptance.json unreadable: {exc}") from exc
     verdict = None
@@ -124,7 +134,7 @@ def read_entry(run_dir: Path, runs_dir: Path) -> CatalogueEntry:
             if value is not None:
                 quantities[f"guarantee_{name}"] = value
     npsh3_rows: list[dict[str, Any]] = []
-    frame = read_npsh3_results(run_dir)
+    frame = read_csv_table(run_dir / NPSH3)
     if not frame.empty and "flow_target_m3_s" in frame.columns:
         for record in frame.to_dict("records"):
             target = _finite(record.get("flow_target_m3_s"))
@@ -143,7 +153,7 @@ def read_entry(run_dir: Path, runs_dir: Path) -> CatalogueEntry:
     files = {
         p.name: _sha256(p) for p in sorted(run_dir.iterdir()) if p.is_file() and not p.name.endswith(".tmp")
     }
-    points_path = run_dir / "operating_points.csv"
+    points_path = run_dir / POINTS
     points = 0
     if points_path.exists() and points_path.stat().st_size:
         points = max(0, len(points_path.read_text(encoding="utf-8").splitlines()) - 1)

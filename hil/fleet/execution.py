@@ -99,7 +99,9 @@ def execute_run(run: CampaignRun, progress: Callable[[str], None] | None = None)
     ``progress`` receives the runner's progress messages (a campaign passes none).
     """
     from hil.bench.config import load_bench
-    from hil.results.acceptance import resolve_settings
+    from hil.results.acceptance import SETTINGS_KEY, resolve_settings
+    from hil.results.derive import derive_run
+    from hil.run.procedure_api import load_procedure
     from hil.run.session import run_procedure
 
     slot = Path(run.slot)
@@ -113,21 +115,24 @@ def execute_run(run: CampaignRun, progress: Callable[[str], None] | None = None)
         _set_aside_attempts(slot)
     slot.mkdir(parents=True, exist_ok=True)
     acc = run.acceptance
+    config = load_bench(run.bench)  # parsed once for the whole run
     settings = resolve_settings(
-        load_bench(run.bench).geometry.rated_speed_rpm, acc.pump, acc.guarantee, acc.grade, acc.grades
+        config.geometry.rated_speed_rpm, acc.pump, acc.guarantee, acc.grade, acc.grades
     )
+    spec = load_procedure(run.procedure)
     # Wall time of a worker's run, for the campaign's throughput only; never part of any result.
     stopwatch = WallClock()
     result = run_procedure(
-        procedure=run.procedure,
-        bench=run.bench,
-        overrides=dict(run.parameters),
+        procedure=spec.name,
+        config=config,
+        values=spec.resolve(dict(run.parameters)),
         out_dir=slot,
         seed=run.seed,
         progress=progress,
-        settings=settings,
+        metadata={SETTINGS_KEY: settings.as_dict()},
         faults=list(run.faults),
     )
+    derive_run(result.directory)  # the derived results, from the closed log, as `hil run` makes them
     wall_s = stopwatch.now_s()
     try:
         entry: CatalogueEntry | None = read_entry(result.directory, slot.parent.parent)

@@ -1,10 +1,11 @@
 """The results a run derives from its operating points: uncertainties, conversion to the specified
 speed, and the acceptance verdict at the guarantee point; and the files that hold them.
 
-One function, :func:`write_derived_results`, writes ``points_converted.csv`` (every point, raw and
-converted, with its uncertainties) and, when a guarantee is set, ``acceptance.json``. The live run
-(:func:`hil.run.session.run_procedure`) and ``hil replay`` both call it, on the same operating points and
-the same samples read back from the run directory, so a replay reproduces the files bit for bit.
+:func:`converted_rows` gives the rows of ``points_converted.csv`` (every point, raw and converted,
+with its uncertainties) and :func:`acceptance_document` the verdict of ``acceptance.json``. The
+derive step (:mod:`hil.results.derive`) calls them for a live run after it closes and for ``hil
+replay``, on the points and samples read back from the run directory, so a replay reproduces the
+files bit for bit. This module writes no file.
 
 Uncertainty of a point (95 %): each averaged channel combines its random part (Student-t on the
 mean, from the window's standard deviation and sample count) and its instrument part (the stated
@@ -29,16 +30,14 @@ each lowered to what the number of distinct flows allows: flows within
 ``DISTINCT_FLOW_FRACTION`` of the largest flow count as one, so readings repeated at one valve
 setting cannot make a cubic look determined (it would oscillate between the clusters).
 
-Imports hil's analysis, bench_config, config, errors, pump definition, operating points and run store only.
+Imports hil's analysis, bench file, config, errors, pump definition and operating points only.
 """
 
 from __future__ import annotations
 
-import json
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -64,10 +63,7 @@ from hil.run.operating_points import window_samples
 
 if TYPE_CHECKING:
     import pandas as pd  # annotations only: a run reads its samples through the store
-from hil.store.run_directory import write_json_atomic, write_points_csv
 
-POINTS_CONVERTED = "points_converted.csv"
-ACCEPTANCE = "acceptance.json"
 SETTINGS_KEY = "acceptance_settings"
 CONFIDENCE = 0.95
 UNCERTAIN_CHANNELS = ("speed_rpm", "flow_m3_s", "p_inlet_pa", "p_outlet_pa", "electrical_power_w")
@@ -646,33 +642,35 @@ def _result_fields(
     }
 
 
-# ---------------------------------------------------------------------------------------- files
+# ------------------------------------------------------------------------------- the products
 
 
-def write_derived_results(
-    directory: Path,
+def converted_rows(
     points: Sequence[Mapping[str, Any]],
+    accuracy: Mapping[str, float],
+    geometry: BenchGeometry,
+    settings: AcceptanceSettings,
+) -> list[dict[str, Any]]:
+    """Every point, raw and converted to the specified speed, with uncertainties
+    (``points_converted.csv``)."""
+    table = load_grade_table(settings.grade_table)
+    return [
+        converted_point(p, i, settings.specified_speed_rpm, accuracy, geometry, table)
+        for i, p in enumerate(points)
+    ]
+
+
+def acceptance_document(
+    points: Sequence[Mapping[str, Any]],
+    rows: Sequence[Mapping[str, Any]],
     samples: pd.DataFrame,
     accuracy: Mapping[str, float],
     geometry: BenchGeometry,
     settings: AcceptanceSettings,
-) -> dict[str, Any] | None:
-    """Write ``points_converted.csv`` and (with a guarantee) ``acceptance.json`` into ``directory``.
-
-    Returns the acceptance document, or None without a guarantee. Nothing is written without points.
-    """
-    if not points:
-        return None
-    table = load_grade_table(settings.grade_table)
-    rows = [
-        converted_point(p, i, settings.specified_speed_rpm, accuracy, geometry, table)
-        for i, p in enumerate(points)
-    ]
-    write_points_csv(directory / POINTS_CONVERTED, rows)
-    if settings.guarantee is None:
-        return None
-    document = _strict_json(judge_run(points, rows, samples, accuracy, geometry, settings))
-    write_json_atomic(directory / ACCEPTANCE, document)
+) -> dict[str, Any]:
+    """The acceptance document (``acceptance.json``): :func:`judge_run`, with NaN and infinity as
+    null (JSON has no spelling for them)."""
+    document: dict[str, Any] = _strict_json(judge_run(points, rows, samples, accuracy, geometry, settings))
     return document
 
 
@@ -685,13 +683,6 @@ def _strict_json(value: Any) -> Any:
     if isinstance(value, (np.floating, np.integer)):
         value = value.item()
     return _finite_or_none(value)
-
-
-def read_acceptance(directory: Path) -> dict[str, Any] | None:
-    path = directory / ACCEPTANCE
-    if not path.exists():
-        return None
-    return json.loads(path.read_text(encoding="utf-8"))
 
 
 # ------------------------------------------------------------------------------------- printing

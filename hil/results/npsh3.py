@@ -1,9 +1,10 @@
-"""NPSH3 results of a cavitation test: NPSH3 of each constant-flow sweep with its uncertainty, the
-NPSH3(Q) curve, and the file ``npsh3.csv`` that holds them.
+"""NPSH3 results of a cavitation test: NPSH3 of each constant-flow sweep with its uncertainty and the
+NPSH3(Q) curve (the rows of ``npsh3.csv``).
 
-The live procedure (:mod:`procedures.npsh3`) and ``hil replay`` both call
-:func:`write_npsh3_results` on the same operating points (the replay recomputes them from the raw
-log and the ``point`` events' labels), so a replay reproduces ``npsh3.csv`` bit for bit.
+The derive step (:mod:`hil.results.derive`) calls :func:`npsh3_rows` after a live run and on replay,
+on the points recomputed from the raw log and the ``point`` events' labels, so a replay reproduces
+``npsh3.csv`` bit for bit; the procedure calls it live on its points only to report each flow's
+NPSH3 as it goes.
 
 What the points must carry: the labels ``npsh_series`` (one series per tested flow),
 ``npsh_role`` (``"reference"`` for the readings at ample inlet pressure and the target flow,
@@ -39,16 +40,15 @@ Uncertainty (95 %, the convention of :mod:`hil.analysis.uncertainty`):
   linear interpolation is biased; that difference estimates the bias from the data themselves
   (half the bracket's width when no third reading lies clearly above the bracket).
 
-Imports hil's analysis, fluids, errors and run store only.
+Imports hil's analysis, fluids, errors and the run directory's file names only.
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import asdict, dataclass
-from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -58,12 +58,8 @@ from hil.analysis.npsh import fit_npsh3_curve, npsh3_from_sweep
 from hil.analysis.uncertainty import combine_rss, head_uncertainty_m, student_t_factor
 from hil.core.errors import ConfigError
 from hil.core.fluids import STANDARD_GRAVITY_M_S2, water_vapour_pressure_pa
-from hil.store.run_directory import write_points_csv
+from hil.store.names import METADATA
 
-if TYPE_CHECKING:
-    import pandas as pd
-
-NPSH3_CSV = "npsh3.csv"
 METADATA_KEY = "npsh3"
 CONFIDENCE = 0.95
 HEAD_FLOW_SENSITIVITY = 1.0
@@ -268,9 +264,7 @@ def npsh3_rows(points: Sequence[Mapping[str, Any]], metadata: Mapping[str, Any])
     """One row per ``npsh_series`` among ``points`` (points without the label are ignored)."""
     settings = metadata.get(METADATA_KEY)
     if not isinstance(settings, Mapping):
-        raise ConfigError(
-            "metadata.json", METADATA_KEY, "missing: the NPSH3 test records its tap diameters there"
-        )
+        raise ConfigError(METADATA, METADATA_KEY, "missing: the NPSH3 test records its tap diameters there")
     accuracy = metadata.get("accuracy", {})
     grouped: dict[int, list[Mapping[str, Any]]] = {}
     for point in points:
@@ -293,22 +287,3 @@ def npsh3_curve(rows: Sequence[Npsh3Row]) -> PolynomialFit | None:
     return fit_npsh3_curve(
         [row.flow_m3_s for row in good], [row.npsh3_m for row in good], degree=min(2, len(good) - 1)
     )
-
-
-def write_npsh3_results(
-    directory: Path, points: Sequence[Mapping[str, Any]], metadata: Mapping[str, Any]
-) -> list[Npsh3Row]:
-    """Compute every sweep's NPSH3 and write ``npsh3.csv`` into ``directory``."""
-    rows = npsh3_rows(points, metadata)
-    write_points_csv(Path(directory) / NPSH3_CSV, [asdict(row) for row in rows])
-    return rows
-
-
-def read_npsh3_results(directory: Path) -> pd.DataFrame:
-    """``npsh3.csv`` of a run directory (empty frame when the run measured no sweep)."""
-    import pandas as pd  # imported on use: pandas costs most of a second to import
-
-    path = Path(directory) / NPSH3_CSV
-    if not path.exists() or path.stat().st_size == 0:
-        return pd.DataFrame()
-    return pd.read_csv(path)

@@ -3,14 +3,12 @@
 ``hil replay RUN_DIR`` reads the samples (Parquet, or the CSV journal when the run never closed), the
 events and the metadata, and recomputes:
 
-- every operating point, on the window its ``point`` event names, with
-  :func:`hil.run.operating_points.operating_point` (the function the live run called);
+- every operating point and every derived product the run's procedure declares, with
+  :func:`hil.results.derive.derive` (what the live run called once it closed), under the settings
+  recorded in the metadata;
 - every steady-state judgement (``steady`` / ``steady_timeout`` events: verdict and the fluctuation
   and trend of each quantity) over the same last ``steady_window_s`` of samples, with the runner's
   limits;
-- ``points_converted.csv`` and ``acceptance.json`` with :func:`hil.results.acceptance.write_derived_results`,
-  under the settings recorded in the metadata;
-- ``npsh3.csv`` (NPSH3 runs) with :func:`hil.results.npsh3.write_npsh3_results`, as live.
 
 and compares them with the recorded files exactly: CSV cells as written (floats are written with
 ``repr``, so equal text is equal bits), JSON values by type and ``repr``. Each difference names the
@@ -27,6 +25,8 @@ its journal: the points whose window lies inside the journal are recomputed and 
 directory, since nothing was recorded to compare them with; a point whose window runs past the end
 of the journal is reported as lost.
 
+Reads the run through :class:`hil.store.run_log.RunLog` and has no case for any procedure.
+
 Imports hil only (the replay bench, which plays a log back through the emulators, is in
 :mod:`hil.run.virtual` and used by :func:`replay_through_bench`).
 """
@@ -36,9 +36,8 @@ from __future__ import annotations
 import csv
 import io
 import json
-import math
 import tempfile
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -48,37 +47,28 @@ import numpy as np
 import pandas as pd
 
 from hil import __version__
-from hil.analysis.steady import (
-    DEFAULT_STEADY_LIMITS,
-    judge_run_window,
-    steady_detail,
-    steady_window_count,
+from hil.analysis.steady import DEFAULT_STEADY_LIMITS
+from hil.core.errors import ConfigError
+from hil.results.acceptance import SETTINGS_KEY, AcceptanceSettings, resolve_settings
+from hil.results.derive import (
+    STEADY_KINDS,
+    columns_of,
+    derive,
+    derive_run,
+    recompute_steady,
+    recorded_settings,
+    write_results,
 )
-from hil.bench.config import BenchConfig, parse_bench
-from hil.core.config import load_toml
-from hil.core.errors import ConfigError, RunLogError
-from hil.results.acceptance import (
-    ACCEPTANCE,
-    POINTS_CONVERTED,
-    SETTINGS_KEY,
-    AcceptanceSettings,
-    resolve_settings,
-    write_derived_results,
-)
-from hil.run.operating_points import operating_point, window_samples
+from hil.run.procedure_api import load_procedure
 from hil.store.run_directory import (
     BENCH_SNAPSHOT,
-    POINTS,
-    read_events,
-    read_metadata,
-    read_samples,
-    write_json_atomic,
-    write_points_csv,
+    EVENTS,
+    METADATA,
+    RESULT_FILES,
+    new_replay_directory,
+    write_replay_info,
 )
-
-NPSH3 = "npsh3.csv"
-REPLAY_INFO = "replay.json"
-STEADY_KINDS = ("steady", "steady_timeout")
+from hil.store.run_log import RunLog
 
 
 @dataclass(frozen=True)
@@ -160,136 +150,23 @@ def parse_steady_limit(text: str) -> tuple[str, tuple[float, float]]:
     return name.strip(), (fluctuation, trend)
 
 
-# ------------------------------------------------------------------------------------ the run
-
-
-@dataclass(frozen=True)
-class RunLog:
-    """A run directory read back: what every recomputation starts from."""
-
-    directory: Path
-    metadata: dict[str, Any]
-    bench: BenchConfig
-    samples: pd.DataFrame
-    events: list[dict[str, Any]]
-
-    @property
-    def closed(self) -> bool:
-        return self.metadata.get("status", "running") != "running"
-
-    def settings(self) -> AcceptanceSettings:
-        recorded = self.metadata.get(SETTINGS_KEY)
-        if recorded is None:
-            return AcceptanceSettings(self.bench.geometry.rated_speed_rpm)
-        return AcceptanceSettings.from_dict(recorded)
-
-
 def read_run(directory: Path) -> RunLog:
     """Read a run directory; a missing or damaged file raises RunLogError naming it."""
-    metadata = read_metadata(directory)
-    snapshot = directory / BENCH_SNAPSHOT
-    if not snapshot.exists():
-        raise RunLogError(f"{directory}: no {BENCH_SNAPSHOT}: the bench file used is needed for the geometry")
-    bench = parse_bench(load_toml(snapshot), str(snapshot), snapshot.read_text(encoding="utf-8"))
-    return RunLog(directory, metadata, bench, read_samples(directory), read_events(directory))
+    return RunLog.open(directory)
 
 
-def _columns(samples: pd.DataFrame) -> tuple[np.ndarray, dict[str, np.ndarray]]:
-    times = samples["time_s"].to_numpy(dtype=np.float64)
-    return times, {c: samples[c].to_numpy(dtype=np.float64) for c in samples.columns if c != "time_s"}
-
-
-def recompute_points(log: RunLog, notes: list[str]) -> list[dict[str, Any]]:
-    """Every operating point of the run, from its ``point`` events, exactly as the runner made it."""
-    times, columns = _columns(log.samples)
-    last = float(times[-1]) if times.size else -math.inf
-    points = []
-    for event in log.events:
-        if event.get("kind") != "point":
-            continue
-        start, end = float(event["window_start_s"]), float(event["window_end_s"])
-        if end > last:
-            notes.append(
-                f"point {event.get('index')}: its window {start:g}..{end:g} s runs past the end of the "
-                f"sample log ({last:g} s): lost in the crash, not recomputed"
-            )
-            continue
-        point: dict[str, Any] = {**event.get("labels", {}), "window_start_s": start, "window_end_s": end}
-        point.update(operating_point(window_samples(times, columns, start, end), log.bench.geometry))
-        points.append(point)
-    return points
-
-
-def _steady_window_s(log: RunLog, event: Mapping[str, Any]) -> float | None:
-    if "window_s" in event:
-        return float(event["window_s"])
-    window = log.metadata.get("parameters", {}).get("steady_window_s")
-    return None if window is None else float(window)
-
-
-def recompute_steady(
-    log: RunLog, limits: Mapping[str, tuple[float, float]] | None = None
-) -> Iterator[tuple[int, dict[str, Any], bool, dict[str, dict[str, float]]]]:
-    """For each steady-state event: (line number, event, recomputed verdict, recomputed detail).
-
-    The runner judged the last ``round(window_s / tick_s)`` samples (at least 2) at the event's time,
-    with ``delta_p_pa = p_outlet_pa - p_inlet_pa``; so does this.
-    """
-    times, columns = _columns(log.samples)
-    tick_s = float(log.metadata.get("tick_s", log.bench.tick_s))
-    for line, event in enumerate(log.events, start=1):
-        if event.get("kind") not in STEADY_KINDS:
-            continue
-        window_s = _steady_window_s(log, event)
-        if window_s is None:
-            continue
-        used = dict(event.get("limits") or DEFAULT_STEADY_LIMITS)
-        used.update(limits or {})
-        count = steady_window_count(window_s, tick_s)
-        end = int(np.searchsorted(times, float(event["time_s"]), side="right"))
-        recent = {name: values[max(0, end - count) : end] for name, values in columns.items()}
-        judgement = judge_run_window(times[max(0, end - count) : end], recent, used)
-        yield line, event, judgement.steady, steady_detail(judgement)
-
-
-def _rejudge_point_steadiness(
-    log: RunLog, points: list[dict[str, Any]], limits: Mapping[str, tuple[float, float]]
-) -> None:
-    """Give each point the verdict of the last steady-state judgement before its window."""
-    judgements = [(float(event["time_s"]), steady) for _, event, steady, _ in recompute_steady(log, limits)]
-    for point in points:
-        before = [steady for time_s, steady in judgements if time_s <= point["window_start_s"]]
-        if before:
-            point["steady"] = before[-1]
-
-
-# ---------------------------------------------------------------------------------- derivation
-
-
-def derive_all(
+def _derive_into(
     log: RunLog,
     directory: Path,
     settings: AcceptanceSettings,
     steady_limits: Mapping[str, tuple[float, float]] | None,
     notes: list[str],
 ) -> dict[str, Any] | None:
-    """Write every derived file of the run into ``directory``; returns the acceptance document."""
-    points = recompute_points(log, notes)
-    if steady_limits:
-        _rejudge_point_steadiness(log, points, steady_limits)
-    write_points_csv(directory / POINTS, points)
-    accuracy = log.metadata.get("accuracy", {})
-    acceptance = write_derived_results(directory, points, log.samples, accuracy, log.bench.geometry, settings)
-    if (log.directory / NPSH3).exists() or log.metadata.get("procedure") == "npsh3":
-        _derive_npsh3(log, points, directory)
-    return acceptance
-
-
-def _derive_npsh3(log: RunLog, points: list[dict[str, Any]], directory: Path) -> None:
-    """NPSH3 results with the function the NPSH3 procedure called live."""
-    from hil.results.npsh3 import write_npsh3_results
-
-    write_npsh3_results(directory, points, log.metadata)
+    """Write the recomputed points and every derived file into ``directory``; the acceptance document."""
+    derived = derive(log, settings, steady_limits)
+    notes.extend(derived.notes)
+    write_results(directory, derived, with_points=True)
+    return derived.acceptance
 
 
 # ---------------------------------------------------------------------------------- comparison
@@ -378,16 +255,16 @@ def compare_steady_events(log: RunLog, outcome: ReplayOutcome) -> None:
         )
         return
     if judged:
-        outcome.compared.append("events.jsonl (steady-state judgements)")
+        outcome.compared.append(f"{EVENTS} (steady-state judgements)")
     for line, event, steady, detail in judged:
         kind = "steady" if steady else "steady_timeout"
         if kind != event["kind"]:
-            outcome.differences.append(Difference("events.jsonl", str(line), "kind", event["kind"], kind))
+            outcome.differences.append(Difference(EVENTS, str(line), "kind", event["kind"], kind))
         recomputed = json.loads(json.dumps(detail))
-        for difference in compare_json("events.jsonl", event.get("detail", {}), recomputed):
+        for difference in compare_json(EVENTS, event.get("detail", {}), recomputed):
             outcome.differences.append(
                 Difference(
-                    "events.jsonl",
+                    EVENTS,
                     f"{line} detail.{difference.row}",
                     difference.column,
                     difference.recorded,
@@ -418,23 +295,11 @@ def _compare_file(name: str, log: RunLog, scratch: Path, outcome: ReplayOutcome)
         )
 
 
-def new_replay_directory(run_dir: Path) -> Path:
-    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S")
-    for attempt in range(1000):
-        candidate = run_dir / (f"replay-{stamp}" + ("" if attempt == 0 else f"-{attempt}"))
-        try:
-            candidate.mkdir()
-            return candidate
-        except FileExistsError:
-            continue
-    raise RunLogError(f"{run_dir}: cannot create a replay directory")
-
-
 def _write_replay_info(
     directory: Path, log: RunLog, settings: AcceptanceSettings, changes: ReplayChanges, notes: list[str]
 ) -> None:
-    write_json_atomic(
-        directory / REPLAY_INFO,
+    write_replay_info(
+        directory,
         {
             "source_run": str(log.directory.resolve()),
             "source_status": log.metadata.get("status"),
@@ -452,7 +317,7 @@ def replay_run(run_dir: Path, changes: ReplayChanges | None = None) -> ReplayOut
     changes = changes or ReplayChanges()
     log = read_run(run_dir)
     outcome = ReplayOutcome(run_dir)
-    recorded = log.settings()
+    recorded = recorded_settings(log)
     if changes.any():
         settings = recorded
         if any(v is not None for v in (changes.pump, changes.guarantee, changes.grade, changes.grades)):
@@ -465,15 +330,15 @@ def replay_run(run_dir: Path, changes: ReplayChanges | None = None) -> ReplayOut
                 base=recorded,
             )
         directory = new_replay_directory(run_dir)
-        outcome.acceptance = derive_all(log, directory, settings, changes.steady_limits, outcome.notes)
+        outcome.acceptance = _derive_into(log, directory, settings, changes.steady_limits, outcome.notes)
         _write_replay_info(directory, log, settings, changes, outcome.notes)
         outcome.written_to, outcome.rejudged = directory, True
         return outcome
 
     with tempfile.TemporaryDirectory(prefix="hil-replay-") as scratch_name:
         scratch = Path(scratch_name)
-        outcome.acceptance = derive_all(log, scratch, recorded, None, outcome.notes)
-        for name in (POINTS, POINTS_CONVERTED, ACCEPTANCE, NPSH3):
+        outcome.acceptance = _derive_into(log, scratch, recorded, None, outcome.notes)
+        for name in RESULT_FILES:
             _compare_file(name, log, scratch, outcome)
         compare_steady_events(log, outcome)
         if not log.closed:
@@ -482,7 +347,7 @@ def replay_run(run_dir: Path, changes: ReplayChanges | None = None) -> ReplayOut
                 "replayed from the CSV journal; its results were never recorded"
             )
             directory = new_replay_directory(run_dir)
-            for name in (POINTS, POINTS_CONVERTED, ACCEPTANCE, NPSH3):
+            for name in RESULT_FILES:
                 if (scratch / name).exists() and not (run_dir / name).exists():
                     (directory / name).write_bytes((scratch / name).read_bytes())
             _write_replay_info(directory, log, recorded, ReplayChanges(), outcome.notes)
@@ -545,28 +410,23 @@ def replay_through_bench(run_dir: Path, out_dir: Path) -> BenchReplay:
             "virtual",
             "the replay bench stands in for a virtual bench's physics; this run's bench has none",
         )
-    times, columns = _columns(log.samples)
+    times, columns = columns_of(log)
     drive = log.bench.instruments[log.bench.roles["pump_drive"].split(".")[0]]
     plant = replay_plant(times, columns, pole_pairs=int(drive.options.data.get("pole_pairs", 2)))
-    overrides = {
-        name: ",".join(repr(float(v)) for v in value) if isinstance(value, list) else repr(value)
-        for name, value in log.metadata.get("parameters", {}).items()
-    }
+    spec = load_procedure(log.procedure)
+    source = str(log.directory / METADATA)
     result = run_procedure(
-        log.metadata["procedure"],
-        str(run_dir / BENCH_SNAPSHOT),
-        overrides,
+        spec.name,
+        log.bench,
+        spec.values(log.parameters, source),  # the recorded values, as values
         out_dir,
         seed=log.metadata.get("seed"),
-        settings=log.settings(),
+        metadata={SETTINGS_KEY: recorded_settings(log).as_dict()},
         plant=plant,
     )
-    original = pd.read_csv(run_dir / POINTS) if (run_dir / POINTS).stat().st_size else pd.DataFrame()
-    replayed = (
-        pd.read_csv(result.directory / POINTS)
-        if (result.directory / POINTS).stat().st_size
-        else pd.DataFrame()
-    )
+    derive_run(result.directory)
+    original = log.points()
+    replayed = RunLog.open(result.directory).points()
     differences: dict[str, float] = {}
     if len(original) == len(replayed):
         for column in original.columns:

@@ -14,7 +14,7 @@ matplotlib (no external fonts, scripts, style sheets or images), and the file na
 The exports beside it are ``points_converted.csv`` (every point, raw and converted, with
 uncertainties) and ``verdicts.csv``.
 
-Imports hil (acceptance_run, analysis, config, replay, run store) and matplotlib only.
+Imports hil (acceptance, analysis, errors, run store) and matplotlib only.
 """
 
 from __future__ import annotations
@@ -36,9 +36,7 @@ from hil.analysis.fits import fit_polynomial
 from hil.analysis.grades import load_grade_table
 from hil.core.errors import RunLogError
 from hil.results.acceptance import (
-    ACCEPTANCE,
     EFFICIENCY_BASIS,
-    POINTS_CONVERTED,
     POWER_BASIS,
     QUANTITY_LABELS,
     SETTINGS_KEY,
@@ -47,11 +45,9 @@ from hil.results.acceptance import (
     distinct_flows,
     format_quantity,
 )
-from hil.results.replay import NPSH3, REPLAY_INFO, read_run
-from hil.store.run_directory import POINTS, read_points, write_points_csv
+from hil.store.run_directory import POINTS, POINTS_CONVERTED, REPORT, VERDICTS, write_points_csv
+from hil.store.run_log import RunLog
 
-REPORT = "report.html"
-VERDICTS = "verdicts.csv"
 _COLOURS = ("#1f5fa8", "#c2551a", "#2e8b3e", "#8a3fa0", "#a0892c", "#2c8a8a")
 
 
@@ -62,14 +58,10 @@ class ReportData:
     """Everything the report shows, read from a run directory (or a replay directory inside one)."""
 
     def __init__(self, path: Path) -> None:
-        self.results_dir = path
-        self.replay: dict[str, Any] | None = None
-        if (path / REPLAY_INFO).exists():
-            self.replay = json.loads((path / REPLAY_INFO).read_text(encoding="utf-8"))
-            self.run_dir = path.parent
-        else:
-            self.run_dir = path
-        self.log = read_run(self.run_dir)
+        self.log = RunLog.open(path)
+        self.results_dir = self.log.results_dir
+        self.run_dir = self.log.directory
+        self.replay = self.log.replay_info
         self.metadata = self.log.metadata
         recorded = (self.replay or {}).get(SETTINGS_KEY) or self.metadata.get(SETTINGS_KEY)
         self.settings = (
@@ -77,12 +69,12 @@ class ReportData:
             if recorded
             else AcceptanceSettings(self.log.bench.geometry.rated_speed_rpm)
         )
-        self.points = read_points(path)
+        self.points = self.log.points()
         if self.points.empty:
             raise RunLogError(f"{path}: no {POINTS} (or it is empty): nothing to report")
-        converted = path / POINTS_CONVERTED
-        if converted.exists():
-            self.converted = pd.read_csv(converted)
+        converted = self.log.converted_points()
+        if converted is not None:
+            self.converted = converted
             self.converted_written = False
         else:  # a run recorded before conversion was part of every run: convert now, the same way
             table = load_grade_table(self.settings.grade_table)
@@ -99,12 +91,9 @@ class ReportData:
             ]
             self.converted = pd.DataFrame(rows)
             self.converted_written = True
-        acceptance_path = path / ACCEPTANCE
-        self.acceptance = (
-            json.loads(acceptance_path.read_text(encoding="utf-8")) if acceptance_path.exists() else None
-        )
-        npsh = path / NPSH3 if (path / NPSH3).exists() else self.run_dir / NPSH3
-        self.npsh3 = pd.read_csv(npsh) if npsh.exists() and npsh.stat().st_size else None
+        self.acceptance = self.log.acceptance()
+        npsh3 = self.log.npsh3()
+        self.npsh3 = npsh3 if npsh3 is not None and not npsh3.empty else None
         # An NPSH3 test's sweep readings are cavitating on purpose: its H-Q, P-Q and eta-Q figures
         # show only the readings at ample inlet pressure (the table still lists every point).
         self.figure_note = ""
@@ -235,7 +224,9 @@ def _plot_fit(
     if coefficients is None:
         if distinct < 2:
             return None
-        coefficients = fit_polynomial(flow, values, min(degree, distinct - 1)).coefficients
+        coefficients = [
+            float(c) for c in fit_polynomial(flow, values, min(degree, distinct - 1)).coefficients
+        ]
     q = np.linspace(flow.min(), flow.max(), 200)
     axes.plot(q * 1000.0, np.polyval(coefficients, q) * scale, color="#444444", linewidth=1.2, label=label)
     return coefficients
@@ -883,14 +874,14 @@ def _write_verdicts_csv(path: Path, doc: Mapping[str, Any] | None) -> None:
 
 
 def write_report(results_dir: Path, out: Path | None = None) -> list[Path]:
-    """Write the HTML report (default ``results_dir/report.html``) and the CSV exports beside it."""
+    """Write the HTML report (default ``RESULTS_DIR/report.html``) and the CSV exports beside it."""
     data = ReportData(results_dir)
-    target = out if out is not None else results_dir / REPORT
+    target = out if out is not None else data.results_dir / REPORT
     target.parent.mkdir(parents=True, exist_ok=True)
     target.write_text(render_html(data), encoding="utf-8")
     written = [target]
     exported = target.parent / POINTS_CONVERTED
-    recorded = results_dir / POINTS_CONVERTED
+    recorded = data.log.location(POINTS_CONVERTED)
     if data.converted_written:
         write_points_csv(exported, data.converted.to_dict("records"))
         written.append(exported)

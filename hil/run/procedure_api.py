@@ -1,68 +1,228 @@
-"""What a procedure declares: its name, its parameters (with units, defaults and ranges) and its body.
+"""What a procedure declares and what it may call: the procedure interface of the harness.
+
+A procedure is a module with a ``PROCEDURE`` (:class:`ProcedureSpec`): its name, its parameters
+(with units, defaults and ranges, and a frozen dataclass that types them), a ``check`` against the
+bench before anything moves, its body, and the derived products its runs have (names of
+:mod:`hil.results.derive`'s products). The body receives a :class:`ProcedureRunner`, the whole of
+what a procedure may do on a bench: set, ramp, hold, wait for steady state, average, record a point,
+log an event, record metadata. It never sees the run's writer, the bench's instruments or the bench
+file (the geometry and limits it needs are on the runner); procedures record, they never write files.
 
 The command line lists procedures from these declarations (``hil procedures``), parses ``-p
-name=value`` against them, and calls the procedure's ``check`` against the bench limits before
-anything is connected or moved, so a parameter beyond a bench limit is refused up front.
+name=value`` against them (:meth:`ProcedureSpec.resolve`); a replay passes the recorded values as
+values (:meth:`ProcedureSpec.values`), checked against the same kinds and ranges.
 
-Imports hil only.
+Imports hil's bench file and errors only.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import importlib
-from collections.abc import Callable
+import math
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Generic, Literal, Protocol, TypeVar
 
-from hil.bench.config import BenchConfig
+from hil.bench.config import BenchConfig, BenchGeometry, BenchLimits
 from hil.core.errors import ConfigError
+
+ParameterValue = float | int | list[float]
+"""A procedure parameter's value: a number, or a list of numbers."""
+ParameterKind = type[float] | type[int] | Literal["floats"]
+Point = dict[str, Any]
+"""One operating point: the channels' means, deviations and counts, derived values and labels."""
+
+DEFAULT_PRODUCTS = ("points_converted", "acceptance")
+"""Derived products of a run whose procedure declares none (or is not known any more)."""
+
+
+@dataclass(frozen=True)
+class SteadyResult:
+    """The outcome of :meth:`ProcedureRunner.wait_steady`."""
+
+    steady: bool
+    waited_s: float
+    detail: dict[str, dict[str, float]]
+
+
+class ProcedureRunner(Protocol):
+    """What a procedure may call on the runner (:class:`hil.run.runner.Runner` implements it).
+
+    Every call that lets bench time pass runs the runner's ticks: sampling, interlocks and logging go
+    on underneath, and a trip raises :class:`~hil.core.errors.InterlockTrip` out of the call.
+    Setpoints beyond a bench limit raise :class:`~hil.core.errors.LimitError` before anything is sent.
+    """
+
+    @property
+    def tick_s(self) -> float:
+        """Seconds between two ticks."""
+        ...
+
+    @property
+    def limits(self) -> BenchLimits:
+        """The bench's limits (read only: the runner enforces them)."""
+        ...
+
+    @property
+    def geometry(self) -> BenchGeometry:
+        """Tap bores and heights, impeller diameter, rated speed."""
+        ...
+
+    @property
+    def points(self) -> Sequence[Point]:
+        """The points recorded so far, in order."""
+        ...
+
+    @property
+    def metadata(self) -> Mapping[str, Any]:
+        """The run's metadata as recorded so far (read only; see :meth:`record_metadata`)."""
+        ...
+
+    def now_s(self) -> float:
+        """Bench time since the start of the run."""
+        ...
+
+    def progress(self, message: str) -> None:
+        """Tell the operator where the procedure is (not recorded)."""
+        ...
+
+    def event(self, kind: str, **fields: Any) -> None:
+        """Append an event to the run's log."""
+        ...
+
+    def record_metadata(self, **fields: Any) -> None:
+        """Add fields to the run's metadata (what later analysis needs to know about the run)."""
+        ...
+
+    def set_speed_rpm(self, speed_rpm: float) -> None: ...
+
+    def set_valve_opening(self, opening_fraction: float) -> None: ...
+
+    def set_tank_pressure_pa(self, pressure_pa: float) -> None: ...
+
+    def ramp_speed_rpm(self, target_rpm: float, rate_rpm_s: float) -> None: ...
+
+    def hold(self, duration_s: float) -> None:
+        """Let ``duration_s`` of bench time pass, tick by tick."""
+        ...
+
+    def wait_steady(
+        self, window_s: float, timeout_s: float, limits: Mapping[str, tuple[float, float]] | None = None
+    ) -> SteadyResult:
+        """Tick until every judged quantity is steady over the last ``window_s``, or time out."""
+        ...
+
+    def average(self, dwell_s: float) -> tuple[float, float]:
+        """Tick for ``dwell_s``; the (start, end) window of the samples to average."""
+        ...
+
+    def window_means(self, start_s: float, end_s: float) -> dict[str, float]:
+        """Mean of every channel over a window, for the procedure's own decisions, never results."""
+        ...
+
+    def record_point(self, start_s: float, end_s: float, **labels: Any) -> Point:
+        """Record the operating point of a window, with labels; returns it."""
+        ...
 
 
 @dataclass(frozen=True)
 class Parameter:
-    """One procedure parameter; ``kind`` is float, int or "floats" (a comma-separated list)."""
+    """One procedure parameter; ``kind`` is float, int or "floats" (a list of numbers)."""
 
     name: str
-    kind: Any
-    default: Any
+    kind: ParameterKind
+    default: ParameterValue
     help: str
     minimum: float | None = None
     maximum: float | None = None
 
-    def parse(self, text: str) -> Any:
+    def parse(self, text: str) -> ParameterValue:
+        """The value of ``-p NAME=TEXT`` from the command line."""
         source = "command line"
+        value: ParameterValue
         try:
             if self.kind == "floats":
-                value: Any = [float(part) for part in text.split(",") if part.strip()]
+                value = [float(part) for part in text.split(",") if part.strip()]
                 if not value:
                     raise ValueError("empty list")
+            elif self.kind is int:
+                value = int(text)
             else:
-                value = self.kind(text)
+                value = float(text)
         except ValueError as exc:
-            expected = (
-                "a comma-separated list of numbers" if self.kind == "floats" else f"{self.kind.__name__}"
-            )
-            raise ConfigError(source, f"-p {self.name}", f"expected {expected}, got {text!r}") from exc
+            raise ConfigError(
+                source, f"-p {self.name}", f"expected {self._expected()}, got {text!r}"
+            ) from exc
         self.check(value, source)
         return value
 
-    def check(self, value: Any, source: str) -> None:
+    def _expected(self) -> str:
+        if self.kind == "floats":
+            return "a comma-separated list of numbers"
+        return "int" if self.kind is int else "float"
+
+    def accept(self, value: object, source: str) -> ParameterValue:
+        """A value recorded as a value (a run's metadata): of this parameter's kind and in range."""
+        accepted: ParameterValue
+        if self.kind == "floats":
+            if not isinstance(value, list) or not value or not all(_is_number(v) for v in value):
+                raise ConfigError(
+                    source, f"parameters.{self.name}", f"expected {self._expected()}, got {value!r}"
+                )
+            accepted = [float(v) for v in value]
+        elif self.kind is int:
+            if not isinstance(value, int) or isinstance(value, bool):
+                raise ConfigError(source, f"parameters.{self.name}", f"expected an integer, got {value!r}")
+            accepted = value
+        else:
+            if not _is_number(value):
+                raise ConfigError(source, f"parameters.{self.name}", f"expected a number, got {value!r}")
+            accepted = float(value)  # type: ignore[arg-type]
+        self.check(accepted, source)
+        return accepted
+
+    def check(self, value: ParameterValue, source: str) -> None:
         for item in value if isinstance(value, list) else [value]:
+            if not math.isfinite(item):
+                raise ConfigError(source, f"-p {self.name}", f"must be a finite number, got {item}")
             if self.minimum is not None and item < self.minimum:
                 raise ConfigError(source, f"-p {self.name}", f"must be >= {self.minimum}, got {item}")
             if self.maximum is not None and item > self.maximum:
                 raise ConfigError(source, f"-p {self.name}", f"must be <= {self.maximum}, got {item}")
 
 
+def _is_number(value: object) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+P = TypeVar("P")
+
+
 @dataclass(frozen=True)
-class ProcedureSpec:
+class ProcedureSpec(Generic[P]):
+    """A procedure's declaration. ``parameters_type`` is a frozen dataclass with one field per
+    parameter, which the body and ``check`` receive."""
+
     name: str
     summary: str
     parameters: tuple[Parameter, ...]
-    check: Callable[[dict[str, Any], BenchConfig], None]
-    run: Callable[[Any, dict[str, Any]], None]
+    parameters_type: type[P]
+    check: Callable[[P, BenchConfig], None]
+    run: Callable[[ProcedureRunner, P], None]
+    products: tuple[str, ...] = DEFAULT_PRODUCTS
+    """Derived products of its runs (:mod:`hil.results.derive`); the procedure writes none itself."""
 
-    def resolve(self, overrides: dict[str, str]) -> dict[str, Any]:
+    def __post_init__(self) -> None:
+        fields = {f.name for f in dataclasses.fields(self.parameters_type)}  # type: ignore[arg-type]
+        declared = {p.name for p in self.parameters}
+        if fields != declared:
+            raise TypeError(
+                f"procedure {self.name}: parameters {sorted(declared)} and the fields of "
+                f"{self.parameters_type.__name__} {sorted(fields)} differ"
+            )
+
+    def resolve(self, overrides: Mapping[str, str]) -> dict[str, ParameterValue]:
         """Defaults overlaid with parsed ``name=value`` overrides; unknown names are errors."""
         known = {p.name: p for p in self.parameters}
         for name in overrides:
@@ -73,17 +233,51 @@ class ProcedureSpec:
                     f"unknown parameter of {self.name} (known: {', '.join(known)})",
                 )
         return {
-            name: (p.parse(overrides[name]) if name in overrides else p.default) for name, p in known.items()
+            name: (p.parse(overrides[name]) if name in overrides else _copy(p.default))
+            for name, p in known.items()
         }
+
+    def values(self, recorded: Mapping[str, object], source: str) -> dict[str, ParameterValue]:
+        """Recorded values (a run's metadata) checked as values; missing ones take their default."""
+        known = {p.name: p for p in self.parameters}
+        unknown = [name for name in recorded if name not in known]
+        if unknown:
+            raise ConfigError(source, f"parameters.{unknown[0]}", f"not a parameter of {self.name}")
+        return {
+            name: (p.accept(recorded[name], source) if name in recorded else _copy(p.default))
+            for name, p in known.items()
+        }
+
+    def typed(self, values: Mapping[str, ParameterValue]) -> P:
+        return self.parameters_type(**values)
+
+    def check_values(self, values: Mapping[str, ParameterValue], bench: BenchConfig) -> None:
+        """Refuse, before anything is opened or moved, what the bench cannot do."""
+        self.check(self.typed(values), bench)
+
+    def execute(self, runner: ProcedureRunner, values: Mapping[str, ParameterValue]) -> None:
+        self.run(runner, self.typed(values))
+
+
+def _copy(value: ParameterValue) -> ParameterValue:
+    return list(value) if isinstance(value, list) else value
 
 
 PROCEDURES = {"performance-curve": "procedures.performance_curve", "npsh3": "procedures.npsh3"}
 
 
-def load_procedure(name: str) -> ProcedureSpec:
+def load_procedure(name: str) -> ProcedureSpec[Any]:
     """Find a procedure by its command-line name."""
     if name not in PROCEDURES:
         raise ConfigError(
             "command line", "PROCEDURE", f"unknown procedure {name!r} (known: {', '.join(PROCEDURES)})"
         )
-    return importlib.import_module(PROCEDURES[name]).PROCEDURE
+    spec: ProcedureSpec[Any] = importlib.import_module(PROCEDURES[name]).PROCEDURE
+    return spec
+
+
+def declared_products(name: str) -> tuple[str, ...]:
+    """The derived products a procedure's runs have; the default ones for a procedure not known here."""
+    if name not in PROCEDURES:
+        return DEFAULT_PRODUCTS
+    return load_procedure(name).products

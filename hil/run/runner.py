@@ -39,9 +39,8 @@ Imports hil only.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass
-from typing import Any
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any, Protocol
 
 import numpy as np
 
@@ -51,9 +50,9 @@ from hil.core.clock import Clock
 from hil.core.errors import ConfigError, HilError, InterlockTrip, LimitError, OperatorStop
 from hil.run.assembly import Bench
 from hil.run.operating_points import operating_point, window_samples
+from hil.run.procedure_api import Point, SteadyResult
 from hil.run.sample_log import SampleLog
 from hil.run.stream import Message, RunStream
-from hil.store.run_directory import RunWriter
 
 SPIN_DOWN_LIMIT_S = 10.0
 READ_RETRIES = 1
@@ -63,21 +62,31 @@ FROZEN_CHECK_CHANNELS = ("p_inlet_pa", "p_outlet_pa", "flow_m3_s", "electrical_p
 Progress = Callable[[str], None]
 
 
-@dataclass(frozen=True)
-class SteadyResult:
-    steady: bool
-    waited_s: float
-    detail: dict[str, dict[str, float]]
+class Journal(Protocol):
+    """Where the runner logs: :class:`hil.store.run_directory.RunWriter`, or a test's recorder."""
+
+    @property
+    def channels(self) -> list[str]: ...
+
+    @property
+    def metadata(self) -> dict[str, Any]: ...
+
+    def append_sample(self, time_s: float, values: Sequence[float]) -> None: ...
+
+    def append_event(self, event: dict[str, Any]) -> None: ...
+
+    def update_metadata(self, **fields: Any) -> None: ...
 
 
 class Runner:
-    """The tick loop of one run on one bench."""
+    """The tick loop of one run on one bench; implements
+    :class:`hil.run.procedure_api.ProcedureRunner`, the whole of what a procedure may call."""
 
     def __init__(
         self,
         bench: Bench,
         clock: Clock,
-        writer: RunWriter,
+        writer: Journal,
         progress: Progress | None = None,
         stream: RunStream | None = None,
     ) -> None:
@@ -86,6 +95,7 @@ class Runner:
         self.writer = writer
         self.tick_s = bench.config.tick_s
         self.limits = bench.config.limits
+        self.geometry = bench.config.geometry
         self.channels = list(writer.channels)
         self._log = SampleLog(self.channels)
         self._tick_index = 0
@@ -104,7 +114,7 @@ class Runner:
         self._running_since_s = 0.0
         self._trip: InterlockTrip | None = None
         self._stop_requested: str | None = None
-        self.points: list[dict[str, Any]] = []
+        self.points: list[Point] = []
         self._report_progress = progress or (lambda message: None)
         self.stream = stream
         """Live viewers' feed (:mod:`hil.run.stream`): published to, never waited for."""
@@ -120,7 +130,7 @@ class Runner:
     def tick(self) -> None:
         """Advance one tick: wait, sample everything, feed the watchdog, check limits, log."""
         self._tick_index += 1
-        self.clock.sleep_until(self._start_s + self._tick_index * self.tick_s)  # type: ignore[attr-defined]
+        self.clock.sleep_until(self._start_s + self._tick_index * self.tick_s)
         now = self.now_s()
         if self._trip is None and now - self._drive_fed_s >= self._keep_alive_interval_s - 1e-9:
             try:
@@ -349,6 +359,13 @@ class Runner:
         if self.stream is not None:
             self.stream.publish_message(Message("event", record))
 
+    @property
+    def metadata(self) -> Mapping[str, Any]:
+        return self.writer.metadata
+
+    def record_metadata(self, **fields: Any) -> None:
+        self.writer.update_metadata(**fields)
+
     def _refuse_after_trip(self) -> None:
         if self._trip is not None:
             raise self._trip
@@ -482,10 +499,10 @@ class Runner:
             means[name] = float(valid.mean()) if valid.size else math.nan
         return means
 
-    def record_point(self, start_s: float, end_s: float, **labels: Any) -> dict[str, Any]:
+    def record_point(self, start_s: float, end_s: float, **labels: Any) -> Point:
         window = window_samples(self._log.times(), self._log.columns(), start_s, end_s)
         point: dict[str, Any] = {**labels, "window_start_s": start_s, "window_end_s": end_s}
-        point.update(operating_point(window, self.bench.config.geometry))
+        point.update(operating_point(window, self.geometry))
         self.points.append(point)
         if self.stream is not None:
             self.stream.publish_message(Message("point", {"index": len(self.points) - 1, **point}))

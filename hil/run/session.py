@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 import signal
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -20,16 +20,15 @@ from pathlib import Path
 from typing import Any
 
 from hil import __version__
-from hil.bench.config import BenchConfig, load_bench
+from hil.bench.config import BenchConfig
 from hil.bench.transport import LineTransport, TcpTransport
 from hil.core.clock import Clock, VirtualClock, WallClock
 from hil.core.errors import ConfigError, HilError, InterlockTrip, ProtocolError
-from hil.results.acceptance import SETTINGS_KEY, AcceptanceSettings, write_derived_results
 from hil.run.assembly import Bench, SimEndpoint, connect_bench
-from hil.run.procedure_api import load_procedure
+from hil.run.procedure_api import ParameterValue, Point, load_procedure
 from hil.run.runner import Runner
 from hil.run.stream import RunStream
-from hil.store.run_directory import RunWriter, new_run_directory, read_samples
+from hil.store.run_directory import RunWriter, new_run_directory
 
 
 @dataclass
@@ -70,20 +69,20 @@ class LockstepLink:
 
 @contextmanager
 def open_session(
-    bench_name: str,
+    config: BenchConfig,
     seed: int | None,
     attach: str | None = None,
     faults: Sequence[str] = (),
     plant: Any = None,
 ) -> Iterator[Session]:
-    """Connect to a bench; start its virtual bench in-process, or attach to a served one.
+    """Connect to a bench (its file parsed once, by the caller); start its virtual bench in-process,
+    or attach to a served one.
 
     ``faults`` (``KIND[:TARGET]@SECONDS[+DURATION]``, see :mod:`simulators.faults`) are injected into
     the in-process virtual bench besides those of the bench file's ``[virtual] faults``; they are
     refused (ConfigError) for a real bench and for an attached one, whose faults are its server's.
     ``plant`` stands in for the virtual bench's physics (a replay bench, see :mod:`hil.results.replay`).
     """
-    config = load_bench(bench_name)
     virtual = None
     cpus_before: set[int] | None = None
     link = None
@@ -146,42 +145,42 @@ def open_session(
 
 @dataclass(frozen=True)
 class RunResult:
+    """How a run ended, and the points it recorded (derived results: :mod:`hil.results.derive`)."""
+
     directory: Path
     status: str
     reason: str
-    points: list[dict[str, Any]]
-    acceptance: dict[str, Any] | None = None  # the acceptance document, when a guarantee was set
+    points: list[Point]
 
 
 def run_procedure(
     procedure: str,
-    bench: str,
-    overrides: dict[str, str],
+    config: BenchConfig,
+    values: Mapping[str, ParameterValue],
     out_dir: Path,
     seed: int | None = None,
     progress: Callable[[str], None] | None = None,
     attach: str | None = None,
-    settings: AcceptanceSettings | None = None,
-    notes: dict[str, str] | None = None,
+    metadata: Mapping[str, Any] | None = None,
     faults: Sequence[str] = (),
     plant: Any = None,
     stream: RunStream | None = None,
 ) -> RunResult:
     """Run one procedure end to end; the bench always ends safe and the run directory closed.
 
-    ``settings`` (specified speed, guarantee point, grade) go into the metadata and decide the derived
-    results written after the run (:mod:`hil.results.acceptance`); by default the bench's rated speed and
-    no guarantee. ``notes`` (operator, witness) are recorded in the metadata as given. ``faults`` are
-    injected into the virtual bench (see :func:`open_session`) and listed in the metadata. ``plant``
-    replaces the virtual bench's physics (the replay bench, :func:`hil.results.replay.replay_through_bench`).
+    ``config`` is the bench file, parsed once by the caller; ``values`` the procedure's parameter
+    values (checked here against the procedure's ranges and the bench before anything is opened or
+    moved). ``metadata`` (judging settings, operator and witness notes) is recorded as given.
+    ``faults`` are injected into the virtual bench (see :func:`open_session`) and listed in the
+    metadata. ``plant`` replaces the virtual bench's physics (the replay bench,
+    :func:`hil.results.replay.replay_through_bench`). The run's derived results are not made here:
+    the caller derives them from the closed run directory (:func:`hil.results.derive.derive_run`).
     ``stream`` feeds live viewers (:mod:`hil.run.stream`); it never changes what the run records.
     """
     spec = load_procedure(procedure)
-    params = spec.resolve(overrides)
-    bench_config = load_bench(bench)
-    spec.check(params, bench_config)  # refuse before anything is opened or moved
-    settings = settings or AcceptanceSettings(bench_config.geometry.rated_speed_rpm)
-    with open_session(bench, seed, attach, faults, plant) as session:
+    params = spec.values(values, "procedure parameters")
+    spec.check_values(params, config)  # refuse before anything is opened or moved
+    with open_session(config, seed, attach, faults, plant) as session:
         channels = [c for inst in session.config.instruments.values() for c in inst.channels]
         directory = new_run_directory(out_dir, spec.name)
         writer = RunWriter(
@@ -200,8 +199,7 @@ def run_procedure(
                 "software": {"hil": __version__},
                 "start_utc": datetime.now(UTC).isoformat(),
                 "tick_s": session.config.tick_s,
-                SETTINGS_KEY: settings.as_dict(),
-                **({"notes": dict(notes)} if notes else {}),
+                **dict(metadata or {}),
             },
             session.config.text,
         )
@@ -211,7 +209,7 @@ def run_procedure(
         status, reason = "error", ""
         previous = _install_stop_handlers(runner)
         try:
-            spec.run(runner, params)
+            spec.execute(runner, params)
             status = "completed"
         except InterlockTrip as trip:
             status, reason = "aborted", trip.reason
@@ -229,16 +227,7 @@ def run_procedure(
             finally:
                 # only now: a second Ctrl-C must not interrupt the final safe state or the close
                 _restore_handlers(previous)
-        # Derived from the samples as stored, exactly as ``hil replay`` derives them.
-        acceptance = write_derived_results(
-            directory,
-            runner.points,
-            read_samples(directory),
-            session.config.channel_accuracy(),
-            session.config.geometry,
-            settings,
-        )
-        return RunResult(directory, status, reason, runner.points, acceptance)
+        return RunResult(directory, status, reason, runner.points)
 
 
 def _install_stop_handlers(runner: Runner) -> dict[int, Any]:

@@ -1,4 +1,4 @@
-"""The run directory: its file names, its writer (the durable journal) and its reader.
+"""The run directory: its file names, its writer and its one reader (:class:`run_log.RunLog`).
 
-May import :mod:`hil.core` only: everything that reads or writes a run directory goes through here.
+May import hil's foundation (``hil.core``) and the bench file parser (``hil.bench``), nothing above.
 """

@@ -8,7 +8,19 @@ Layout of one run (all SI, the unit in every column name)::
     samples.csv            raw samples of every channel, one row a tick, appended as the run goes
     samples.parquet        the same samples, columnar, written when the run closes
     events.jsonl           setpoints, steady windows, points, trips: one JSON object a line
-    operating_points.csv   the derived points with standard deviations and sample counts
+    operating_points.csv   the points the run recorded, with standard deviations and sample counts
+
+and the results derived from them (:mod:`hil.results.derive` computes them, this module names and
+writes them)::
+
+    points_converted.csv   every point, raw and converted to the specified speed, with uncertainties
+    acceptance.json        the verdict at the guarantee point (runs judged against one)
+    npsh3.csv              NPSH3 per tested flow (NPSH3 runs)
+    replay-<UTC time>/     results re-judged by ``hil replay`` with other settings, and replay.json
+    report.html            the test report (``hil report``), with verdicts.csv beside it
+
+This module is the only one that spells a run directory's file names; :class:`hil.store.run_log.RunLog`
+is the one reader of a run directory.
 
 Durability. Every row and every event of the journal (``samples.csv``, ``events.jsonl``) is handed to
 the operating system as soon as it is written (one small write a tick), so a crash or ``kill -9`` of
@@ -33,7 +45,7 @@ import io
 import json
 import math
 import os
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -52,12 +64,24 @@ try:  # POSIX; elsewhere a run's liveness cannot be checked and "running" reads 
 except ImportError:  # pragma: no cover - not on the platforms the harness runs on (ptys are POSIX)
     fcntl = None  # type: ignore[assignment]
 
-SAMPLES_CSV = "samples.csv"
-SAMPLES_PARQUET = "samples.parquet"
-EVENTS = "events.jsonl"
-POINTS = "operating_points.csv"
-METADATA = "metadata.json"
-BENCH_SNAPSHOT = "bench.toml"
+from hil.store.names import (  # noqa: F401 - re-exported beside the writer and readers
+    ACCEPTANCE,
+    BENCH_SNAPSHOT,
+    DERIVED_FILES,
+    EVENTS,
+    METADATA,
+    NPSH3,
+    POINTS,
+    POINTS_CONVERTED,
+    REPLAY_INFO,
+    REPLAY_PREFIX,
+    REPORT,
+    RESULT_FILES,
+    SAMPLES_CSV,
+    SAMPLES_PARQUET,
+    VERDICTS,
+)
+
 FSYNC_INTERVAL_S = 1.0
 """Longest wall time between two fsyncs of the journal while the run appends to it."""
 INTERRUPTED = "interrupted"
@@ -77,6 +101,43 @@ def write_json_atomic(path: Path, document: dict[str, Any]) -> None:
         json.dumps(document, indent=2, sort_keys=False, default=str) + "\n", encoding="utf-8"
     )
     os.replace(temporary, path)
+
+
+def new_replay_directory(run_dir: Path) -> Path:
+    """A new ``replay-<UTC time>`` directory inside a run, for results re-judged by ``hil replay``."""
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S")
+    for attempt in range(1000):
+        candidate = run_dir / (REPLAY_PREFIX + stamp + ("" if attempt == 0 else f"-{attempt}"))
+        try:
+            candidate.mkdir()
+            return candidate
+        except FileExistsError:
+            continue
+    raise RunLogError(f"{run_dir}: cannot create a replay directory")
+
+
+def is_replay_directory(path: Path) -> bool:
+    """A ``replay-*`` directory inside a run (it holds ``replay.json``)."""
+    return (path / REPLAY_INFO).exists()
+
+
+def write_replay_info(directory: Path, document: dict[str, Any]) -> None:
+    write_json_atomic(directory / REPLAY_INFO, document)
+
+
+def write_derived(
+    directory: Path, products: Mapping[str, Sequence[Mapping[str, Any]] | Mapping[str, Any]]
+) -> None:
+    """Write derived products (see :data:`DERIVED_FILES`) into ``directory``: rows as CSV, a
+    document as JSON."""
+    for product, content in products.items():
+        if product not in DERIVED_FILES:
+            raise RunLogError(f"{directory}: no file is named for the derived product {product!r}")
+        path = directory / DERIVED_FILES[product]
+        if isinstance(content, Mapping):
+            write_json_atomic(path, dict(content))
+        else:
+            write_points_csv(path, [dict(row) for row in content])
 
 
 def new_run_directory(parent: Path, procedure: str) -> Path:
@@ -293,12 +354,33 @@ def read_metadata(directory: Path) -> dict[str, Any]:
 
 
 def read_points(directory: Path) -> pd.DataFrame:
+    """``operating_points.csv`` (an empty frame when there is none or it is empty)."""
+    return read_csv_table(directory / POINTS)
+
+
+def read_csv_table(path: Path) -> pd.DataFrame:
+    """A CSV table of a run directory; an empty frame when the file is absent or empty."""
     import pandas as pd  # on use, as in read_samples
 
-    path = directory / POINTS
     if not path.exists() or path.stat().st_size == 0:
         return pd.DataFrame()
-    return pd.read_csv(path)
+    try:
+        return pd.read_csv(path)
+    except (pd.errors.ParserError, UnicodeDecodeError) as exc:
+        raise RunLogError(f"{path}: unreadable CSV: {exc}") from exc
+
+
+def read_json_document(path: Path) -> dict[str, Any] | None:
+    """A JSON document of a run directory; None when the file is absent."""
+    if not path.exists():
+        return None
+    try:
+        document = json.loads(path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as exc:
+        raise RunLogError(f"{path}: line {exc.lineno}: not valid JSON: {exc.msg}") from exc
+    if not isinstance(document, dict):
+        raise RunLogError(f"{path}: expected a JSON object")
+    return document
 
 
 @dataclass(frozen=True)

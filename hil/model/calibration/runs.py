@@ -4,7 +4,7 @@ A run that did not complete is skipped with the reason (the caller names it in t
 run, points taken while sweeping into cavitation, points with a non-finite or non-positive flow,
 speed or power, and NPSH3 rows whose status is not ``ok`` are left out.
 
-Imports pandas, numpy and hil's bench, core, results (NPSH3 results) and store.
+Imports pandas, numpy and hil's bench, core and store (the run directory's one reader).
 """
 
 from __future__ import annotations
@@ -17,11 +17,10 @@ import numpy as np
 import pandas as pd
 from numpy.typing import NDArray
 
-from hil.bench.config import BenchConfig, parse_bench
-from hil.core.config import load_toml
+from hil.bench.config import BenchConfig
 from hil.core.errors import ConfigError, RunLogError
-from hil.results.npsh3 import read_npsh3_results
-from hil.store.run_directory import BENCH_SNAPSHOT, read_metadata, read_points
+from hil.store.run_directory import NPSH3, POINTS
+from hil.store.run_log import RunLog
 
 Array = NDArray[np.float64]
 
@@ -42,32 +41,32 @@ class CalibrationRun:
 def load_run(directory: Path) -> tuple[CalibrationRun | None, str | None]:
     """The run's usable data, or (None, why it is skipped)."""
     if not directory.is_dir():
-        raise ConfigError(str(directory), "", "not a run directory (expected a directory with metadata.json)")
+        raise ConfigError(str(directory), "", "not a run directory (expected a directory with its metadata)")
     try:
-        metadata = read_metadata(directory)
+        log = RunLog.open(directory)
     except RunLogError as exc:
         raise ConfigError(str(directory), "", str(exc)) from exc
     run_id = directory.name
-    status = metadata.get("status", "unknown")
+    status = log.metadata.get("status", "unknown")
     if status != "completed":
-        reason = metadata.get("reason") or ""
+        reason = log.metadata.get("reason") or ""
         return None, f"{run_id}: status {status}" + (f" ({reason})" if reason else "")
-    snapshot = directory / BENCH_SNAPSHOT
-    config = parse_bench(load_toml(snapshot), str(snapshot), snapshot.read_text(encoding="utf-8"))
-    stated = metadata["accuracy"] if isinstance(metadata.get("accuracy"), dict) else config.channel_accuracy()
-    accuracy = {str(k): float(v) for k, v in stated.items()}
+    config = log.bench
+    accuracy = log.accuracy
     try:
-        points = read_points(directory)
-        npsh3 = read_npsh3_results(directory)
-    except (pd.errors.ParserError, OSError, UnicodeDecodeError) as exc:
+        points = log.points()
+        npsh3 = log.npsh3()
+    except (RunLogError, OSError) as exc:
         raise ConfigError(str(directory), "", f"unreadable results: {exc}") from exc
+    if npsh3 is None:
+        npsh3 = pd.DataFrame()
     if not points.empty and "npsh_role" in points.columns:
         points = points[points["npsh_role"].astype(str) != "sweep"]
     if not points.empty:
         needed = ("speed_rpm", "flow_m3_s", "head_m", "electrical_power_w", "hydraulic_power_w")
         missing = [c for c in needed if c not in points.columns]
         if missing:
-            raise ConfigError(str(directory / "operating_points.csv"), ",".join(missing), "missing column(s)")
+            raise ConfigError(str(log.location(POINTS)), ",".join(missing), "missing column(s)")
         good = np.ones(len(points), dtype=bool)
         for column in needed:
             good &= np.isfinite(points[column].to_numpy(dtype=float))
@@ -79,13 +78,13 @@ def load_run(directory: Path) -> tuple[CalibrationRun | None, str | None]:
         npsh3 = npsh3[ok]
         for column in ("flow_m3_s", "speed_rpm", "npsh3_m", "npsh3_uncertainty_m"):
             if column not in npsh3.columns:
-                raise ConfigError(str(directory / "npsh3.csv"), column, "missing column")
+                raise ConfigError(str(log.location(NPSH3)), column, "missing column")
         columns = ["flow_m3_s", "speed_rpm", "npsh3_m", "npsh3_uncertainty_m"]
         finite = np.isfinite(npsh3[columns].to_numpy(float))
         npsh3 = npsh3[finite.all(axis=1)]
     if points.empty and npsh3.empty:
         return None, f"{run_id}: no operating points and no NPSH3 results"
-    procedure = str(metadata.get("procedure", "?"))
+    procedure = log.procedure
     return CalibrationRun(
         run_id,
         directory,

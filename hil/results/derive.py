@@ -1,0 +1,240 @@
+"""The derive step: every result derived from a run is a function of its recorded log and the judging
+settings, computed here and nowhere else.
+
+:func:`derive` reads a :class:`~hil.store.run_log.RunLog` and returns the run's derived results:
+
+- the operating points, recomputed from the raw samples on the windows the ``point`` events name,
+  with :func:`hil.run.operating_points.operating_point` (the function the runner called live);
+- each derived product the run's procedure declares (:attr:`hil.run.procedure_api.ProcedureSpec.products`):
+  ``points_converted`` (every point converted to the specified speed, with uncertainties),
+  ``acceptance`` (the verdict at the guarantee point, when one is set) and ``npsh3`` (NPSH3 per
+  tested flow). A new kind of result is one more entry in :data:`PRODUCTS` and one more file name in
+  :mod:`hil.store.run_directory`; no caller names a procedure.
+
+``hil run`` calls :func:`derive_run` once the run directory is closed; ``hil replay`` calls
+:func:`derive` on the recorded log and compares, so the live and the replayed results cannot differ.
+Procedures never write files.
+
+Imports hil's analysis, results (acceptance, NPSH3), the procedure declarations, operating points and
+the run store.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import asdict, dataclass, field
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from hil.analysis.steady import (
+    DEFAULT_STEADY_LIMITS,
+    judge_run_window,
+    steady_detail,
+    steady_window_count,
+)
+from hil.results.acceptance import (
+    SETTINGS_KEY,
+    AcceptanceSettings,
+    acceptance_document,
+    converted_rows,
+)
+from hil.results.npsh3 import METADATA_KEY as NPSH3_METADATA_KEY
+from hil.results.npsh3 import Npsh3Row, npsh3_rows
+from hil.run.operating_points import operating_point, window_samples
+from hil.run.procedure_api import Point, declared_products
+from hil.store.run_directory import POINTS, write_derived, write_points_csv
+from hil.store.run_log import RunLog
+
+STEADY_KINDS = ("steady", "steady_timeout")
+Product = list[dict[str, Any]] | dict[str, Any]
+"""A derived product's content: rows (written as CSV) or a document (written as JSON)."""
+SteadyLimits = Mapping[str, tuple[float, float]]
+
+
+def recorded_settings(log: RunLog) -> AcceptanceSettings:
+    """The judging settings the run recorded (the bench's rated speed and no guarantee if none)."""
+    recorded = log.metadata.get(SETTINGS_KEY)
+    if recorded is None:
+        return AcceptanceSettings(log.bench.geometry.rated_speed_rpm)
+    return AcceptanceSettings.from_dict(recorded)
+
+
+# ------------------------------------------------------------------------------- the raw log
+
+
+def columns_of(log: RunLog) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+    """The sample times and every channel, as float64 arrays."""
+    samples = log.samples
+    times = samples["time_s"].to_numpy(dtype=np.float64)
+    return times, {c: samples[c].to_numpy(dtype=np.float64) for c in samples.columns if c != "time_s"}
+
+
+def recompute_points(log: RunLog, notes: list[str]) -> list[Point]:
+    """Every operating point of the run, from its ``point`` events, exactly as the runner made it."""
+    times, columns = columns_of(log)
+    last = float(times[-1]) if times.size else -math.inf
+    points = []
+    for event in log.events:
+        if event.get("kind") != "point":
+            continue
+        start, end = float(event["window_start_s"]), float(event["window_end_s"])
+        if end > last:
+            notes.append(
+                f"point {event.get('index')}: its window {start:g}..{end:g} s runs past the end of the "
+                f"sample log ({last:g} s): lost in the crash, not recomputed"
+            )
+            continue
+        point: Point = {**event.get("labels", {}), "window_start_s": start, "window_end_s": end}
+        point.update(operating_point(window_samples(times, columns, start, end), log.bench.geometry))
+        points.append(point)
+    return points
+
+
+def _steady_window_s(log: RunLog, event: Mapping[str, Any]) -> float | None:
+    if "window_s" in event:
+        return float(event["window_s"])
+    window = log.parameters.get("steady_window_s")
+    return None if window is None else float(window)
+
+
+def recompute_steady(
+    log: RunLog, limits: SteadyLimits | None = None
+) -> Iterator[tuple[int, dict[str, Any], bool, dict[str, dict[str, float]]]]:
+    """For each steady-state event: (line number, event, recomputed verdict, recomputed detail).
+
+    The runner judged the last ``round(window_s / tick_s)`` samples (at least 2) at the event's time,
+    with ``delta_p_pa = p_outlet_pa - p_inlet_pa``; so does this.
+    """
+    times, columns = columns_of(log)
+    tick_s = log.tick_s
+    for line, event in enumerate(log.events, start=1):
+        if event.get("kind") not in STEADY_KINDS:
+            continue
+        window_s = _steady_window_s(log, event)
+        if window_s is None:
+            continue
+        used = dict(event.get("limits") or DEFAULT_STEADY_LIMITS)
+        used.update(limits or {})
+        count = steady_window_count(window_s, tick_s)
+        end = int(np.searchsorted(times, float(event["time_s"]), side="right"))
+        recent = {name: values[max(0, end - count) : end] for name, values in columns.items()}
+        judgement = judge_run_window(times[max(0, end - count) : end], recent, used)
+        yield line, event, judgement.steady, steady_detail(judgement)
+
+
+def _rejudge_point_steadiness(log: RunLog, points: list[Point], limits: SteadyLimits) -> None:
+    """Give each point the verdict of the last steady-state judgement before its window."""
+    judgements = [(float(event["time_s"]), steady) for _, event, steady, _ in recompute_steady(log, limits)]
+    for point in points:
+        before = [steady for time_s, steady in judgements if time_s <= point["window_start_s"]]
+        if before:
+            point["steady"] = before[-1]
+
+
+# ------------------------------------------------------------------------------- the products
+
+
+@dataclass
+class Derivation:
+    """What every product is computed from: the log, its points and the judging settings."""
+
+    log: RunLog
+    points: list[Point]
+    settings: AcceptanceSettings
+
+    @cached_property
+    def converted(self) -> list[dict[str, Any]]:
+        return converted_rows(self.points, self.log.accuracy, self.log.bench.geometry, self.settings)
+
+    @cached_property
+    def npsh3(self) -> list[Npsh3Row]:
+        metadata = dict(self.log.metadata)
+        geometry = self.log.bench.geometry
+        # the NPSH3 test records its tap bores; any other run takes them from its bench file
+        metadata.setdefault(
+            NPSH3_METADATA_KEY,
+            {"inlet_diameter_m": geometry.inlet_diameter_m, "outlet_diameter_m": geometry.outlet_diameter_m},
+        )
+        return npsh3_rows(self.points, metadata)
+
+
+def _points_converted(d: Derivation) -> Product | None:
+    return d.converted if d.points else None  # nothing to convert: no file
+
+
+def _acceptance(d: Derivation) -> Product | None:
+    if not d.points or d.settings.guarantee is None:
+        return None
+    return acceptance_document(
+        d.points, d.converted, d.log.samples, d.log.accuracy, d.log.bench.geometry, d.settings
+    )
+
+
+def _npsh3(d: Derivation) -> Product | None:
+    return [asdict(row) for row in d.npsh3]  # written even without a sweep: the test found none
+
+
+PRODUCTS: dict[str, Callable[[Derivation], Product | None]] = {
+    "points_converted": _points_converted,
+    "acceptance": _acceptance,
+    "npsh3": _npsh3,
+}
+"""Every kind of derived result, by the name procedures declare it with."""
+
+
+@dataclass
+class DerivedResults:
+    """A run's derived results: its points and each product it has (None: the run has none)."""
+
+    points: list[Point]
+    products: dict[str, Product] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+    npsh3_rows: list[Npsh3Row] | None = None
+
+    @property
+    def acceptance(self) -> dict[str, Any] | None:
+        document = self.products.get("acceptance")
+        return document if isinstance(document, dict) else None
+
+
+def derive(
+    log: RunLog, settings: AcceptanceSettings | None = None, steady_limits: SteadyLimits | None = None
+) -> DerivedResults:
+    """Every derived result of a run, from its log and the judging settings (as recorded if None).
+
+    ``steady_limits`` re-judge each point's steadiness over the window the live run judged (a
+    replay with other limits); the points' windows themselves were chosen live and do not move.
+    """
+    notes: list[str] = []
+    points = recompute_points(log, notes)
+    if steady_limits:
+        _rejudge_point_steadiness(log, points, steady_limits)
+    derivation = Derivation(log, points, settings if settings is not None else recorded_settings(log))
+    derived = DerivedResults(points, notes=notes)
+    for name in declared_products(log.procedure):
+        content = PRODUCTS[name](derivation)
+        if content is not None:
+            derived.products[name] = content
+    if "npsh3" in derived.products:
+        derived.npsh3_rows = derivation.npsh3
+    return derived
+
+
+def write_results(directory: Path, derived: DerivedResults, with_points: bool) -> None:
+    """Write the derived products (and, for a replay, the recomputed points) into ``directory``."""
+    if with_points:
+        write_points_csv(directory / POINTS, derived.points)
+    write_derived(directory, derived.products)
+
+
+def derive_run(directory: Path) -> DerivedResults:
+    """Derive a closed run's results under its recorded settings and write them beside its log
+    (what ``hil run`` does once the run is closed)."""
+    log = RunLog.open(directory)
+    derived = derive(log)
+    write_results(log.directory, derived, with_points=False)
+    return derived

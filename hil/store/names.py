@@ -1,0 +1,30 @@
+"""The file names of a run directory: the only place that spells them.
+
+Everything that reads or writes a run directory takes its names from here (the writer and the
+reader in this package, the derive step, replay, report, calibration, the command line's help), so a
+file can be renamed, or a release's layout migrated, in one place. See
+:mod:`hil.store.run_directory` for what each file holds.
+
+Imports nothing.
+"""
+
+from __future__ import annotations
+
+SAMPLES_CSV = "samples.csv"
+SAMPLES_PARQUET = "samples.parquet"
+EVENTS = "events.jsonl"
+POINTS = "operating_points.csv"
+METADATA = "metadata.json"
+BENCH_SNAPSHOT = "bench.toml"
+POINTS_CONVERTED = "points_converted.csv"
+ACCEPTANCE = "acceptance.json"
+NPSH3 = "npsh3.csv"
+REPLAY_INFO = "replay.json"
+REPLAY_PREFIX = "replay-"
+REPORT = "report.html"
+VERDICTS = "verdicts.csv"
+DERIVED_FILES = {"points_converted": POINTS_CONVERTED, "acceptance": ACCEPTANCE, "npsh3": NPSH3}
+"""The file of each derived product (:mod:`hil.results.derive`): a list of rows is written as CSV,
+a document as JSON."""
+RESULT_FILES = (POINTS, *DERIVED_FILES.values())
+"""Every file a replay recomputes and compares."""

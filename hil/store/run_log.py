@@ -1,0 +1,148 @@
+"""The one reader of a run directory: :class:`RunLog`.
+
+Replay, the derive step, the report and calibration all read a run through it, so a run directory is
+read one way only, whatever wrote it (a live run, a run that crashed and left only its CSV journal,
+a run recorded by an earlier release). The raw log (samples, events) is read on first use: a reader
+that needs only the metadata and the points (calibration over many runs) never loads the samples.
+
+A ``replay-*`` directory inside a run holds results re-judged with other settings; opened through
+:meth:`RunLog.open` it reads the run's own log and metadata, and its derived files from the replay
+directory (``results_dir``).
+
+Imports hil's bench file parser, config reader, errors and the run-directory files only.
+"""
+
+from __future__ import annotations
+
+from functools import cached_property
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from hil.bench.config import BenchConfig, parse_bench
+from hil.core.config import load_toml
+from hil.core.errors import RunLogError
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+from hil.store.run_directory import (
+    ACCEPTANCE,
+    BENCH_SNAPSHOT,
+    NPSH3,
+    POINTS,
+    POINTS_CONVERTED,
+    REPLAY_INFO,
+    is_replay_directory,
+    read_csv_table,
+    read_events,
+    read_json_document,
+    read_metadata,
+    read_samples,
+    run_status,
+)
+
+
+class RunLog:
+    """A run directory read back: metadata, bench, raw samples and events, recorded and derived files."""
+
+    def __init__(self, directory: Path, results_dir: Path | None = None) -> None:
+        self.directory = Path(directory)
+        self.results_dir = Path(results_dir) if results_dir is not None else self.directory
+        self.metadata: dict[str, Any] = read_metadata(self.directory)
+        snapshot = self.directory / BENCH_SNAPSHOT
+        if not snapshot.exists():
+            raise RunLogError(
+                f"{self.directory}: no {BENCH_SNAPSHOT}: the bench file used is needed for the geometry"
+            )
+        self.bench: BenchConfig = parse_bench(
+            load_toml(snapshot), str(snapshot), snapshot.read_text(encoding="utf-8")
+        )
+
+    @classmethod
+    def open(cls, path: Path) -> RunLog:
+        """A run directory, or a ``replay-*`` directory inside one (its results, the run's log)."""
+        path = Path(path)
+        if not path.is_dir():
+            raise RunLogError(f"{path}: not a run directory (no such directory)")
+        if is_replay_directory(path):
+            return cls(path.parent, results_dir=path)
+        return cls(path)
+
+    # ------------------------------------------------------------------------- the raw log
+    @cached_property
+    def samples(self) -> pd.DataFrame:
+        """Every tick's channels: from Parquet if the run closed, else from the CSV journal."""
+        return read_samples(self.directory)
+
+    @cached_property
+    def events(self) -> list[dict[str, Any]]:
+        return read_events(self.directory)
+
+    # ------------------------------------------------------------------------- the metadata
+    @property
+    def procedure(self) -> str:
+        return str(self.metadata.get("procedure", "?"))
+
+    @property
+    def parameters(self) -> dict[str, Any]:
+        recorded = self.metadata.get("parameters")
+        return dict(recorded) if isinstance(recorded, dict) else {}
+
+    @property
+    def recorded_status(self) -> str:
+        """The status the metadata records ("running" for a run that never closed)."""
+        return str(self.metadata.get("status", "running"))
+
+    @property
+    def status(self) -> str:
+        """As recorded, except that a run marked "running" that no process writes is "interrupted"."""
+        return run_status(self.directory)
+
+    @property
+    def closed(self) -> bool:
+        return self.recorded_status != "running"
+
+    @property
+    def accuracy(self) -> dict[str, float]:
+        """Stated accuracy per channel (fraction of reading), as recorded, else from the bench file."""
+        stated = self.metadata.get("accuracy")
+        if not isinstance(stated, dict):
+            stated = self.bench.channel_accuracy()
+        return {str(k): float(v) for k, v in stated.items()}
+
+    @property
+    def tick_s(self) -> float:
+        return float(self.metadata.get("tick_s", self.bench.tick_s))
+
+    @cached_property
+    def replay_info(self) -> dict[str, Any] | None:
+        """What a replay directory's ``replay.json`` says (None for the run's own results)."""
+        if self.results_dir == self.directory:
+            return None
+        return read_json_document(self.results_dir / REPLAY_INFO)
+
+    # ------------------------------------------------------------------------- recorded and derived files
+    def points(self) -> pd.DataFrame:
+        """The operating points (``operating_points.csv`` of the results directory)."""
+        return read_csv_table(self.results_dir / POINTS)
+
+    def converted_points(self) -> pd.DataFrame | None:
+        """``points_converted.csv``, or None when the results have none."""
+        path = self.results_dir / POINTS_CONVERTED
+        return read_csv_table(path) if path.exists() else None
+
+    def acceptance(self) -> dict[str, Any] | None:
+        """``acceptance.json``, or None when the run was not judged against a guarantee."""
+        return read_json_document(self.results_dir / ACCEPTANCE)
+
+    def npsh3(self) -> pd.DataFrame | None:
+        """``npsh3.csv`` of the results directory (else of the run), or None (no NPSH3 results)."""
+        for directory in (self.results_dir, self.directory):
+            path = directory / NPSH3
+            if path.exists():
+                return read_csv_table(path)
+        return None
+
+    def location(self, product_file: str) -> Path:
+        """Where a recorded file of the results lives (for messages naming it)."""
+        return self.results_dir / product_file
