@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from hil import __version__
-from hil.bench.config import BenchConfig
+from hil.bench.config import BenchConfig, load_bench
 from hil.bench.transport import LineTransport, TcpTransport
 from hil.core.clock import Clock, VirtualClock, WallClock
 from hil.core.errors import ConfigError, HilError, InterlockTrip, ProtocolError
@@ -69,20 +69,22 @@ class LockstepLink:
 
 @contextmanager
 def open_session(
-    config: BenchConfig,
+    bench: BenchConfig | str,
     seed: int | None,
     attach: str | None = None,
     faults: Sequence[str] = (),
     plant: Any = None,
 ) -> Iterator[Session]:
-    """Connect to a bench (its file parsed once, by the caller); start its virtual bench in-process,
-    or attach to a served one.
+    """Connect to a bench; start its virtual bench in-process, or attach to a served one.
+
+    ``bench`` is the parsed bench file (a run parses it once and passes it down), or its name or path.
 
     ``faults`` (``KIND[:TARGET]@SECONDS[+DURATION]``, see :mod:`simulators.faults`) are injected into
     the in-process virtual bench besides those of the bench file's ``[virtual] faults``; they are
     refused (ConfigError) for a real bench and for an attached one, whose faults are its server's.
     ``plant`` stands in for the virtual bench's physics (a replay bench, see :mod:`hil.results.replay`).
     """
+    config = bench if isinstance(bench, BenchConfig) else load_bench(bench)
     virtual = None
     cpus_before: set[int] | None = None
     link = None
