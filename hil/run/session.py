@@ -130,11 +130,11 @@ def open_session(
         seed = None
         clock = WallClock()
     try:
-        bench = connect_bench(config, endpoints)
+        connected = connect_bench(config, endpoints)
         try:
-            yield Session(config, bench, clock, seed, injected)
+            yield Session(config, connected, clock, seed, injected)
         finally:
-            bench.close()
+            connected.close()
     finally:
         if virtual is not None:
             virtual.stop()
