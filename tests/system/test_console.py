@@ -23,7 +23,8 @@ from hil.bench.config import load_bench
 from hil.console.feeds import JournalFeed
 from hil.console.server import ConsoleServer
 from hil.console.watch import watching
-from hil.run.session import run_procedure
+from hil.run.procedure_api import load_procedure
+from hil.run.session import RunResult, run_procedure
 from hil.run.stream import ROW_CAPACITY, RunStream
 from hil.store.run_directory import read_events, read_metadata, read_samples
 
@@ -36,6 +37,12 @@ LONG_RUN = (
     "valve_openings=" + ",".join(f"{0.15 + k * 0.85 / 15:.3f}" for k in range(16)),
 )
 SHORT = {"speeds_fraction": "0.6,1.0", "valve_openings": "0.3,1.0", "dwell_s": "4", "steady_window_s": "2"}
+
+
+def run_short(out: Path, seed: int, stream: RunStream | None = None) -> RunResult:
+    """The short performance curve on the sim bench (its file parsed once, values as values)."""
+    spec = load_procedure("performance-curve")
+    return run_procedure(spec.name, load_bench("sim"), spec.resolve(SHORT), out, seed=seed, stream=stream)
 
 
 def post(url: str, token: str | None) -> tuple[int, dict[str, Any]]:
@@ -145,7 +152,7 @@ def _files(run_dir: Path) -> dict[str, bytes]:
 
 
 def test_same_seed_gives_byte_identical_run_directories_with_and_without_the_console(tmp_path: Path) -> None:
-    plain = run_procedure("performance-curve", "sim", SHORT, tmp_path / "plain", seed=5)
+    plain = run_short(tmp_path / "plain", seed=5)
     stream = RunStream()
     never_read = stream.subscribe()
     terminal = io.StringIO()
@@ -153,9 +160,7 @@ def test_same_seed_gives_byte_identical_run_directories_with_and_without_the_con
         assert server is not None
         # a browser that connects and never reads a frame
         with connect(server.url.replace("http://", "ws://") + "api/stream", open_timeout=WAIT_S):
-            watched = run_procedure(
-                "performance-curve", "sim", SHORT, tmp_path / "watched", seed=5, stream=stream
-            )
+            watched = run_short(tmp_path / "watched", seed=5, stream=stream)
     assert watched.status == plain.status == "completed"
     assert _files(watched.directory) == _files(plain.directory)
     ticks = len(read_samples(watched.directory))
@@ -166,7 +171,7 @@ def test_same_seed_gives_byte_identical_run_directories_with_and_without_the_con
 
 
 def test_hil_console_shows_a_finished_run_whole(tmp_path: Path) -> None:
-    result = run_procedure("performance-curve", "sim", SHORT, tmp_path / "runs", seed=2)
+    result = run_short(tmp_path / "runs", seed=2)
     feed = JournalFeed(result.directory)
     server = ConsoleServer(feed, feed.bench.limits).start()
     try:
