@@ -403,7 +403,7 @@ def _sweep(
         runner.progress(
             f"NPSH3 flow {series + 1}: {target_m3_s * 1e3:.3f} L/s, tank {setpoint / 1e3:.2f} kPa",
             step=series + 1,
-            steps=len(params["flows_m3_s"]),
+            steps=len(params.flows_m3_s),
         )
         last = _reading(runner, params, hold, labels, setpoint, "sweep")
         ratio = last["head_m"] / reference_head

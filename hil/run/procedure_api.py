@@ -83,8 +83,9 @@ class ProcedureRunner(Protocol):
         """Bench time since the start of the run."""
         ...
 
-    def progress(self, message: str) -> None:
-        """Tell the operator where the procedure is (not recorded)."""
+    def progress(self, message: str, step: int | None = None, steps: int | None = None) -> None:
+        """Tell the operator where the procedure is (not recorded); ``step`` of ``steps`` when the
+        procedure knows how far it has come (live viewers draw a progress bar and time left)."""
         ...
 
     def event(self, kind: str, **fields: Any) -> None:
