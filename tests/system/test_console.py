@@ -23,6 +23,7 @@ from hil.bench.config import load_bench
 from hil.console.feeds import JournalFeed
 from hil.console.server import ConsoleServer
 from hil.console.watch import watching
+from hil.results.derive import derive_run
 from hil.run.procedure_api import load_procedure
 from hil.run.session import RunResult, run_procedure
 from hil.run.stream import ROW_CAPACITY, RunStream
@@ -42,7 +43,9 @@ SHORT = {"speeds_fraction": "0.6,1.0", "valve_openings": "0.3,1.0", "dwell_s": "
 def run_short(out: Path, seed: int, stream: RunStream | None = None) -> RunResult:
     """The short performance curve on the sim bench (its file parsed once, values as values)."""
     spec = load_procedure("performance-curve")
-    return run_procedure(spec.name, load_bench("sim"), spec.resolve(SHORT), out, seed=seed, stream=stream)
+    result = run_procedure(spec.name, load_bench("sim"), spec.resolve(SHORT), out, seed=seed, stream=stream)
+    derive_run(result.directory)  # as `hil run` does once the run is closed
+    return result
 
 
 def post(url: str, token: str | None) -> tuple[int, dict[str, Any]]:
