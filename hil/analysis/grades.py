@@ -43,6 +43,12 @@ class GradeValue:
     value: float
     verified: bool
     note: str = ""
+    edition: str = ""  # e.g. "ISO 9906:2012"
+    source: str = ""  # where the value comes from
+
+    def provenance(self) -> str:
+        """Edition and source in one phrase, for reports ("" when the table records neither)."""
+        return "; ".join(part for part in (self.edition, self.source, self.note) if part)
 
 
 @dataclass(frozen=True)
@@ -102,6 +108,11 @@ class Grade:
     source: str
     small_pump_rule_applied: bool = False
 
+    @property
+    def unilateral(self) -> bool:
+        """No minus tolerance on flow or head (the "U" grades): a pump short of its guarantee fails."""
+        return self.flow_minus.value == 0.0 or self.head_minus.value == 0.0
+
 
 @dataclass(frozen=True)
 class GradeTable:
@@ -130,16 +141,22 @@ class GradeTable:
             pump_input_power_w is not None
             and pump_input_power_w <= rule.max_input_power_w.value
             and name in rule.grades
+            and not grade.unilateral
         ):
+            # A widening only: never narrower than the grade's own tolerance.
             grade = replace(
                 grade,
-                flow_minus=rule.flow_minus,
-                flow_plus=rule.flow_plus,
-                head_minus=rule.head_minus,
-                head_plus=rule.head_plus,
+                flow_minus=_wider(grade.flow_minus, rule.flow_minus),
+                flow_plus=_wider(grade.flow_plus, rule.flow_plus),
+                head_minus=_wider(grade.head_minus, rule.head_minus),
+                head_plus=_wider(grade.head_plus, rule.head_plus),
                 small_pump_rule_applied=True,
             )
         return grade
+
+
+def _wider(own: GradeValue, relaxed: GradeValue) -> GradeValue:
+    return relaxed if relaxed.value > own.value else own
 
 
 def default_steady_limits(grade: Grade | GradeClass) -> dict[str, SteadyLimits]:
@@ -268,11 +285,14 @@ _RANGES: dict[str, tuple[float | None, float | None, bool, bool]] = {
 
 
 def _entry_value(entry: Section, kind: str) -> GradeValue:
-    """One ``{ value = ..., verified = true|false, note = "..." }`` entry of the table."""
+    """One ``{ value = ..., verified = true|false, edition = "...", source = "...", note = "..." }``
+    entry of the table."""
     if not entry.has("verified"):
         raise entry.error("verified", "missing (required): every value must say whether it is verified")
     verified = entry.boolean("verified")
     note = entry.string("note", "")
+    edition = entry.string("edition", "")
+    source = entry.string("source", "")
     if kind == "count":
         number = float(entry.integer("value", minimum=1))
     else:
@@ -285,7 +305,7 @@ def _entry_value(entry: Section, kind: str) -> GradeValue:
             exclusive_maximum=exclusive_high,
         )
     entry.finish()
-    return GradeValue(number, verified, note)
+    return GradeValue(number, verified, note, edition, source)
 
 
 def _parse_value(raw: Any, kind: str, source: str, field: str) -> GradeValue:
@@ -406,6 +426,13 @@ def _build(doc: Mapping[str, Any], source: str, origin: Mapping[str, str]) -> Gr
                 origin.get("small_pump.grades", source),
                 "small_pump.grades",
                 f"names unknown grade {grade_name!r}",
+            )
+        if grades[grade_name].unilateral:
+            raise ConfigError(
+                origin.get("small_pump.grades", source),
+                "small_pump.grades",
+                f"names the unilateral grade {grade_name!r}: the small-pump tolerances would give it a "
+                "minus tolerance on flow or head",
             )
     small = SmallPumpRule(
         grades=tuple(small_doc["grades"]),

@@ -1,7 +1,8 @@
 """Tolerance cross, efficiency line, power and test conditions on hand-built pump curves.
 
-Grade 1B throughout unless stated (verified: t_Q +-4.5 %, t_H +-3 %, t_eta -3 %), guarantee at
-Q_G = 0.01 m3/s, H_G = 30 m. Every curve is an exact parabola H = H0 - a Q^2 sampled at nine flows
+Grade 1B throughout unless stated, in a hand-calculation table that gives it the 1999 edition's
+class-1 factors (t_Q +-4.5 %, t_H +-3 %, t_eta -3 %, marked verified; the shipped 2012 grades are
+checked at the end of this file), guarantee at Q_G = 0.01 m3/s, H_G = 30 m. Every curve is an exact parabola H = H0 - a Q^2 sampled at nine flows
 0.008..0.012 m3/s, so the degree-2 fit reproduces it and the numbers below follow by hand.
 """
 
@@ -24,9 +25,31 @@ H_G = 30.0
 FLOWS = np.linspace(0.008, 0.012, 9)
 
 
+HAND_TABLE = """
+[small_pump]
+grades = ["1B", "2B", "3B"]
+
+[grades.1B]
+flow_minus = { value = 0.045, verified = true, note = "1999 class 1, for hand calculations" }
+flow_plus = { value = 0.045, verified = true, note = "1999 class 1, for hand calculations" }
+head_minus = { value = 0.03, verified = true, note = "1999 class 1, for hand calculations" }
+head_plus = { value = 0.03, verified = true, note = "1999 class 1, for hand calculations" }
+efficiency = { value = -0.03, verified = true, note = "1999 class 1, for hand calculations" }
+
+[grades.X1]
+class = "1"
+flow_minus = { value = 0.045, verified = false }
+flow_plus = { value = 0.045, verified = false }
+head_minus = { value = 0.03, verified = false }
+head_plus = { value = 0.03, verified = false }
+"""
+
+
 @pytest.fixture(scope="module")
-def table():
-    return load_grade_table()
+def table(tmp_path_factory: pytest.TempPathFactory):
+    path = tmp_path_factory.mktemp("grades") / "hand_table.toml"
+    path.write_text(HAND_TABLE)
+    return load_grade_table(path)
 
 
 def _parabola(h0: float, a: float, flows: np.ndarray = FLOWS) -> np.ndarray:
@@ -130,12 +153,12 @@ def test_power_guarantee_needs_a_power_tolerance(table) -> None:
     with pytest.raises(ConfigError, match="power") as caught:
         judge_acceptance(
             GuaranteePoint(Q_G, H_G, power_w=2000.0),
-            table.grade("1B"),
+            table.grade("X1"),
             FLOWS,
             _parabola(42.0, 1e5),
             power_w=np.full(9, 2000.0),
         )
-    assert caught.value.field == "grades.1B.power_plus"
+    assert caught.value.field == "grades.X1.power_plus"
 
 
 def test_guarantee_outside_the_measured_range_is_not_met(table) -> None:
@@ -184,7 +207,7 @@ def test_violated_test_conditions_are_listed(table) -> None:
     assert found[("fluctuation", "flow")].limit == 0.03
     assert found[("uncertainty", "flow")].limit == 0.015
     assert found[("speed_range", "performance")].limit == 0.5
-    # Grade 2B needs only 3 points and has no uncertainty limits: those are listed as unchecked.
+    # Grade 2B needs only 3 points, and its uncertainty limit (2.5 % on flow, unverified) is checked too.
     result2 = judge_acceptance(
         GuaranteePoint(Q_G, H_G),
         table.grade("2B"),
@@ -193,7 +216,16 @@ def test_violated_test_conditions_are_listed(table) -> None:
         instrument_uncertainty_fractions={"flow": 0.02},
     )
     assert result2.valid and result2.passed
-    assert result2.unchecked_conditions == ("uncertainty of flow: grade 2B has no limit",)
+    assert result2.unchecked_conditions == ()
+    result3 = judge_acceptance(
+        GuaranteePoint(Q_G, H_G),
+        table.grade("2B"),
+        flows,
+        _parabola(33.0, 3.0e4, flows),
+        instrument_uncertainty_fractions={"flow": 0.03},
+    )
+    assert not result3.valid and not result3.passed
+    assert [(v.condition, v.quantity, v.limit) for v in result3.violations] == [("uncertainty", "flow", 0.025)]
 
 
 def test_five_points_in_the_band_satisfy_grade_1(table) -> None:
@@ -233,3 +265,49 @@ def test_override_adds_a_power_tolerance_to_1b(tmp_path: Path) -> None:
         power_w=1000.0 + 1.0e5 * FLOWS,
     )
     assert result.verdict("power").passed and result.verdict("power").tolerance_verified
+
+
+# ------------------------------------------------------------- the shipped 2012 grades, by hand
+
+
+@pytest.fixture(scope="module")
+def shipped():
+    return load_grade_table()
+
+
+def test_a_pump_9_percent_short_on_flow_fails_1u(shipped) -> None:
+    # Flat head curve H = 30 m through the guarantee point, shifted so that H = 30 m only at
+    # Q = 0.91 Q_G: H = 30 - 3e5 (Q^2 - (0.0091)^2). 1U has no minus tolerance: flow bar 1.00..1.10 Q_G,
+    # head bar 30..31.8 m at Q_G; H(Q_G) = 30 - 3e5 (1e-4 - 0.8281e-4) = 24.843 m < 30: both missed.
+    heads = 30.0 - 3.0e5 * (FLOWS**2 - 0.0091**2)
+    result = judge_acceptance(
+        GuaranteePoint(Q_G, H_G), shipped.grade("1U", pump_input_power_w=2000.0), FLOWS, heads
+    )
+    assert not result.flow_head_met and not result.passed
+    assert result.verdict("flow").measured == pytest.approx(0.0091, abs=1e-8)
+    # 2B's +-8 % bar would not reach it either, and the small-pump rule never widens 1U
+    assert shipped.grade("1U", pump_input_power_w=2000.0).flow_minus.value == 0.0
+
+
+def test_a_head_4_percent_short_fails_1u_and_passes_2b(shipped) -> None:
+    # Flat curve H = 28.8 m (4 % short) over the whole range: 1U's head bar is 30..31.8 m (fails);
+    # 2B's is 28.5..31.5 m (passes, 28.8 >= 28.5).
+    heads = np.full(FLOWS.size, 28.8) - 1e-9 * FLOWS
+    assert not judge_acceptance(GuaranteePoint(Q_G, H_G), shipped.grade("1U"), FLOWS, heads).flow_head_met
+    passed = judge_acceptance(GuaranteePoint(Q_G, H_G), shipped.grade("2B"), FLOWS, heads)
+    assert passed.flow_head_met and passed.verdict("head").passed
+
+
+def test_a_power_5_percent_over_fails_1b_and_passes_2b(shipped) -> None:
+    # H = 42 - 1e5 Q^2 crosses the line through the origin at Q* = 0.01039685 (see above), where
+    # P = 1000 + 1e5 Q = 2039.685 W. Guarantee 2039.685 / 1.05 = 1942.557 W: 5 % over.
+    # 1B: limit 1942.557 x 1.04 = 2020.26 W (fails); 2B: 1942.557 x 1.08 = 2097.96 W (passes).
+    heads = _parabola(42.0, 1.0e5)
+    powers = 1000.0 + 1.0e5 * FLOWS
+    guarantee = GuaranteePoint(Q_G, H_G, power_w=2039.685 / 1.05)
+    fails = judge_acceptance(guarantee, shipped.grade("1B"), FLOWS, heads, power_w=powers)
+    assert fails.verdict("power").deviation_fraction == pytest.approx(0.05, abs=1e-5)
+    assert not fails.verdict("power").passed
+    assert (
+        judge_acceptance(guarantee, shipped.grade("2B"), FLOWS, heads, power_w=powers).verdict("power").passed
+    )

@@ -10,18 +10,32 @@ from hil.analysis.grades import default_steady_limits, load_grade_table
 from hil.core.errors import ConfigError
 
 
-def test_verified_values_from_the_published_lexicon() -> None:
+def test_grade_1b_is_the_2012_grade_not_the_1999_class_1() -> None:
+    # ISO 9906:2012 Table 8 as recalled by two reviewers (pump-testing reference); the 1999 edition's
+    # class 1 (t_Q +-4.5 %) printed in pump makers' lexicons is a different thing.
     table = load_grade_table()
     g1b = table.grade("1B")
-    assert (g1b.flow_minus.value, g1b.flow_plus.value) == (0.045, 0.045)
+    assert (g1b.flow_minus.value, g1b.flow_plus.value) == (0.05, 0.05)
     assert (g1b.head_minus.value, g1b.head_plus.value) == (0.03, 0.03)
+    assert g1b.power_plus is not None and g1b.power_plus.value == 0.04
     assert g1b.efficiency is not None and g1b.efficiency.value == -0.03
-    assert all(
-        v.verified for v in (g1b.flow_minus, g1b.flow_plus, g1b.head_minus, g1b.head_plus, g1b.efficiency)
-    )
     g2b = table.grade("2B")
     assert (g2b.flow_minus.value, g2b.head_plus.value) == (0.08, 0.05)
-    assert g2b.efficiency is not None and g2b.efficiency.value == -0.05 and g2b.efficiency.verified
+    assert g2b.power_plus is not None and g2b.power_plus.value == 0.08
+    assert g2b.efficiency is not None and g2b.efficiency.value == -0.05
+    for grade in table.grades.values():  # no two public sources found: nothing claims to be verified
+        values = [grade.flow_minus, grade.flow_plus, grade.head_minus, grade.head_plus]
+        values += [v for v in (grade.power_plus, grade.efficiency) if v is not None]
+        assert not any(v.verified for v in values)
+        assert all(v.edition == "ISO 9906:2012" and v.source for v in values)
+
+
+def test_every_grade_has_a_power_tolerance() -> None:
+    table = load_grade_table()
+    expected = {"1B": 0.04, "1E": 0.04, "1U": 0.10, "2B": 0.08, "2U": 0.16, "3B": 0.09}
+    for name, value in expected.items():
+        power = table.grade(name).power_plus
+        assert power is not None and power.value == value, name
 
 
 def test_remaining_grades_are_present_and_unverified() -> None:
@@ -53,7 +67,9 @@ def test_class_conditions() -> None:
     assert c1.uncertainty_limits["speed"].value == 0.002
     c2 = table.grade("2B").grade_class
     assert c2.min_points_near_guarantee.value == 3
-    assert c2.uncertainty_limits == {}
+    assert c2.uncertainty_limits["flow"].value == 0.025  # limits for grades 2 and 3 too (unverified)
+    assert not c2.uncertainty_limits["flow"].verified
+    assert table.grade("3B").grade_class.uncertainty_limits["head"].value == 0.025
     assert (c2.npsh3_tolerance_fraction.value, c2.npsh3_tolerance_min_m.value) == (0.06, 0.2)
 
 
@@ -68,16 +84,26 @@ def test_default_steady_limits_per_grade() -> None:
     assert limits2["speed"].max_fluctuation_fraction == 0.02
 
 
-def test_small_pump_rule_is_applied_and_unverified() -> None:
+def test_small_pump_rule_widens_bilateral_grades_2b_and_3b_only() -> None:
     table = load_grade_table()
-    small = table.grade("1B", pump_input_power_w=5_000.0)
+    small = table.grade("2B", pump_input_power_w=5_000.0)
     assert small.small_pump_rule_applied
     assert (small.flow_minus.value, small.flow_plus.value) == (0.10, 0.10)
     assert (small.head_minus.value, small.head_plus.value) == (0.08, 0.08)
     assert not small.flow_minus.verified
-    assert small.efficiency == table.grade("1B").efficiency  # only flow and head change
-    assert not table.grade("1B", pump_input_power_w=10_001.0).small_pump_rule_applied
-    assert table.grade("1B", pump_input_power_w=10_000.0).small_pump_rule_applied
+    assert small.efficiency == table.grade("2B").efficiency  # only flow and head change
+    assert not table.grade("2B", pump_input_power_w=10_001.0).small_pump_rule_applied
+    assert table.grade("2B", pump_input_power_w=10_000.0).small_pump_rule_applied
+    for name in ("1B", "1E", "1U", "2U"):
+        assert table.grade(name, pump_input_power_w=1_000.0) == table.grade(name), name
+    g1u = table.grade("1U", pump_input_power_w=1_000.0)
+    assert (g1u.flow_minus.value, g1u.head_minus.value) == (0.0, 0.0)  # never a minus tolerance
+
+
+def test_a_small_pump_rule_that_names_a_unilateral_grade_is_refused(tmp_path: Path) -> None:
+    path = _write(tmp_path, '[small_pump]\ngrades = ["2B", "1U"]\n')
+    with pytest.raises(ConfigError, match="small_pump.grades.*unilateral grade '1U'"):
+        load_grade_table(path)
 
 
 def test_unknown_grade_is_named() -> None:
@@ -96,7 +122,7 @@ def test_override_replaces_one_entry_and_adds_a_grade(tmp_path: Path) -> None:
         tmp_path,
         """
 [grades.1B]
-flow_minus = { value = 0.05, verified = true, note = "my copy of the standard" }
+flow_minus = { value = 0.055, verified = true, note = "my copy of the standard" }
 
 [grades.3U]
 class = "3"
@@ -110,9 +136,9 @@ npsh_min_ratio = { value = 0.9, verified = true }
 """,
     )
     table = load_grade_table(path)
-    assert table.grade("1B").flow_minus.value == 0.05
+    assert table.grade("1B").flow_minus.value == 0.055
     assert table.grade("1B").flow_minus.note == "my copy of the standard"
-    assert table.grade("1B").flow_plus.value == 0.045  # untouched
+    assert table.grade("1B").flow_plus.value == 0.05  # untouched
     assert table.grade("3U").flow_plus.value == 0.18
     assert table.grade("3U").source == str(path)
     assert table.speed_range.npsh_min_ratio.value == 0.9
