@@ -1,13 +1,16 @@
 """The ``hil`` command: one subcommand for each job a user has.
 
-Exit status: 0 done, 1 error (instrument, I/O, a bug), 2 usage or configuration error,
-3 aborted (interlock trip or operator stop). Input errors print one clear line, never a traceback.
+Exit status: 0 done (and, for a judged run, PASS), 1 error (instrument, I/O, a bug; for replay: a
+recomputed result differs), 2 usage or configuration error, 3 aborted (interlock trip or operator
+stop), 4 the acceptance verdict is FAIL, 5 the verdict is INVALID or NOT JUDGED (the test cannot
+prove the guarantee either way). Input errors print one clear line, never a traceback.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import signal
 import sys
 from collections.abc import Sequence
@@ -19,7 +22,40 @@ from hil.core.errors import ConfigError, HilError, InterlockTrip, OperatorStop
 from hil.fleet.commands import add_commands, executor_options
 from hil.store.names import REPORT
 
-EXIT_OK, EXIT_ERROR, EXIT_USAGE, EXIT_ABORTED = 0, 1, 2, 3
+EXIT_OK, EXIT_ERROR, EXIT_USAGE, EXIT_ABORTED, EXIT_FAIL, EXIT_INVALID = 0, 1, 2, 3, 4, 5
+
+
+def _check_output_file(path: str, option: str) -> None:
+    """Refuse at start-up, before anything moves, an output file that could not be written later."""
+    target = Path(path)
+    parent = target.parent if str(target.parent) else Path(".")
+    if target.is_dir():
+        raise ConfigError("command line", option, f"{path} is a directory, expected a file to write")
+    if not parent.is_dir():
+        raise ConfigError("command line", option, f"cannot write {path}: directory {parent} does not exist")
+    if not os.access(parent, os.W_OK) or (target.exists() and not os.access(target, os.W_OK)):
+        raise ConfigError("command line", option, f"cannot write {path}: permission denied")
+
+
+def _check_output_directory(path: str, option: str) -> None:
+    """The directory runs go into: created now if missing, and it must be writable."""
+    directory = Path(path)
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ConfigError("command line", option, f"cannot create {path}: {exc.strerror or exc}") from exc
+    if not os.access(directory, os.W_OK):
+        raise ConfigError("command line", option, f"cannot write into {path}: permission denied")
+
+
+def _verdict_status(acceptance: dict[str, Any] | None) -> int:
+    """0 without a judgement or on PASS; 4 on FAIL; 5 on INVALID or NOT JUDGED."""
+    if acceptance is None:
+        return EXIT_OK
+    from hil.results.acceptance import FAIL, PASS, legacy_verdict
+
+    verdict = acceptance.get("verdict") or legacy_verdict(acceptance)
+    return {PASS: EXIT_OK, FAIL: EXIT_FAIL}.get(verdict, EXIT_INVALID)
 
 
 def _parse_overrides(items: Sequence[str]) -> dict[str, str]:
@@ -212,10 +248,14 @@ def cmd_run(args: argparse.Namespace, out: TextIO) -> int:
     from hil.console.watch import watching
     from hil.fleet.catalogue import record_run
     from hil.results.acceptance import SETTINGS_KEY, format_verdict_table, resolve_settings
+    from hil.results.npsh3 import format_npsh3_table
     from hil.run.procedure_api import load_procedure
     from hil.run.session import run_procedure
     from hil.run.stream import RunStream
 
+    _check_output_directory(args.out, "--out")
+    if args.json:
+        _check_output_file(args.json, "--json")
     config = load_bench(args.bench)  # parsed once; everything below gets the parsed file
     settings = resolve_settings(
         config.geometry.rated_speed_rpm, args.pump, args.guarantee, args.grade, args.grades
@@ -248,12 +288,15 @@ def cmd_run(args: argparse.Namespace, out: TextIO) -> int:
     # now: the derive step needs pandas, which would delay the run's first tick).
     from hil.results.derive import derive_run
 
-    acceptance = derive_run(result.directory).acceptance
+    derived = derive_run(result.directory)
+    acceptance = derived.acceptance
     _warn(record_run(Path(args.out), result.directory))  # the catalogue of --out indexes it at once
     out.write(f"\nrun directory: {result.directory}\n")
     out.write(f"status: {result.status}" + (f" ({result.reason})" if result.reason else "") + "\n")
     if result.points:
         out.write(_points_table(result.points) + "\n")
+    if derived.npsh3_table is not None:
+        out.write("\n" + format_npsh3_table(derived.npsh3_table) + "\n")
     if acceptance is not None:
         out.write("\n" + format_verdict_table(acceptance) + "\n")
     if args.json:
@@ -265,12 +308,15 @@ def cmd_run(args: argparse.Namespace, out: TextIO) -> int:
                     "reason": result.reason,
                     "points": result.points,
                     "acceptance": acceptance,
+                    "npsh3": derived.npsh3_table,
                 },
                 indent=2,
                 default=str,
             )
         )
-    return {"completed": EXIT_OK, "aborted": EXIT_ABORTED}.get(result.status, EXIT_ERROR)
+    if result.status != "completed":
+        return EXIT_ABORTED if result.status == "aborted" else EXIT_ERROR
+    return _verdict_status(acceptance)
 
 
 def _warn(warning: str | None) -> None:
@@ -361,9 +407,11 @@ def cmd_replay(args: argparse.Namespace, out: TextIO) -> int:
         return replay_all(args, changes, out)
     outcome = replay_run(Path(args.run_dir), changes)
     out.write(format_outcome(outcome) + "\n")
-    if outcome.rejudged and outcome.acceptance is not None:
+    if outcome.acceptance is not None:
         out.write("\n" + format_verdict_table(outcome.acceptance) + "\n")
-    return EXIT_OK if outcome.equal else EXIT_ERROR
+    if not outcome.equal:
+        return EXIT_ERROR
+    return _verdict_status(outcome.acceptance)
 
 
 def _replay_through_bench(args: argparse.Namespace, out: TextIO) -> int:
@@ -395,6 +443,8 @@ def _replay_through_bench(args: argparse.Namespace, out: TextIO) -> int:
 def cmd_report(args: argparse.Namespace, out: TextIO) -> int:
     from hil.results.report import write_report
 
+    if args.out:
+        _check_output_file(args.out, "--out")
     written = write_report(Path(args.run_dir), Path(args.out) if args.out else None)
     for path in written:
         out.write(f"wrote {path}\n")

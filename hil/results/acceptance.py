@@ -58,6 +58,7 @@ from hil.analysis.uncertainty import (
 )
 from hil.bench.config import BenchGeometry
 from hil.core.errors import ConfigError
+from hil.core.units import dimension_of, parse_quantity
 from hil.results.pump_definition import Guarantee, PumpDefinition, load_pump_definition
 from hil.run.operating_points import window_samples
 
@@ -66,6 +67,12 @@ if TYPE_CHECKING:
 
 SETTINGS_KEY = "acceptance_settings"
 CONFIDENCE = 0.95
+ACCEPTANCE_FORMAT = 2
+"""Version of ``acceptance.json``: 2 adds the overall verdict (release 0.1.0 wrote none)."""
+PASS, FAIL, INVALID, NOT_JUDGED = "PASS", "FAIL", "INVALID", "NOT JUDGED"
+VERDICTS = (PASS, FAIL, INVALID, NOT_JUDGED)
+FAR_OUTSIDE_FACTOR = 10.0
+"""A guarantee flow this many times off the measured flows gets a hint about units."""
 UNCERTAIN_CHANNELS = ("speed_rpm", "flow_m3_s", "p_inlet_pa", "p_outlet_pa", "electrical_power_w")
 DISTINCT_FLOW_FRACTION = 0.005
 EFFICIENCY_BASIS = "overall (wire-to-water): rho g Q H / P_el"
@@ -122,25 +129,40 @@ class AcceptanceSettings:
 
 
 def parse_guarantee_text(text: str) -> Guarantee:
-    """``Q_M3_S,H_M[,ETA]`` from the command line (SI: m3/s, m, efficiency as a fraction)."""
+    """``Q,H[,ETA][,P]`` from the command line, each a number with or without a unit.
+
+    ``"0.45 L/s, 200 m, 45 %"`` or ``"0.00045,200,0.45"`` (bare numbers are SI: m3/s, m, a fraction).
+    A third and fourth value are told apart by their unit: a fraction or percentage is the
+    efficiency, a power (``2.1 kW``) the electrical input power; a bare third number is the efficiency.
+    """
+    source, field = "command line", "--guarantee"
     parts = [p.strip() for p in text.split(",")]
-    try:
-        values = [float(p) for p in parts]
-    except ValueError as exc:
+    if len(parts) not in (2, 3, 4) or not all(parts):
         raise ConfigError(
-            "command line", "--guarantee", f"expected Q_M3_S,H_M[,ETA] numbers, got {text!r}"
-        ) from exc
-    if len(values) not in (2, 3):
-        raise ConfigError(
-            "command line", "--guarantee", f"expected 2 or 3 numbers Q_M3_S,H_M[,ETA], got {text!r}"
+            source, field, f"expected Q,H[,ETA][,P] (e.g. '0.45 L/s, 200 m, 45 %'), got {text!r}"
         )
-    if not all(math.isfinite(v) and v > 0 for v in values):
-        raise ConfigError("command line", "--guarantee", f"expected positive numbers, got {text!r}")
-    if len(values) == 3 and values[2] > 1:
+    flow = parse_quantity(parts[0], "flow", source, f"{field} flow")
+    head = parse_quantity(parts[1], "head", source, f"{field} head")
+    efficiency: float | None = None
+    power: float | None = None
+    for part in parts[2:]:
+        kind = dimension_of(part) or "fraction"
+        if kind == "power" and power is None:
+            power = parse_quantity(part, "power", source, f"{field} power")
+        elif kind == "fraction" and efficiency is None:
+            efficiency = parse_quantity(part, "fraction", source, f"{field} efficiency")
+        else:
+            raise ConfigError(
+                source, field, f"{part!r}: expected one efficiency (fraction or %) and one power"
+            )
+    values = [v for v in (flow, head, efficiency, power) if v is not None]
+    if not all(v > 0 for v in values):
+        raise ConfigError(source, field, f"expected positive values, got {text!r}")
+    if efficiency is not None and efficiency > 1:
         raise ConfigError(
-            "command line", "--guarantee", f"efficiency is a fraction (0.43 for 43 %), got {values[2]!r}"
+            source, field, f"efficiency is a fraction (0.43, or '43 %'), got {parts[2]!r} = {efficiency:g}"
         )
-    return Guarantee(values[0], values[1], values[2] if len(values) == 3 else None)
+    return Guarantee(flow, head, efficiency, power)
 
 
 def resolve_settings(
@@ -258,13 +280,24 @@ def _shaft_columns(
     }
 
 
+def independent_readings(point: Mapping[str, Any], channel: str) -> float:
+    """The effective sample size of a channel's window (``_n_eff``); the sample count for points
+    recorded before it existed."""
+    n_eff = point.get(f"{channel}_n_eff")
+    if n_eff is not None and math.isfinite(float(n_eff)):
+        return float(n_eff)
+    return float(point.get(f"{channel}_n", 0) or 0)
+
+
 def _channel_uncertainty(point: Mapping[str, Any], channel: str, accuracy: Mapping[str, float]) -> float:
     """Combined (random RSS instrument) uncertainty of one averaged channel of a point."""
     mean = float(point[channel])
     std = float(point.get(f"{channel}_std", math.nan))
-    n = int(point.get(f"{channel}_n", 0) or 0)
+    n = independent_readings(point, channel)
     random_u = (
-        student_t_factor(n, CONFIDENCE) * std / math.sqrt(n) if n >= 2 and math.isfinite(std) else math.inf
+        student_t_factor(max(2, round(n)), CONFIDENCE) * std / math.sqrt(n)
+        if n >= 2 and math.isfinite(std)
+        else math.inf
     )
     return combine_rss(random_u, float(accuracy.get(channel, 0.0)) * abs(mean))
 
@@ -359,6 +392,9 @@ def converted_point(
             * combine_rss(rel(p_h, u_hydraulic), 3 * e_n),
             "converted_overall_efficiency": converted.efficiency,
             "u_converted_overall_efficiency": u_eta,
+            # ticks averaged, and the independent readings they are worth (the least of the channels)
+            "samples_n": float(point.get("flow_m3_s_n", math.nan)),
+            "n_eff": min(independent_readings(point, channel) for channel in UNCERTAIN_CHANNELS),
         }
     )
     return {
@@ -667,11 +703,59 @@ def acceptance_document(
     accuracy: Mapping[str, float],
     geometry: BenchGeometry,
     settings: AcceptanceSettings,
+    run_status: str = "completed",
+    run_reason: str = "",
 ) -> dict[str, Any]:
-    """The acceptance document (``acceptance.json``): :func:`judge_run`, with NaN and infinity as
-    null (JSON has no spelling for them)."""
-    document: dict[str, Any] = _strict_json(judge_run(points, rows, samples, accuracy, geometry, settings))
-    return document
+    """The acceptance document (``acceptance.json``): :func:`judge_run` and the overall verdict
+    (:func:`overall_verdict`), with NaN and infinity as null (JSON has no spelling for them)."""
+    document = judge_run(points, rows, samples, accuracy, geometry, settings)
+    verdict, reasons = overall_verdict(document, rows, run_status, run_reason)
+    document = {
+        "format": ACCEPTANCE_FORMAT,
+        "verdict": verdict,
+        "verdict_reasons": reasons,
+        "run_status": run_status,
+        **document,
+    }
+    document["passed"] = verdict == PASS  # never True on a run or a judgement that cannot be trusted
+    strict: dict[str, Any] = _strict_json(document)
+    return strict
+
+
+def overall_verdict(
+    document: Mapping[str, Any], rows: Sequence[Mapping[str, Any]], run_status: str, run_reason: str
+) -> tuple[str, list[str]]:
+    """PASS, FAIL, INVALID or NOT JUDGED, with the reasons.
+
+    INVALID: the run did not complete (aborted, interrupted, error), or a test condition was violated
+    (unsteady points, speed out of range, fluctuation, too few points near the guarantee, an
+    uncertainty above the grade's limit): whatever the curve shows, the test cannot prove it.
+    NOT JUDGED: the judgement itself was impossible (too few distinct flows) or the guarantee flow
+    lies outside the tested flow range (the curve would be extrapolated). PASS only when every
+    guarantee is met on a valid test; FAIL when a guarantee is missed on a valid test.
+    """
+    if run_status != "completed":
+        why = f" ({run_reason})" if run_reason else ""
+        return INVALID, [f"the run did not complete: status {run_status}{why}"]
+    if document.get("error"):
+        return NOT_JUDGED, [str(document["error"])]
+    flows = [float(r["converted_flow_m3_s"]) for r in rows if math.isfinite(float(r["converted_flow_m3_s"]))]
+    q_g = float(document["guarantee"]["flow_m3_s"])
+    if flows and not min(flows) <= q_g <= max(flows):
+        reason = (
+            f"the guarantee flow {q_g * 1000:.4g} L/s lies outside the tested flow range "
+            f"{min(flows) * 1000:.4g}..{max(flows) * 1000:.4g} L/s (at the specified speed)"
+        )
+        factor = max(q_g / max(flows), min(flows) / q_g)
+        if factor > FAR_OUTSIDE_FACTOR:
+            reason += (
+                f"; it is {factor:.3g} times off the measured flows: was it typed in another unit? "
+                "A bare number is m3/s; give the unit, e.g. --guarantee '0.45 L/s, 200 m'"
+            )
+        return NOT_JUDGED, [reason]
+    if document.get("violations"):
+        return INVALID, [f"{c['condition']}: {c['message']}" for c in document["violations"]]
+    return (PASS, []) if document.get("guarantees_met") else (FAIL, ["a guarantee is not met"])
 
 
 def _strict_json(value: Any) -> Any:
@@ -734,7 +818,8 @@ def format_verdict_table(document: Mapping[str, Any]) -> str:
     ]
     if document.get("error"):
         lines.append(f"  cannot judge: {document['error']}")
-        lines.append("RESULT: NOT JUDGED")
+        lines.extend(f"  reason: {reason}" for reason in document.get("verdict_reasons", []))
+        lines.append(f"RESULT: {document.get('verdict', NOT_JUDGED)}")
         return "\n".join(lines)
     lines.append(
         f"  {'quantity':<25}{'guaranteed':>13}{'measured':>13}{'deviation':>11}  {'tolerance':<18}verdict"
@@ -763,11 +848,9 @@ def format_verdict_table(document: Mapping[str, Any]) -> str:
         lines.append("  test conditions: none violated")
     for note in document.get("unchecked_conditions", []):
         lines.append(f"    not checked: {note}")
-    verdict = (
-        "PASS"
-        if document["passed"]
-        else ("FAIL" if not document["guarantees_met"] else "GUARANTEE MET, TEST CONDITIONS VIOLATED")
-    )
+    verdict = document.get("verdict") or legacy_verdict(document)
+    if verdict != PASS:
+        lines.extend(f"  reason: {reason}" for reason in document.get("verdict_reasons", []))
     lines.append(f"RESULT: {verdict}")
     return "\n".join(lines)
 
@@ -777,3 +860,12 @@ def _converted(value: float | np.ndarray | None) -> float:
     if value is None:
         raise AnalysisError("a measured quantity has no speed-converted value")
     return float(value)
+
+
+def legacy_verdict(document: Mapping[str, Any]) -> str:
+    """The verdict of an ``acceptance.json`` written before the overall verdict existed."""
+    if document.get("error"):
+        return NOT_JUDGED
+    if document.get("passed"):
+        return PASS
+    return FAIL if not document.get("guarantees_met") else INVALID

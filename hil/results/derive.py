@@ -30,6 +30,7 @@ from typing import Any
 
 import numpy as np
 
+from hil.analysis.grades import load_grade_table
 from hil.analysis.steady import (
     DEFAULT_STEADY_LIMITS,
     judge_run_window,
@@ -43,7 +44,7 @@ from hil.results.acceptance import (
     converted_rows,
 )
 from hil.results.npsh3 import METADATA_KEY as NPSH3_METADATA_KEY
-from hil.results.npsh3 import Npsh3Row, npsh3_rows
+from hil.results.npsh3 import Npsh3Row, npsh3_rows, npsh3_table
 from hil.run.operating_points import operating_point, window_samples
 from hil.run.procedure_api import Point, declared_products
 from hil.store.run_directory import POINTS, write_derived, write_points_csv
@@ -167,10 +168,18 @@ def _points_converted(d: Derivation) -> Product | None:
 
 
 def _acceptance(d: Derivation) -> Product | None:
-    if not d.points or d.settings.guarantee is None:
+    if d.settings.guarantee is None:
         return None
+    # Judged even without a point, so that a run that stopped early says INVALID, never nothing.
     return acceptance_document(
-        d.points, d.converted, d.log.samples, d.log.accuracy, d.log.bench.geometry, d.settings
+        d.points,
+        d.converted,
+        d.log.samples,
+        d.log.accuracy,
+        d.log.bench.geometry,
+        d.settings,
+        run_status=d.log.status,
+        run_reason=str(d.log.metadata.get("reason") or ""),
     )
 
 
@@ -194,6 +203,8 @@ class DerivedResults:
     products: dict[str, Product] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
     npsh3_rows: list[Npsh3Row] | None = None
+    npsh3_table: list[dict[str, Any]] | None = None
+    """NPSH3 per flow with uncertainty and the judged grade's tolerance (2B when none is set)."""
 
     @property
     def acceptance(self) -> dict[str, Any] | None:
@@ -211,6 +222,16 @@ def derive(
     """
     notes: list[str] = []
     points = recompute_points(log, notes)
+    if log.format < 2:
+        # Format 1 (release 0.1.0) took the random uncertainty from the sample count: keep its
+        # method, so that its results replay as recorded (the current method is noted, not forced).
+        for point in points:
+            for key in [k for k in point if k.endswith("_n_eff")]:
+                del point[key]
+        notes.append(
+            f"format {log.format}: random uncertainties from the sample count n, as that release "
+            "computed them (format 2 uses the effective sample size n_eff)"
+        )
     if steady_limits:
         _rejudge_point_steadiness(log, points, steady_limits)
     derivation = Derivation(log, points, settings if settings is not None else recorded_settings(log))
@@ -221,6 +242,8 @@ def derive(
             derived.products[name] = content
     if "npsh3" in derived.products:
         derived.npsh3_rows = derivation.npsh3
+        grade = load_grade_table(derivation.settings.grade_table).grade(derivation.settings.grade or "2B")
+        derived.npsh3_table = npsh3_table(derivation.npsh3, grade)
     return derived
 
 

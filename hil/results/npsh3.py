@@ -15,7 +15,7 @@ carries the stated accuracies (``accuracy``) and, under ``npsh3``, the tap diame
 
 Uncertainty (95 %, the convention of :mod:`hil.analysis.uncertainty`):
 
-- each reading: Student-t random part from the window's std and count, root-sum-square with the
+- each reading: Student-t random part from the window's std and effective sample size, root-sum-square with the
   instrument's stated accuracy (a fraction of the reading; a channel without one contributes only
   its random part);
 - head: random from the head series, instrument part propagated from both pressures and the flow
@@ -54,7 +54,8 @@ import numpy as np
 
 from hil.analysis import AnalysisError
 from hil.analysis.fits import PolynomialFit
-from hil.analysis.npsh import fit_npsh3_curve, npsh3_from_sweep
+from hil.analysis.grades import Grade
+from hil.analysis.npsh import fit_npsh3_curve, npsh3_from_sweep, npsh3_tolerance_m
 from hil.analysis.uncertainty import combine_rss, head_uncertainty_m, student_t_factor
 from hil.core.errors import ConfigError
 from hil.core.fluids import STANDARD_GRAVITY_M_S2, water_vapour_pressure_pa
@@ -86,13 +87,21 @@ class Npsh3Row:
     status: str  # "ok", or why this sweep gave no NPSH3
 
 
+def _independent(point: Mapping[str, Any], channel: str) -> float:
+    """Effective sample size of a channel's window (its count for points recorded before n_eff)."""
+    n_eff = point.get(f"{channel}_n_eff")
+    if n_eff is not None and math.isfinite(float(n_eff)):
+        return float(n_eff)
+    return float(point.get(f"{channel}_n", 0) or 0)
+
+
 def _reading_uncertainty(point: Mapping[str, Any], channel: str, accuracy: Mapping[str, float]) -> float:
     """Random (Student-t on the mean) and instrument part of one averaged channel, RSS."""
     mean = float(point[channel])
     std = float(point.get(f"{channel}_std", math.nan))
-    n = int(point.get(f"{channel}_n", 0))
+    n = _independent(point, channel)
     if n >= 2 and math.isfinite(std):
-        random = student_t_factor(n, CONFIDENCE) * std / math.sqrt(n)
+        random = student_t_factor(max(2, round(n)), CONFIDENCE) * std / math.sqrt(n)
     else:
         random = math.inf  # one sample says nothing about scatter
     return combine_rss(random, float(accuracy.get(channel, 0.0)) * abs(mean))
@@ -107,10 +116,10 @@ def point_uncertainties(
     p1, p2, q = float(point["p_inlet_pa"]), float(point["p_outlet_pa"]), float(point["flow_m3_s"])
     u_p1 = _reading_uncertainty(point, "p_inlet_pa", accuracy)
     u_q = _reading_uncertainty(point, "flow_m3_s", accuracy)
-    head_n = int(point.get("head_m_n", 0))
+    head_n = _independent(point, "head_m")
     head_std = float(point.get("head_m_std", math.nan))
     head_random = (
-        student_t_factor(head_n, CONFIDENCE) * head_std / math.sqrt(head_n)
+        student_t_factor(max(2, round(head_n)), CONFIDENCE) * head_std / math.sqrt(head_n)
         if head_n >= 2 and math.isfinite(head_std)
         else math.inf
     )
@@ -287,3 +296,48 @@ def npsh3_curve(rows: Sequence[Npsh3Row]) -> PolynomialFit | None:
     return fit_npsh3_curve(
         [row.flow_m3_s for row in good], [row.npsh3_m for row in good], degree=min(2, len(good) - 1)
     )
+
+
+def npsh3_table(rows: Sequence[Npsh3Row], grade: Grade) -> list[dict[str, Any]]:
+    """One entry per tested flow: NPSH3, its 95 % uncertainty and the grade's NPSH3 tolerance
+    (the larger of the fraction of NPSH3 and the floor, :func:`hil.analysis.npsh.npsh3_tolerance_m`)."""
+    table = []
+    for row in rows:
+        ok = row.status == "ok" and math.isfinite(row.npsh3_m)
+        table.append(
+            {
+                "flow_target_m3_s": row.flow_target_m3_s,
+                "flow_m3_s": row.flow_m3_s if ok else None,
+                "speed_rpm": row.speed_rpm if ok else None,
+                "npsh3_m": row.npsh3_m if ok else None,
+                "npsh3_uncertainty_m": row.npsh3_uncertainty_m if ok else None,
+                "tolerance_m": npsh3_tolerance_m(grade, row.npsh3_m) if ok else None,
+                "grade": grade.name,
+                "tolerance_verified": grade.grade_class.npsh3_tolerance_fraction.verified,
+                "status": row.status,
+            }
+        )
+    return table
+
+
+def format_npsh3_table(table: Sequence[Mapping[str, Any]]) -> str:
+    """The NPSH3 results as a readable table (flows in L/s)."""
+    if not table:
+        return "NPSH3: no sweep measured"
+    grade = table[0]["grade"]
+    mark = "" if table[0]["tolerance_verified"] else " (unverified)"
+    lines = [
+        f"NPSH3 per flow (95 % uncertainty; tolerance of grade {grade}{mark}; flow in L/s):",
+        f"  {'Q target L/s':>12} {'Q L/s':>8} {'NPSH3 m':>8} {'+- m':>7} {'tol m':>7}  status",
+    ]
+    for entry in table:
+        if entry["npsh3_m"] is None:
+            lines.append(
+                f"  {entry['flow_target_m3_s'] * 1000:12.4f} {'-':>8} {'-':>8} {'-':>7} {'-':>7}  {entry['status']}"
+            )
+            continue
+        lines.append(
+            f"  {entry['flow_target_m3_s'] * 1000:12.4f} {entry['flow_m3_s'] * 1000:8.4f} "
+            f"{entry['npsh3_m']:8.3f} {entry['npsh3_uncertainty_m']:7.3f} {entry['tolerance_m']:7.3f}  ok"
+        )
+    return "\n".join(lines)

@@ -61,10 +61,12 @@ from hil.results.derive import (
 )
 from hil.run.procedure_api import load_procedure
 from hil.store.run_directory import (
+    ACCEPTANCE,
     BENCH_SNAPSHOT,
     EVENTS,
     METADATA,
     RESULT_FILES,
+    RUN_FORMAT,
     new_replay_directory,
     write_replay_info,
 )
@@ -177,11 +179,23 @@ def _csv_rows(path: Path) -> list[list[str]]:
     return list(csv.reader(io.StringIO(text))) if text else []
 
 
-def compare_csv(name: str, recorded: Path, recomputed: Path) -> list[Difference]:
-    """Cell by cell, as written (floats in ``repr``, so equal text means equal bits)."""
+def compare_csv(
+    name: str, recorded: Path, recomputed: Path, added_columns: list[str] | None = None
+) -> list[Difference]:
+    """Cell by cell, as written (floats in ``repr``, so equal text means equal bits).
+
+    With ``added_columns`` (a run of an older format), columns the recomputation has and the
+    recording lacks are listed there instead of counted as differences.
+    """
     old, new = _csv_rows(recorded), _csv_rows(recomputed)
     differences: list[Difference] = []
     old_header, new_header = (old[0] if old else []), (new[0] if new else [])
+    if added_columns is not None and old_header:
+        added_columns += [c for c in new_header if c not in old_header]
+        new_header_kept = [c for c in new_header if c in old_header]
+        keep = [new_header.index(c) for c in new_header_kept]
+        new = [new_header_kept] + [[row[i] if i < len(row) else "" for i in keep] for row in new[1:]]
+        new_header = new_header_kept
     differences += [
         Difference(name, "header", c, "(column present)", "(no such column)")
         for c in old_header
@@ -275,18 +289,34 @@ def compare_steady_events(log: RunLog, outcome: ReplayOutcome) -> None:
 
 def _compare_file(name: str, log: RunLog, scratch: Path, outcome: ReplayOutcome) -> None:
     recorded, recomputed = log.directory / name, scratch / name
+    older = log.format < RUN_FORMAT
     if not recorded.exists() and not recomputed.exists():
         return
     if not recorded.exists():
-        if log.closed:
+        if older:
+            outcome.notes.append(
+                f"{name}: not recorded by this run's format {log.format}; the current code derives it"
+            )
+        elif log.closed:
             outcome.differences.append(Difference(name, "(file)", "(file)", "(missing)", "(written)"))
         return
     if not recomputed.exists():
         outcome.differences.append(Difference(name, "(file)", "(file)", "(present)", "(not produced)"))
         return
+    if older and name == ACCEPTANCE:
+        outcome.notes.append(
+            f"{name}: judged by an older release (format {log.format}: no overall verdict, the grade table "
+            "since corrected); not compared. 'hil replay --grade G' re-judges the run beside it"
+        )
+        return
     outcome.compared.append(name)
     if name.endswith(".csv"):
-        outcome.differences += compare_csv(name, recorded, recomputed)
+        added: list[str] | None = [] if older else None
+        outcome.differences += compare_csv(name, recorded, recomputed, added)
+        if added:
+            outcome.notes.append(
+                f"{name}: columns added since format {log.format} not compared: {', '.join(added)}"
+            )
     else:
         outcome.differences += compare_json(
             name,

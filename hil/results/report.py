@@ -34,9 +34,13 @@ import pandas as pd
 
 from hil.analysis.fits import fit_polynomial
 from hil.analysis.grades import load_grade_table
-from hil.core.errors import RunLogError
+from hil.analysis.npsh import npsh3_tolerance_m
+from hil.results import report_log
 from hil.results.acceptance import (
     EFFICIENCY_BASIS,
+    FAIL,
+    INVALID,
+    PASS,
     POWER_BASIS,
     QUANTITY_LABELS,
     SETTINGS_KEY,
@@ -44,6 +48,7 @@ from hil.results.acceptance import (
     converted_point,
     distinct_flows,
     format_quantity,
+    legacy_verdict,
 )
 from hil.store.run_directory import POINTS, POINTS_CONVERTED, REPORT, VERDICTS, write_points_csv
 from hil.store.run_log import RunLog
@@ -70,8 +75,14 @@ class ReportData:
             else AcceptanceSettings(self.log.bench.geometry.rated_speed_rpm)
         )
         self.points = self.log.points()
-        if self.points.empty:
-            raise RunLogError(f"{path}: no {POINTS} (or it is empty): nothing to report")
+        self.derived_here = False
+        if self.points.empty and not (self.results_dir / POINTS).exists():
+            # A run that never closed (interrupted) recorded no results: derive them from its journal.
+            from hil.results.derive import derive
+
+            derived = derive(self.log, self.settings)
+            self.points = pd.DataFrame(derived.points)
+            self.derived_here = True
         converted = self.log.converted_points()
         if converted is not None:
             self.converted = converted
@@ -92,6 +103,8 @@ class ReportData:
             self.converted = pd.DataFrame(rows)
             self.converted_written = True
         self.acceptance = self.log.acceptance()
+        if self.acceptance is None and self.derived_here and self.settings.guarantee is not None:
+            self.acceptance = derived.acceptance
         npsh3 = self.log.npsh3()
         self.npsh3 = npsh3 if npsh3 is not None and not npsh3.empty else None
         # An NPSH3 test's sweep readings are cavitating on purpose: its H-Q, P-Q and eta-Q figures
@@ -453,13 +466,10 @@ def figure_npsh3(data: ReportData) -> str | None:
 def _verdict_badge(doc: Mapping[str, Any] | None) -> str:
     if doc is None:
         return '<span class="badge none">no guarantee given: not judged</span>'
-    if doc.get("error"):
-        return '<span class="badge none">NOT JUDGED</span>'
-    if doc["passed"]:
-        return '<span class="badge pass">PASS</span>'
-    if doc["guarantees_met"]:
-        return '<span class="badge warn">GUARANTEE MET &ndash; TEST CONDITIONS VIOLATED</span>'
-    return '<span class="badge fail">FAIL</span>'
+    verdict = doc.get("verdict") or legacy_verdict(doc)
+    css = {PASS: "pass", FAIL: "fail", INVALID: "warn"}.get(verdict, "none")
+    reasons = "".join(f"<li>{_e(reason)}</li>" for reason in doc.get("verdict_reasons", []))
+    return f'<span class="badge {css}">{_e(verdict)}</span>' + (f"<ul>{reasons}</ul>" if reasons else "")
 
 
 def section_identity(data: ReportData) -> str:
@@ -769,7 +779,8 @@ table.points td{text-align:right;white-space:nowrap}table.points{font-size:12px}
 .badge.pass,.badge.fail,.badge.warn,.badge.none{color:#fff;font-size:15px}
 .unverified{background:#fff3cd;color:#7a5b00;border:1px solid #e0c36a;border-radius:3px;padding:0 4px;
  font-size:11px;white-space:nowrap}.note{color:#555;font-size:12px}figure{margin:10px 0}
-figure svg{max-width:100%;height:auto}figcaption{font-size:12px;color:#555}
+figure svg{width:100%;height:auto}table.trip th{background:#fbe3e0}
+.events td{font-size:11px}table.events{font-size:11px}figcaption{font-size:12px;color:#555}
 """
 
 
@@ -777,31 +788,37 @@ def render_html(data: ReportData) -> str:
     """The whole report as one HTML document."""
     pump = data.settings.pump or {}
     title = f"Pump test report: {pump.get('name', 'unnamed pump')} {pump.get('serial', '')}".strip()
-    figures = [
-        (
-            "H-Q",
-            figure_head(data),
-            "Head against flow, converted to the specified speed; error bars are the 95 % "
-            "uncertainties."
-            + (
-                " Red: the tolerance cross at the guarantee point (horizontal bar: flow tolerance, "
-                "vertical bar: head tolerance) and the line from the origin through it."
-                if data.acceptance
-                else ""
+    figures = []
+    if not data.curve_points.empty:
+        figures = [
+            (
+                "H-Q",
+                figure_head(data),
+                "Head against flow, converted to the specified speed; error bars are the 95 % "
+                "uncertainties."
+                + (
+                    " Red: the tolerance cross at the guarantee point (horizontal bar: flow tolerance, "
+                    "vertical bar: head tolerance) and the line from the origin through it."
+                    if data.acceptance
+                    else ""
+                ),
             ),
-        ),
-        ("P-Q", figure_power(data), "Electrical input power (and hydraulic power) against flow, converted."),
-        (
-            "eta-Q",
-            figure_efficiency(data),
-            "Overall (wire-to-water) efficiency against flow."
-            + (
-                " Red: the lowest acceptable efficiency at the operating flow (guarantee with its tolerance)."
-                if data.acceptance and data.acceptance["guarantee"].get("efficiency")
-                else ""
+            (
+                "P-Q",
+                figure_power(data),
+                "Electrical input power (and hydraulic power) against flow, converted.",
             ),
-        ),
-    ]
+            (
+                "eta-Q",
+                figure_efficiency(data),
+                "Overall (wire-to-water) efficiency against flow."
+                + (
+                    " Red: the lowest acceptable efficiency at the operating flow (guarantee with its tolerance)."
+                    if data.acceptance and data.acceptance["guarantee"].get("efficiency")
+                    else ""
+                ),
+            ),
+        ]
     npsh = figure_npsh3(data)
     if npsh is not None:
         figures.append(("NPSH3-Q", npsh, "NPSH3 (the NPSH available at a 3 % head drop) against flow."))
@@ -815,18 +832,44 @@ def render_html(data: ReportData) -> str:
         "flagged as not checked against the standard (ISO 9906:2012 is not public); check them "
         "against your copy and override them with a grade file.</p>"
     )
-    sections = [
+    status = data.log.status
+    sections = []
+    if status != "completed":  # an aborted or interrupted run opens with what stopped it
+        sections.append(("Run stopped: " + status, report_log.section_trip(data.log)))
+    sections += [
         ("Test", section_identity(data)),
-        ("Verdict", f"<p>{_verdict_badge(data.acceptance)}</p>" + section_verdict(data)),
+        (
+            "Verdict",
+            f"<p>{_verdict_badge(data.acceptance)}</p>" + (section_verdict(data) if data.acceptance else ""),
+        ),
         ("Violated test conditions", section_conditions(data)),
         ("Guarantee point and grade", section_guarantee(data) + unverified_note),
-        ("Figures", figure_html),
-        ("Operating points", section_points(data)),
+        ("Figures", figure_html or "<p>No operating point was recorded.</p>"),
+    ]
+    if data.npsh3 is not None:
+        grade = load_grade_table(data.settings.grade_table).grade(data.settings.grade or "2B")
+        breakdown = report_log.figure_breakdown(data.points, data.npsh3)
+        sections.append(
+            (
+                "NPSH3",
+                report_log.section_npsh3_table(data.npsh3, grade.name, lambda n: npsh3_tolerance_m(grade, n))
+                + (f'<figure id="fig-breakdown">{breakdown}</figure>' if breakdown else ""),
+            )
+        )
+    series = report_log.figure_time_series(data.log)
+    sections += [
+        (
+            "Time series",
+            f'<figure id="fig-time-series">{series}</figure>' if series else "<p>No samples.</p>",
+        ),
+        ("Operating points", section_points(data) if not data.points.empty else "<p>None recorded.</p>"),
         *(
             [("Shaft power: pump and drive efficiency", section_shaft(data))]
             if "shaft_power_w" in data.converted
             else []
         ),
+        ("Events", report_log.section_events(data.log)),
+        ("Injected faults", report_log.section_faults(data.log)),
         ("Fluid", section_fluid(data)),
         ("Bench and instruments", section_bench(data)),
     ]

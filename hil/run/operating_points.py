@@ -3,7 +3,9 @@
 This is the one function both the live run and ``hil replay`` call, on the same float64 arrays, so a
 replay reproduces the live numbers bit for bit. Quantities are averaged first and the head, powers
 and efficiency computed from the means (the pump-test convention); the standard deviation of each
-quantity comes from its per-sample series, and every averaged quantity carries its sample count.
+quantity comes from its per-sample series, and every averaged quantity carries its sample count
+``_n`` and its effective sample size ``_n_eff`` (:mod:`hil.analysis.autocorrelation`: successive
+ticks are correlated, so the random uncertainty of the mean uses ``n_eff``, not ``n``).
 
 Imports hil's analysis and fluids only.
 """
@@ -14,6 +16,7 @@ from collections.abc import Mapping
 
 import numpy as np
 
+from hil.analysis.autocorrelation import effective_sample_size
 from hil.analysis.head import hydraulic_power_w, npsha_m, total_head_m
 from hil.bench.config import STANDARD_CHANNELS, BenchGeometry
 from hil.core.fluids import water_state
@@ -42,6 +45,7 @@ def operating_point(samples: Mapping[str, np.ndarray], geometry: BenchGeometry) 
         point[channel] = means[channel]
         point[f"{channel}_std"] = float(np.std(valid, ddof=1)) if valid.size > 1 else float("nan")
         point[f"{channel}_n"] = float(valid.size)
+        point[f"{channel}_n_eff"] = effective_sample_size(valid)
 
     density, vapour = water_state(means["fluid_temperature_c"])
     head = float(
@@ -72,6 +76,7 @@ def operating_point(samples: Mapping[str, np.ndarray], geometry: BenchGeometry) 
     point["head_m"] = head
     point["head_m_std"] = float(np.std(head_valid, ddof=1)) if head_valid.size > 1 else float("nan")
     point["head_m_n"] = float(head_valid.size)
+    point["head_m_n_eff"] = effective_sample_size(head_valid)
     point["hydraulic_power_w"] = hydraulic
     electrical = means["electrical_power_w"]
     point["overall_efficiency"] = hydraulic / electrical if electrical > 0 else float("nan")

@@ -28,7 +28,7 @@ from hil.run.assembly import Bench, SimEndpoint, connect_bench
 from hil.run.procedure_api import ParameterValue, Point, load_procedure
 from hil.run.runner import Runner
 from hil.run.stream import RunStream
-from hil.store.run_directory import RunWriter, new_run_directory
+from hil.store.run_directory import RUN_FORMAT, RunWriter, new_run_directory
 
 
 @dataclass
@@ -189,6 +189,7 @@ def run_procedure(
             directory,
             channels,
             {
+                "format": RUN_FORMAT,
                 "procedure": spec.name,
                 "parameters": params,
                 "bench_name": session.config.name,

@@ -28,3 +28,7 @@ DERIVED_FILES = {"points_converted": POINTS_CONVERTED, "acceptance": ACCEPTANCE,
 a document as JSON."""
 RESULT_FILES = (POINTS, *DERIVED_FILES.values())
 """Every file a replay recomputes and compares."""
+RUN_FORMAT = 2
+"""Version of the run directory's contents, recorded in the metadata as ``format``. 1 (no such field):
+release 0.1.0. 2: operating points carry effective sample sizes, ``acceptance.json`` the overall
+verdict. A replay of an older run compares what the older run recorded and notes what is new."""

@@ -77,6 +77,7 @@ from hil.store.names import (  # noqa: F401 - re-exported beside the writer and 
     REPLAY_PREFIX,
     REPORT,
     RESULT_FILES,
+    RUN_FORMAT,
     SAMPLES_CSV,
     SAMPLES_PARQUET,
     VERDICTS,

@@ -103,6 +103,11 @@ class RunLog:
         return self.recorded_status != "running"
 
     @property
+    def format(self) -> int:
+        """The run directory's format version (:data:`hil.store.names.RUN_FORMAT`); 1 before it existed."""
+        return int(self.metadata.get("format", 1))
+
+    @property
     def accuracy(self) -> dict[str, float]:
         """Stated accuracy per channel (fraction of reading), as recorded, else from the bench file."""
         stated = self.metadata.get("accuracy")

@@ -11,6 +11,7 @@ breakdown is judged sample by sample against the plant's non-cavitating head cur
 from __future__ import annotations
 
 import dataclasses
+import io
 import json
 import math
 from pathlib import Path
@@ -37,10 +38,34 @@ dwell, and the regulator's return (time constant 2 s). A pump held in breakdown 
 
 
 def run_npsh3(out: Path, *params: str, bench: str = "sim") -> Path:
-    code = main(["run", "npsh3", "--bench", bench, "--out", str(out), "--quiet", *params])
+    """The run directory; the console output and the --json document go beside ``out``."""
+    console = io.StringIO()
+    summary = out.parent / f"{out.name}.json"
+    argv = ["run", "npsh3", "--bench", bench, "--out", str(out), "--quiet", "--json", str(summary), *params]
+    code = main(argv, out=console)
     assert code == 0
+<<<<<<< HEAD
     (run_dir,) = sorted(p for p in out.iterdir() if p.is_dir())
+=======
+    (out.parent / f"{out.name}.txt").write_text(console.getvalue())
+    (run_dir,) = sorted(out.iterdir())
+>>>>>>> c5ab6b0 (Verdicts a witness can sign: PASS/FAIL/INVALID/NOT JUDGED with reasons and exit statuses 4 and 5; effective sample size from autocorrelation (AR(1) check); guarantee units with pint; NPSH3 table on the console and in --json; output paths checked first; report: trip first, time series with limits and trip, events, faults, NPSH3 table and breakdown curves, runs without points; run format 2 with replay migration of format 1)
     return run_dir
+
+
+def test_the_run_ends_with_the_npsh3_table_and_json_holds_it(nominal: Path) -> None:
+    out = nominal.parent
+    console = (out.parent / f"{out.name}.txt").read_text()
+    document = json.loads((out.parent / f"{out.name}.json").read_text())
+    frame = results(nominal)
+    assert "NPSH3 per flow" in console and "tolerance of grade 2B" in console
+    table = document["npsh3"]
+    assert [entry["flow_target_m3_s"] for entry in table] == list(FLOWS_M3_S)
+    for entry, row in zip(table, frame.itertuples()):
+        assert entry["npsh3_m"] == row.npsh3_m and entry["npsh3_uncertainty_m"] == row.npsh3_uncertainty_m
+        # grade 2B (class 2): the larger of 6 % of NPSH3 and 0.2 m
+        assert entry["tolerance_m"] == pytest.approx(max(0.06 * row.npsh3_m, 0.2))
+        assert f"{row.npsh3_m:8.3f}" in console
 
 
 @pytest.fixture(scope="module")

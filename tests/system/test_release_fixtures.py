@@ -38,7 +38,7 @@ def test_a_release_run_reads(release_run: Path) -> None:
 
 def test_a_release_run_replays_exactly(release_run: Path) -> None:
     code, output = cli("replay", str(release_run))
-    assert code == 0, output
+    assert code != 1, output  # 1: a difference; 0, 4 or 5 tell the verdict
     assert "replay equals the recorded results exactly" in output
     assert "operating_points.csv" in output and "points_converted.csv" in output
     if release_run.name == "npsh3":

@@ -227,6 +227,7 @@ def test_an_aborted_run_replays_exactly_and_reports_what_it_could_not_judge(tmp_
     run_dir = sorted(p for p in tmp_path.iterdir() if p.is_dir())[-1]
     assert json.loads((run_dir / "metadata.json").read_text())["status"] == "aborted"
     code, output = cli("replay", str(run_dir))
-    assert code == 0, output
+    assert code == 5, output  # replays exactly; the verdict of an aborted run is INVALID
+    assert "replay equals the recorded results exactly" in output and "RESULT: INVALID" in output
     assert cli("report", str(run_dir))[0] == 0
-    assert "NOT JUDGED" in (run_dir / "report.html").read_text()
+    assert "INVALID" in (run_dir / "report.html").read_text()

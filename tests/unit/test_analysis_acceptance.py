@@ -2,8 +2,9 @@
 
 Grade 1B throughout unless stated, in a hand-calculation table that gives it the 1999 edition's
 class-1 factors (t_Q +-4.5 %, t_H +-3 %, t_eta -3 %, marked verified; the shipped 2012 grades are
-checked at the end of this file), guarantee at Q_G = 0.01 m3/s, H_G = 30 m. Every curve is an exact parabola H = H0 - a Q^2 sampled at nine flows
-0.008..0.012 m3/s, so the degree-2 fit reproduces it and the numbers below follow by hand.
+checked at the end of this file), guarantee at Q_G = 0.01 m3/s, H_G = 30 m. Every curve is an
+exact parabola H = H0 - a Q^2 sampled at nine flows 0.008..0.012 m3/s, so the degree-2 fit
+reproduces it and the numbers below follow by hand.
 """
 
 from __future__ import annotations
@@ -225,7 +226,9 @@ def test_violated_test_conditions_are_listed(table) -> None:
         instrument_uncertainty_fractions={"flow": 0.03},
     )
     assert not result3.valid and not result3.passed
-    assert [(v.condition, v.quantity, v.limit) for v in result3.violations] == [("uncertainty", "flow", 0.025)]
+    assert [(v.condition, v.quantity, v.limit) for v in result3.violations] == [
+        ("uncertainty", "flow", 0.025)
+    ]
 
 
 def test_five_points_in_the_band_satisfy_grade_1(table) -> None:

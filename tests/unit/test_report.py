@@ -174,7 +174,7 @@ def test_report_is_one_self_contained_file(healthy: Path) -> None:
     assert "url(" not in html.replace("url(#", "")  # only in-document references (clip paths)
     for figure in ("H-Q", "P-Q", "eta-Q"):
         assert re.search(rf'<figure id="fig-{figure}"><svg', html), figure
-    assert html.count("<svg") == 3  # no NPSH3 figure without npsh3.csv
+    assert html.count("<svg") == 4  # H-Q, P-Q, eta-Q and the time series; no NPSH3 figure without npsh3.csv
 
 
 def test_report_holds_what_a_test_report_must(healthy: Path) -> None:
@@ -226,7 +226,7 @@ def test_without_guarantee_the_report_says_not_judged(tmp_path: Path) -> None:
     run = make_run(tmp_path / "run", None)
     html = report_text(run)
     assert "not judged" in html and "verdicts" not in html
-    assert html.count("<svg") == 3
+    assert html.count("<svg") == 4
 
 
 def test_npsh3_figure_appears_when_the_run_has_npsh3_results(tmp_path: Path) -> None:
@@ -235,7 +235,7 @@ def test_npsh3_figure_appears_when_the_run_has_npsh3_results(tmp_path: Path) -> 
         "flow_m3_s,npsh3_m,npsh3_uncertainty_m\n0.0003,2.2,0.1\n0.0004,2.7,0.1\n0.0005,3.3,0.1\n"
     )
     html = report_text(run)
-    assert '<figure id="fig-NPSH3-Q"><svg' in html and html.count("<svg") == 4
+    assert '<figure id="fig-NPSH3-Q"><svg' in html and html.count("<svg") == 5
 
 
 def test_exports_beside_a_report_written_elsewhere(healthy: Path, tmp_path: Path) -> None:
