@@ -733,6 +733,8 @@ def section_points(data: ReportData) -> str:
                 _pm(r["converted_head_m"], r["u_converted_head_m"], 2),
                 _pm(r["converted_electrical_power_w"], r["u_converted_electrical_power_w"], 1),
                 _pm(r["converted_overall_efficiency"], r["u_converted_overall_efficiency"], 2, 100.0),
+                _fixed(r.get("samples_n", math.nan), 0),
+                _fixed(r.get("n_eff", r.get("samples_n", math.nan)), 0),
                 ("yes" if bool(r.get("steady", True)) else '<span class="fail">no</span>')
                 + (
                     ""
@@ -754,13 +756,17 @@ def section_points(data: ReportData) -> str:
         f"H @ {speed} (m)",
         f"P_el @ {speed} (W)",
         f"&eta;_ov @ {speed} (%)",
+        "n",
+        "n_eff",
         "steady",
     )
     return (
         '<div class="wide">' + _table(headers, rows, "points") + "</div>"
         '<p class="note">Left: as measured at the test speed; right: converted to the specified speed by the '
         "affinity laws. Every &plusmn; is the 95 % uncertainty: the random part (Student-t on the window's "
-        "mean) and the instrument's stated accuracy combined as a root-sum-square, propagated into head, "
+        "mean, with n_eff, the effective number of independent readings among the n samples, estimated "
+        "from their autocorrelation) and the instrument's stated accuracy combined as a root-sum-square, "
+        "propagated into head, "
         "power and efficiency; the conversion adds the speed's uncertainty (once for Q, twice for H, three "
         "times for P).</p>"
     )

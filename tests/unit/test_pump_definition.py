@@ -139,9 +139,23 @@ def test_unknown_grade_from_the_pump_file_names_the_file_and_field(tmp_path: Pat
 
 
 def test_power_guarantee_under_a_grade_without_power_tolerance_is_refused(tmp_path: Path) -> None:
+    # Every shipped grade has a power tolerance (2B: +8 %); a grade added without one refuses it.
     path = write(tmp_path, GOOD.replace("efficiency = 0.43", "power_w = 2000.0"))
-    with pytest.raises(ConfigError, match="grades.2B.power_plus"):
-        resolve_settings(30000.0, str(path))
+    assert resolve_settings(30000.0, str(path)).guarantee.power_w == 2000.0  # type: ignore[union-attr]
+    override = tmp_path / "grades.toml"
+    override.write_text(
+        '[grades.9X]\nclass = "2"\n'
+        + "".join(
+            f"{k} = {{ value = 0.05, verified = false }}\n"
+            for k in ("flow_minus", "flow_plus", "head_minus", "head_plus")
+        )
+    )
+    path = write(
+        tmp_path,
+        GOOD.replace("efficiency = 0.43", "power_w = 2000.0").replace('grade = "2B"', 'grade = "9X"'),
+    )
+    with pytest.raises(ConfigError, match="grades.9X.power_plus"):
+        resolve_settings(30000.0, str(path), grade_table=str(override))
 
 
 def test_grade_override_file_is_used(tmp_path: Path) -> None:
