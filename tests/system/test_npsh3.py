@@ -44,12 +44,8 @@ def run_npsh3(out: Path, *params: str, bench: str = "sim") -> Path:
     argv = ["run", "npsh3", "--bench", bench, "--out", str(out), "--quiet", "--json", str(summary), *params]
     code = main(argv, out=console)
     assert code == 0
-<<<<<<< HEAD
-    (run_dir,) = sorted(p for p in out.iterdir() if p.is_dir())
-=======
     (out.parent / f"{out.name}.txt").write_text(console.getvalue())
-    (run_dir,) = sorted(out.iterdir())
->>>>>>> c5ab6b0 (Verdicts a witness can sign: PASS/FAIL/INVALID/NOT JUDGED with reasons and exit statuses 4 and 5; effective sample size from autocorrelation (AR(1) check); guarantee units with pint; NPSH3 table on the console and in --json; output paths checked first; report: trip first, time series with limits and trip, events, faults, NPSH3 table and breakdown curves, runs without points; run format 2 with replay migration of format 1)
+    (run_dir,) = sorted(p for p in out.iterdir() if p.is_dir())
     return run_dir
 
 
