@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 
 from hil.bench.config import resolve_bench_path
-from hil.cli import main
+from hil.cli import EXIT_FAIL, main
 from simulators.plant import PlantParameters
 from simulators.pump_curves import clean_head_m
 
@@ -114,7 +114,7 @@ def test_worn_impeller_fails_head_and_flow(
     tmp_path: Path, healthy: tuple[int, Path, str, dict[str, Any]]
 ) -> None:
     code, run_dir, output, document = run(tmp_path, bench_with_plant(tmp_path, head_degradation_fraction=0.1))
-    assert code == 0  # the run itself completed; the pump failed
+    assert code == EXIT_FAIL  # the run itself completed; the pump failed: exit status 4
     assert "RESULT: FAIL" in output
     head, flow = verdict(document, "head"), verdict(document, "flow")
     # 10 % less head everywhere: about 180 m at Q_G, beyond even the small-pump -8 %
@@ -122,7 +122,7 @@ def test_worn_impeller_fails_head_and_flow(
     assert not head["passed"] and not flow["passed"]
     assert not document["guarantees_met"] and not document["passed"]
     assert head["measured"] / verdict(healthy[3], "head")["measured"] == pytest.approx(0.9, rel=0.005)
-    assert main(["replay", str(run_dir)], out=io.StringIO()) == 0
+    assert main(["replay", str(run_dir)], out=io.StringIO()) == EXIT_FAIL  # replays exactly, still FAIL
 
 
 def test_worn_pump_efficiency_fails_the_efficiency_guarantee_only(
@@ -131,14 +131,14 @@ def test_worn_pump_efficiency_fails_the_efficiency_guarantee_only(
     code, run_dir, output, document = run(
         tmp_path, bench_with_plant(tmp_path, efficiency_degradation_fraction=0.1)
     )
-    assert code == 0 and "RESULT: FAIL" in output
+    assert code == EXIT_FAIL and "RESULT: FAIL" in output
     assert verdict(document, "head")["passed"] and verdict(document, "flow")["passed"]
     eta = verdict(document, "efficiency")
     assert not eta["passed"] and eta["measured"] < ETA_G * 0.95
     # the pump's own efficiency falls by 10 %; the motor's losses grow with the extra power, so the
     # overall efficiency falls by at least that much
     assert eta["measured"] < 0.905 * verdict(healthy[3], "efficiency")["measured"]
-    assert main(["replay", str(run_dir)], out=io.StringIO()) == 0
+    assert main(["replay", str(run_dir)], out=io.StringIO()) == EXIT_FAIL  # replays exactly, still FAIL
 
 
 def test_healthy_run_replays_exactly(healthy: tuple[int, Path, str, dict[str, Any]]) -> None:
