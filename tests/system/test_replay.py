@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from hil.cli import main
+from hil.cli import EXIT_FAIL, EXIT_INVALID, main
 from hil.results.replay import replay_through_bench
 from tests.system.test_performance_curve import SHORT_RUN
 
@@ -114,7 +114,7 @@ def test_a_changed_raw_sample_changes_the_recomputed_point(run_copy: Path) -> No
 def test_another_grade_rejudges_beside_the_old_results(run_copy: Path) -> None:
     before = {name: (run_copy / name).read_bytes() for name in DERIVED}
     code, output = cli("replay", str(run_copy), "--grade", "1B")
-    assert code == 0, output
+    assert code == EXIT_INVALID, output  # too few points near Q_G for grade 1: INVALID
     assert "grade 1B" in output
     (replay_dir,) = run_copy.glob("replay-*")
     new = json.loads((replay_dir / "acceptance.json").read_text())
@@ -137,7 +137,7 @@ def test_another_grade_rejudges_beside_the_old_results(run_copy: Path) -> None:
 
 def test_another_guarantee_point_fails_where_the_pump_cannot_reach(run_copy: Path) -> None:
     code, output = cli("replay", str(run_copy), "--guarantee", "0.00045,260")
-    assert code == 0 and "RESULT: FAIL" in output
+    assert code == EXIT_FAIL and "RESULT: FAIL" in output
     (replay_dir,) = run_copy.glob("replay-*")
     document = json.loads((replay_dir / "acceptance.json").read_text())
     assert document["guarantee"]["head_m"] == 260.0 and not document["guarantees_met"]
@@ -145,7 +145,7 @@ def test_another_guarantee_point_fails_where_the_pump_cannot_reach(run_copy: Pat
 
 def test_tighter_steady_limits_rejudge_the_points(run_copy: Path) -> None:
     code, output = cli("replay", str(run_copy), "--steady", "flow_m3_s=0.00001,0.00001")
-    assert code == 0, output
+    assert code == EXIT_INVALID, output  # every point unsteady now: INVALID
     (replay_dir,) = run_copy.glob("replay-*")
     points = pd.read_csv(replay_dir / "operating_points.csv")
     assert not points["steady"].any()  # 1e-5 is far below the flow meter's noise
@@ -173,7 +173,8 @@ def test_a_crashed_run_replays_from_its_journal(run_copy: Path, recorded: Path) 
     (run_copy / "events.jsonl").write_text("".join(json.dumps(e) + "\n" for e in survived) + '{"time_s": 9')
 
     code, output = cli("replay", str(run_copy))
-    assert code == 0, output
+    assert code == EXIT_INVALID, output  # an interrupted run is never PASS
+    assert "RESULT: INVALID" in output
     assert "never closed" in output and "point 4" in output and "lost in the crash" in output
     (replay_dir,) = run_copy.glob("replay-*")
     replayed = (replay_dir / "operating_points.csv").read_text().splitlines()
