@@ -38,14 +38,16 @@ def _check_output_file(path: str, option: str) -> None:
 
 
 def _check_output_directory(path: str, option: str) -> None:
-    """The directory runs go into: created now if missing, and it must be writable."""
+    """The directory runs go into: it, or the nearest directory above it that exists (it is created
+    when the run starts), must be a writable directory."""
     directory = Path(path)
-    try:
-        directory.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise ConfigError("command line", option, f"cannot create {path}: {exc.strerror or exc}") from exc
-    if not os.access(directory, os.W_OK):
-        raise ConfigError("command line", option, f"cannot write into {path}: permission denied")
+    existing = directory
+    while not existing.exists() and existing != existing.parent:
+        existing = existing.parent
+    if not existing.is_dir():
+        raise ConfigError("command line", option, f"cannot create {path}: {existing} is not a directory")
+    if not os.access(existing, os.W_OK):
+        raise ConfigError("command line", option, f"cannot write into {existing}: permission denied")
 
 
 def _verdict_status(acceptance: dict[str, Any] | None) -> int:
