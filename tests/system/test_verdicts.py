@@ -73,8 +73,10 @@ def test_a_guarantee_typed_in_the_wrong_unit_is_not_judged_with_a_hint(
     code, output = cli("replay", str(copy), "--guarantee", "0.45,200")  # meant L/s, read as m3/s
     assert code == EXIT_INVALID
     assert "RESULT: INVALID" in output or "RESULT: NOT JUDGED" in output
-    code, output = cli("replay", str(copy), "--guarantee", "0.45 L/s, 200 m, 43 %")
-    document = json.loads(next(copy.glob("replay-*/acceptance.json")).read_text())
+    second = tmp_path / f"tampered-units-{run_dir.name}"
+    shutil.copytree(run_dir, second)
+    code, output = cli("replay", str(second), "--guarantee", "0.45 L/s, 200 m, 43 %")
+    document = json.loads(next(second.glob("replay-*/acceptance.json")).read_text())
     assert document["guarantee"]["flow_m3_s"] == pytest.approx(0.00045, rel=1e-12)
     assert document["guarantee"]["efficiency"] == pytest.approx(0.43, rel=1e-12)
 
