@@ -18,12 +18,14 @@ import sys
 import tempfile
 import threading
 import time
+from contextlib import ExitStack
 from pathlib import Path
 
 from websockets.sync.client import connect
 
 from hil.bench.config import load_bench
 from hil.console.watch import watching
+from hil.run.procedure_api import load_procedure
 from hil.run.session import run_procedure
 from hil.run.stream import RunStream
 
@@ -31,9 +33,14 @@ PARAMETERS = {"speeds_fraction": "0.6,1.0", "valve_openings": "0.2,0.4,0.7,1.0",
 QUICK = {"speeds_fraction": "1.0", "valve_openings": "0.3,1.0", "dwell_s": "10"}
 
 
+def run(parameters: dict[str, str], out: Path, stream: RunStream | None = None) -> None:
+    spec = load_procedure("performance-curve")
+    run_procedure(spec.name, load_bench("sim"), spec.resolve(parameters), out, seed=1, stream=stream)
+
+
 def plain_run(parameters: dict[str, str], out: Path) -> float:
     start = time.perf_counter()
-    run_procedure("performance-curve", "sim", parameters, out, seed=1)
+    run(parameters, out)
     return time.perf_counter() - start
 
 
@@ -41,9 +48,12 @@ def watched_run(parameters: dict[str, str], out: Path) -> tuple[float, int]:
     """Wall time of the run with the console open and a client reading every frame; frames read."""
     stream = RunStream()
     frames = [0]
-    with watching(stream, load_bench("sim").limits, io.StringIO(), console=True, terminal=False) as server:
+    with ExitStack() as stack:
+        server = stack.enter_context(
+            watching(stream, load_bench("sim").limits, io.StringIO(), console=True, terminal=False)
+        )
         assert server is not None
-        socket = connect(server.url.replace("http://", "ws://") + "api/stream")
+        socket = stack.enter_context(connect(server.url.replace("http://", "ws://") + "api/stream"))
 
         def read() -> None:
             try:
@@ -56,10 +66,9 @@ def watched_run(parameters: dict[str, str], out: Path) -> tuple[float, int]:
         reader = threading.Thread(target=read, daemon=True)
         reader.start()
         start = time.perf_counter()
-        run_procedure("performance-curve", "sim", parameters, out, seed=1, stream=stream)
+        run(parameters, out, stream)
         elapsed = time.perf_counter() - start
     reader.join(timeout=10.0)
-    socket.close()
     return elapsed, frames[0]
 
 
