@@ -26,6 +26,7 @@ from hil.store.run_directory import (
     NPSH3,
     POINTS,
     POINTS_CONVERTED,
+    REPLAY_PREFIX,
     read_csv_table,
     read_events,
     read_json_document,
@@ -195,7 +196,7 @@ def find_run_directories(runs_dir: Path) -> list[Path]:
     found = []
     for metadata in runs_dir.rglob(METADATA):
         relative = metadata.parent.relative_to(runs_dir).parts
-        if any(part.startswith(("replay-", ".")) for part in relative):
+        if any(part.startswith((REPLAY_PREFIX, ".")) for part in relative):
             continue
         found.append(metadata.parent)
     return sorted(found)
