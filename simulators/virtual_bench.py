@@ -77,6 +77,11 @@ WALL_CLOCK_STEP_S = 0.01
 INSTRUMENT_SETS = ("standard", "odrive-0.5", "odrive-0.6")
 OUTLET_TRANSMITTER_SPAN_PA = (0.0, 40.0e5)
 TORQUE_TRANSDUCER_UNIT = 4
+MAX_ADVANCE_STEP_S = 3600.0
+"""Longest bench-time step one ``ADVANCE`` may ask for. A harness steps by its tick (a fraction of a
+second); an hour already costs seconds of plant integration, during which no instrument answers."""
+MAX_COMMAND_BYTES = 1024
+"""Longest control line; a client sending more without a newline is answered ERR and discarded."""
 
 
 class VirtualBench:
@@ -261,21 +266,42 @@ class LockstepControlSession:
     ``ENDPOINTS?`` answers one JSON line mapping each instrument to its transport and address;
     ``ADVANCE <seconds>`` steps the plant to that bench time and answers ``OK <seconds>`` once done,
     so the harness's next exchange sees the new state; ``TIME?`` answers the bench time; ``SEED?``
-    the plant's seed. Anything else answers ``ERR <what was wrong>``. Replies are computed under
-    the server's lock like every emulator's (the server holds it while calling :meth:`receive`).
+    the plant's seed. Anything else answers ``ERR <what was wrong>``: a time that is not a finite
+    number of seconds, a step of more than :data:`MAX_ADVANCE_STEP_S` (which would hold the plant,
+    and every instrument with it, for minutes of integration), bytes that are not ASCII, a line
+    longer than :data:`MAX_COMMAND_BYTES`. Every reply is ASCII. Replies are computed under the
+    server's lock like every emulator's (the server holds it while calling :meth:`receive`).
     """
 
     def __init__(self, bench: VirtualBench) -> None:
         self._bench = bench
         self._buffer = b""
+        self._skipping = False  # inside an over-long line already answered: drop it to its newline
 
     def receive(self, data: bytes) -> bytes:
         self._buffer += data
         replies = []
         while b"\n" in self._buffer:
             line, self._buffer = self._buffer.split(b"\n", 1)
-            replies.append(self._answer(line.decode("ascii", "replace").strip()) + "\n")
+            if self._skipping:
+                self._skipping = False
+                continue
+            replies.append(self._answer_line(line) + "\n")
+        if len(self._buffer) > MAX_COMMAND_BYTES:
+            self._buffer = b""
+            if not self._skipping:
+                self._skipping = True
+                replies.append(f"ERR command longer than {MAX_COMMAND_BYTES} bytes, discarded\n")
         return "".join(replies).encode("ascii")
+
+    def _answer_line(self, line: bytes) -> str:
+        if len(line) > MAX_COMMAND_BYTES:
+            return f"ERR command longer than {MAX_COMMAND_BYTES} bytes, discarded"
+        try:
+            command = line.decode("ascii").strip()
+        except UnicodeDecodeError:
+            return f"ERR commands are ASCII, got {ascii(line)}"
+        return self._answer(command)
 
     def _answer(self, command: str) -> str:
         verb, _, argument = command.partition(" ")
@@ -290,6 +316,14 @@ class LockstepControlSession:
                 target = float(argument)
             except ValueError:
                 return f"ERR ADVANCE needs a time in seconds, got {argument!r}"
+            if not math.isfinite(target) or target < 0.0:
+                return f"ERR ADVANCE needs a finite, non-negative time in seconds, got {argument!r}"
+            now = float(self._bench.plant.time_s)
+            if target - now > MAX_ADVANCE_STEP_S:
+                return (
+                    f"ERR ADVANCE {target!r} is {target - now:.6g} s ahead of bench time {now!r}; "
+                    f"at most {MAX_ADVANCE_STEP_S:g} s per step"
+                )
             self._bench.advance_to(target)
             return f"OK {target!r}"
         return f"ERR unknown command {command!r}"
