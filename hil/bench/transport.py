@@ -19,6 +19,7 @@ Imports only :mod:`hil.core.errors` from the project.
 
 from __future__ import annotations
 
+import logging
 import socket
 import time
 from collections.abc import Sequence
@@ -225,19 +226,39 @@ class TcpTransport:
 
 
 class LineTransport:
-    """SCPI-style text over any byte transport: one command per line, replies end in ``\\n``."""
+    """SCPI-style text over any byte transport: one command per line, replies end in ``\\n``.
+
+    Line protocols carry no request ids, so a reply that comes after its query timed out would be
+    read as the answer to the next query, and every reading after it would be one behind. Two rules
+    keep replies in step: every query first discards whatever input is pending (a reply nobody asked
+    for now is stale by definition), and after a timeout the next query first waits up to one more
+    timeout for the late reply and throws it away. Only a reply later than twice the timeout could
+    still be taken once for a fresh one, and the discard before the following query ends that.
+    """
 
     def __init__(self, transport: ByteTransport, encoding: str = "ascii") -> None:
         self.name = transport.name
         self._transport = transport
         self._encoding = encoding
+        self._reply_owed = False  # a query timed out: its reply may still come
 
     def write_line(self, command: str) -> None:
         self._transport.write((command + "\n").encode(self._encoding))
 
     def query(self, command: str) -> str:
+        if self._reply_owed:
+            self._reply_owed = False
+            try:
+                self._transport.read_until(b"\n")  # the late reply, if it comes at all
+            except TransportTimeout:
+                pass
+        self._transport.discard_input()
         self.write_line(command)
-        raw = self._transport.read_until(b"\n")
+        try:
+            raw = self._transport.read_until(b"\n")
+        except TransportTimeout:
+            self._reply_owed = True
+            raise
         try:
             return raw.decode(self._encoding).rstrip("\r\n")
         except UnicodeDecodeError as exc:
@@ -260,6 +281,7 @@ class VisaTransport:
 
         self.name = resource
         self._errors: tuple[type[BaseException], ...] = (pyvisa.errors.VisaIOError, OSError)
+        _check_visa_resource_name(resource)
         try:
             self._manager = pyvisa.ResourceManager(backend)
             self._resource: Any = self._manager.open_resource(
@@ -268,6 +290,7 @@ class VisaTransport:
         except (pyvisa.errors.Error, OSError, ValueError) as exc:
             raise TransportError(f"{resource}: cannot open VISA resource: {exc}") from exc
         self._timeout_code = pyvisa.constants.StatusCode.error_timeout
+        self._reply_owed = False
 
     def _map(self, exc: BaseException, command: str) -> TransportError:
         if getattr(exc, "error_code", None) == self._timeout_code:
@@ -281,10 +304,26 @@ class VisaTransport:
             raise self._map(exc, command) from exc
 
     def query(self, command: str) -> str:
+        """Like :meth:`LineTransport.query`: after a timeout, the late reply is awaited once and
+        discarded with anything else pending before the next query is sent."""
+        if self._reply_owed:
+            self._reply_owed = False
+            try:
+                self._resource.read()
+            except self._errors:
+                pass
+            except UnicodeDecodeError:
+                pass
+            try:
+                self._resource.clear()
+            except self._errors:
+                pass
         try:
             return str(self._resource.query(command)).rstrip("\r\n")
         except self._errors as exc:
-            raise self._map(exc, command) from exc
+            error = self._map(exc, command)
+            self._reply_owed = isinstance(error, TransportTimeout)
+            raise error from exc
         except UnicodeDecodeError as exc:
             raise ProtocolError(f"{self.name}: reply to {command!r} is not text") from exc
 
@@ -293,12 +332,43 @@ class VisaTransport:
         self._manager.close()
 
 
+def _silence_library_log(name: str) -> None:
+    """Keep a library's own log lines off the user's console: its failures reach the user as this
+    module's errors, naming the instrument, so "No response received after 0 retries" printed by
+    Python's last-resort handler is noise in the middle of the progress display."""
+    logger = logging.getLogger(name)
+    if not any(isinstance(handler, logging.NullHandler) for handler in logger.handlers):
+        logger.addHandler(logging.NullHandler())
+
+
+VISA_EXAMPLES = "TCPIP0::192.168.1.5::10001::SOCKET, TCPIP0::192.168.1.5::INSTR, ASRL/dev/ttyUSB0::INSTR"
+
+
+def _check_visa_resource_name(resource: str) -> None:
+    """Refuse what is not a message-based VISA resource name before pyvisa tries it (pyvisa's own
+    error for a garbage name is about an attribute of a generic resource class)."""
+    from pyvisa import rname
+
+    try:
+        parsed = rname.parse_resource_name(resource)
+    except rname.InvalidResourceName as exc:
+        raise TransportError(
+            f"{resource!r} is not a VISA resource name ({exc}); expected e.g. {VISA_EXAMPLES}"
+        ) from exc
+    if parsed.resource_class not in ("INSTR", "SOCKET"):
+        raise TransportError(
+            f"{resource}: a {parsed.resource_class} resource does not exchange text messages; "
+            f"expected an INSTR or SOCKET resource, e.g. {VISA_EXAMPLES}"
+        )
+
+
 class PymodbusTransport:
     """Register access through a pymodbus client (serial RTU or TCP), shared by a bus's devices."""
 
     def __init__(self, client: Any, name: str) -> None:
         from pymodbus.exceptions import ModbusException
 
+        _silence_library_log("pymodbus")
         self.name = name
         self._client = client
         self._modbus_exception = ModbusException
