@@ -28,18 +28,20 @@ from drivers.vesc_codec import encode_frame, get_values_payload
 from drivers.wt310 import VALUE_QUERY, WT310PowerMeter
 from hil.bench.modbus_rtu import ModbusRtuTransport, crc_bytes
 from hil.bench.transport import LineTransport, PymodbusTransport, SerialTransport, TcpTransport
+from simulators.server import Endpoint
 from simulators.virtual_bench import VirtualBench
 
-TIMEOUT_S = 0.5
+TIMEOUT_S = 2.0  # generous: a stalled server never answers, a busy machine answers late
 FLOOD_REQUESTS = 3000
 FLOOD_BYTES = 100_000  # at least this much of requests: more replies than any line buffer holds
 TCP_FLOOD_LIMIT_BYTES = 64_000_000  # a server that never pushes back has failed long before this
 LINKS = ("motor", "rs485", "power", "daq", "clock")
 
 
-@pytest.fixture
-def bench() -> Iterator[VirtualBench]:
-    virtual = VirtualBench(seed=3)
+@pytest.fixture(params=["pty", "tcp"])
+def bench(request: pytest.FixtureRequest) -> Iterator[VirtualBench]:
+    """The virtual bench with its serial instruments on ptys, and on loopback TCP (serial over IP)."""
+    virtual = VirtualBench(seed=3, serial_link=request.param)
     virtual.start(lockstep_control=True)
     try:
         yield virtual
@@ -124,16 +126,22 @@ class Flooder:
 Probe = Callable[[float], None]
 
 
+def _serial_url(endpoint: Endpoint) -> str:
+    if endpoint.transport == "pty":
+        return endpoint.address
+    return f"socket://{endpoint.address}:{endpoint.port}"
+
+
 @pytest.fixture
 def probes(bench: VirtualBench) -> Iterator[dict[str, Probe]]:
     """A real driver per link, each checking one fresh reading at a bench time."""
     endpoints = bench.server.endpoints
     closers: list[Callable[[], None]] = []
 
-    motor_port = SerialTransport(endpoints["motor"].address, timeout_s=TIMEOUT_S)
+    motor_port = SerialTransport(_serial_url(endpoints["motor"]), timeout_s=TIMEOUT_S)
     closers.append(motor_port.close)
     drive = VescDrive(motor_port, pole_pairs=2, max_speed_rpm=33000.0, name="motor")
-    rs485_port = SerialTransport(endpoints["rs485"].address, timeout_s=TIMEOUT_S)
+    rs485_port = SerialTransport(_serial_url(endpoints["rs485"]), timeout_s=TIMEOUT_S)
     closers.append(rs485_port.close)
     outlet = KellerTransducer(ModbusRtuTransport(rs485_port, name="rs485"), unit=2, name="p_outlet")
     power_link = LineTransport(TcpTransport("127.0.0.1", endpoints["power"].port or 0, timeout_s=TIMEOUT_S))
@@ -184,7 +192,7 @@ def test_a_client_that_floods_one_link_and_never_reads_stalls_no_other_link_nor_
         other = next(name for name in probes if name not in (stalled, "clock"))
         while stats.received_bytes < sent and stats.paused == 0:
             probes[other](0.0)  # one more exchange elsewhere, until the server has read the flood
-        if stalled in ("motor", "rs485"):
+        if bench.server.endpoints[stalled].transport == "pty":
             assert stats.dropped_bytes > 0  # a serial line loses what its host does not read
         else:
             assert stats.paused > 0  # a TCP instrument stopped taking requests from that client
