@@ -21,7 +21,7 @@ from hil.bench.transport import LineTransport, TcpTransport, VisaTransport
 from hil.core.errors import TransportError, TransportTimeout
 from simulators.wt310_emulator import WT310Emulator
 
-TIMEOUT_S = 0.3
+TIMEOUT_S = 1.0
 
 
 class LateMeter:

@@ -35,6 +35,7 @@ TIMEOUT_S = 2.0  # generous: a stalled server never answers, a busy machine answ
 FLOOD_REQUESTS = 3000
 FLOOD_BYTES = 100_000  # at least this much of requests: more replies than any line buffer holds
 TCP_FLOOD_LIMIT_BYTES = 64_000_000  # a server that never pushes back has failed long before this
+REFUSED_AFTER_S = 2.0  # a socket that takes nothing for this long has stopped reading its client
 LINKS = ("motor", "rs485", "power", "daq", "clock")
 
 
@@ -83,7 +84,7 @@ class Flooder:
 
     def flood(self) -> int:
         """Send at least 3,000 requests and 100 kB to a pty; to a socket, send until the instrument
-        stops taking requests (nothing more accepted for half a second). Returns the bytes sent."""
+        stops taking requests (nothing more accepted for REFUSED_AFTER_S). Returns the bytes sent."""
         if self.fd is not None:
             data = self.request * max(FLOOD_REQUESTS, FLOOD_BYTES // len(self.request))
             sent = 0
@@ -91,7 +92,7 @@ class Flooder:
                 try:
                     sent += os.write(self.fd, data[sent : sent + 4096])
                 except BlockingIOError:  # the pty's queue is full until the server reads
-                    if not select.select([], [self.fd], [], 1.0)[1]:
+                    if not select.select([], [self.fd], [], 5.0)[1]:
                         break  # it stopped reading: a stalled server
             return sent
         assert self.sock is not None
@@ -101,7 +102,7 @@ class Flooder:
             try:
                 sent += self.sock.send(chunk)
             except BlockingIOError:
-                if not select.select([], [self.sock], [], 0.5)[1]:
+                if not select.select([], [self.sock], [], REFUSED_AFTER_S)[1]:
                     break  # refused: the instrument no longer reads this client
         return sent
 
