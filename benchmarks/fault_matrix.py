@@ -1,5 +1,7 @@
 """Fault matrix: every fault kind of the virtual bench at several moments of a short performance-curve
-run, through the real command line (``hil run --fault KIND@SECONDS``), in-process.
+run, through the real command line (``hil run --fault KIND@SECONDS``), in-process; and, for the
+transient and mission-profile procedures, the faults that hit a running pump hardest (the drive, the
+tank regulator, a stuck flow reading) during their own short runs (``PROCEDURE_MATRIX``).
 
 For each case it reads the run directory back and works out, from the log alone, what a person
 checking the run would look at: the exit status; the trip event, its reason and values; whether the
@@ -29,6 +31,7 @@ from typing import Any
 
 import numpy as np
 
+import hil
 from hil.bench.config import load_bench
 from hil.cli import main as hil_main
 from hil.core.clock import WallClock
@@ -51,6 +54,33 @@ to 7.2 s), valve 1.0 (dwell to 12.6 s), ramp down to 14.4 s."""
 MOMENTS_S = (1.0, 4.5, 8.0)
 """During the ramp-up, the first point's dwell, and while settling at the second point: late enough
 for every fault to develop (the slowest, a collapsing tank, takes about 3 s) before the ramp-down."""
+
+PROCEDURE_RUNS: dict[str, tuple[str, ...]] = {
+    "performance-curve": SHORT_RUN,
+    "startup": ("-p", "rest_s=1", "-p", "record_s=5"),
+    "throttle-steps": ("-p", "speeds_fraction=0.67,1.0", "-p", "settle_s=3", "-p", "dwell_s=4"),
+    "endurance": ("-p", "duration_s=10", "-p", "interval_s=4", "-p", "dwell_s=2", "-p", "warm_up_s=2"),
+    "mission-profile": ("-p", "prime_s=3"),
+}
+"""Short runs of each procedure: startup steps to 30,000 rpm at 1 s; throttle-steps ramps to 20,100
+rpm (about 1 s), settles, steps at about 4 s; endurance holds 30,000 rpm from about 3 s for 10 s;
+mission-profile primes for 3 s after a 1.4 s spin-up and flies a 150 m/s descent (about 27 s)."""
+
+SHORT_MISSION_DELTA_V_M_S = 150.0
+
+PROCEDURE_MATRIX: tuple[tuple[str, str, float], ...] = tuple(
+    (procedure, kind, at_s)
+    for procedure, at_s in (
+        ("startup", 1.5),
+        ("throttle-steps", 4.5),
+        ("endurance", 4.0),
+        ("mission-profile", 6.0),
+    )
+    for kind in ("controller-fault", "cavitation", "stuck")
+)
+"""(procedure, kind, moment): the drive latching a fault, the tank regulator failing, the flow reading
+freezing, each while the pump runs: just after the start, during the step, at the duty point and in the
+first seconds of the burn."""
 
 BENCH = "sim"
 TOLERATED = ("timeout", "garble", "bad-checksum", "modbus-exception")
@@ -186,23 +216,38 @@ def fault_text(kind: str, at_s: float) -> str:
     return f"{kind}@{at_s:g}"
 
 
-def run_case(kind: str, at_s: float, out_dir: Path, fault: str | None = None) -> CaseOutcome:
-    """Run the short performance curve with one fault and read back what the run directory shows.
+def short_mission(directory: Path) -> Path:
+    """The sample lander's mission with a short descent, for the mission-profile cases."""
+    sample = Path(hil.__file__).parent / "data" / "lander_mission.toml"
+    text = sample.read_text().replace("delta_v_m_s = 2000.0", f"delta_v_m_s = {SHORT_MISSION_DELTA_V_M_S}")
+    directory.mkdir(parents=True, exist_ok=True)
+    path = directory / "short_mission.toml"
+    path.write_text(text)
+    return path
+
+
+def run_case(
+    kind: str, at_s: float, out_dir: Path, fault: str | None = None, procedure: str = "performance-curve"
+) -> CaseOutcome:
+    """Run a short run of ``procedure`` with one fault and read back what the run directory shows.
 
     ``fault`` overrides the fault text (a target or duration of its own); default ``KIND@SECONDS``.
     """
+    params = list(PROCEDURE_RUNS[procedure])
+    if procedure == "mission-profile":
+        params += ["-p", f"mission={short_mission(out_dir.parent / (out_dir.name + '-mission'))}"]
     clock = WallClock()
     start = clock.now_s()
     exit_code = hil_main(
         [
             "run",
-            "performance-curve",
+            procedure,
             "--bench",
             BENCH,
             "--out",
             str(out_dir),
             "--quiet",
-            *SHORT_RUN,
+            *params,
             "--fault",
             fault or fault_text(kind, at_s),
         ],
@@ -288,6 +333,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument(
         "--out", default=None, help="keep the run directories here (default: a temporary one)"
     )
+    parser.add_argument(
+        "--procedures", action="store_true", help="also the transient and mission-profile procedures' cases"
+    )
     args = parser.parse_args(argv)
     kinds = [k for k in args.kinds.split(",") if k]
     moments = [float(m) for m in args.moments.split(",") if m]
@@ -300,6 +348,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             outcome = run_case(kind, at_s, root / f"{index:02d}-{kind}-{at_s:g}")
             outcomes.append(outcome)
             print(format_line(outcome), flush=True)
+        if args.procedures:
+            for index, (procedure, kind, at_s) in enumerate(PROCEDURE_MATRIX):
+                outcome = run_case(kind, at_s, root / f"p{index:02d}-{procedure}-{kind}", procedure=procedure)
+                outcomes.append(outcome)
+                print(f"{procedure:<17} {format_line(outcome)}", flush=True)
     safe = sum(o.ends_safe for o in outcomes)
     print(f"\ncases run: {len(outcomes)}, ending safe: {safe}, wall time {clock.now_s() - start:.1f} s")
     return 0 if safe == len(outcomes) else 1

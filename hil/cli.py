@@ -137,9 +137,12 @@ def cmd_procedures(args: argparse.Namespace, out: TextIO) -> int:
         spec = load_procedure(name)
         out.write(f"{spec.name}: {spec.summary}\n")
         for p in spec.parameters:
-            default = (
-                ",".join(f"{v:g}" for v in p.default) if isinstance(p.default, list) else f"{p.default:g}"
-            )
+            if isinstance(p.default, str):
+                default = p.default
+            elif isinstance(p.default, list):
+                default = ",".join(f"{v:g}" for v in p.default)
+            else:
+                default = f"{p.default:g}"
             bounds = (
                 f" [{p.minimum:g}..{p.maximum:g}]" if p.minimum is not None and p.maximum is not None else ""
             )

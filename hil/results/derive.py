@@ -7,9 +7,11 @@ settings, computed here and nowhere else.
   with :func:`hil.run.operating_points.operating_point` (the function the runner called live);
 - each derived product the run's procedure declares (:attr:`hil.run.procedure_api.ProcedureSpec.products`):
   ``points_converted`` (every point converted to the specified speed, with uncertainties),
-  ``acceptance`` (the verdict at the guarantee point, when one is set) and ``npsh3`` (NPSH3 per
-  tested flow). A new kind of result is one more entry in :data:`PRODUCTS` and one more file name in
-  :mod:`hil.store.run_directory`; no caller names a procedure.
+  ``acceptance`` (the verdict at the guarantee point, when one is set), ``npsh3`` (NPSH3 per
+  tested flow), and the transient and mission products of :mod:`hil.results.flight`
+  (``mission_profile``, ``startup``, ``steps``, ``endurance``). A new kind of result is one more
+  entry in :data:`PRODUCTS` and one more file name in :mod:`hil.store.names`; no caller names a
+  procedure.
 
 ``hil run`` calls :func:`derive_run` once the run directory is closed; ``hil replay`` calls
 :func:`derive` on the recorded log and compares, so the live and the replayed results cannot differ.
@@ -37,6 +39,7 @@ from hil.analysis.steady import (
     steady_detail,
     steady_window_count,
 )
+from hil.results import flight
 from hil.results.acceptance import (
     SETTINGS_KEY,
     AcceptanceSettings,
@@ -187,10 +190,30 @@ def _npsh3(d: Derivation) -> Product | None:
     return [asdict(row) for row in d.npsh3]  # written even without a sweep: the test found none
 
 
+def _mission_profile(d: Derivation) -> Product | None:
+    return flight.mission_profile_document(d.log.samples, d.log.events)
+
+
+def _startup(d: Derivation) -> Product | None:
+    return flight.startup_document(d.log.samples, d.log.events, d.log.tick_s, d.log.bench.geometry)
+
+
+def _steps(d: Derivation) -> Product | None:
+    return flight.steps_document(d.log.samples, d.log.events, d.log.tick_s, d.log.bench.geometry)
+
+
+def _endurance(d: Derivation) -> Product | None:
+    return flight.endurance_document(d.log.samples, d.points, d.log.parameters)
+
+
 PRODUCTS: dict[str, Callable[[Derivation], Product | None]] = {
     "points_converted": _points_converted,
     "acceptance": _acceptance,
     "npsh3": _npsh3,
+    "mission_profile": _mission_profile,
+    "startup": _startup,
+    "steps": _steps,
+    "endurance": _endurance,
 }
 """Every kind of derived result, by the name procedures declare it with."""
 

@@ -35,7 +35,7 @@ import pandas as pd
 from hil.analysis.fits import fit_polynomial
 from hil.analysis.grades import load_grade_table
 from hil.analysis.npsh import npsh3_tolerance_m
-from hil.results import report_log
+from hil.results import flight_report, report_log
 from hil.results.acceptance import (
     EFFICIENCY_BASIS,
     FAIL,
@@ -876,6 +876,7 @@ def render_html(data: ReportData) -> str:
         ),
         ("Events", report_log.section_events(data.log)),
         ("Injected faults", report_log.section_faults(data.log)),
+        *flight_report.sections(data.results_dir, data.log.samples, data.log.events),
         ("Fluid", section_fluid(data)),
         ("Bench and instruments", section_bench(data)),
     ]

@@ -27,9 +27,9 @@ from typing import Any, Generic, Literal, Protocol, TypeVar
 from hil.bench.config import BenchConfig, BenchGeometry, BenchLimits
 from hil.core.errors import ConfigError
 
-ParameterValue = float | int | list[float]
-"""A procedure parameter's value: a number, or a list of numbers."""
-ParameterKind = type[float] | type[int] | Literal["floats"]
+ParameterValue = float | int | list[float] | str
+"""A procedure parameter's value: a number, a list of numbers, or a text (a file or run directory)."""
+ParameterKind = type[float] | type[int] | Literal["floats", "text"]
 Point = dict[str, Any]
 """One operating point: the channels' means, deviations and counts, derived values and labels."""
 
@@ -129,7 +129,8 @@ class ProcedureRunner(Protocol):
 
 @dataclass(frozen=True)
 class Parameter:
-    """One procedure parameter; ``kind`` is float, int or "floats" (a list of numbers)."""
+    """One procedure parameter; ``kind`` is float, int, "floats" (a list of numbers) or "text" (a file or
+    run directory a procedure reads, such as a mission file; no range applies)."""
 
     name: str
     kind: ParameterKind
@@ -143,7 +144,9 @@ class Parameter:
         source = "command line"
         value: ParameterValue
         try:
-            if self.kind == "floats":
+            if self.kind == "text":
+                value = text
+            elif self.kind == "floats":
                 value = [float(part) for part in text.split(",") if part.strip()]
                 if not value:
                     raise ValueError("empty list")
@@ -159,6 +162,8 @@ class Parameter:
         return value
 
     def _expected(self) -> str:
+        if self.kind == "text":
+            return "a text"
         if self.kind == "floats":
             return "a comma-separated list of numbers"
         return "int" if self.kind is int else "float"
@@ -166,6 +171,10 @@ class Parameter:
     def accept(self, value: object, source: str) -> ParameterValue:
         """A value recorded as a value (a run's metadata): of this parameter's kind and in range."""
         accepted: ParameterValue
+        if self.kind == "text":
+            if not isinstance(value, str):
+                raise ConfigError(source, f"parameters.{self.name}", f"expected a text, got {value!r}")
+            return value
         if self.kind == "floats":
             if not isinstance(value, list) or not value or not all(_is_number(v) for v in value):
                 raise ConfigError(
@@ -184,6 +193,8 @@ class Parameter:
         return accepted
 
     def check(self, value: ParameterValue, source: str) -> None:
+        if isinstance(value, str):
+            return  # a text: what it names is checked by the procedure's own check, before anything moves
         for item in value if isinstance(value, list) else [value]:
             if not math.isfinite(item):
                 raise ConfigError(source, f"-p {self.name}", f"must be a finite number, got {item}")
@@ -264,7 +275,14 @@ def _copy(value: ParameterValue) -> ParameterValue:
     return list(value) if isinstance(value, list) else value
 
 
-PROCEDURES = {"performance-curve": "procedures.performance_curve", "npsh3": "procedures.npsh3"}
+PROCEDURES = {
+    "performance-curve": "procedures.performance_curve",
+    "npsh3": "procedures.npsh3",
+    "mission-profile": "procedures.mission_profile",
+    "startup": "procedures.startup",
+    "throttle-steps": "procedures.throttle_steps",
+    "endurance": "procedures.endurance",
+}
 
 
 def load_procedure(name: str) -> ProcedureSpec[Any]:

@@ -23,7 +23,19 @@ REPLAY_INFO = "replay.json"
 REPLAY_PREFIX = "replay-"
 REPORT = "report.html"
 VERDICTS = "verdicts.csv"
-DERIVED_FILES = {"points_converted": POINTS_CONVERTED, "acceptance": ACCEPTANCE, "npsh3": NPSH3}
+MISSION_PROFILE = "mission_profile.json"
+STARTUP = "startup.json"
+STEPS = "steps.json"
+ENDURANCE = "endurance.json"
+DERIVED_FILES = {
+    "points_converted": POINTS_CONVERTED,
+    "acceptance": ACCEPTANCE,
+    "npsh3": NPSH3,
+    "mission_profile": MISSION_PROFILE,
+    "startup": STARTUP,
+    "steps": STEPS,
+    "endurance": ENDURANCE,
+}
 """The file of each derived product (:mod:`hil.results.derive`): a list of rows is written as CSV,
 a document as JSON."""
 RESULT_FILES = (POINTS, *DERIVED_FILES.values())

@@ -128,6 +128,22 @@ def test_fault_case(kind: str, at_s: float, tmp_path: Path, matrix: list[Any]) -
     assert outcome.problems() == []
 
 
+@pytest.mark.parametrize(
+    ("procedure", "kind", "at_s"),
+    fault_matrix.PROCEDURE_MATRIX,
+    ids=[f"{p}-{fault_matrix.fault_text(k, t)}" for p, k, t in fault_matrix.PROCEDURE_MATRIX],
+)
+def test_the_transient_and_mission_procedures_end_safe(
+    procedure: str, kind: str, at_s: float, tmp_path: Path
+) -> None:
+    """The drive failing, the tank regulator failing and a frozen flow reading while each new procedure
+    runs its pump: the same checks as the matrix (trip latched with its values, drive first and safe in
+    the tick of detection, released in the next sample, logging through the spin-down)."""
+    outcome = fault_matrix.run_case(kind, at_s, tmp_path / "runs", procedure=procedure)
+    assert (outcome.exit_code, outcome.status) == (3, "aborted")
+    assert outcome.problems() == []
+
+
 # ----------------------------------------------------------------------------------- beyond the matrix
 def test_a_short_line_cut_recovers_without_a_trip(tmp_path: Path) -> None:
     """The reconnect policy: a link that survives an interruption shorter than stale_data_s carries on."""

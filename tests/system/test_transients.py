@@ -1,0 +1,104 @@
+"""Start-up and step response on the virtual bench against a hand calculation of the rotor's dynamics.
+
+The bench is a copy of ``sim_bench.toml`` ticking at 100 Hz (a start takes about 0.2 s: the built-in
+10 Hz would put one or two samples in it). The hand calculation uses only the plant's documented
+drive and rotor parameters (``simulators/plant_parameters.py``): rotor inertia ``J = 5e-5 kg m2``,
+torque constant ``Kt = 0.0115 N m/A``, current limit 80 A, speed-loop gains ``Kp = 0.02 A/rpm`` and
+``Ki = 0.2 A/(rpm s)`` with conditional integration, and the pump's load torque taken as
+``T_final (n / n_final)^2`` (affinity along a fixed system curve), with ``T_final = Kt I_final`` from
+the steady motor current the run itself reads at the end. It integrates
+``J dw/dt = Kt I - T_load`` in continuous time with a 10 us explicit step, nothing from the plant's
+code (which sub-steps at 10 ms, implicitly, with the pump's curves and the water's inertia).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+import pytest
+
+from hil.cli import main
+
+ROOT = Path(__file__).resolve().parents[2]
+SIM_BENCH = ROOT / "hil" / "data" / "sim_bench.toml"
+J_KG_M2 = 5.0e-5
+KT_NM_A = 0.0115
+I_LIMIT_A = 80.0
+KP_A_PER_RAD_S = 0.02 * 60.0 / (2.0 * math.pi)
+KI_A_PER_RAD = 0.2 * 60.0 / (2.0 * math.pi)
+RAD_S_PER_RPM = 2.0 * math.pi / 60.0
+
+
+def hand_step(start_rpm: float, target_rpm: float, final_current_a: float) -> tuple[float, float]:
+    """(time to 10 %, time to 90 %) of a speed step by integrating the rotor and the PI loop by hand."""
+    w, target = start_rpm * RAD_S_PER_RPM, target_rpm * RAD_S_PER_RPM
+    t_final = KT_NM_A * final_current_a
+    integral = final_current_a * (start_rpm / target_rpm) ** 2  # the integrator holds the start's current
+    dt, t = 1.0e-5, 0.0
+    t10 = t90 = math.nan
+    lo, hi = start_rpm + 0.1 * (target_rpm - start_rpm), start_rpm + 0.9 * (target_rpm - start_rpm)
+    while t < 1.0 and math.isnan(t90):
+        error = target - w
+        current = KP_A_PER_RAD_S * error + integral
+        if current > I_LIMIT_A:
+            current = I_LIMIT_A
+        else:
+            integral += KI_A_PER_RAD * error * dt
+        w += dt * (KT_NM_A * current - t_final * (w / target) ** 2) / J_KG_M2
+        t += dt
+        rpm = w / RAD_S_PER_RPM
+        if math.isnan(t10) and rpm >= lo:
+            t10 = t
+        if rpm >= hi:
+            t90 = t
+    return t10, t90
+
+
+@pytest.fixture(scope="module")
+def fast_bench(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("bench") / "bench.toml"
+    path.write_text(SIM_BENCH.read_text().replace("tick_hz = 10.0", "tick_hz = 100.0"))
+    return path
+
+
+def run(out: Path, procedure: str, bench: Path, *params: str) -> Path:
+    code = main(["run", procedure, "--bench", str(bench), "--out", str(out), "--quiet", *params])
+    assert code == 0
+    (run_dir,) = [p for p in out.iterdir() if p.is_dir()]  # the run catalogue sits beside it
+    return run_dir
+
+
+def test_startup_agrees_with_the_rotor_and_current_limit_by_hand(tmp_path: Path, fast_bench: Path) -> None:
+    run_dir = run(tmp_path, "startup", fast_bench)
+    figures = json.loads((run_dir / "startup.json").read_text())
+    speed = figures["speed"]
+    t10, t90 = hand_step(0.0, 30000.0, figures["final_motor_current_a"])
+    # By hand, about 17 ms and 182 ms: almost all of it at the 80 A limit.
+    assert 0.012 < t10 < 0.022 and 0.15 < t90 < 0.21
+    assert speed["time_to_10_s"] == pytest.approx(t10, rel=0.10)
+    assert speed["time_to_90_s"] == pytest.approx(t90, rel=0.10)
+    assert speed["rise_time_s"] == pytest.approx(t90 - t10, rel=0.10)
+    assert figures["peak_motor_current_a"] == pytest.approx(I_LIMIT_A, rel=0.01)
+    assert speed["overshoot_fraction"] < 0.01  # a start on the current limit does not overshoot
+    # The energy of the start is at least the rotor's kinetic energy, 0.5 J w^2 = 247 J at 30,000 rpm.
+    assert figures["energy_j"] > 0.5 * J_KG_M2 * (30000.0 * RAD_S_PER_RPM) ** 2
+
+
+def test_speed_step_agrees_with_the_loop_by_hand(tmp_path: Path, fast_bench: Path) -> None:
+    run_dir = run(tmp_path, "throttle-steps", fast_bench, "-p", "speeds_fraction=0.67,1.0")
+    (step,) = json.loads((run_dir / "steps.json").read_text())["steps"]
+    t10, t90 = hand_step(20100.0, 30000.0, step["final_motor_current_a"])
+    assert step["speed"]["rise_time_s"] == pytest.approx(t90 - t10, rel=0.10)
+    assert step["speed"]["time_to_90_s"] == pytest.approx(t90, rel=0.10)
+    assert step["min_npsha_m"] > 0.0
+
+
+def test_a_start_is_the_same_for_the_same_seed(tmp_path: Path, fast_bench: Path) -> None:
+    import pandas as pd
+
+    first = run(tmp_path / "a", "startup", fast_bench, "-p", "record_s=1")
+    second = run(tmp_path / "b", "startup", fast_bench, "-p", "record_s=1")
+    assert pd.read_parquet(first / "samples.parquet").equals(pd.read_parquet(second / "samples.parquet"))
+    assert (first / "startup.json").read_text() == (second / "startup.json").read_text()
