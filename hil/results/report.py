@@ -554,6 +554,8 @@ def section_bench(data: ReportData) -> str:
 
 def section_fluid(data: ReportData) -> str:
     p = data.points
+    if "fluid_temperature_c" not in p or "density_kg_m3" not in p:  # a run without operating points
+        return _pairs([("fluid", _e(data.log.bench.fluid)), ("temperature", "no operating point recorded")])
     temperature = p["fluid_temperature_c"].to_numpy(float)
     density = p["density_kg_m3"].to_numpy(float)
     return _pairs(
