@@ -19,6 +19,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from hil.bench.rules import check_bench_rules
 from hil.core.config import Section, load_toml_document
 from hil.core.errors import ConfigError
 
@@ -285,3 +286,4 @@ def _check_across_tables(config: BenchConfig) -> None:
     for role, target in config.roles.items():
         if target.split(".")[0] not in config.instruments:
             raise ConfigError(source, f"roles.{role}", f"names no instrument: {target!r}")
+    check_bench_rules(config)
