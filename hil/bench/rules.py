@@ -27,7 +27,7 @@ Imports only hil's config and errors.
 from __future__ import annotations
 
 import math
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeGuard
 
 from hil.core.errors import ConfigError
 
@@ -185,5 +185,5 @@ def _check_actuators(config: BenchConfig) -> None:
                 )
 
 
-def _number(value: Any) -> bool:
+def _number(value: Any) -> TypeGuard[float]:
     return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)

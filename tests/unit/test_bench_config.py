@@ -328,7 +328,11 @@ def test_a_role_naming_a_missing_instrument_is_named(role: str, target: str) -> 
 
 def test_the_optional_tank_pressure_role_is_accepted_and_checked() -> None:
     assert parse_bench(shipped(), SOURCE).roles["tank_pressure"] == "daq.regulator"
-    assert_names(refused(edit(shipped(), "roles.tank_pressure", "daq")), "roles.tank_pressure", "expected daq.regulator")
+    assert_names(
+        refused(edit(shipped(), "roles.tank_pressure", "daq")),
+        "roles.tank_pressure",
+        "expected daq.regulator",
+    )
     assert_names(refused(edit(shipped(), "roles.tank_pressure", "tank")), "roles.tank_pressure", "'tank'")
 
 
