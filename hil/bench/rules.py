@@ -186,4 +186,9 @@ def _check_actuators(config: BenchConfig) -> None:
 
 
 def _number(value: Any) -> TypeGuard[float]:
-    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return False
+    try:
+        return math.isfinite(float(value))
+    except OverflowError:  # a 400-digit integer: not a number a driver takes either (its own check says so)
+        return False
