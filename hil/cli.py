@@ -131,11 +131,15 @@ def _endpoint_entry(endpoint: Any, rs485_units: dict[str, int]) -> dict[str, Any
 
 # --------------------------------------------------------------------------- hil procedures
 def cmd_procedures(args: argparse.Namespace, out: TextIO) -> int:
-    from hil.run.procedure_api import PROCEDURES, load_procedure
+    """Every procedure that runs by name, where it comes from, its parameters and measurements."""
+    from hil.run.procedure_catalogue import available, load
 
-    for name in PROCEDURES:
-        spec = load_procedure(name)
-        out.write(f"{spec.name}: {spec.summary}\n")
+    for source in available():
+        if source.origin == "shadowed":
+            out.write(f"{source.name}: (installed, {source.where}; shadowed by the built-in one)\n")
+            continue
+        spec, _ = load(source.name)
+        out.write(f"{spec.name}: {spec.summary}\n    from: {source.origin}, {source.where}\n")
         for p in spec.parameters:
             if isinstance(p.default, str):
                 default = p.default
@@ -147,6 +151,9 @@ def cmd_procedures(args: argparse.Namespace, out: TextIO) -> int:
                 f" [{p.minimum:g}..{p.maximum:g}]" if p.minimum is not None and p.maximum is not None else ""
             )
             out.write(f"  -p {p.name}={default}{bounds}\n      {p.help}\n")
+        for m in getattr(spec, "measurements", ()):
+            out.write(f"  measures {m.name} {m.describe_limits()}\n      {m.help}\n")
+    out.write("Or run a procedure file: hil run path/to/procedure.py --bench BENCH\n")
     return EXIT_OK
 
 
@@ -254,7 +261,7 @@ def cmd_run(args: argparse.Namespace, out: TextIO) -> int:
     from hil.fleet.catalogue import record_run
     from hil.results.acceptance import SETTINGS_KEY, format_verdict_table, resolve_settings
     from hil.results.npsh3 import format_npsh3_table
-    from hil.run.procedure_api import load_procedure
+    from hil.run.procedure_catalogue import load
     from hil.run.session import run_procedure
     from hil.run.stream import RunStream
 
@@ -265,7 +272,7 @@ def cmd_run(args: argparse.Namespace, out: TextIO) -> int:
     settings = resolve_settings(
         config.geometry.rated_speed_rpm, args.pump, args.guarantee, args.grade, args.grades
     )
-    spec = load_procedure(args.procedure)
+    spec, source = load(args.procedure)
     values = spec.resolve(_parse_overrides(args.param))
     notes = {k: v for k, v in (("operator", args.operator), ("witness", args.witness)) if v}
     stream = RunStream() if args.console or not args.quiet else None
@@ -279,13 +286,17 @@ def cmd_run(args: argparse.Namespace, out: TextIO) -> int:
         terminal=not args.quiet,
     ):
         result = run_procedure(
-            procedure=spec.name,
+            procedure=spec,
             config=config,
             values=values,
             out_dir=Path(args.out),
             seed=args.seed,
             attach=args.attach,
-            metadata={SETTINGS_KEY: settings.as_dict(), **({"notes": notes} if notes else {})},
+            metadata={
+                SETTINGS_KEY: settings.as_dict(),
+                "procedure_source": f"{source.origin}: {source.where}",
+                **({"notes": notes} if notes else {}),
+            },
             faults=args.fault,
             stream=stream,
         )
@@ -304,6 +315,9 @@ def cmd_run(args: argparse.Namespace, out: TextIO) -> int:
         out.write("\n" + format_npsh3_table(derived.npsh3_table) + "\n")
     if acceptance is not None:
         out.write("\n" + format_verdict_table(acceptance) + "\n")
+    measured = derived.products.get("measurements")
+    if isinstance(measured, list) and measured:
+        out.write("\n" + _measurements_table(measured) + "\n")
     if args.json:
         Path(args.json).write_text(
             json.dumps(
@@ -321,7 +335,21 @@ def cmd_run(args: argparse.Namespace, out: TextIO) -> int:
         )
     if result.status != "completed":
         return EXIT_ABORTED if result.status == "aborted" else EXIT_ERROR
-    return _verdict_status(acceptance)
+    status = _verdict_status(acceptance)
+    if status == EXIT_OK and isinstance(measured, list) and any(r["verdict"] != "PASS" for r in measured):
+        return EXIT_FAIL  # a declared measurement outside its limits fails the run like a verdict
+    return status
+
+
+def _measurements_table(rows: list[dict[str, Any]]) -> str:
+    lines = [f"{'measurement':<30} {'value':>12} {'unit':<6} {'limits':<24} verdict"]
+    for r in rows:
+        low = "-inf" if r["low"] != r["low"] else f"{r['low']:g}"
+        high = "+inf" if r["high"] != r["high"] else f"{r['high']:g}"
+        lines.append(
+            f"{r['name']:<30} {r['value']:>12.6g} {r['unit']:<6} {'[' + low + ', ' + high + ']':<24} {r['verdict']}"
+        )
+    return "\n".join(lines)
 
 
 def _warn(warning: str | None) -> None:
@@ -547,7 +575,9 @@ def build_parser() -> argparse.ArgumentParser:
     procs.set_defaults(handler=cmd_procedures)
 
     run = sub.add_parser("run", help="run a procedure on a bench")
-    run.add_argument("procedure")
+    run.add_argument(
+        "procedure", help="a procedure name (see hil procedures) or the path of a procedure file"
+    )
     run.add_argument("--bench", required=True, help="bench file, or 'sim' for the built-in virtual bench")
     run.add_argument("--out", default="runs", help="parent directory of the run directory (default: runs)")
     run.add_argument("--seed", type=int, default=None, help="virtual bench seed (default: the bench file's)")

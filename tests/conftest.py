@@ -7,6 +7,11 @@ import pytest
 
 from tests import fuzzing
 
+# The hil pytest plugin (fixtures hil_bench and hil_run, --bench, the hardware marker). An installed
+# hil registers it through its pytest11 entry point under this same name, so this line then does
+# nothing; it makes the project's tests work from a checkout whose install predates the entry point.
+pytest_plugins = ["hil.pytest_plugin"]
+
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addoption(

@@ -33,6 +33,7 @@ from typing import Any
 import numpy as np
 
 from hil.analysis.grades import load_grade_table
+from hil.analysis.measurements import measurement_rows
 from hil.analysis.steady import (
     DEFAULT_STEADY_LIMITS,
     judge_run_window,
@@ -263,6 +264,10 @@ def derive(
         content = PRODUCTS[name](derivation)
         if content is not None:
             derived.products[name] = content
+    # Declared measurements, whatever the procedure: judged again from the recorded values and limits.
+    measured = measurement_rows(log.events)
+    if measured:
+        derived.products["measurements"] = measured
     if "npsh3" in derived.products:
         derived.npsh3_rows = derivation.npsh3
         grade = load_grade_table(derivation.settings.grade_table).grade(derivation.settings.grade or "2B")

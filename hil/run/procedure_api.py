@@ -18,14 +18,15 @@ Imports hil's bench file and errors only.
 from __future__ import annotations
 
 import dataclasses
-import importlib
 import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Generic, Literal, Protocol, TypeVar
+from typing import Any, Generic, Literal, Protocol, TypeVar, cast
 
+from hil.analysis.measurements import Measurement
 from hil.bench.config import BenchConfig, BenchGeometry, BenchLimits
 from hil.core.errors import ConfigError
+from hil.run.procedure_catalogue import BUILTIN, load
 
 ParameterValue = float | int | list[float] | str
 """A procedure parameter's value: a number, a list of numbers, or a text (a file or run directory)."""
@@ -126,6 +127,11 @@ class ProcedureRunner(Protocol):
         """Record the operating point of a window, with labels; returns it."""
         ...
 
+    def measure(self, measurement: Measurement, value: float) -> bool:
+        """Record a declared measurement's value, judged at once against its limits (shown live,
+        logged, and in the run's ``measurements.csv``); returns whether it passed."""
+        ...
+
 
 @dataclass(frozen=True)
 class Parameter:
@@ -224,6 +230,9 @@ class ProcedureSpec(Generic[P]):
     run: Callable[[ProcedureRunner, P], None]
     products: tuple[str, ...] = DEFAULT_PRODUCTS
     """Derived products of its runs (:mod:`hil.results.derive`); the procedure writes none itself."""
+    measurements: tuple[Measurement, ...] = ()
+    """What it measures with :meth:`ProcedureRunner.measure`, with units and limits (listed by
+    ``hil procedures``)."""
 
     def __post_init__(self) -> None:
         fields = {f.name for f in dataclasses.fields(self.parameters_type)}  # type: ignore[arg-type]
@@ -275,28 +284,20 @@ def _copy(value: ParameterValue) -> ParameterValue:
     return list(value) if isinstance(value, list) else value
 
 
-PROCEDURES = {
-    "performance-curve": "procedures.performance_curve",
-    "npsh3": "procedures.npsh3",
-    "mission-profile": "procedures.mission_profile",
-    "startup": "procedures.startup",
-    "throttle-steps": "procedures.throttle_steps",
-    "endurance": "procedures.endurance",
-}
+PROCEDURES = BUILTIN
+"""The built-in procedures by name (installed ones and files: :mod:`hil.run.procedure_catalogue`)."""
 
 
 def load_procedure(name: str) -> ProcedureSpec[Any]:
-    """Find a procedure by its command-line name."""
-    if name not in PROCEDURES:
-        raise ConfigError(
-            "command line", "PROCEDURE", f"unknown procedure {name!r} (known: {', '.join(PROCEDURES)})"
-        )
-    spec: ProcedureSpec[Any] = importlib.import_module(PROCEDURES[name]).PROCEDURE
-    return spec
+    """Find a procedure by its command-line name (built-in or installed) or the path of its file."""
+    spec, _ = load(name)
+    return cast(ProcedureSpec[Any], spec)
 
 
 def declared_products(name: str) -> tuple[str, ...]:
-    """The derived products a procedure's runs have; the default ones for a procedure not known here."""
-    if name not in PROCEDURES:
+    """The derived products a procedure's runs have; the default ones for a procedure not known here
+    (a file procedure, or one no longer installed)."""
+    try:
+        return load_procedure(name).products
+    except ConfigError:
         return DEFAULT_PRODUCTS
-    return load_procedure(name).products

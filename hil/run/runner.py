@@ -44,6 +44,7 @@ from typing import Any, Protocol
 
 import numpy as np
 
+from hil.analysis.measurements import MEASUREMENT_EVENT, Measurement
 from hil.analysis.steady import DEFAULT_STEADY_LIMITS, judge_run_window, steady_detail, steady_window_count
 from hil.bench.roles import Instrument
 from hil.core.clock import Clock
@@ -498,6 +499,26 @@ class Runner:
             valid = window[~np.isnan(window)]
             means[name] = float(valid.mean()) if valid.size else math.nan
         return means
+
+    def measure(self, measurement: Measurement, value: float) -> bool:
+        """Judge a declared measurement now, show it and log it (``measurements.csv`` is derived)."""
+        value = float(value)
+        passed = measurement.judge(value)
+        verdict = "PASS" if passed else "FAIL"
+        self.progress(
+            f"{measurement.name} = {value:.6g} {measurement.unit}, limits {measurement.describe_limits()}: {verdict}"
+        )
+        self.event(
+            MEASUREMENT_EVENT,
+            name=measurement.name,
+            value=value,
+            unit=measurement.unit,
+            low=measurement.low,
+            high=measurement.high,
+            passed=passed,
+            help=measurement.help,
+        )
+        return passed
 
     def record_point(self, start_s: float, end_s: float, **labels: Any) -> Point:
         window = window_samples(self._log.times(), self._log.columns(), start_s, end_s)

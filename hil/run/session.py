@@ -25,7 +25,7 @@ from hil.bench.transport import LineTransport, TcpTransport
 from hil.core.clock import Clock, VirtualClock, WallClock
 from hil.core.errors import ConfigError, HilError, InterlockTrip, ProtocolError
 from hil.run.assembly import Bench, SimEndpoint, connect_bench
-from hil.run.procedure_api import ParameterValue, Point, load_procedure
+from hil.run.procedure_api import ParameterValue, Point, ProcedureSpec, load_procedure
 from hil.run.runner import Runner
 from hil.run.stream import RunStream
 from hil.store.run_directory import RUN_FORMAT, RunWriter, new_run_directory
@@ -155,8 +155,92 @@ class RunResult:
     points: list[Point]
 
 
+@dataclass
+class OpenRun:
+    """A run in progress in its own directory (:func:`open_run`); status and reason once it closed."""
+
+    directory: Path
+    runner: Runner
+    status: str = "running"
+    reason: str = ""
+
+
+@contextmanager
+def open_run(
+    session: Session,
+    name: str,
+    parameters: Mapping[str, Any],
+    out_dir: Path,
+    progress: Callable[[str], None] | None = None,
+    metadata: Mapping[str, Any] | None = None,
+    stream: RunStream | None = None,
+) -> Iterator[OpenRun]:
+    """A runner on a connected bench, writing a fresh run directory under ``out_dir``.
+
+    Whatever happens inside (a trip, an error, Ctrl-C), on the way out every actuator is commanded
+    safe, the points are written and the run directory is closed with its status: ``completed``,
+    ``aborted`` (a trip or an operator stop; the spin-down is logged) or ``error``. The derived
+    results are not made here: the caller derives them from the closed directory
+    (:func:`hil.results.derive.derive_run`), as for any run.
+    """
+    channels = [c for inst in session.config.instruments.values() for c in inst.channels]
+    directory = new_run_directory(out_dir, name)
+    writer = RunWriter(
+        directory,
+        channels,
+        {
+            "format": RUN_FORMAT,
+            "procedure": name,
+            "parameters": dict(parameters),
+            "bench_name": session.config.name,
+            "bench_file": session.config.source,
+            "virtual": session.config.virtual is not None,
+            "seed": session.seed,
+            "faults": session.faults,
+            "instruments": session.bench.identities,
+            "accuracy": session.config.channel_accuracy(),
+            "software": {"hil": __version__},
+            "start_utc": datetime.now(UTC).isoformat(),
+            "tick_s": session.config.tick_s,
+            **dict(metadata or {}),
+        },
+        session.config.text,
+    )
+    if stream is not None:  # a live view's feed (hil.run.stream): never a participant
+        stream.start(channels, {**writer.metadata, "directory": str(directory)})
+    runner = Runner(session.bench, session.clock, writer, progress, stream)
+    run = OpenRun(directory, runner)
+    previous = _install_stop_handlers(runner)
+    status, reason = "error", ""
+    try:
+        yield run
+        trip = runner.trip
+        if trip is not None:  # tripped where nobody caught it (a test that went on regardless)
+            status, reason = "aborted", trip.reason
+            runner.spin_down()
+        else:
+            status = "completed"
+    except InterlockTrip as trip_raised:
+        status, reason = "aborted", trip_raised.reason
+        runner.spin_down()
+    except HilError as exc:
+        status, reason = "error", str(exc)
+        runner.event("error", error=reason)
+    finally:
+        try:
+            runner.safe_all()
+            writer.write_points(runner.points)
+            writer.close(status, reason)
+            run.status, run.reason = status, reason
+            if stream is not None:
+                stream.publish("end", status=status, reason=reason)
+        finally:
+            # only now: a second Ctrl-C must not interrupt the final safe state or the close
+            _restore_handlers(previous)
+
+
 def run_procedure(
-    procedure: str,
+    procedure: str | ProcedureSpec[Any],
     config: BenchConfig,
     values: Mapping[str, ParameterValue],
     out_dir: Path,
@@ -170,67 +254,23 @@ def run_procedure(
 ) -> RunResult:
     """Run one procedure end to end; the bench always ends safe and the run directory closed.
 
-    ``config`` is the bench file, parsed once by the caller; ``values`` the procedure's parameter
-    values (checked here against the procedure's ranges and the bench before anything is opened or
-    moved). ``metadata`` (judging settings, operator and witness notes) is recorded as given.
+    ``procedure`` is a name (built-in or installed), the path of a procedure file, or a loaded
+    declaration. ``config`` is the bench file, parsed once by the caller; ``values`` the procedure's
+    parameter values (checked here against the procedure's ranges and the bench before anything is
+    opened or moved). ``metadata`` (judging settings, operator and witness notes) is recorded as given.
     ``faults`` are injected into the virtual bench (see :func:`open_session`) and listed in the
     metadata. ``plant`` replaces the virtual bench's physics (the replay bench,
     :func:`hil.results.replay.replay_through_bench`). The run's derived results are not made here:
     the caller derives them from the closed run directory (:func:`hil.results.derive.derive_run`).
     ``stream`` feeds live viewers (:mod:`hil.run.stream`); it never changes what the run records.
     """
-    spec = load_procedure(procedure)
+    spec = load_procedure(procedure) if isinstance(procedure, str) else procedure
     params = spec.values(values, "procedure parameters")
     spec.check_values(params, config)  # refuse before anything is opened or moved
     with open_session(config, seed, attach, faults, plant) as session:
-        channels = [c for inst in session.config.instruments.values() for c in inst.channels]
-        directory = new_run_directory(out_dir, spec.name)
-        writer = RunWriter(
-            directory,
-            channels,
-            {
-                "format": RUN_FORMAT,
-                "procedure": spec.name,
-                "parameters": params,
-                "bench_name": session.config.name,
-                "bench_file": session.config.source,
-                "virtual": session.config.virtual is not None,
-                "seed": session.seed,
-                "faults": session.faults,
-                "instruments": session.bench.identities,
-                "accuracy": session.config.channel_accuracy(),
-                "software": {"hil": __version__},
-                "start_utc": datetime.now(UTC).isoformat(),
-                "tick_s": session.config.tick_s,
-                **dict(metadata or {}),
-            },
-            session.config.text,
-        )
-        if stream is not None:
-            stream.start(channels, {**writer.metadata, "directory": str(directory)})
-        runner = Runner(session.bench, session.clock, writer, progress, stream)
-        status, reason = "error", ""
-        previous = _install_stop_handlers(runner)
-        try:
-            spec.execute(runner, params)
-            status = "completed"
-        except InterlockTrip as trip:
-            status, reason = "aborted", trip.reason
-            runner.spin_down()
-        except HilError as exc:
-            status, reason = "error", str(exc)
-            runner.event("error", error=reason)
-        finally:
-            try:
-                runner.safe_all()
-                writer.write_points(runner.points)
-                writer.close(status, reason)
-                if stream is not None:
-                    stream.publish("end", status=status, reason=reason)
-            finally:
-                # only now: a second Ctrl-C must not interrupt the final safe state or the close
-                _restore_handlers(previous)
-        return RunResult(directory, status, reason, runner.points)
+        with open_run(session, spec.name, params, out_dir, progress, metadata, stream) as run:
+            spec.execute(run.runner, params)
+        return RunResult(run.directory, run.status, run.reason, run.runner.points)
 
 
 def _install_stop_handlers(runner: Runner) -> dict[int, Any]:

@@ -27,6 +27,7 @@ MISSION_PROFILE = "mission_profile.json"
 STARTUP = "startup.json"
 STEPS = "steps.json"
 ENDURANCE = "endurance.json"
+MEASUREMENTS = "measurements.csv"
 DERIVED_FILES = {
     "points_converted": POINTS_CONVERTED,
     "acceptance": ACCEPTANCE,
@@ -35,6 +36,7 @@ DERIVED_FILES = {
     "startup": STARTUP,
     "steps": STEPS,
     "endurance": ENDURANCE,
+    "measurements": MEASUREMENTS,
 }
 """The file of each derived product (:mod:`hil.results.derive`): a list of rows is written as CSV,
 a document as JSON."""

@@ -1,0 +1,1 @@
+"""Bench procedures a third party ships for hil (installed by the tests, listed by `hil procedures`)."""

@@ -1,0 +1,153 @@
+"""Users' own procedures: a file written from the README tutorial, and a procedure package installed
+beside hil, run exactly like the built-in ones; declared measurements are judged, stored and replayed."""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tomllib
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from hil.cli import main
+
+REPO = Path(__file__).resolve().parents[2]
+RUN_IN = REPO / "examples" / "run_in.py"
+PACKAGE = REPO / "tests" / "procedure_package"
+
+
+def only_run(parent: Path) -> Path:
+    (directory,) = [p for p in parent.iterdir() if (p / "metadata.json").exists()]
+    return directory
+
+
+@pytest.mark.parametrize("bench", ["sim", "sim-odrive"])
+def test_the_tutorial_run_in_procedure_runs_on_both_virtual_benches(bench: str, tmp_path: Path) -> None:
+    out = io.StringIO()
+    args = [
+        "run",
+        str(RUN_IN),
+        "--bench",
+        bench,
+        "--out",
+        str(tmp_path),
+        "-p",
+        "duration_s=20",
+        "-p",
+        "interval_s=10",
+    ]
+    assert main(args, out=out) == 0, out.getvalue()
+    directory = only_run(tmp_path)
+    metadata = json.loads((directory / "metadata.json").read_text())
+    assert metadata["procedure"] == "run-in" and metadata["status"] == "completed"
+    assert metadata["procedure_source"] == f"file: {RUN_IN}"
+    measured = pd.read_csv(directory / "measurements.csv")
+    assert list(measured["name"]) == [
+        "head_drift_fraction",
+        "efficiency_drift_fraction",
+        "max_motor_temperature_c",
+    ]
+    assert (measured["verdict"] == "PASS").all()
+    assert abs(measured["value"].iloc[0]) < 0.01  # a healthy pump's head does not drift in 20 s
+    assert "head_drift_fraction" in out.getvalue() and "PASS" in out.getvalue()
+
+
+def test_a_parameter_beyond_the_bench_limit_is_refused_before_anything_moves(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert (
+        main(["run", str(RUN_IN), "--bench", "sim", "--out", str(tmp_path), "-p", "speed_fraction=1.15"]) == 2
+    )
+    assert "max_speed_rpm" in capsys.readouterr().err
+    assert not any(tmp_path.iterdir())
+
+
+def test_a_measurement_outside_its_limits_fails_the_run_and_replays_as_failed(tmp_path: Path) -> None:
+    strict = tmp_path / "strict_run_in.py"
+    strict.write_text(RUN_IN.read_text().replace('high=80.0, help="hottest', 'high=20.0, help="hottest'))
+    out_dir = tmp_path / "runs"
+    out = io.StringIO()
+    assert (
+        main(["run", str(strict), "--bench", "sim", "--out", str(out_dir), "-p", "duration_s=10"], out=out)
+        == 4
+    )
+    measured = pd.read_csv(only_run(out_dir) / "measurements.csv").set_index("name")
+    assert measured.loc["max_motor_temperature_c", "verdict"] == "FAIL"
+    assert measured.loc["max_motor_temperature_c", "high"] == 20.0
+    assert main(["replay", str(only_run(out_dir))], out=io.StringIO()) == 0  # the FAIL replays exactly
+
+
+def test_a_broken_procedure_file_is_one_clear_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    broken = tmp_path / "broken.py"
+    broken.write_text("def run(:\n")
+    assert main(["run", str(broken), "--bench", "sim", "--out", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert f"{broken}: line 1: syntax error" in err and "Traceback" not in err
+    empty = tmp_path / "empty.py"
+    empty.write_text("x = 1\n")
+    assert main(["run", str(empty), "--bench", "sim", "--out", str(tmp_path)]) == 2
+    assert "PROCEDURE: expected a hil.run.procedure_api.ProcedureSpec" in capsys.readouterr().err
+
+
+def install(package: Path, site: Path) -> None:
+    """Lay the package out as an installer does (its modules, and a dist-info holding its metadata and
+    entry points), from its own pyproject.toml: no build backend, no network."""
+    project = tomllib.loads((package / "pyproject.toml").read_text())["project"]
+    for module in tomllib.loads((package / "pyproject.toml").read_text())["tool"]["setuptools"]["packages"]:
+        shutil.copytree(package / module, site / module)
+    dist_info = site / f"{project['name'].replace('-', '_')}-{project['version']}.dist-info"
+    dist_info.mkdir()
+    (dist_info / "METADATA").write_text(
+        f"Metadata-Version: 2.1\nName: {project['name']}\nVersion: {project['version']}\n"
+    )
+    lines = []
+    for group, entries in project["entry-points"].items():
+        lines.append(f"[{group}]")
+        lines += [f"{name} = {value}" for name, value in entries.items()]
+    (dist_info / "entry_points.txt").write_text("\n".join(lines) + "\n")
+
+
+def hil(site: Path, *args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(site), str(REPO)])}
+    return subprocess.run(
+        [sys.executable, "-m", "hil.cli", *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=cwd,
+        timeout=300,
+    )
+
+
+def test_an_installed_procedure_package_is_listed_with_its_origin_and_runs(tmp_path: Path) -> None:
+    site = tmp_path / "site"
+    site.mkdir()
+    install(PACKAGE, site)
+    listing = hil(site, "procedures", cwd=tmp_path)
+    assert listing.returncode == 0, listing.stderr
+    assert "spin-check: spin up to one speed" in listing.stdout
+    assert "from: installed, hil-demo-procedures 0.1.0: hil_demo_procedures.spin_check" in listing.stdout
+    assert "from: built-in, procedures.performance_curve" in listing.stdout
+    assert "measures speed_error_rpm [-100, 100] rpm" in listing.stdout
+    runs = tmp_path / "runs"
+    run = hil(
+        site, "run", "spin-check", "--bench", "sim", "--out", str(runs), "-p", "speed_rpm=12000", cwd=tmp_path
+    )
+    assert run.returncode == 0, run.stderr
+    directory = only_run(runs)
+    assert json.loads((directory / "metadata.json").read_text())["procedure"] == "spin-check"
+    assert pd.read_csv(directory / "measurements.csv")["verdict"].tolist() == ["PASS"]
+    too_fast = hil(
+        site, "run", "spin-check", "--bench", "sim", "--out", str(runs), "-p", "speed_rpm=39000", cwd=tmp_path
+    )
+    assert (
+        too_fast.returncode == 2 and "exceeds max_speed_rpm" in too_fast.stderr
+    )  # refused before connecting
