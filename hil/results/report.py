@@ -50,7 +50,7 @@ from hil.results.acceptance import (
     format_quantity,
     legacy_verdict,
 )
-from hil.store.run_directory import POINTS, POINTS_CONVERTED, REPORT, VERDICTS, write_points_csv
+from hil.store.run_directory import MEASUREMENTS, POINTS, POINTS_CONVERTED, REPORT, VERDICTS, write_points_csv
 from hil.store.run_log import RunLog
 
 _COLOURS = ("#1f5fa8", "#c2551a", "#2e8b3e", "#8a3fa0", "#a0892c", "#2c8a8a")
@@ -107,6 +107,8 @@ class ReportData:
             self.acceptance = derived.acceptance
         npsh3 = self.log.npsh3()
         self.npsh3 = npsh3 if npsh3 is not None and not npsh3.empty else None
+        measurements = self.results_dir / MEASUREMENTS
+        self.measurements = pd.read_csv(measurements) if measurements.exists() else None
         # An NPSH3 test's sweep readings are cavitating on purpose: its H-Q, P-Q and eta-Q figures
         # show only the readings at ample inlet pressure (the table still lists every point).
         self.figure_note = ""
@@ -718,6 +720,27 @@ def section_shaft(data: ReportData) -> str:
     )
 
 
+def section_measurements(table: pd.DataFrame) -> str:
+    """The procedure's declared measurements, each with its limits and verdict, in recorded order."""
+    rows = []
+    for _, r in table.iterrows():
+        low = "" if pd.isna(r["low"]) else f"{r['low']:g}"
+        high = "" if pd.isna(r["high"]) else f"{r['high']:g}"
+        verdict = str(r["verdict"])
+        rows.append(
+            (
+                _e(str(r["name"])),
+                f"{float(r['value']):.6g}",
+                _e(str(r["unit"])),
+                low,
+                high,
+                f'<span class="{"pass" if verdict == "PASS" else "fail"}">{verdict}</span>',
+                _e("" if pd.isna(r["help"]) else str(r["help"])),
+            )
+        )
+    return _table(("measurement", "value", "unit", "low", "high", "verdict", "meaning"), rows, "measurements")
+
+
 def section_points(data: ReportData) -> str:
     c = data.converted
     rows = []
@@ -854,6 +877,8 @@ def render_html(data: ReportData) -> str:
         ("Guarantee point and grade", section_guarantee(data) + unverified_note),
         ("Figures", figure_html or "<p>No operating point was recorded.</p>"),
     ]
+    if data.measurements is not None and not data.measurements.empty:
+        sections.append(("Measurements", section_measurements(data.measurements)))
     if data.npsh3 is not None:
         grade = load_grade_table(data.settings.grade_table).grade(data.settings.grade or "2B")
         breakdown = report_log.figure_breakdown(data.points, data.npsh3)

@@ -69,6 +69,7 @@ from hil.store.names import (  # noqa: F401 - re-exported beside the writer and 
     BENCH_SNAPSHOT,
     DERIVED_FILES,
     EVENTS,
+    MEASUREMENTS,
     METADATA,
     NPSH3,
     POINTS,
