@@ -4,7 +4,7 @@ A procedure is a module with a ``PROCEDURE`` (:class:`hil.run.procedure_api.Proc
 places provide them, and all three run exactly alike (same parameter parsing and checks against the
 bench limits before anything moves, same runner, same run directory):
 
-* **built-in**: the ``procedures`` package of this project (``performance-curve``, ``npsh3``);
+* **built-in**: the ``procedures`` package of this project (``performance-curve``, ``npsh3``, ...);
 * **installed**: any distribution that declares an entry point in the group ``hil.procedures``,
   named as the procedure is called on the command line, pointing at the module or at the object::
 
