@@ -23,6 +23,8 @@ import pytest
 from hil.cli import main
 from hil.core.errors import ConfigError
 from hil.model.calibration import calibrate, calibrate_runs, fit_psi, fit_sigma3, fit_wire_to_water
+from hil.model.calibration.quality import CHI2_PER_DOF_WARNING, fit_quality_warnings
+from hil.model.calibration.summary import format_calibration
 from hil.model.pump_model import EnvelopeError, load_pump_model
 
 G = 9.80665
@@ -374,3 +376,60 @@ def test_cli_calibrate_writes_a_loadable_model_and_prints_the_summary(tmp_path: 
 
 def test_cli_optimize_reports_a_missing_mission_as_a_usage_error(tmp_path: Path) -> None:
     assert main(["optimize", "--mission", str(tmp_path / "missing.toml")], out=io.StringIO()) == 2
+
+
+# ------------------------------------------------------------------------------ quality gates
+
+
+def test_large_scatter_against_a_too_low_order_triggers_the_chi2_warning() -> None:
+    """A straight line through a curved psi(phi) with 5x the stated scatter: chi2/dof far above 3."""
+    rng = np.random.default_rng(3)
+    phi = np.tile(np.linspace(0.004, 0.018, 8), 2)
+    y = psi_true(phi) + rng.normal(0.0, 0.005, phi.size)
+    bad = fit_psi(phi, y, 0.001, degree=1)
+    assert bad.summary.chi2_per_dof > CHI2_PER_DOF_WARNING
+    (warning,) = fit_quality_warnings([bad.summary])
+    assert "'psi'" in warning and "order" in warning and "unsteady" in warning and "instrument" in warning
+
+
+def test_a_clean_fit_gives_no_quality_warning() -> None:
+    rng = np.random.default_rng(3)
+    phi = np.tile(np.linspace(0.004, 0.018, 8), 2)
+    good = fit_psi(phi, psi_true(phi) + rng.normal(0.0, 0.001, phi.size), 0.001)
+    assert good.summary.chi2_per_dof < CHI2_PER_DOF_WARNING
+    assert fit_quality_warnings([good.summary]) == []
+
+
+def test_a_fit_with_as_many_points_as_coefficients_shows_no_plus_minus(tmp_path: Path) -> None:
+    """Three NPSH3 flows and a quadratic sigma3: zero dof, so the summary says why there is no +-."""
+    perf = write_run(tmp_path / "perf")
+    npsh = write_run(
+        tmp_path / "npsh",
+        speeds_rpm=(30000.0,),
+        phi_grid=np.array([0.01, 0.014]),
+        npsh3_flows=(0.3e-3, 0.4e-3, 0.5e-3),
+        sweep_rows=True,
+    )
+    result = calibrate_runs([perf, npsh])
+    assert result.fits["sigma3"].dof == 0 and result.fits["psi"].dof > 0
+    text = format_calibration(result)
+    rows = [line for line in text.splitlines() if "(no +-)" in line]
+    assert rows and all(
+        line.replace("(no +-)", "").count("+-") == 2 for line in rows
+    )  # psi and eta keep theirs
+    assert "sigma3: no +- shown: no degrees of freedom left to estimate the scatter" in text
+    assert any("'sigma3'" in w and "no degrees of freedom" in w for w in result.warnings)
+    assert "no degrees of freedom" in result.model.description  # stored in the model file
+
+
+def test_chi2_warning_is_stored_in_the_model_and_printed(tmp_path: Path) -> None:
+    """Points scattering 2 % but stated 20x tighter: the calibration warns and the model file says so."""
+    run = write_run(tmp_path / "r", noise_rel=0.02, seed=5)
+    frame = pd.read_csv(run / "operating_points.csv")
+    std_cols = [c for c in frame.columns if c.endswith("_std")]
+    frame[std_cols] = frame[std_cols] / 20.0
+    frame.to_csv(run / "operating_points.csv", index=False)
+    result = calibrate_runs([run])
+    assert any("chi2/dof" in w for w in result.warnings)
+    assert "chi2/dof" in result.model.description
+    assert "chi2/dof" in format_calibration(result).split("Warnings:")[1]

@@ -31,7 +31,7 @@ from hil.model.calibration.curves import (
     fit_sigma3,
     fit_wire_to_water,
 )
-from hil.model.calibration.quality import FitSummary
+from hil.model.calibration.quality import FitSummary, fit_quality_warnings
 from hil.model.calibration.runs import CalibrationRun, column, load_run, standard_error
 from hil.model.pump_model import DriveEfficiencyMap, PumpEnvelope, PumpModel
 from hil.store.run_directory import BENCH_SNAPSHOT
@@ -279,6 +279,11 @@ def calibrate_runs(
         speed_rpm_max=float(np.max(speeds)),
     )
     used = tuple(r.run_id for r in runs)
+    fits = {"psi": psi_fit.summary, "eta": ww.summary}
+    if sigma3_curve is not None:
+        fits["sigma3"] = sigma3_curve.summary
+    fit_warnings = fit_quality_warnings(list(fits.values()))
+    warnings.extend(fit_warnings)
     description = (
         f"calibrated from {len(used)} run(s) on bench '{first.config.name}': psi from {len(phi)} points; "
         f"eta is the WIRE-TO-WATER efficiency (hydraulic power over the drive's DC input) at "
@@ -287,6 +292,7 @@ def calibrate_runs(
         "so drive losses are counted once; "
         + (f"NPSH3 from {len(npsh_table)} point(s)" if sigma3_curve is not None else "no NPSH3 curve")
         + (f"; skipped: {'; '.join(skipped)}" if skipped else "")
+        + "".join(f"; WARNING {w}" for w in fit_warnings)
     )
     model = PumpModel(
         impeller_diameter_m=diameter,
@@ -316,9 +322,6 @@ def calibrate_runs(
             "drive_factor_std": ww.drive_std,
         }
     )
-    fits = {"psi": psi_fit.summary, "eta": ww.summary}
-    if sigma3_curve is not None:
-        fits["sigma3"] = sigma3_curve.summary
     if skipped:
         warnings.insert(0, "skipped run(s): " + "; ".join(skipped))
     return Calibration(

@@ -19,6 +19,13 @@ from numpy.typing import NDArray
 
 Array = NDArray[np.float64]
 
+#: chi-squared per degree of freedom above which a fit is flagged. The Birge ratio already widens the
+#: covariance above 1, but far above it (3 is well outside the chance spread of chi2/dof for the
+#: handful of dof a bench run gives) the curve itself is suspect, not just its uncertainty.
+CHI2_PER_DOF_WARNING = 3.0
+
+NO_DOF_NOTE = "no degrees of freedom left to estimate the scatter (as many points as coefficients)"
+
 
 @dataclass(frozen=True)
 class FitSummary:
@@ -54,3 +61,18 @@ def fit_summary(
         max_relative_residual=float(np.max(np.abs(finite))) if finite.size else math.nan,
         birge_scale=birge,
     )
+
+
+def fit_quality_warnings(summaries: list[FitSummary]) -> list[str]:
+    """A warning for each fit whose chi2/dof exceeds :data:`CHI2_PER_DOF_WARNING` or has no dof."""
+    warnings = []
+    for summary in summaries:
+        if summary.dof <= 0:
+            warnings.append(f"fit '{summary.name}': {NO_DOF_NOTE}; its +- is not shown")
+        elif summary.chi2_per_dof > CHI2_PER_DOF_WARNING:
+            warnings.append(
+                f"fit '{summary.name}': chi2/dof {summary.chi2_per_dof:.1f} > {CHI2_PER_DOF_WARNING:g}: "
+                "the points scatter far more than their stated uncertainty; likely causes: polynomial "
+                "order too low for the curve, unsteady operating points, or a bad instrument"
+            )
+    return warnings

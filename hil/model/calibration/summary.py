@@ -12,6 +12,7 @@ import numpy as np
 
 from hil.core.fluids import STANDARD_GRAVITY_M_S2
 from hil.model.calibration.calibrate import Calibration
+from hil.model.calibration.quality import NO_DOF_NOTE
 
 G = STANDARD_GRAVITY_M_S2
 
@@ -50,19 +51,24 @@ def format_calibration(calibration: Calibration, samples: int = 5) -> str:
     header += f" {'Q L/s':>8} {'H m':>8}" + (f" {'NPSH3 m':>8}" if sigma_fit is not None else "")
     lines.append(header)
 
-    def with_std(value: float, std: float) -> str:
-        return f"{value:9.4f}+-{std:<6.2g}"
+    no_dof = {name for name, fit in calibration.fits.items() if fit.dof <= 0}
+
+    def with_std(value: float, std: float, name: str) -> str:
+        # Without dof the scatter is unknown: a +- there would be the stated uncertainty only.
+        return f"{value:9.4f}{'(no +-)':<8}" if name in no_dof else f"{value:9.4f}+-{std:<6.2g}"
 
     for phi in grid:
         psi = float(model.psi_fit.value(phi))
-        row = f"  {phi:8.5f} {with_std(psi, float(model.psi_fit.std(phi)))}"
-        row += f" {with_std(float(model.eta_fit.value(phi)), float(model.eta_fit.std(phi)))}"
+        row = f"  {phi:8.5f} {with_std(psi, float(model.psi_fit.std(phi)), 'psi')}"
+        row += f" {with_std(float(model.eta_fit.value(phi)), float(model.eta_fit.std(phi)), 'eta')}"
         if sigma_fit is not None:
-            row += f" {with_std(float(sigma_fit.value(phi)), float(sigma_fit.std(phi)))}"
+            row += f" {with_std(float(sigma_fit.value(phi)), float(sigma_fit.std(phi)), 'sigma3')}"
         row += f" {phi * n_ref * d**3 * 1e3:8.3f} {psi * (n_ref * d) ** 2 / G:8.1f}"
         if sigma_fit is not None:
             row += f" {float(sigma_fit.value(phi)) * (n_ref * d) ** 2 / G:8.2f}"
         lines.append(row)
+    for name in sorted(no_dof):
+        lines.append(f"  {name}: no +- shown: {NO_DOF_NOTE}")
     lines.append("")
     drive = model.drive
     if drive is not None:
