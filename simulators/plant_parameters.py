@@ -179,11 +179,14 @@ class PlantParameters:
     electric or electro-pneumatic actuators of small control valves stroke in 1-10 s (makers' data
     for quarter-turn and linear actuators up to DN25); 2 s is a fast one, as a closed-loop bench
     needs."""
-    valve_positioner_time_constant_s: float = _param(0.2, ge=0.0)
+    valve_positioner_time_constant_s: float = _param(0.0, ge=0.0)
     """First-order lag of the positioner between its command and the demand it drives the stem to
     (the positioner's own loop and signal filtering); 0.1-0.5 s is typical of digital positioners
     (IEC 60534-style step-response tests of valve assemblies report dead times and 63 % times of that
-    order for small valves). Leaves every steady state unchanged; 0 turns it off."""
+    order for small valves). Leaves every steady state unchanged; 0 (the default) turns it off.
+    Off by default: with it, the NPSH3 procedure's flow hold can accept a flow reading taken while the
+    stem is still moving when its steady window is shorter than the positioner's settling (seen with
+    0.5 s windows); set 0.2 in a bench copy for transient studies."""
     initial_valve_opening_fraction: float = _param(1.0, ge=0.0, le=1.0)
 
     # ---- suction tank ----
