@@ -49,7 +49,7 @@ def _load(directory: Path, name: str) -> Any:
 def _mission(
     directory: Path, doc: Mapping[str, Any], samples: pd.DataFrame, events: list[dict[str, Any]]
 ) -> str:
-    from hil.results.report import _new_axes, _svg, _table
+    from hil.results.report_page import _new_axes, _svg, _table
 
     rows = [
         [
@@ -145,7 +145,7 @@ def _mission(
 
 
 def _step_rows(steps: list[Mapping[str, Any]]) -> str:
-    from hil.results.report import _table
+    from hil.results.report_page import _table
 
     rows = []
     for s in steps:
@@ -191,7 +191,7 @@ def _step_rows(steps: list[Mapping[str, Any]]) -> str:
 
 def sections(directory: Path, samples: pd.DataFrame, events: list[dict[str, Any]]) -> list[tuple[str, str]]:
     """The extra report sections of this run (none for a run of another procedure)."""
-    from hil.results.report import _table
+    from hil.results.report_page import _table
 
     out = []
     mission = _load(directory, "mission_profile.json")
