@@ -294,7 +294,7 @@ def cmd_run(args: argparse.Namespace, out: TextIO) -> int:
             attach=args.attach,
             metadata={
                 SETTINGS_KEY: settings.as_dict(),
-                "procedure_source": f"{source.origin}: {source.where}",
+                "procedure_source": source.describe(),
                 **({"notes": notes} if notes else {}),
             },
             faults=args.fault,

@@ -101,7 +101,7 @@ def execute_run(run: CampaignRun, progress: Callable[[str], None] | None = None)
     from hil.bench.config import load_bench
     from hil.results.acceptance import SETTINGS_KEY, resolve_settings
     from hil.results.derive import derive_run
-    from hil.run.procedure_api import load_procedure
+    from hil.run.procedure_catalogue import load
     from hil.run.session import run_procedure
 
     slot = Path(run.slot)
@@ -119,7 +119,7 @@ def execute_run(run: CampaignRun, progress: Callable[[str], None] | None = None)
     settings = resolve_settings(
         config.geometry.rated_speed_rpm, acc.pump, acc.guarantee, acc.grade, acc.grades
     )
-    spec = load_procedure(run.procedure)
+    spec, source = load(run.procedure)  # as `hil run` finds it, so the metadata says the same
     # Wall time of a worker's run, for the campaign's throughput only; never part of any result.
     stopwatch = WallClock()
     result = run_procedure(
@@ -129,7 +129,7 @@ def execute_run(run: CampaignRun, progress: Callable[[str], None] | None = None)
         out_dir=slot,
         seed=run.seed,
         progress=progress,
-        metadata={SETTINGS_KEY: settings.as_dict()},
+        metadata={SETTINGS_KEY: settings.as_dict(), "procedure_source": source.describe()},
         faults=list(run.faults),
     )
     derive_run(result.directory)  # the derived results, from the closed log, as `hil run` makes them

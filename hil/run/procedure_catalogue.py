@@ -57,6 +57,10 @@ class ProcedureSource:
     where: str
     """The module, ``distribution version: module:object`` or the file path."""
 
+    def describe(self) -> str:
+        """What a run's metadata records as ``procedure_source``."""
+        return f"{self.origin}: {self.where}"
+
 
 def is_path(name: str) -> bool:
     return name.endswith(".py") or os.sep in name or (os.altsep is not None and os.altsep in name)
