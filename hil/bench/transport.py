@@ -396,22 +396,16 @@ class PymodbusTransport:
         return reply
 
     def read_holding_registers(self, address: int, count: int, unit: int) -> list[int]:
-        what = f"read {count} holding registers at {address}"
-        try:
-            reply = self._client.read_holding_registers(address, count=count, device_id=unit)
-        except self._modbus_exception as exc:
-            raise TransportTimeout(f"{self.name} unit {unit}: {what}: {exc}") from exc
-        except OSError as exc:
-            raise TransportError(f"{self.name} unit {unit}: {what}: {exc}") from exc
-        registers = list(self._check(reply, what, unit).registers)
-        if len(registers) != count:
-            raise ProtocolError(f"{self.name} unit {unit}: {what}: got {len(registers)} registers")
-        return registers
+        return self._read("holding", self._client.read_holding_registers, address, count, unit)
 
     def read_input_registers(self, address: int, count: int, unit: int) -> list[int]:
-        what = f"read {count} input registers at {address}"
+        return self._read("input", self._client.read_input_registers, address, count, unit)
+
+    def _read(self, kind: str, call: Any, address: int, count: int, unit: int) -> list[int]:
+        """One register read (function 3 or 4): its errors named, its length checked."""
+        what = f"read {count} {kind} registers at {address}"
         try:
-            reply = self._client.read_input_registers(address, count=count, device_id=unit)
+            reply = call(address, count=count, device_id=unit)
         except self._modbus_exception as exc:
             raise TransportTimeout(f"{self.name} unit {unit}: {what}: {exc}") from exc
         except OSError as exc:
