@@ -74,6 +74,18 @@ def test_pump_power_from_flow_pressure_rise_and_efficiency() -> None:
     assert comp.mass_from_specific_power_kg(5000.0, 2500.0) == pytest.approx(2.0)
 
 
+def test_pump_mass_from_torque_by_hand() -> None:
+    # A 10 kW pump at 30,000 rpm carries 10e3 / (30e3 * 2 pi / 60) = 3.183 N m; Humble et al.'s
+    # conceptual coefficients give 1.5 * 3.183^0.6 = 3.00 kg (a 10 kW/kg specific power: 1 kg).
+    torque = 10e3 / (30e3 * 2.0 * math.pi / 60.0)
+    assert torque == pytest.approx(3.1831, rel=1e-4)
+    assert comp.pump_mass_from_torque_kg(torque) == pytest.approx(1.5 * 3.1831**0.6, rel=1e-4)
+    assert comp.pump_mass_from_torque_kg(torque) == pytest.approx(3.005, abs=0.001)
+    # Below 1 N m a smaller exponent makes the pump heavier: small pumps are not weightless.
+    assert comp.pump_mass_from_torque_kg(0.03, 2.6, 0.6) > comp.pump_mass_from_torque_kg(0.03, 2.6, 0.667)
+    assert comp.pump_mass_from_torque_kg(0.03, 2.6, 0.6) == pytest.approx(2.6 * 0.03**0.6, rel=1e-12)
+
+
 def test_battery_sized_by_energy_for_a_long_burn() -> None:
     # 10 kW for 360 s = 1 kWh. By power 10/3 = 3.333 kg, by energy 1000/150 = 6.667 kg -> 1.2 * 6.667 = 8.0 kg
     energy_j = 10e3 * 360.0

@@ -42,6 +42,11 @@ class PumpBatch:
     tip_speed_m_s: Array
     drive_map_covered: NDArray[np.bool_]
 
+    @property
+    def shaft_torque_n_m(self) -> Array:
+        """Torque on the pump shaft, ``P / omega`` (N m), at every point."""
+        return self.shaft_power_w / (2.0 * np.pi * self.speed_rpm / 60.0)
+
 
 @dataclass
 class MassBatch:

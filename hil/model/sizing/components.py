@@ -130,6 +130,19 @@ def mass_from_specific_power_kg(power_w: ArrayLike, specific_power_w_kg: ArrayLi
     return _out(np.asarray(power_w, dtype=float) / np.asarray(specific_power_w_kg, dtype=float))
 
 
+def pump_mass_from_torque_kg(
+    shaft_torque_n_m: ArrayLike, coefficient: float = 1.5, exponent: float = 0.6
+) -> FloatOrArray:
+    """Pump mass from its shaft torque: ``m = A tau^B`` (kg, with ``tau`` in N m).
+
+    The turbopump mass correlation of Humble, Henry and Larson, *Space Propulsion Analysis and
+    Design* (1995): A between 1.3 and 2.6, B between 0.600 and 0.667, 1.5 and 0.6 for conceptual
+    design. Torque, not power, sets a pump's size (its impeller and shaft carry the torque), so a
+    small pump spinning fast is not as light as a specific power would make it.
+    """
+    return _out(coefficient * np.asarray(shaft_torque_n_m, dtype=float) ** exponent)
+
+
 def battery_mass_kg(
     peak_power_w: ArrayLike,
     energy_j: ArrayLike,

@@ -225,14 +225,25 @@ class ElectricSpec:
     and 2.5 kW/kg (small motors sit low in 1-5), inverter 0.95 and 20 kW/kg, Li-ion battery 3 kW/kg
     and 150 Wh/kg with packing factor 1.2, no discharge derating, no power limit. The motor and
     inverter efficiencies are replaced by a calibrated drive map when the pump model has one.
-    ``pump_mass_model`` 'size' uses ``m = pump_size_coefficient_kg_m3 * D^3`` instead of the specific
-    power. ``assumed_suction_specific_speed`` (dimensionless, omega-based; 3.0 is about 8,200 in US
+    ``pump_mass_model`` picks the pump-mass convention (see :attr:`pump_mass_model`).
+    ``assumed_suction_specific_speed`` (dimensionless, omega-based; 3.0 is about 8,200 in US
     units) sets NPSH3 only when the pump model has no NPSH3 fit.
     """
 
     pump_specific_power_w_kg: float = 10.0e3
     pump_mass_model: str = "specific_power"
+    """Pump-mass convention. ``specific_power``: ``m = P_shaft / delta_p`` (Rachov, Tacca and Lentini
+    2013; Kwak, Kwon and Choi 2018), the large-pump convention: it gives grams for a pump of a few
+    hundred watts. ``torque``: ``m = A tau^B`` with ``tau`` the largest shaft torque of the burn
+    (N m), the turbopump correlation of Humble, Henry and Larson, *Space Propulsion Analysis and
+    Design* (1995), A = 1.3-2.6 and B = 0.600-0.667 there, 1.5 and 0.6 for conceptual design: a
+    pump's size follows its torque, so small fast pumps are not weightless. ``size``:
+    ``m = pump_size_coefficient_kg_m3 * D^3`` from the impeller diameter the similarity scaling gives."""
     pump_size_coefficient_kg_m3: float = 4000.0
+    pump_mass_torque_coefficient: float = 1.5
+    """``A`` of the ``torque`` convention, kg per (N m)^B."""
+    pump_mass_torque_exponent: float = 0.6
+    """``B`` of the ``torque`` convention (dimensionless)."""
     motor_efficiency: float = 0.90
     motor_specific_power_w_kg: float = 2.5e3
     inverter_efficiency: float = 0.95

@@ -352,9 +352,21 @@ def _parse_electric(sec: Section) -> ElectricSpec:
     d = ElectricSpec()
     spec = ElectricSpec(
         pump_specific_power_w_kg=sec.positive("pump_specific_power_w_kg", d.pump_specific_power_w_kg),
-        pump_mass_model=sec.string("pump_mass_model", d.pump_mass_model, choices=("specific_power", "size")),
+        pump_mass_model=sec.string(
+            "pump_mass_model", d.pump_mass_model, choices=("specific_power", "torque", "size")
+        ),
         pump_size_coefficient_kg_m3=sec.positive(
             "pump_size_coefficient_kg_m3", d.pump_size_coefficient_kg_m3
+        ),
+        pump_mass_torque_coefficient=sec.positive(
+            "pump_mass_torque_coefficient", d.pump_mass_torque_coefficient
+        ),
+        pump_mass_torque_exponent=sec.number(
+            "pump_mass_torque_exponent",
+            d.pump_mass_torque_exponent,
+            minimum=0.0,
+            maximum=1.5,
+            exclusive_minimum=True,
         ),
         motor_efficiency=sec.efficiency("motor_efficiency", d.motor_efficiency),
         motor_specific_power_w_kg=sec.positive("motor_specific_power_w_kg", d.motor_specific_power_w_kg),

@@ -278,6 +278,13 @@ def evaluate_electric(
         motor_in_f, motor_in_o = el_max_f, el_max_o
     if elec.pump_mass_model == "size":
         pumps = elec.pump_size_coefficient_kg_m3 * (fuel.diameter_m**3 + ox.diameter_m**3)
+    elif elec.pump_mass_model == "torque":
+        torque_f = np.max(fuel.shaft_torque_n_m, axis=1)
+        torque_o = np.max(ox.shaft_torque_n_m, axis=1)
+        a, b = elec.pump_mass_torque_coefficient, elec.pump_mass_torque_exponent
+        pumps = np.asarray(comp.pump_mass_from_torque_kg(torque_f, a, b)) + np.asarray(
+            comp.pump_mass_from_torque_kg(torque_o, a, b)
+        )
     else:
         pumps = shaft_max_f / elec.pump_specific_power("fuel") + shaft_max_o / elec.pump_specific_power(
             "oxidiser"
