@@ -200,3 +200,36 @@ def test_the_full_sample_descent(tmp_path: Path) -> None:
     v = verdicts(run_dir)
     failed = [name for name, item in v.items() if item["verdict"] == "fail"]
     assert not failed
+
+
+def test_a_valve_shut_during_the_closed_loop_trips_on_minimum_flow_within_the_grace(tmp_path: Path) -> None:
+    """The pressure controller trims the speed command almost every tick; trims must not keep the
+    minimum-flow (dead-head) check in its grace period. The ``overpressure`` fault drives the bench
+    valve shut at 25 s of bench time (13.6 s into the full-thrust segment, away from any throttle
+    change): the run must trip on minimum flow within ``flow_check_delay_s`` (3 s) and a tick of it.
+    Before the runner restarted the grace only on large changes, this run tripped 10.3 s after the
+    blockage, when the controller finally stopped trimming."""
+    bench = bench_copy(tmp_path)
+    mission = short_mission(tmp_path)
+    out = tmp_path / "runs"
+    code = main(
+        [
+            "run",
+            "mission-profile",
+            "--bench",
+            str(bench),
+            "--out",
+            str(out),
+            "--quiet",
+            "-p",
+            f"mission={mission}",
+            "--fault",
+            "overpressure@25",
+        ]
+    )
+    assert code == 3  # aborted: a trip
+    (run_dir,) = [p for p in out.iterdir() if p.is_dir()]
+    events = [json.loads(line) for line in (run_dir / "events.jsonl").read_text().splitlines()]
+    (trip,) = [e for e in events if e["kind"] == "trip"]
+    assert "flow below minimum" in trip["reason"]
+    assert 25.0 < trip["time_s"] <= 25.0 + 3.0 + 0.1 + 1e-9

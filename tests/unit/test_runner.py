@@ -527,18 +527,45 @@ def test_no_flow_while_running_trips_only_after_the_grace_delay() -> None:
     assert rig.drive.times("safe_state") == pytest.approx([event["time_s"]])
 
 
-def test_the_flow_grace_delay_restarts_on_a_speed_change() -> None:
+def test_the_flow_grace_delay_restarts_on_a_large_speed_change() -> None:
     rig = make_rig()
     rig["flow"].values["volume_flow_m3_s"] = 0.0
     rig.runner.set_speed_rpm(1000.0)
     rig.runner.hold(1.5)
-    rig.runner.set_speed_rpm(1200.0)  # at 1.5 s: no check before 3.5 s
+    # 400 rpm is more than 10 % of max_speed_rpm (3000): at 1.5 s, so no check before 3.5 s
+    rig.runner.set_speed_rpm(1400.0)
     rig.runner.hold(1.9)
     assert rig.runner.trip is None
     with pytest.raises(InterlockTrip):
         rig.runner.hold(1.0)
     (event,) = rig.writer.events_of("trip")
     assert 3.5 - 1e-9 <= event["time_s"] <= 3.6 + 1e-9
+
+
+def test_small_speed_trims_never_suspend_the_minimum_flow_check() -> None:
+    """A controller trimming the speed every tick (a closed-loop mission profile) by less than 10 %
+    of max_speed_rpm (300 rpm here) keeps the check live: the grace runs from the start alone."""
+    rig = make_rig()
+    rig["flow"].values["volume_flow_m3_s"] = 0.0
+    rig.runner.set_speed_rpm(1000.0)  # the start from rest, at t = 0: checked after 2 s
+    with pytest.raises(InterlockTrip):
+        for tick in range(40):
+            rig.runner.set_speed_rpm(1000.0 + (250.0 if tick % 2 else 0.0))  # +-250 rpm every tick
+            rig.runner.tick()
+    (event,) = rig.writer.events_of("trip")
+    assert 2.0 - 1e-9 <= event["time_s"] <= 2.1 + 1e-9
+    assert "flow below minimum" in event["reason"]
+
+
+def test_a_ramp_from_rest_restarts_the_grace_once_where_it_crosses_the_running_speed() -> None:
+    rig = make_rig()
+    rig["flow"].values["volume_flow_m3_s"] = 0.0
+    # 100 rpm per tick: 500 rpm, the running speed, is commanded in the 5th tick's step (t = 0.4 s)
+    with pytest.raises(InterlockTrip):
+        rig.runner.ramp_speed_rpm(2000.0, 1000.0)
+        rig.runner.hold(5.0)
+    (event,) = rig.writer.events_of("trip")
+    assert 2.4 - 1e-9 <= event["time_s"] <= 2.5 + 1e-9
 
 
 def test_an_instrument_that_keeps_failing_trips_on_stale_data() -> None:
