@@ -256,6 +256,19 @@ def _acceptance_options(parser: argparse.ArgumentParser) -> None:
 
 
 def cmd_run(args: argparse.Namespace, out: TextIO) -> int:
+    """Ctrl-C and SIGTERM are one safe stop from here on, even during the imports (hil.run.stop)."""
+    from hil.run.stop import StopRequests
+
+    stop = StopRequests()
+    with stop.installed():
+        return _run(args, out, stop)
+
+
+def _stage_printer(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+def _run(args: argparse.Namespace, out: TextIO, stop: Any) -> int:
     from hil.bench.config import load_bench
     from hil.console.watch import watching
     from hil.fleet.catalogue import record_run
@@ -299,6 +312,8 @@ def cmd_run(args: argparse.Namespace, out: TextIO) -> int:
             },
             faults=args.fault,
             stream=stream,
+            stop=stop,
+            stages=None if args.quiet else _stage_printer,
         )
     # Derived from the closed run directory, exactly as ``hil replay`` derives them (imported only
     # now: the derive step needs pandas, which would delay the run's first tick).
@@ -335,6 +350,12 @@ def cmd_run(args: argparse.Namespace, out: TextIO) -> int:
         )
     if result.status != "completed":
         return EXIT_ABORTED if result.status == "aborted" else EXIT_ERROR
+    if stop.requested:
+        print(
+            f"hil: {stop.received[0]} after the procedure had ended: the run is complete, nothing was cut short",
+            file=sys.stderr,
+        )
+        return EXIT_ABORTED
     status = _verdict_status(acceptance)
     if status == EXIT_OK and isinstance(measured, list) and any(r["verdict"] != "PASS" for r in measured):
         return EXIT_FAIL  # a declared measurement outside its limits fails the run like a verdict

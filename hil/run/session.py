@@ -11,9 +11,8 @@ lockstep, so a run is deterministic for a seed and runs as fast as the transport
 from __future__ import annotations
 
 import json
-import signal
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -27,6 +26,7 @@ from hil.core.errors import ConfigError, HilError, InterlockTrip, ProtocolError
 from hil.run.assembly import Bench, SimEndpoint, connect_bench
 from hil.run.procedure_api import ParameterValue, Point, ProcedureSpec, load_procedure
 from hil.run.runner import Runner
+from hil.run.stop import StopRequests
 from hil.run.stream import RunStream
 from hil.store.run_directory import RUN_FORMAT, RunWriter, new_run_directory
 
@@ -174,6 +174,8 @@ def open_run(
     progress: Callable[[str], None] | None = None,
     metadata: Mapping[str, Any] | None = None,
     stream: RunStream | None = None,
+    stop: StopRequests | None = None,
+    stages: Callable[[str], None] | None = None,
 ) -> Iterator[OpenRun]:
     """A runner on a connected bench, writing a fresh run directory under ``out_dir``.
 
@@ -182,7 +184,35 @@ def open_run(
     ``aborted`` (a trip or an operator stop; the spin-down is logged) or ``error``. The derived
     results are not made here: the caller derives them from the closed directory
     (:func:`hil.results.derive.derive_run`), as for any run.
+
+    ``stop`` holds the operator's stop requests (:mod:`hil.run.stop`): from the moment the runner
+    exists a request is its safe stop, and once the procedure has ended none can interrupt the safe
+    state or the close. Without one, SIGINT and SIGTERM are handled for the life of the run.
+    ``stages`` is told when the run starts and when it closes (the operator's landmarks).
     """
+    owned = stop is None
+    requests = stop if stop is not None else StopRequests()
+    handlers: AbstractContextManager[Any] = requests.installed() if owned else nullcontext()
+    with handlers:
+        with _run_in_directory(
+            session, name, parameters, out_dir, progress, metadata, stream, requests, stages
+        ) as run:
+            yield run
+
+
+@contextmanager
+def _run_in_directory(
+    session: Session,
+    name: str,
+    parameters: Mapping[str, Any],
+    out_dir: Path,
+    progress: Callable[[str], None] | None,
+    metadata: Mapping[str, Any] | None,
+    stream: RunStream | None,
+    stop: StopRequests,
+    stages: Callable[[str], None] | None,
+) -> Iterator[OpenRun]:
+    show = stages or (lambda message: None)
     channels = [c for inst in session.config.instruments.values() for c in inst.channels]
     directory = new_run_directory(out_dir, name)
     writer = RunWriter(
@@ -210,7 +240,8 @@ def open_run(
         stream.start(channels, {**writer.metadata, "directory": str(directory)})
     runner = Runner(session.bench, session.clock, writer, progress, stream)
     run = OpenRun(directory, runner)
-    previous = _install_stop_handlers(runner)
+    stop.attach(runner)
+    show(f"run started: {directory}")
     status, reason = "error", ""
     try:
         yield run
@@ -227,16 +258,14 @@ def open_run(
         status, reason = "error", str(exc)
         runner.event("error", error=reason)
     finally:
-        try:
-            runner.safe_all()
-            writer.write_points(runner.points)
-            writer.close(status, reason)
-            run.status, run.reason = status, reason
-            if stream is not None:
-                stream.publish("end", status=status, reason=reason)
-        finally:
-            # only now: a second Ctrl-C must not interrupt the final safe state or the close
-            _restore_handlers(previous)
+        stop.run_over()  # a Ctrl-C from now on must not interrupt the safe state or the close
+        show(f"closing the run ({status})")
+        runner.safe_all()
+        writer.write_points(runner.points)
+        writer.close(status, reason)
+        run.status, run.reason = status, reason
+        if stream is not None:
+            stream.publish("end", status=status, reason=reason)
 
 
 def run_procedure(
@@ -251,6 +280,8 @@ def run_procedure(
     faults: Sequence[str] = (),
     plant: Any = None,
     stream: RunStream | None = None,
+    stop: StopRequests | None = None,
+    stages: Callable[[str], None] | None = None,
 ) -> RunResult:
     """Run one procedure end to end; the bench always ends safe and the run directory closed.
 
@@ -263,29 +294,27 @@ def run_procedure(
     :func:`hil.results.replay.replay_through_bench`). The run's derived results are not made here:
     the caller derives them from the closed run directory (:func:`hil.results.derive.derive_run`).
     ``stream`` feeds live viewers (:mod:`hil.run.stream`); it never changes what the run records.
+
+    ``stop`` holds the operator's stop requests (:mod:`hil.run.stop`); the command line installs its
+    handlers before anything else so that a Ctrl-C is never lost: one received before the run starts
+    ends the call with OperatorStop, nothing moved and no run directory. Without one, SIGINT and
+    SIGTERM are handled for the duration of this call. ``stages`` is told connecting / run started /
+    closing.
     """
-    spec = load_procedure(procedure) if isinstance(procedure, str) else procedure
-    params = spec.values(values, "procedure parameters")
-    spec.check_values(params, config)  # refuse before anything is opened or moved
-    with open_session(config, seed, attach, faults, plant) as session:
-        with open_run(session, spec.name, params, out_dir, progress, metadata, stream) as run:
-            spec.execute(run.runner, params)
-        return RunResult(run.directory, run.status, run.reason, run.runner.points)
-
-
-def _install_stop_handlers(runner: Runner) -> dict[int, Any]:
-    """SIGINT and SIGTERM become a safe stop at the next tick, not a crash."""
-    previous: dict[int, Any] = {}
-    for number in (signal.SIGINT, signal.SIGTERM):
-        try:
-            previous[number] = signal.signal(
-                number, lambda signum, _frame: runner.request_stop(signal.Signals(signum).name)
-            )
-        except ValueError:  # not the main thread (a test harness): leave the handlers alone
-            pass
-    return previous
-
-
-def _restore_handlers(previous: dict[int, Any]) -> None:
-    for number, handler in previous.items():
-        signal.signal(number, handler)
+    owned = stop is None
+    requests = stop if stop is not None else StopRequests()
+    handlers: AbstractContextManager[Any] = requests.installed() if owned else nullcontext()
+    show = stages or (lambda message: None)
+    with handlers:
+        spec = load_procedure(procedure) if isinstance(procedure, str) else procedure
+        params = spec.values(values, "procedure parameters")
+        spec.check_values(params, config)  # refuse before anything is opened or moved
+        requests.check("loading the procedure and the bench file")
+        show(f"connecting to bench '{config.name}'")
+        with open_session(config, seed, attach, faults, plant) as session:
+            requests.check("connecting to the bench")
+            with open_run(
+                session, spec.name, params, out_dir, progress, metadata, stream, requests, stages
+            ) as run:
+                spec.execute(run.runner, params)
+            return RunResult(run.directory, run.status, run.reason, run.runner.points)

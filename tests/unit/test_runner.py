@@ -729,7 +729,7 @@ def test_a_stop_requested_while_sampling_takes_effect_in_that_tick() -> None:
 
 
 def test_sigint_and_sigterm_handlers_request_a_safe_stop_and_are_restored() -> None:
-    from hil.run.session import _install_stop_handlers, _restore_handlers
+    from hil.run.stop import StopRequests
 
     class StopRecorder:
         def __init__(self) -> None:
@@ -740,14 +740,32 @@ def test_sigint_and_sigterm_handlers_request_a_safe_stop_and_are_restored() -> N
 
     before = {number: signal.getsignal(number) for number in (signal.SIGINT, signal.SIGTERM)}
     recorder = StopRecorder()
-    previous = _install_stop_handlers(recorder)  # type: ignore[arg-type]
-    try:
+    stop = StopRequests()
+    with stop.installed():
+        stop.attach(recorder)
         signal.raise_signal(signal.SIGINT)  # no KeyboardInterrupt: a request instead
         signal.raise_signal(signal.SIGTERM)  # no termination either
-    finally:
-        _restore_handlers(previous)
-    assert recorder.reasons == ["SIGINT", "SIGTERM"]
+        stop.run_over()
+        signal.raise_signal(signal.SIGINT)  # after the procedure: recorded, changes nothing
+    assert recorder.reasons == ["SIGINT", "SIGINT"]  # a burst is one request, named by its first
+    assert stop.received == ["SIGINT", "SIGTERM", "SIGINT"]
     assert {number: signal.getsignal(number) for number in before} == before
+
+
+def test_a_stop_before_the_runner_exists_is_refused_at_the_next_checkpoint_or_handed_to_it() -> None:
+    from hil.core.errors import OperatorStop
+    from hil.run.stop import StopRequests
+
+    stop = StopRequests()
+    stop.check("loading")  # nothing asked: passes
+    stop.request("SIGTERM")
+    with pytest.raises(OperatorStop, match="SIGTERM while connecting: stopped before the run started"):
+        stop.check("connecting")
+    rig = make_rig()
+    stop.attach(rig.runner)  # the run directory exists by now: the stop is the runner's, at once
+    with pytest.raises(HilError):
+        rig.runner.hold(1.0)
+    assert rig.drive.times("safe_state") == pytest.approx([rig.runner.tick_s])
 
 
 # ============================================================================ with the real run store
