@@ -143,7 +143,12 @@ class SerialTransport:
             raise TransportError(f"{self.name}: flush failed: {exc}") from exc
 
     def close(self) -> None:
+        # pyserial's socket:// handler skips closing its socket when the shutdown before it fails
+        # (the peer is gone), leaking the descriptor: close it here as well (closing twice is harmless)
+        sock = getattr(self._port, "_socket", None)
         self._port.close()
+        if sock is not None:
+            sock.close()
 
 
 class TcpTransport:

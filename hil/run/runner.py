@@ -134,6 +134,8 @@ class Runner:
         self._report_progress = progress or (lambda message: None)
         self.stream = stream
         """Live viewers' feed (:mod:`hil.run.stream`): published to, never waited for."""
+        self.safe_state_problems: dict[str, str] = {}
+        """After :meth:`safe_all`: each instrument whose safe state failed or was not read back, and why."""
 
     # ----------------------------------------------------------------- time and sampling
     def now_s(self) -> float:
@@ -327,11 +329,13 @@ class Runner:
         targets += [(n, i) for n, i in self.bench.instruments.items() if i is not drive]
         targets += [(role, a) for role, a in self.bench.actuators.items()]
         commanded, failed = [], []
+        self.safe_state_problems = {}
         for name, instrument in targets:
             try:
                 instrument.safe_state()
             except Exception as exc:  # noqa: BLE001 - the safe path must try every instrument
                 self.event("safe_state_error", instrument=name, error=str(exc))
+                self.safe_state_problems[name] = f"safe-state command failed: {exc}"
                 failed.append(name)
                 continue
             commanded.append(name)
@@ -339,6 +343,7 @@ class Runner:
                 self._confirm(instrument)
             except Exception as exc:  # noqa: BLE001
                 self.event("safe_state_unconfirmed", instrument=name, error=str(exc))
+                self.safe_state_problems[name] = f"safe-state command sent, not confirmed: {exc}"
         self.event("safe_state", commanded=commanded, failed=failed)
 
     def _confirm(self, instrument: Instrument) -> None:

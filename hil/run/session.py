@@ -22,7 +22,7 @@ from hil import __version__
 from hil.bench.config import BenchConfig, load_bench
 from hil.bench.transport import LineTransport, TcpTransport
 from hil.core.clock import Clock, VirtualClock, WallClock
-from hil.core.errors import ConfigError, HilError, InterlockTrip, ProtocolError
+from hil.core.errors import ConfigError, HilError, InterlockTrip, ProtocolError, TransportError
 from hil.run.assembly import Bench, SimEndpoint, connect_bench
 from hil.run.procedure_api import ParameterValue, Point, ProcedureSpec, load_procedure
 from hil.run.runner import Runner
@@ -59,7 +59,10 @@ class LockstepLink:
         return int(self._link.query("SEED?"))
 
     def advance_to(self, time_s: float) -> None:
-        reply = self._link.query(f"ADVANCE {time_s!r}")
+        try:
+            reply = self._link.query(f"ADVANCE {time_s!r}")
+        except TransportError as exc:
+            raise TransportError(f"lockstep control: ADVANCE {time_s!r} got no answer: {exc}") from exc
         if not reply.startswith("OK"):
             raise ProtocolError(f"lockstep control: ADVANCE {time_s!r} answered {reply!r}")
 
@@ -153,6 +156,8 @@ class RunResult:
     status: str
     reason: str
     points: list[Point]
+    safe_state_problems: dict[str, str] = field(default_factory=dict)
+    """Instruments whose final safe state could not be commanded or confirmed, and why."""
 
 
 @dataclass
@@ -317,4 +322,10 @@ def run_procedure(
                 session, spec.name, params, out_dir, progress, metadata, stream, requests, stages
             ) as run:
                 spec.execute(run.runner, params)
-            return RunResult(run.directory, run.status, run.reason, run.runner.points)
+            return RunResult(
+                run.directory,
+                run.status,
+                run.reason,
+                run.runner.points,
+                dict(run.runner.safe_state_problems),
+            )
