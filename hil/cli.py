@@ -351,7 +351,8 @@ def _run(args: argparse.Namespace, out: TextIO, stop: Any) -> int:
     for instrument, problem in result.safe_state_problems.items():
         print(f"hil: SAFE STATE NOT CONFIRMED: {instrument}: {problem}", file=sys.stderr)
     if result.status != "completed":
-        out.write("safe state: commanded and confirmed on every instrument\n")
+        if not result.safe_state_problems:
+            out.write("safe state: commanded and confirmed on every instrument\n")
         return EXIT_ABORTED if result.status == "aborted" else EXIT_ERROR
     if stop.requested:
         print(

@@ -145,6 +145,7 @@ def test_an_attached_run_ends_confirmed_safe_or_names_what_it_could_not_confirm(
         else:
             for instrument in ("motor", "power", "daq"):
                 assert f"SAFE STATE NOT CONFIRMED: {instrument}" in captured.err, captured.err
+            assert "confirmed on every instrument" not in captured.out
         proxy.close()
     finally:
         if server.poll() is None:
