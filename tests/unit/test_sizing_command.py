@@ -88,6 +88,9 @@ def test_json_has_requirements_masses_sensitivity_and_uncertainty(default_run) -
     assert "uncalibrated" in report["uncertainty"]["note"]
     assert len(report["pareto_front"]) >= 2
     assert report["inputs"]["propellants"]["fuel_density_kg_m3"] == pytest.approx(875.6)
+    # No mixture-ratio range in the sample: both options burn the engine's own ratio.
+    nominal = report["inputs"]["engine"]["mixture_ratio"]
+    assert report["pressure_fed"]["mixture_ratio"] == report["electric_pump_fed"]["mixture_ratio"] == nominal
 
 
 def test_calibrated_model_file_is_named_with_its_runs(tmp_path: Path) -> None:

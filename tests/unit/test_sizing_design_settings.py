@@ -14,8 +14,8 @@ import pytest
 from hil.model.pump_model import PumpModel
 from hil.model.sizing.command import pump_requirements
 from hil.model.sizing.mission import parse_mission
-from hil.model.sizing.model import DesignPoint, size_electric_pump_fed
-from hil.model.sizing.optimise import optimise_electric
+from hil.model.sizing.model import DesignPoint, evaluate_pressure_fed, size_electric_pump_fed
+from hil.model.sizing.optimise import optimise_electric, optimise_pressure_fed
 from tests.sizing_samples import SAMPLE, linear_isp_sample
 
 G0 = 9.80665
@@ -155,6 +155,30 @@ def test_the_mixture_ratio_becomes_a_design_variable_with_cea() -> None:
         float(inputs.engine.isp_at(result.design.chamber_pressure_pa, mr))
     )
     assert not any(b.name == "mixture_ratio" and b.kind == "fixed" for b in result.binding)
+
+
+def test_the_pressure_fed_baseline_optimises_the_mixture_ratio_where_the_electric_option_does() -> None:
+    """Like for like: the same ``bounds.mixture_ratio`` frees the ratio of both options."""
+    data = tomllib.loads(SAMPLE.read_text(encoding="utf-8"))
+    nominal_inputs = parse_mission(copy.deepcopy(data), "nominal.toml")
+    data["bounds"]["mixture_ratio"] = [1.4, 2.1]
+    inputs = parse_mission(data, "mr.toml")
+    nominal = optimise_pressure_fed(nominal_inputs)
+    free = optimise_pressure_fed(inputs)
+    assert nominal.mixture_ratio == inputs.engine.mixture_ratio  # no range: the engine's own
+    assert 1.4 <= free.mixture_ratio <= 2.1 and free.mixture_ratio != pytest.approx(1.65, abs=0.01)
+    assert free.feasible and free.total_mass_kg < nominal.total_mass_kg
+    # Its Isp is CEA's at its own ratio, and no point of a dense scan of the same box is lighter.
+    assert float(free.evaluation.isp_s[0]) == pytest.approx(
+        float(inputs.engine.isp_at(free.chamber_pressure_pa, free.mixture_ratio))
+    )
+    pc = np.geomspace(*inputs.bounds.chamber_pressure_pa, 300)
+    grid_pc, grid_r = (a.reshape(-1) for a in np.meshgrid(pc, np.linspace(1.4, 2.1, 141)))
+    scan = evaluate_pressure_fed(inputs, grid_pc, grid_r)
+    assert free.total_mass_kg <= float(np.min(scan.total_mass_kg[scan.feasible()])) + 1e-6
+    # The electric option's ratio is searched in the same range.
+    electric = optimise_electric(inputs)
+    assert 1.4 <= electric.design.mixture_ratio <= 2.1
 
 
 def test_on_the_cea_sample_a_raised_chamber_pressure_floor_binds_and_costs_mass() -> None:

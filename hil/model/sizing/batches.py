@@ -159,6 +159,7 @@ class PressureFedBatch:
     fuel_tank_pressure_pa: Array
     oxidiser_tank_pressure_pa: Array
     masses: MassBatch
+    mixture_ratio: Array
     constraints: Array = field(default_factory=lambda: np.zeros((0, 0)))
     constraint_names: list[str] = field(default_factory=list)
 

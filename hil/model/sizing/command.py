@@ -275,6 +275,7 @@ def _pressure_fed_dict(result: PressureFedResult) -> dict[str, Any]:
         "feasible": result.feasible,
         "chamber_pressure_pa": result.chamber_pressure_pa,
         "isp_s": float(batch.isp_s[0]),
+        "mixture_ratio": float(batch.mixture_ratio[0]),
         "fuel_tank_pressure_pa": float(batch.fuel_tank_pressure_pa[0]),
         "oxidiser_tank_pressure_pa": float(batch.oxidiser_tank_pressure_pa[0]),
         "burn_time_s": float(batch.masses.burn_time_s[0]),

@@ -380,11 +380,20 @@ def _power_basis(model: PumpModel, stated_efficiency: float | None) -> str:
     return "electrical"
 
 
-def evaluate_pressure_fed(inputs: SizingInputs, chamber_pressure_pa: ArrayLike) -> PressureFedBatch:
-    """Evaluate the pressure-fed baseline at one or more chamber pressures (regulated pressurant)."""
+def evaluate_pressure_fed(
+    inputs: SizingInputs, chamber_pressure_pa: ArrayLike, mixture_ratio: ArrayLike | None = None
+) -> PressureFedBatch:
+    """Evaluate the pressure-fed baseline at one or more chamber pressures (regulated pressurant).
+
+    ``mixture_ratio`` (broadcast against the chamber pressures) defaults to the engine's own; the
+    optimiser varies it within the same bounds as the electric option's, so the two compare like for
+    like.
+    """
     pc = np.atleast_1d(np.asarray(chamber_pressure_pa, dtype=float))
     eng = inputs.engine
-    isp = np.asarray(eng.isp_at(pc, eng.mixture_ratio), dtype=float)
+    ratio = eng.mixture_ratio if mixture_ratio is None else mixture_ratio
+    pc, r = (np.array(a, dtype=float) for a in np.broadcast_arrays(pc, np.asarray(ratio, dtype=float)))
+    isp = np.asarray(eng.isp_at(pc, r), dtype=float)
     suction = eng.suction_line_loss_pa
     p_f = np.asarray(
         comp.pressure_fed_tank_pressure_pa(pc, eng.injector_drop_fraction, eng.fuel_line_loss_pa + suction)
@@ -394,7 +403,7 @@ def evaluate_pressure_fed(inputs: SizingInputs, chamber_pressure_pa: ArrayLike) 
             pc, eng.injector_drop_fraction, eng.oxidiser_line_loss_pa + suction
         )
     )
-    masses, bottle_margin = size_masses(inputs, isp, p_f, p_o, p_f, p_o, False, None, None, None)
+    masses, bottle_margin = size_masses(inputs, isp, p_f, p_o, p_f, p_o, False, None, None, None, r)
     constraints = np.stack([bottle_margin, np.where(masses.converged, 1.0, -1.0)], axis=1)
     return PressureFedBatch(
         chamber_pressure_pa=pc,
@@ -402,6 +411,7 @@ def evaluate_pressure_fed(inputs: SizingInputs, chamber_pressure_pa: ArrayLike) 
         fuel_tank_pressure_pa=p_f,
         oxidiser_tank_pressure_pa=p_o,
         masses=masses,
+        mixture_ratio=r,
         constraints=constraints,
         constraint_names=[
             "pressurant bottle pressure above regulator inlet need",
@@ -424,6 +434,8 @@ def size_electric_pump_fed(
     )
 
 
-def size_pressure_fed(inputs: SizingInputs, chamber_pressure_pa: float) -> PressureFedBatch:
+def size_pressure_fed(
+    inputs: SizingInputs, chamber_pressure_pa: float, mixture_ratio: float | None = None
+) -> PressureFedBatch:
     """Size the pressure-fed baseline at one chamber pressure (use ``.masses.breakdown()``)."""
-    return evaluate_pressure_fed(inputs, np.array([chamber_pressure_pa]))
+    return evaluate_pressure_fed(inputs, np.array([chamber_pressure_pa]), mixture_ratio)

@@ -115,12 +115,13 @@ class OptimisationResult:
 
 @dataclass
 class PressureFedResult:
-    """The pressure-fed baseline at its best chamber pressure."""
+    """The pressure-fed baseline at its best chamber pressure (and mixture ratio, where free)."""
 
     chamber_pressure_pa: float
     evaluation: PressureFedBatch
     total_mass_kg: float
     feasible: bool
+    mixture_ratio: float = float("nan")
 
 
 @dataclass
@@ -414,41 +415,61 @@ def _design_warnings(batch: ElectricBatch, model: PumpModel) -> list[str]:
     return warnings
 
 
-def optimise_pressure_fed(inputs: SizingInputs) -> PressureFedResult:
-    """Best chamber pressure of the pressure-fed baseline within the mission's bounds.
+_BASELINE_PRESSURES = 200
+_BASELINE_RATIOS = 41
 
-    Higher chamber pressure buys specific impulse (if the mission gives a sensitivity) at the price of
-    heavier tanks and pressurant; a log-spaced scan finds the region, a bounded scalar search refines it.
+
+def optimise_pressure_fed(inputs: SizingInputs) -> PressureFedResult:
+    """Best chamber pressure (and mixture ratio) of the pressure-fed baseline within the mission's bounds.
+
+    Higher chamber pressure buys specific impulse at the price of heavier tanks and pressurant. The
+    mixture ratio is a design variable here exactly where it is one for the electric option (the
+    same ``bounds.mixture_ratio``), so the comparison is like for like. A log-spaced scan (a grid
+    over both where the ratio is free) finds the region; a bounded search refines it.
     """
     lo, hi = inputs.bounds.chamber_pressure_pa
-    grid = np.geomspace(lo, hi, 200)
-    batch = evaluate_pressure_fed(inputs, grid)
+    pressures = np.geomspace(lo, hi, _BASELINE_PRESSURES if hi > lo else 1)
+    r_lo, r_hi = inputs.bounds.mixture_ratio or (inputs.engine.mixture_ratio,) * 2
+    ratios = np.linspace(r_lo, r_hi, _BASELINE_RATIOS if r_hi > r_lo else 1)
+    grid_pc, grid_r = (a.reshape(-1) for a in np.meshgrid(pressures, ratios, indexing="ij"))
+    batch = evaluate_pressure_fed(inputs, grid_pc, grid_r)
     ok = batch.feasible()
     mass = np.where(ok, batch.total_mass_kg, np.inf)
-    if not np.any(ok):
-        i = 0
-        pc = float(grid[0])
-    else:
-        i = int(np.argmin(mass))
-        a, b = grid[max(i - 1, 0)], grid[min(i + 1, grid.size - 1)]
+    i = int(np.argmin(mass)) if np.any(ok) else 0
+    pc, r = float(grid_pc[i]), float(grid_r[i])
+    if np.any(ok):
+        # Refine within one grid cell of the best point, in (log pc, r).
+        ip, ir = divmod(i, ratios.size)
+        box = [
+            (np.log(pressures[max(ip - 1, 0)]), np.log(pressures[min(ip + 1, pressures.size - 1)])),
+            (ratios[max(ir - 1, 0)], ratios[min(ir + 1, ratios.size - 1)]),
+        ]
+        free = [k for k, (a, b) in enumerate(box) if b > a]
 
-        def objective(log_pc: float) -> float:
-            single = evaluate_pressure_fed(inputs, np.array([np.exp(log_pc)]))
+        def objective(x: NDArray[np.float64]) -> float:
+            point = [np.log(pc), r]
+            for k, value in zip(free, x):
+                point[k] = float(value)
+            single = evaluate_pressure_fed(inputs, np.array([np.exp(point[0])]), point[1])
             return float(single.total_mass_kg[0]) if bool(single.feasible()[0]) else float("inf")
 
-        if b > a:
-            res = optimize.minimize_scalar(
-                objective, bounds=(np.log(a), np.log(b)), method="bounded", options={"xatol": 1e-9}
+        if free:
+            start = np.array([[np.log(pc), r][k] for k in free])
+            res = optimize.minimize(
+                objective, start, method="Powell", bounds=[box[k] for k in free], options={"xtol": 1e-9}
             )
-            pc = float(np.exp(res.x)) if res.fun <= mass[i] else float(grid[i])
-        else:
-            pc = float(grid[i])
-    final = evaluate_pressure_fed(inputs, np.array([pc]))
+            if np.isfinite(res.fun) and res.fun <= mass[i]:
+                point = [np.log(pc), r]
+                for k, value in zip(free, np.atleast_1d(res.x)):
+                    point[k] = float(value)
+                pc, r = float(np.exp(point[0])), float(point[1])
+    final = evaluate_pressure_fed(inputs, np.array([pc]), r)
     return PressureFedResult(
         chamber_pressure_pa=pc,
         evaluation=final,
         total_mass_kg=float(final.total_mass_kg[0]),
         feasible=bool(final.feasible()[0]),
+        mixture_ratio=r,
     )
 
 

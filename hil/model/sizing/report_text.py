@@ -62,7 +62,8 @@ def format_report(report: dict[str, Any]) -> str:
     lines.append(f"  battery discharge rate {ep['battery_discharge_rate_c']:.1f} C")
     lines.append(
         f"Pressure-fed baseline: {pf['total_mass_kg']:.1f} kg; chamber pressure "
-        f"{pf['chamber_pressure_pa'] / 1e6:.2f} MPa, Isp {pf['isp_s']:.1f} s, tanks at "
+        f"{pf['chamber_pressure_pa'] / 1e6:.2f} MPa, Isp {pf['isp_s']:.1f} s, mixture ratio "
+        f"{pf['mixture_ratio']:.3g}, tanks at "
         f"{pf['fuel_tank_pressure_pa'] / 1e5:.1f} / {pf['oxidiser_tank_pressure_pa'] / 1e5:.1f} bar"
     )
     saving = report["electric_saving_kg"]
