@@ -19,7 +19,9 @@ imposes them:
 
 Water stands in for the propellant by similarity (:mod:`hil.analysis.similarity`): the pump runs at
 flight speed and flight volumetric flow. The flight case comes from the mission file sized around
-this prototype (:mod:`hil.model.flight_case`); the procedure records it in a ``mission_case`` event,
+this prototype (:mod:`hil.model.flight_case`), or from the design and requirements an ``hil optimize
+--json`` report holds (``requirements``); ``thrust_profile`` flies a plain thrust-versus-time table
+instead of the mission's throttle profile. The procedure records it in a ``mission_case`` event,
 marks mission time zero with an ``ignition`` event after ``prime_s`` of closed loop at full thrust,
 and ``burnout`` at the end. The verdict is derived from the log (:func:`hil.analysis.mission_profile.judge`).
 A trip during the profile ends safe as always: the runner owns the interlocks.
@@ -36,9 +38,11 @@ from pathlib import Path
 from hil.analysis.mission_profile import EVENT_KIND, IGNITION_EVENT, MissionRecord, Npsh3Table, boundary
 from hil.bench.config import BenchConfig, BenchGeometry
 from hil.core.errors import ConfigError
-from hil.model.flight_case import flight_case
+from hil.model.flight_case import FlightCase, flight_case, requirements_case
 from hil.model.pump_model import load_pump_model
+from hil.model.requirements_file import load_requirements
 from hil.model.sizing.mission import load_mission
+from hil.model.thrust_profile import load_thrust_profile, throttle_segments
 from hil.run.procedure_api import Parameter, ProcedureRunner, ProcedureSpec
 
 SAMPLE_MISSION = Path(__file__).resolve().parents[1] / "hil" / "data" / "lander_mission.toml"
@@ -126,6 +130,18 @@ PARAMETERS = (
     Parameter(
         "pump_model", "text", "", "pump model file (hil calibrate) to size with; empty: literature default"
     ),
+    Parameter(
+        "requirements",
+        "text",
+        "",
+        "hil optimize --json report: judge against its design and requirements instead of sizing here",
+    ),
+    Parameter(
+        "thrust_profile",
+        "text",
+        "",
+        "CSV or TOML table of time_s, thrust_n flown instead of the mission's throttle profile",
+    ),
 )
 
 
@@ -144,6 +160,8 @@ class MissionProfileParameters:
     regulator_time_constant_s: float
     npsh3_run: str
     pump_model: str
+    requirements: str
+    thrust_profile: str
 
 
 def _mission_path(params: MissionProfileParameters) -> Path:
@@ -176,30 +194,65 @@ def _npsh3_table(directory: str) -> Npsh3Table | None:
     return Npsh3Table(speed, flows, heads)
 
 
+def _sized_case(params: MissionProfileParameters, geometry: BenchGeometry) -> tuple[FlightCase, Path]:
+    """The flight case: the ``hil optimize`` report's design and requirements when one is given,
+    else the mission sized around this prototype; and the mission file it came from."""
+    side = SIDES[params.side]
+    if not params.requirements:
+        path = _mission_path(params)
+        case = flight_case(
+            load_mission(path),
+            side,
+            impeller_diameter_m=geometry.impeller_diameter_m,
+            chamber_pressure_pa=params.chamber_pressure_pa,
+            tank_pressure_pa=params.tank_pressure_pa,
+            pump_model=load_pump_model(params.pump_model) if params.pump_model else None,
+        )
+        return case, path
+    defaults = {p.name: p.default for p in PARAMETERS}
+    for name in ("chamber_pressure_pa", "tank_pressure_pa", "pump_model"):
+        if getattr(params, name) != defaults[name]:
+            raise ConfigError(
+                "command line",
+                f"-p {name}",
+                f"the design and pump model come from the requirements file {params.requirements}: "
+                f"leave {name} out",
+            )
+    requirements = load_requirements(params.requirements, side)
+    case = requirements_case(
+        requirements, bench_impeller_diameter_m=geometry.impeller_diameter_m, mission_file=params.mission
+    )
+    return case, Path(params.mission or requirements.mission_file)
+
+
 def build_record(params: MissionProfileParameters, geometry: BenchGeometry) -> MissionRecord:
     """The flight case of these parameters on this bench (also what ``check`` validates)."""
-    path = _mission_path(params)
-    inputs = load_mission(path)
-    side = SIDES[params.side]
-    case = flight_case(
-        inputs,
-        side,
-        impeller_diameter_m=geometry.impeller_diameter_m,
-        chamber_pressure_pa=params.chamber_pressure_pa,
-        tank_pressure_pa=params.tank_pressure_pa,
-        pump_model=load_pump_model(params.pump_model) if params.pump_model else None,
-    )
+    case, path = _sized_case(params, geometry)
+    sources = {
+        "mission": str(path),
+        "mission_text": path.read_text(),
+        "npsh3_run": params.npsh3_run,
+        "pump_model": params.pump_model,
+    }
+    if params.requirements:
+        sources["requirements"] = params.requirements
+        sources["requirements_text"] = Path(params.requirements).read_text()
+        sources["speed_schedule"] = (
+            f"the flight pump's ({case.impeller_diameter_m * 1e3:.1f} mm impeller) at its tip speed: "
+            f"x {case.bench_speed_factor:.4f}"
+        )
+    if params.thrust_profile:
+        rows = load_thrust_profile(params.thrust_profile)
+        segments = throttle_segments(rows, case.burn.full_thrust_n, params.thrust_profile)
+        case = case.with_thrust_profile(segments, params.thrust_profile)
+        sources["thrust_profile"] = params.thrust_profile
+        sources["thrust_profile_text"] = Path(params.thrust_profile).read_text()
     return case.record(
         tolerance_fraction=params.tolerance_fraction,
         transient_grace_s=params.transient_grace_s,
         bench_inlet_diameter_m=geometry.inlet_diameter_m,
         npsh3=_npsh3_table(params.npsh3_run),
-        sources={
-            "mission": str(path),
-            "mission_text": path.read_text(),
-            "npsh3_run": params.npsh3_run,
-            "pump_model": params.pump_model,
-        },
+        sources=sources,
     )
 
 
@@ -214,7 +267,7 @@ def check(params: MissionProfileParameters, bench: BenchConfig) -> None:
     if top > bench.limits.max_speed_rpm:
         raise ConfigError(
             "command line",
-            "-p chamber_pressure_pa",
+            "-p requirements" if params.requirements else "-p chamber_pressure_pa",
             f"the sizing puts this pump at {top:.0f} rpm at full thrust, beyond the bench limit "
             f"max_speed_rpm = {bench.limits.max_speed_rpm:g} ({bench.source})",
         )
