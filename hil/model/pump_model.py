@@ -31,8 +31,14 @@ JSON layout (``schema_version`` 1)::
      "drive": {"coefficients": [[...], ...], "rated_speed_rpm": ..., "rated_power_w": ...,
                "speed_fraction_range": [lo, hi], "load_fraction_range": [lo, hi]} | null,
      "envelope": {"phi_min": ..., "phi_max": ..., "speed_rpm_min": ..., "speed_rpm_max": ...,
+                  "psi_min": null | number, "psi_max": null | number,
                   "reynolds_min": null | number, "reynolds_max": null | number},
      "source_runs": ["run id", ...]}
+
+``psi_min`` / ``psi_max`` are the head coefficients the bench measured (absent in files written
+before they were recorded: then the head range is not checked). The speed range is the tested
+impeller's; for a similar pump of another diameter the sizing compares tip speeds ``pi n D`` (what
+sets the head, the stresses and the cavitation scaling) with the tested ones.
 
 The Reynolds number, where given, is ``Re = (pi n D) D / nu`` (tip speed times diameter over
 kinematic viscosity).
@@ -169,7 +175,8 @@ class DriveEfficiencyMap:
 
 @dataclass(frozen=True)
 class PumpEnvelope:
-    """What the bench data cover: flow-coefficient and speed ranges (and Reynolds number if known)."""
+    """What the bench data cover: flow-coefficient, head-coefficient and speed ranges (and Reynolds
+    number if known). ``psi_min`` / ``psi_max`` are None for a model that did not record them."""
 
     phi_min: float
     phi_max: float
@@ -177,6 +184,13 @@ class PumpEnvelope:
     speed_rpm_max: float
     reynolds_min: float | None = None
     reynolds_max: float | None = None
+    psi_min: float | None = None
+    psi_max: float | None = None
+
+    def tip_speed_range_m_s(self, impeller_diameter_m: float) -> tuple[float, float]:
+        """Tested tip speeds ``pi n D`` (m/s) of the tested impeller: the speed range for any size."""
+        scale = np.pi * impeller_diameter_m / 60.0
+        return self.speed_rpm_min * scale, self.speed_rpm_max * scale
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -184,6 +198,8 @@ class PumpEnvelope:
             "phi_max": self.phi_max,
             "speed_rpm_min": self.speed_rpm_min,
             "speed_rpm_max": self.speed_rpm_max,
+            "psi_min": self.psi_min,
+            "psi_max": self.psi_max,
             "reynolds_min": self.reynolds_min,
             "reynolds_max": self.reynolds_max,
         }
@@ -332,7 +348,13 @@ class PumpModel:
             sigma3_fit=FittedPolynomial(tuple(float(c) for c in sigma_c), relative_cov(sigma_c, 0.30)),
             drive=None,
             envelope=PumpEnvelope(
-                phi_min=0.0075, phi_max=0.0225, speed_rpm_min=5_000.0, speed_rpm_max=90_000.0
+                phi_min=0.0075,
+                phi_max=0.0225,
+                speed_rpm_min=5_000.0,
+                speed_rpm_max=90_000.0,
+                # The curve's own head coefficients at the ends of the flow range.
+                psi_min=float(np.polyval(psi_c, 0.0225)),
+                psi_max=float(np.polyval(psi_c, 0.0075)),
             ),
             source_runs=(),
             calibrated=False,
@@ -426,8 +448,15 @@ def _envelope(sec: Section) -> PumpEnvelope:
         speed_rpm_max=sec.positive("speed_rpm_max"),
         reynolds_min=sec.positive("reynolds_min", None) if _present(sec, "reynolds_min") else None,
         reynolds_max=sec.positive("reynolds_max", None) if _present(sec, "reynolds_max") else None,
+        psi_min=sec.positive("psi_min", None) if _present(sec, "psi_min") else None,
+        psi_max=sec.positive("psi_max", None) if _present(sec, "psi_max") else None,
     )
     sec.finish()
+    if (env.psi_min is None) != (env.psi_max is None):
+        missing = "psi_max" if env.psi_max is None else "psi_min"
+        raise sec.error(missing, "expected psi_min and psi_max together (or neither)")
+    if env.psi_min is not None and env.psi_max is not None and env.psi_min > env.psi_max:
+        raise sec.error("psi_max", f"must be >= psi_min {env.psi_min}, got {env.psi_max}")
     if not env.phi_min < env.phi_max:
         raise sec.error("phi_max", f"must be > phi_min {env.phi_min}, got {env.phi_max}")
     if not env.speed_rpm_min <= env.speed_rpm_max:

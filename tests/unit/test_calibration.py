@@ -277,6 +277,10 @@ def test_envelope_is_the_tested_range_and_the_model_refuses_outside(tmp_path: Pa
     env = model.envelope
     assert (env.phi_min, env.phi_max) == pytest.approx((0.004, 0.016), rel=1e-9)
     assert (env.speed_rpm_min, env.speed_rpm_max) == (18000.0, 30000.0)
+    # The head coefficients measured: the noise-free points lie on psi = 5.8 - 4500 phi^2.
+    assert (env.psi_min, env.psi_max) == pytest.approx(
+        (5.8 - 4500.0 * 0.016**2, 5.8 - 4500.0 * 0.004**2), rel=1e-6
+    )
     assert model.check_envelope([0.005, 0.015], [20000.0]) is None
     with pytest.raises(EnvelopeError, match="above the tested maximum"):
         model.check_envelope(0.017)

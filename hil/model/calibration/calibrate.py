@@ -277,6 +277,8 @@ def calibrate_runs(
         phi_max=phi_hi,
         speed_rpm_min=float(np.min(speeds)),
         speed_rpm_max=float(np.max(speeds)),
+        psi_min=float(np.min(psi)),
+        psi_max=float(np.max(psi)),
     )
     used = tuple(r.run_id for r in runs)
     fits = {"psi": psi_fit.summary, "eta": ww.summary}

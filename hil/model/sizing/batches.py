@@ -41,6 +41,8 @@ class PumpBatch:
     npsh3_m: Array
     tip_speed_m_s: Array
     drive_map_covered: NDArray[np.bool_]
+    head_coefficient: Array
+    """``psi = dp / (rho n^2 D^2)`` at every point (the pump's own, before any curve adjustment)."""
 
     @property
     def shaft_torque_n_m(self) -> Array:

@@ -171,6 +171,7 @@ def build_report(
         report["electric_pump_fed"] = None
         report["infeasible_reason"] = f"{name} (constraint value {value:.3g})"
         report["warnings"] = electric.warnings
+        report["envelope_warnings"] = [e.to_dict() for e in electric.envelope_excursions]
         return report
 
     report["electric_pump_fed"] = _electric_dict(electric, inputs.engine.isp_source)
@@ -206,6 +207,7 @@ def build_report(
         for r in front
     ]
     report["warnings"] = electric.warnings
+    report["envelope_warnings"] = [e.to_dict() for e in electric.envelope_excursions]
     if monte_carlo_samples > 0:
         report["monte_carlo"] = monte_carlo(
             inputs, pump_model, electric.design, samples=monte_carlo_samples, seed=seed, extrapolate=True

@@ -186,6 +186,7 @@ def _pump_side(
         npsh3_m=npsh3,
         tip_speed_m_s=np.pi * n_rev_s * diameter[:, None],
         drive_map_covered=covered,
+        head_coefficient=rise / (density * n_rev_s**2 * diameter[:, None] ** 2),
     )
 
 

@@ -34,6 +34,7 @@ from scipy.stats import qmc
 
 from hil.core.errors import HilError
 from hil.model.pump_model import PumpModel
+from hil.model.sizing.envelope import EnvelopeExcursion, envelope_excursions
 from hil.model.sizing.mission import SizingInputs
 from hil.model.sizing.model import (
     DESIGN_VARIABLES,
@@ -111,6 +112,8 @@ class OptimisationResult:
     evaluations: int
     warnings: list[str] = field(default_factory=list)
     binding: list[Binding] = field(default_factory=list)
+    envelope_excursions: list[EnvelopeExcursion] = field(default_factory=list)
+    """Each pump quantity outside the calibrated envelope (also among ``warnings`` as text)."""
 
 
 @dataclass
@@ -320,6 +323,7 @@ def optimise_electric(
 def _result(problem: _Problem, u: NDArray[np.float64], model: PumpModel, message: str) -> OptimisationResult:
     final = problem.evaluate(u)
     design = DesignPoint.from_array(final.designs[0])
+    warnings, excursions = _design_warnings(final, model)
     return OptimisationResult(
         design=design,
         evaluation=final,
@@ -328,8 +332,9 @@ def _result(problem: _Problem, u: NDArray[np.float64], model: PumpModel, message
         feasible=bool(final.feasible(_FEASIBILITY_TOLERANCE)[0]),
         message=message,
         evaluations=problem.evaluations,
-        warnings=_design_warnings(final, model),
+        warnings=warnings,
         binding=_binding(problem, u, final),
+        envelope_excursions=excursions,
     )
 
 
@@ -391,28 +396,28 @@ def _binding(problem: _Problem, u: NDArray[np.float64], batch: ElectricBatch) ->
     return out
 
 
-def _design_warnings(batch: ElectricBatch, model: PumpModel) -> list[str]:
+def _design_warnings(batch: ElectricBatch, model: PumpModel) -> tuple[list[str], list[EnvelopeExcursion]]:
+    """Warnings on the design, and each pump's excursions from the calibrated envelope.
+
+    Every pump whose duty over the burn leaves the calibrated flow-coefficient, head-coefficient or
+    (by similarity, tip) speed range is named with the quantity, its value and the range, whether or
+    not extrapolation was allowed (without it the flow coefficient is a constraint, so only an
+    infeasible optimum can leave that range).
+    """
     warnings: list[str] = []
+    excursions: list[EnvelopeExcursion] = []
     for label, pump in (("fuel", batch.fuel), ("oxidiser", batch.oxidiser)):
-        text = model.check_envelope(pump.phi[0], extrapolate=True)
-        if text is not None:
-            warnings.append(f"{label} pump: {text}")
+        found = envelope_excursions(pump, label, model)
+        excursions.extend(found)
+        warnings.extend(f"outside the calibrated envelope: {e.text}" for e in found)
         if not bool(pump.drive_map_covered[0]):
             warnings.append(
                 f"{label} pump: the flight duty leaves the speed/load range of the calibrated drive map; "
                 "its efficiency was held at the edge of the tested range"
             )
-        speeds = pump.speed_rpm[0]
-        diameter = float(pump.diameter_m[0])
-        if abs(diameter / model.impeller_diameter_m - 1.0) < 0.02:
-            speed_text = model.check_envelope(
-                np.clip(pump.phi[0], model.envelope.phi_min, model.envelope.phi_max), speeds, extrapolate=True
-            )
-            if speed_text is not None:
-                warnings.append(f"{label} pump (tested size): {speed_text}")
     if batch.uses_assumed_npsh3:
         warnings.append("the pump model has no NPSH3 fit: NPSH3 from the assumed suction specific speed")
-    return warnings
+    return warnings, excursions
 
 
 _BASELINE_PRESSURES = 200
