@@ -119,8 +119,8 @@ class SerialTransport:
             raise TransportError(f"{self.name}: read failed: {exc}") from exc
         if len(data) < size:
             raise TransportTimeout(
-                f"{self.name}: timed out after {self._timeout_s} s waiting for {size} bytes, "
-                f"got {len(data)}: {data.hex(' ')}"
+                f"{self.name}: no reply within {self._timeout_s:g} s: waited for {size} bytes, "
+                + (f"got {len(data)}: {data.hex(' ')}" if data else "got none")
             )
         return bytes(data)
 
@@ -187,8 +187,8 @@ class TcpTransport:
                 self._receive_more(deadline)
         except TimeoutError as exc:
             raise TransportTimeout(
-                f"{self.name}: timed out after {self._timeout_s} s waiting for {size} bytes, "
-                f"got {len(self._buffer)}"
+                f"{self.name}: no reply within {self._timeout_s:g} s: waited for {size} bytes, "
+                f"got {len(self._buffer) or 'none'}"
             ) from exc
         except OSError as exc:
             raise TransportError(f"{self.name}: receive failed: {exc}") from exc
@@ -285,6 +285,7 @@ class VisaTransport:
         import pyvisa
 
         self.name = resource
+        self._timeout_s = timeout_s
         self._errors: tuple[type[BaseException], ...] = (pyvisa.errors.VisaIOError, OSError)
         _check_visa_resource_name(resource)
         try:
@@ -299,7 +300,7 @@ class VisaTransport:
 
     def _map(self, exc: BaseException, command: str) -> TransportError:
         if getattr(exc, "error_code", None) == self._timeout_code:
-            return TransportTimeout(f"{self.name}: no reply to {command!r} within the timeout")
+            return TransportTimeout(f"{self.name}: no reply to {command!r} within {self._timeout_s:g} s")
         return TransportError(f"{self.name}: I/O error on {command!r}: {exc}")
 
     def write_line(self, command: str) -> None:

@@ -21,6 +21,7 @@ from hil.bench.roles import Instrument, PressureRegulator, PumpDrive, Valve
 from hil.bench.transport import LineTransport, PymodbusTransport, SerialTransport, TcpTransport, VisaTransport
 from hil.core.config import Section
 from hil.core.errors import ConfigError, HilError, NotConnectedError
+from hil.run.instrument_labels import InstrumentLabel, instrument_label
 
 SIM_PREFIX = "sim:"
 
@@ -46,6 +47,12 @@ class Bench:
     identities: dict[str, str]
     tank_pressure: PressureRegulator | None = None  # optional role: the suction tank's regulator
     _closers: list[Callable[[], None]] = field(default_factory=list)
+    labels: dict[str, InstrumentLabel] = field(default_factory=dict)
+    """How errors name each instrument and role object (:mod:`hil.run.instrument_labels`)."""
+
+    def label(self, name: str) -> InstrumentLabel:
+        """The label of an instrument or role (``throttle_valve``); its bare name if none was made."""
+        return self.labels.get(name) or InstrumentLabel(name)
 
     def close(self) -> None:
         for close in reversed(self._closers):
@@ -63,6 +70,10 @@ class _Context:
         self.endpoints = endpoints
         self.closers: list[Callable[[], None]] = []
         self._buses: dict[str, Any] = {}
+        self._bus_addresses: dict[str, str] = {}
+        self.address: str | None = None
+        """Where the instrument being built was opened (for its label), and its transport's prefix."""
+        self.prefix = ""
 
     def endpoint(self, field_path: str, resource: str) -> SimEndpoint | None:
         if not resource.startswith(SIM_PREFIX):
@@ -85,6 +96,7 @@ class _Context:
             port = sim.address if sim.transport == "pty" else f"socket://{sim.address}:{sim.port}"
         transport = SerialTransport(port, baudrate=baudrate, timeout_s=timeout_s)
         self.closers.append(transport.close)
+        self.address = self.prefix = transport.name
         return transport
 
     def message(self, field_path: str, resource: str, timeout_s: float) -> Any:
@@ -97,6 +109,7 @@ class _Context:
         else:
             link = VisaTransport(resource, timeout_s=timeout_s)
         self.closers.append(link.close)
+        self.address = self.prefix = link.name
         return link
 
     def bus(self, section: Section) -> Any:
@@ -107,14 +120,18 @@ class _Context:
             )
         if name not in self._buses:
             self._buses[name] = self._open_bus(self.config.buses[name])
-        return self._buses[name]
+        link = self._buses[name]
+        unit = section.data.get("unit", 1)
+        self.address = f"unit {unit} on bus '{name}' at {self._bus_addresses[name]}"
+        self.prefix = f"{link.name} unit {unit}"
+        return link
 
     def _open_bus(self, bus: BusConfig) -> Any:
         field_path = f"buses.{bus.name}.resource"
         if bus.kind == "modbus-rtu":
-            link: Any = ModbusRtuTransport(
-                self.serial(field_path, bus.resource, bus.baudrate, bus.timeout_s), name=bus.name
-            )
+            serial = self.serial(field_path, bus.resource, bus.baudrate, bus.timeout_s)
+            self._bus_addresses[bus.name] = serial.name
+            link: Any = ModbusRtuTransport(serial, name=bus.name)
         else:
             sim = self.endpoint(field_path, bus.resource)
             host, port = (
@@ -124,6 +141,7 @@ class _Context:
             )
             link = PymodbusTransport.tcp(host, port, timeout_s=bus.timeout_s)
             self.closers.append(link.close)
+            self._bus_addresses[bus.name] = f"tcp://{host}:{port}"
         return link
 
 
@@ -393,7 +411,10 @@ def connect_bench(config: BenchConfig, endpoints: Mapping[str, SimEndpoint] | No
     instruments: dict[str, Instrument] = {}
     provided: dict[str, Any] = {}
     failures: dict[str, BaseException] = {}
+    labels: dict[str, InstrumentLabel] = {}
+    role_of = {target: role for role, target in config.roles.items()}
     for name, cfg in config.instruments.items():
+        ctx.address, ctx.prefix = None, ""
         builder = BUILDERS.get(cfg.driver)
         if builder is None:
             ctx_close(ctx)
@@ -418,6 +439,13 @@ def connect_bench(config: BenchConfig, endpoints: Mapping[str, SimEndpoint] | No
         instruments[name] = instrument
         provided[name] = instrument
         provided.update({f"{name}.{role}": obj for role, obj in extras.items()})
+        labels[name] = instrument_label(name, cfg.driver, ctx.address, role_of.get(name), ctx.prefix)
+        for part in extras:
+            target = f"{name}.{part}"
+            if target in role_of:
+                labels[role_of[target]] = instrument_label(
+                    target, cfg.driver, ctx.address, role_of[target], ctx.prefix
+                )
     identities: dict[str, str] = {}
     for name, instrument in instruments.items():
         try:
@@ -453,6 +481,7 @@ def connect_bench(config: BenchConfig, endpoints: Mapping[str, SimEndpoint] | No
         actuators={role: obj for role, obj in roles.items() if obj not in instruments.values()},
         identities=identities,
         _closers=ctx.closers,
+        labels=labels,
     )
 
 

@@ -50,7 +50,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 import numpy as np
 
@@ -64,6 +64,8 @@ from hil.run.operating_points import operating_point, window_samples
 from hil.run.procedure_api import Point, SteadyResult
 from hil.run.sample_log import SampleLog
 from hil.run.stream import Message, RunStream
+
+E = TypeVar("E", bound=HilError)
 
 SPIN_DOWN_LIMIT_S = 10.0
 READ_RETRIES = 1
@@ -119,6 +121,8 @@ class Runner:
         # Times below are run-relative (now_s()), like every time the runner logs.
         self._last_good_s = {name: 0.0 for name in bench.instruments}
         self._failing: set[str] = set()
+        self._last_error: dict[str, str] = {}
+        """Each instrument's last read error (named), said with a stale-data trip."""
         self._last_value: dict[str, float] = {}
         self._last_change_s: dict[str, float] = {}
         self._speed_command_rpm = 0.0
@@ -155,7 +159,7 @@ class Runner:
                 self.bench.pump_drive.keep_alive()
                 self._drive_fed_s = now
             except HilError as exc:
-                self.event("watchdog_error", error=str(exc))
+                self.event("watchdog_error", error=str(self._named_drive(exc)))
         row = self._sample(now)
         self._track_changes(now, row)
         values = [row.get(name, math.nan) for name in self.channels]
@@ -208,11 +212,13 @@ class Runner:
             try:
                 reading = instrument.read()
             except HilError as exc:
+                error = str(self.bench.label(name).named(exc))
+                self._last_error[name] = error
                 self.event(
                     "read_error",
                     instrument=name,
                     request="read",
-                    error=str(exc),
+                    error=error,
                     attempt=attempt,
                     retrying=attempt < attempts,
                 )
@@ -295,7 +301,10 @@ class Runner:
         for name, last in self._last_good_s.items():
             age = now - last
             if age > lim.stale_data_s:
-                checks.append((f"stale data from {name}", f"{name}.age_s", age, lim.stale_data_s, True))
+                label = self.bench.label(name).text
+                error = self._last_error.get(name, "").removeprefix(label).removeprefix(": ")
+                said = f"stale data from {label}" + (f" (last error: {error})" if error else "")
+                checks.append((said, f"{name}.age_s", age, lim.stale_data_s, True))
         for reason, channel, value, limit, violated in checks:
             if violated:
                 self._enter_safe_state(
@@ -334,17 +343,23 @@ class Runner:
             try:
                 instrument.safe_state()
             except Exception as exc:  # noqa: BLE001 - the safe path must try every instrument
-                self.event("safe_state_error", instrument=name, error=str(exc))
-                self.safe_state_problems[name] = f"safe-state command failed: {exc}"
+                error = self.bench.label(name).say(exc)
+                self.event("safe_state_error", instrument=name, error=error)
+                self.safe_state_problems[name] = f"safe-state command failed: {error}"
                 failed.append(name)
                 continue
             commanded.append(name)
             try:
                 self._confirm(instrument)
             except Exception as exc:  # noqa: BLE001
-                self.event("safe_state_unconfirmed", instrument=name, error=str(exc))
-                self.safe_state_problems[name] = f"safe-state command sent, not confirmed: {exc}"
+                error = self.bench.label(name).say(exc)
+                self.event("safe_state_unconfirmed", instrument=name, error=error)
+                self.safe_state_problems[name] = f"safe-state command sent, not confirmed: {error}"
         self.event("safe_state", commanded=commanded, failed=failed)
+
+    def _named_drive(self, exc: E) -> E:
+        named = {id(i): n for n, i in self.bench.instruments.items()}
+        return self.bench.label(named.get(id(self.bench.pump_drive), "pump_drive")).named(exc)
 
     def _confirm(self, instrument: Instrument) -> None:
         """Read an instrument back after commanding it, before bench time moves on.
@@ -397,9 +412,12 @@ class Runner:
             raise LimitError(
                 f"speed setpoint {speed_rpm:g} rpm is outside the bench limit 0..{self.limits.max_speed_rpm:g} rpm"
             )
-        self.bench.pump_drive.set_speed_rpm(speed_rpm)
-        self._drive_fed_s = self.now_s()  # any command feeds the drive's watchdog
-        self._confirm(self.bench.pump_drive)
+        try:
+            self.bench.pump_drive.set_speed_rpm(speed_rpm)
+            self._drive_fed_s = self.now_s()  # any command feeds the drive's watchdog
+            self._confirm(self.bench.pump_drive)
+        except HilError as exc:
+            raise self._named_drive(exc) from exc
         running = self.limits.running_speed_rpm
         start_from_rest = speed_rpm >= running > self._speed_command_rpm
         if start_from_rest:
@@ -416,8 +434,11 @@ class Runner:
         self._refuse_after_trip()
         if not 0.0 <= opening_fraction <= 1.0:
             raise LimitError(f"valve opening {opening_fraction:g} is outside 0..1")
-        self.bench.throttle_valve.set_opening(opening_fraction)
-        self._confirm(self.bench.throttle_valve)
+        try:
+            self.bench.throttle_valve.set_opening(opening_fraction)
+            self._confirm(self.bench.throttle_valve)
+        except HilError as exc:
+            raise self.bench.label("throttle_valve").named(exc) from exc
         self.event("setpoint", quantity="valve_opening_fraction", value=opening_fraction)
 
     def set_tank_pressure_pa(self, pressure_pa: float) -> None:
@@ -442,8 +463,11 @@ class Runner:
                 f"tank pressure setpoint {pressure_pa:g} Pa is outside the bench limit "
                 f"0..{self.limits.max_outlet_pressure_pa:g} Pa (max_outlet_pressure_pa)"
             )
-        regulator.set_pressure_pa(pressure_pa)
-        self._confirm(regulator)
+        try:
+            regulator.set_pressure_pa(pressure_pa)
+            self._confirm(regulator)
+        except HilError as exc:
+            raise self.bench.label("tank_pressure").named(exc) from exc
         self.event("setpoint", quantity="tank_pressure_pa", value=pressure_pa)
 
     def hold(self, duration_s: float) -> None:

@@ -164,7 +164,9 @@ def test_the_drive_going_silent_trips_and_is_still_released(tmp_path: Path) -> N
     read-back is recorded as unconfirmed, and the power meter shows the drive released."""
     outcome = fault_matrix.run_case("silence", 5.0, tmp_path / "runs", fault="silence:motor@5")
     assert (outcome.exit_code, outcome.status) == (3, "aborted")
-    assert outcome.trip is not None and outcome.trip["reason"].startswith("stale data from motor:")
+    assert outcome.trip is not None and outcome.trip["reason"].startswith(
+        "stale data from pump drive 'motor' (vesc motor controller at "
+    )
     assert outcome.trip["time_s"] == pytest.approx(6.0)
     safe = outcome.safe_at_trip
     assert safe is not None and safe["time_s"] == outcome.trip["time_s"] and safe["commanded"][0] == "motor"

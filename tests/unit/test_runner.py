@@ -620,7 +620,7 @@ def test_every_actuator_is_commanded_safe_even_when_one_refuses() -> None:
         assert instrument is not None and instrument.count("safe_state") == 1, instrument
     failures = rig.writer.events_of("safe_state_error")
     assert len(failures) == 2
-    assert {"p_in: no reply", "a bug in a driver"} == {e["error"] for e in failures}
+    assert {"p_in: no reply", "power: RuntimeError: a bug in a driver"} == {e["error"] for e in failures}
 
 
 def test_a_trip_is_latched() -> None:
