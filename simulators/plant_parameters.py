@@ -239,7 +239,12 @@ class PlantParameters:
     speed_ki_a_per_rpm_s: float = _param(0.2, ge=0.0)
     """Speed loop integral gain (its zero at Ki/Kp = 10 rad/s). With Kp the loop's bandwidth is about
     45 rad/s (7 Hz), typical of a sensorless BLDC speed loop tuned for a pump load (VESC-class
-    defaults are of this order); the current loop inside it, at kHz, is taken as instantaneous."""
+    defaults are of this order); the current loop inside it, at kHz, is taken as instantaneous. The
+    speed loop itself is sampled at the plant's 10 ms sub-step, a 100 Hz digital controller: its current
+    is computed from the speed at each update and held until the next. That shortens large down-steps
+    by about 15 % against a continuous loop (the braking current stays on its limit until the next
+    update while the speed falls 2,400 rpm per update); ``tests/system/test_transients.py`` works the
+    step figures out by hand with the same sampling."""
     fet_thermal_resistance_k_w: float = _param(1.0, gt=0.0)
     fet_thermal_capacitance_j_k: float = _param(60.0, gt=0.0)
     motor_thermal_resistance_k_w: float = _param(0.3, gt=0.0)
