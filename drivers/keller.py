@@ -30,6 +30,9 @@ ILLEGAL_DATA_ADDRESS = 2
 class KellerTransducer:
     """One Keller transducer on a Modbus RTU bus (role :class:`hil.bench.roles.PressureSensor`)."""
 
+    READINGS: tuple[str, ...] = ("pressure_pa", "temperature_c")
+    """The keys of :meth:`read`: what a bench file's ``channels`` may map (checked before connecting)."""
+
     def __init__(
         self, bus: RegisterTransport, unit: int, name: str, reference_pressure_pa: float = 0.0
     ) -> None:

@@ -176,6 +176,9 @@ class DacValve:
     to fully open: a throttle valve slammed shut on a spinning pump would dead-head it.
     """
 
+    READINGS: tuple[str, ...] = ("valve_position_fraction",)
+    """The keys of :meth:`read` (a DAQ's ``channels`` may map them; checked before connecting)."""
+
     def __init__(
         self,
         daq: LabJackT7,
@@ -233,6 +236,9 @@ class DacPressureRegulator:
     transmitter, shows in the data. The safe state is ``safe_pressure_pa`` (about atmospheric on a
     pump bench): neither a vacuum that would cavitate the pump nor an overpressure of the tank.
     """
+
+    READINGS: tuple[str, ...] = ("tank_pressure_pa",)
+    """The keys of :meth:`read` (a DAQ's ``channels`` may map them; checked before connecting)."""
 
     def __init__(
         self,

@@ -61,6 +61,9 @@ def _resolve_units(units: Mapping[str, str] | None, source: str) -> dict[str, st
 class CoriolisFlowMeter:
     """One Micro Motion transmitter on a Modbus RTU bus."""
 
+    READINGS: tuple[str, ...] = ("mass_flow_kg_s", "volume_flow_m3_s", "density_kg_m3", "temperature_c")
+    """The keys of :meth:`read`: what a bench file's ``channels`` may map (checked before connecting)."""
+
     def __init__(
         self,
         bus: RegisterTransport,

@@ -70,6 +70,27 @@ _PATHS = {
 class ODriveDrive:
     """One axis of an ODrive speed-controlling a pump motor; implements ``PumpDrive``."""
 
+    READINGS: tuple[str, ...] = (
+        "speed_rpm",
+        "motor_current_a",
+        "input_current_a",
+        "bus_voltage_v",
+        "temp_fet_c",
+        "temp_motor_c",
+        "axis_state",
+        "fault_code",
+        "electrical_power_w",
+    )
+    """The keys of :meth:`read` on every firmware: what a bench file's ``channels`` may map (checked
+    before connecting); :meth:`readings_of` adds those of one firmware."""
+
+    @staticmethod
+    def readings_of(firmware: str) -> tuple[str, ...]:
+        """The keys of :meth:`read` on ``firmware`` (0.6 also says why the axis disarmed)."""
+        return ODriveDrive.READINGS + (
+            ("disarm_reason",) if "disarm_reason" in _PATHS.get(firmware, {}) else ()
+        )
+
     def __init__(
         self,
         transport: ByteTransport,

@@ -40,6 +40,9 @@ ERROR_QUEUE_DRAIN_LIMIT = 32
 class DP800Supply:
     """One channel of a DP800 supply: the DC bus of the pump drive."""
 
+    READINGS: tuple[str, ...] = ("voltage_v", "current_a", "power_w", "output_on")
+    """The keys of :meth:`read`: what a bench file's ``channels`` may map (checked before connecting)."""
+
     def __init__(
         self,
         link: MessageTransport,

@@ -37,6 +37,9 @@ ERROR_QUERY = "SYST:ERR?"
 class LoopTransmitterDmm:
     """A Truevolt DMM on the loop of one 4-20 mA transmitter."""
 
+    READINGS: tuple[str, ...] = ("loop_current_a",)  # and the configured quantity
+    """The keys of :meth:`read`: what a bench file's ``channels`` may map (checked before connecting)."""
+
     def __init__(
         self, link: MessageTransport, name: str, quantity: str, value_lo: float, value_hi: float
     ) -> None:

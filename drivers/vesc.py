@@ -48,6 +48,19 @@ _COAST_FRAME = encode_frame(set_current_payload(0.0))
 class VescDrive:
     """A VESC speed-controlling a pump motor; implements :class:`hil.bench.roles.PumpDrive`."""
 
+    READINGS: tuple[str, ...] = (
+        "speed_rpm",
+        "motor_current_a",
+        "input_current_a",
+        "bus_voltage_v",
+        "duty",
+        "temp_fet_c",
+        "temp_motor_c",
+        "fault_code",
+        "electrical_power_w",
+    )
+    """The keys of :meth:`read`: what a bench file's ``channels`` may map (checked before connecting)."""
+
     def __init__(
         self,
         transport: ByteTransport,

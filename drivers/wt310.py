@@ -51,6 +51,9 @@ ERROR_QUEUE_DRAIN_LIMIT = 32
 class WT310PowerMeter:
     """One input element of a WT310-family power meter, as a :class:`hil.bench.roles.PowerMeter`."""
 
+    READINGS: tuple[str, ...] = ("voltage_v", "current_a", "power_w")
+    """The keys of :meth:`read`: what a bench file's ``channels`` may map (checked before connecting)."""
+
     def __init__(self, link: MessageTransport, name: str, element: int = 1) -> None:
         if isinstance(element, bool) or not isinstance(element, int) or not 1 <= element <= MAX_ELEMENTS:
             raise LimitError(f"{name}: input element must be an integer 1..{MAX_ELEMENTS}, got {element!r}")

@@ -21,6 +21,7 @@ from hil.bench.roles import Instrument, PressureRegulator, PumpDrive, Valve
 from hil.bench.transport import LineTransport, PymodbusTransport, SerialTransport, TcpTransport, VisaTransport
 from hil.core.config import Section
 from hil.core.errors import ConfigError, HilError, NotConnectedError
+from hil.run.channel_readings import check_channel_readings
 from hil.run.instrument_labels import InstrumentLabel, instrument_label
 
 SIM_PREFIX = "sim:"
@@ -407,6 +408,7 @@ BUILDERS: dict[str, Callable[[InstrumentConfig, _Context], Built]] = {
 
 def connect_bench(config: BenchConfig, endpoints: Mapping[str, SimEndpoint] | None = None) -> Bench:
     """Open every instrument of ``config``; identify each; resolve the roles."""
+    check_channel_readings(config)  # before anything is opened
     ctx = _Context(config, endpoints or {})
     instruments: dict[str, Instrument] = {}
     provided: dict[str, Any] = {}

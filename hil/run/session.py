@@ -24,6 +24,7 @@ from hil.bench.transport import LineTransport, TcpTransport
 from hil.core.clock import Clock, VirtualClock, WallClock
 from hil.core.errors import ConfigError, HilError, InterlockTrip, ProtocolError, TransportError
 from hil.run.assembly import Bench, SimEndpoint, connect_bench
+from hil.run.channel_readings import check_channel_readings
 from hil.run.procedure_api import ParameterValue, Point, ProcedureSpec, load_procedure
 from hil.run.runner import Runner
 from hil.run.stop import StopRequests
@@ -88,6 +89,7 @@ def open_session(
     ``plant`` stands in for the virtual bench's physics (a replay bench, see :mod:`hil.results.replay`).
     """
     config = bench if isinstance(bench, BenchConfig) else load_bench(bench)
+    check_channel_readings(config)  # before the virtual bench starts or anything is opened
     virtual = None
     cpus_before: set[int] | None = None
     link = None
@@ -314,6 +316,7 @@ def run_procedure(
         spec = load_procedure(procedure) if isinstance(procedure, str) else procedure
         params = spec.values(values, "procedure parameters")
         spec.check_values(params, config)  # refuse before anything is opened or moved
+        check_channel_readings(config)
         requests.check("loading the procedure and the bench file")
         show(f"connecting to bench '{config.name}'")
         with open_session(config, seed, attach, faults, plant) as session:

@@ -37,6 +37,17 @@ CASES: list[tuple[str, Any, str]] = [
     ("instruments.motor.max_speed_rpm", 20000.0, "instruments.motor.max_speed_rpm: the drive's 20000 rpm"),
     ("instruments.power.channels.time_s", "voltage_v", "the run log's time column"),
     ("instruments.power.channels.volts,v", "voltage_v", "letters, digits and _ only"),
+    (
+        "instruments.power.channels.electrical_power_w",
+        "pwr",
+        "instruments.power.channels.electrical_power_w: maps to 'pwr', which the wt310 driver does not read "
+        "(available: current_a, power_w, voltage_v)",
+    ),
+    (
+        "instruments.daq.channels.fluid_temperature_c",
+        "fluid_temp_c",
+        "(available: fluid_temperature_c, tank_pressure_pa, valve_position_fraction)",
+    ),
 ]
 
 
