@@ -24,8 +24,8 @@ from hil.store.names import REPORT
 
 
 def cmd_replay(args: argparse.Namespace, out: TextIO) -> int:
-    from hil.results.acceptance import format_verdict_table
     from hil.results.replay import ReplayChanges, format_outcome, parse_steady_limit, replay_run
+    from hil.results.verdict_text import format_verdict_table
 
     if (args.run_dir is None) == (args.all is None):
         raise ConfigError("command line", "RUN_DIR", "give one run directory, or --all DIR")

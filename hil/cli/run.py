@@ -47,8 +47,9 @@ def _run(args: argparse.Namespace, out: TextIO, stop: Any) -> int:
     from hil.bench.config import load_bench
     from hil.console.watch import watching
     from hil.fleet.catalogue import record_run
-    from hil.results.acceptance import SETTINGS_KEY, format_verdict_table, resolve_settings
+    from hil.results.acceptance_settings import SETTINGS_KEY, resolve_settings
     from hil.results.npsh3 import format_npsh3_table
+    from hil.results.verdict_text import format_verdict_table
     from hil.run.procedure_catalogue import load
     from hil.run.session import run_procedure
     from hil.run.stream import RunStream

@@ -99,7 +99,7 @@ def execute_run(run: CampaignRun, progress: Callable[[str], None] | None = None)
     ``progress`` receives the runner's progress messages (a campaign passes none).
     """
     from hil.bench.config import load_bench
-    from hil.results.acceptance import SETTINGS_KEY, resolve_settings
+    from hil.results.acceptance_settings import SETTINGS_KEY, resolve_settings
     from hil.results.derive import derive_run
     from hil.run.procedure_catalogue import load
     from hil.run.session import run_procedure

@@ -41,12 +41,9 @@ from hil.analysis.steady import (
     steady_window_count,
 )
 from hil.results import flight
-from hil.results.acceptance import (
-    SETTINGS_KEY,
-    AcceptanceSettings,
-    acceptance_document,
-    converted_rows,
-)
+from hil.results.acceptance import acceptance_document
+from hil.results.acceptance_settings import SETTINGS_KEY, AcceptanceSettings
+from hil.results.converted_points import converted_rows
 from hil.results.npsh3 import METADATA_KEY as NPSH3_METADATA_KEY
 from hil.results.npsh3 import Npsh3Row, npsh3_rows, npsh3_table
 from hil.run.operating_points import operating_point, window_samples

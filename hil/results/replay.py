@@ -49,7 +49,7 @@ import pandas as pd
 from hil import __version__
 from hil.analysis.steady import DEFAULT_STEADY_LIMITS
 from hil.core.errors import ConfigError
-from hil.results.acceptance import SETTINGS_KEY, AcceptanceSettings, resolve_settings
+from hil.results.acceptance_settings import SETTINGS_KEY, AcceptanceSettings, resolve_settings
 from hil.results.derive import (
     STEADY_KINDS,
     columns_of,

@@ -18,11 +18,8 @@ from typing import Any
 import pandas as pd
 
 from hil.analysis.grades import load_grade_table
-from hil.results.acceptance import (
-    SETTINGS_KEY,
-    AcceptanceSettings,
-    converted_point,
-)
+from hil.results.acceptance_settings import SETTINGS_KEY, AcceptanceSettings
+from hil.results.converted_points import converted_point
 from hil.store.run_directory import MEASUREMENTS, POINTS
 from hil.store.run_log import RunLog
 

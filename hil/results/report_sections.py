@@ -20,11 +20,10 @@ from hil.results.acceptance import (
     INVALID,
     PASS,
     POWER_BASIS,
-    QUANTITY_LABELS,
-    format_quantity,
     legacy_verdict,
 )
 from hil.results.report_page import UNVERIFIED, ReportData, _e, _fixed, _num, _pairs, _pm, _table
+from hil.results.verdict_text import QUANTITY_LABELS, format_quantity
 
 # ------------------------------------------------------------------------------------- sections
 

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from hil.cli import EXIT_ABORTED, EXIT_INVALID, EXIT_USAGE, main
-from hil.results.acceptance import parse_guarantee_text
+from hil.results.acceptance_settings import parse_guarantee_text
 from tests.system.test_acceptance import ACCEPTANCE_RUN, SIM_PUMP
 
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from hil.core.errors import ConfigError
-from hil.results.acceptance import AcceptanceSettings, parse_guarantee_text, resolve_settings
+from hil.results.acceptance_settings import AcceptanceSettings, parse_guarantee_text, resolve_settings
 from hil.results.pump_definition import load_pump_definition
 
 SIM_PUMP = Path(str(resources.files("hil") / "data" / "sim_pump.toml"))

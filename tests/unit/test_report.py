@@ -18,7 +18,8 @@ import pytest
 from hil.analysis.grades import load_grade_table
 from hil.bench.config import BenchGeometry, load_bench
 from hil.core.fluids import STANDARD_GRAVITY_M_S2, water_density_kg_m3
-from hil.results.acceptance import AcceptanceSettings, converted_point
+from hil.results.acceptance_settings import AcceptanceSettings
+from hil.results.converted_points import converted_point
 from hil.results.derive import derive_run
 from hil.results.pump_definition import Guarantee
 from hil.results.report import write_report
