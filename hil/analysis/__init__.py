@@ -14,6 +14,8 @@ runner's hot path pays only for :mod:`hil.analysis.steady`):
 - :mod:`~hil.analysis.grades`: the acceptance grade table (``hil/data/grades.toml`` plus overrides).
 - :mod:`~hil.analysis.acceptance`: tolerance cross, efficiency and power at the guarantee point,
   violated test conditions.
+- :mod:`~hil.analysis.measured_curve`: the measured curve over the measured flow range (fitted
+  polynomial or straight segments), its extremes and its crossings with a line.
 - :mod:`~hil.analysis.npsh`: NPSH3 from a suction-pressure sweep, NPSH3(Q) fit and its tolerance.
 - :mod:`~hil.analysis.feed_system`: the rest of the lander's feed system in flight (burn, engine, tank),
   the boundary conditions a mission-profile run imposes.

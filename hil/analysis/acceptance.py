@@ -9,7 +9,8 @@ polynomials through the points (degree 2 unless told): the fit averages out the 
 points, which is what drawing "the measured curve" through them means. ``curve_method="linear"``
 joins the points with straight segments instead (duplicated flows averaged), for few points or when
 no model shape should be imposed. Either way the curve exists only over the measured flow range:
-nothing is extrapolated, so a bar lying outside the data cannot be "met".
+nothing is extrapolated, so a bar lying outside the data cannot be "met". The curves are in
+:mod:`hil.analysis.measured_curve`.
 
 Tolerance cross (flow and head). Horizontal bar at H_G from Q_G (1 - t_Q-) to Q_G (1 + t_Q+);
 vertical bar at Q_G from H_G (1 - t_H-) to H_G (1 + t_H+). The flow-and-head guarantee is met when
@@ -44,8 +45,9 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from hil.analysis import AnalysisError
-from hil.analysis.fits import PolynomialFit, fit_polynomial
+from hil.analysis.fits import PolynomialFit
 from hil.analysis.grades import QUANTITIES_FLUCTUATION, QUANTITIES_UNCERTAINTY, Grade, GradeValue
+from hil.analysis.measured_curve import MeasuredCurve, PolynomialCurve, make_curve
 from hil.analysis.speed_conversion import SpeedRangeViolation
 from hil.core.errors import ConfigError
 
@@ -147,97 +149,6 @@ class AcceptanceResult:
         return self.guarantees_met and self.valid
 
 
-# ------------------------------------------------------------------------------------------ curves
-
-
-class _PolynomialCurve:
-    """A fitted polynomial restricted to its fitted range."""
-
-    def __init__(self, fit: PolynomialFit) -> None:
-        self.fit = fit
-        self.q_min = fit.x_min
-        self.q_max = fit.x_max
-
-    def value(self, q: float) -> float:
-        return float(self.fit(q)) if self.fit.contains(q) else math.nan
-
-    def extremes(self, a: float, b: float) -> tuple[float, float, float, float] | None:
-        """(min, q at min, max, q at max) over [a, b] within the domain; None if they do not overlap."""
-        lo, hi = max(a, self.q_min), min(b, self.q_max)
-        if lo > hi:
-            return None
-        candidates = [lo, hi]
-        derivative = self.fit.derivative_coefficients()
-        if len(derivative) > 1:
-            for root in np.roots(derivative):
-                if abs(root.imag) <= 1e-12 * max(abs(root.real), 1e-300) and lo < root.real < hi:
-                    candidates.append(float(root.real))
-        values = [float(self.fit(q)) for q in candidates]
-        i_min, i_max = int(np.argmin(values)), int(np.argmax(values))
-        return values[i_min], candidates[i_min], values[i_max], candidates[i_max]
-
-    def crossings(self, slope: float, intercept: float) -> np.ndarray:
-        """Flows in the domain where the curve equals ``intercept + slope q``."""
-        line = np.zeros_like(self.fit.coefficients)
-        line[-1] = intercept
-        if len(line) >= 2:
-            line[-2] = slope
-        difference = np.trim_zeros(self.fit.coefficients - line, "f")
-        if len(difference) < 2:
-            return np.empty(0)
-        span = max(self.q_max - self.q_min, abs(self.q_max))
-        found = [
-            float(root.real)
-            for root in np.roots(difference)
-            if abs(root.imag) <= 1e-7 * span and self.fit.contains(root.real)
-        ]
-        return np.array(sorted(min(max(q, self.q_min), self.q_max) for q in found))
-
-
-class _LinearCurve:
-    """Straight segments through the points sorted by flow (points at the same flow averaged)."""
-
-    def __init__(self, flow: np.ndarray, values: np.ndarray) -> None:
-        unique, inverse = np.unique(flow, return_inverse=True)
-        sums = np.bincount(inverse, weights=values)
-        counts = np.bincount(inverse)
-        self.q = unique
-        self.h = sums / counts
-        self.q_min = float(unique[0])
-        self.q_max = float(unique[-1])
-
-    def value(self, q: float) -> float:
-        if not self.q_min <= q <= self.q_max:
-            return math.nan
-        return float(np.interp(q, self.q, self.h))
-
-    def extremes(self, a: float, b: float) -> tuple[float, float, float, float] | None:
-        lo, hi = max(a, self.q_min), min(b, self.q_max)
-        if lo > hi:
-            return None
-        inside = (self.q > lo) & (self.q < hi)
-        candidates = [lo, hi, *self.q[inside].tolist()]
-        values = [self.value(q) for q in candidates]
-        i_min, i_max = int(np.argmin(values)), int(np.argmax(values))
-        return values[i_min], candidates[i_min], values[i_max], candidates[i_max]
-
-    def crossings(self, slope: float, intercept: float) -> np.ndarray:
-        g = self.h - (intercept + slope * self.q)
-        found = [float(q) for q, gi in zip(self.q, g, strict=True) if gi == 0.0]
-        for i in range(len(self.q) - 1):
-            if g[i] * g[i + 1] < 0:
-                found.append(float(self.q[i] + g[i] * (self.q[i + 1] - self.q[i]) / (g[i] - g[i + 1])))
-        return np.array(sorted(set(found)))
-
-
-def _make_curve(
-    method: str, flow: np.ndarray, values: np.ndarray, degree: int
-) -> _PolynomialCurve | _LinearCurve:
-    if method == "fit":
-        return _PolynomialCurve(fit_polynomial(flow, values, degree))
-    return _LinearCurve(flow, values)
-
-
 # --------------------------------------------------------------------------------------- judgement
 
 
@@ -307,19 +218,19 @@ def judge_acceptance(
     eta_tolerance = _required_tolerance(grade, "efficiency", "efficiency") if guarantee.efficiency else None
     power_tolerance = _required_tolerance(grade, "power_plus", "power") if guarantee.power_w else None
 
-    head_curve = _make_curve(curve_method, flow, head, head_degree)
+    head_curve = make_curve(curve_method, flow, head, head_degree)
     verdicts = [_head_verdict(guarantee, grade, head_curve), _flow_verdict(guarantee, grade, head_curve)]
     flow_head_met = verdicts[0].passed or verdicts[1].passed
 
     operating_flow = _operating_flow(guarantee, head_curve)
     # (efficiency and power_w are known given when their guarantee is: checked above)
     if guarantee.efficiency is not None and eta_tolerance is not None and efficiency is not None:
-        eta_curve = _make_curve(
+        eta_curve = make_curve(
             curve_method, flow, _points("efficiency", efficiency, flow.size), efficiency_degree
         )
         verdicts.append(_efficiency_verdict(guarantee.efficiency, eta_tolerance, eta_curve, operating_flow))
     if guarantee.power_w is not None and power_tolerance is not None and power_w is not None:
-        power_curve = _make_curve(curve_method, flow, _points("power_w", power_w, flow.size), power_degree)
+        power_curve = make_curve(curve_method, flow, _points("power_w", power_w, flow.size), power_degree)
         verdicts.append(_power_verdict(guarantee.power_w, power_tolerance, power_curve, operating_flow))
 
     violations, unchecked = _condition_violations(
@@ -339,13 +250,11 @@ def judge_acceptance(
         violations=tuple(violations),
         unchecked_conditions=tuple(unchecked),
         operating_flow_m3_s=operating_flow,
-        head_fit=head_curve.fit if isinstance(head_curve, _PolynomialCurve) else None,
+        head_fit=head_curve.fit if isinstance(head_curve, PolynomialCurve) else None,
     )
 
 
-def _head_verdict(
-    guarantee: GuaranteePoint, grade: Grade, curve: _PolynomialCurve | _LinearCurve
-) -> QuantityVerdict:
+def _head_verdict(guarantee: GuaranteePoint, grade: Grade, curve: MeasuredCurve) -> QuantityVerdict:
     h_g = guarantee.head_m
     low, high = h_g * (1 - grade.head_minus.value), h_g * (1 + grade.head_plus.value)
     touch = TOUCH_RELATIVE * h_g
@@ -368,9 +277,7 @@ def _head_verdict(
     )
 
 
-def _flow_verdict(
-    guarantee: GuaranteePoint, grade: Grade, curve: _PolynomialCurve | _LinearCurve
-) -> QuantityVerdict:
+def _flow_verdict(guarantee: GuaranteePoint, grade: Grade, curve: MeasuredCurve) -> QuantityVerdict:
     q_g, h_g = guarantee.flow_m3_s, guarantee.head_m
     low, high = q_g * (1 - grade.flow_minus.value), q_g * (1 + grade.flow_plus.value)
     touch = TOUCH_RELATIVE * h_g
@@ -404,7 +311,7 @@ def _flow_verdict(
     )
 
 
-def _operating_flow(guarantee: GuaranteePoint, curve: _PolynomialCurve | _LinearCurve) -> float:
+def _operating_flow(guarantee: GuaranteePoint, curve: MeasuredCurve) -> float:
     """Where H(Q) crosses the line from the origin through (Q_G, H_G), nearest Q_G; NaN if nowhere."""
     crossings = curve.crossings(guarantee.head_m / guarantee.flow_m3_s, 0.0)
     if crossings.size == 0:
@@ -413,7 +320,7 @@ def _operating_flow(guarantee: GuaranteePoint, curve: _PolynomialCurve | _Linear
 
 
 def _efficiency_verdict(
-    eta_g: float, tolerance: GradeValue, curve: _PolynomialCurve | _LinearCurve, q: float
+    eta_g: float, tolerance: GradeValue, curve: MeasuredCurve, q: float
 ) -> QuantityVerdict:
     threshold = eta_g * (1 + tolerance.value)
     measured = curve.value(q) if math.isfinite(q) else math.nan
@@ -436,9 +343,7 @@ def _efficiency_verdict(
     )
 
 
-def _power_verdict(
-    p_g: float, tolerance: GradeValue, curve: _PolynomialCurve | _LinearCurve, q: float
-) -> QuantityVerdict:
+def _power_verdict(p_g: float, tolerance: GradeValue, curve: MeasuredCurve, q: float) -> QuantityVerdict:
     limit = p_g * (1 + tolerance.value)
     measured = curve.value(q) if math.isfinite(q) else math.nan
     passed = math.isfinite(measured) and measured <= limit + TOUCH_RELATIVE * p_g
