@@ -108,6 +108,8 @@ class _Link:
         self.stats = stats
         self.pending = bytearray()
         self.reading = True
+        self.sent_bytes = 0  # to this client, on this link
+        self.answered_bytes = 0  # of this client's bytes, those whose replies are all queued
 
     @property
     def is_tcp(self) -> bool:
@@ -145,6 +147,7 @@ class _Link:
                 self.pending.clear()
                 return True
             self.stats.sent_bytes += written
+            self.sent_bytes += written  # before the pending bytes go: see EmulatorServer.settled
             del self.pending[:written]
         return True
 
@@ -169,6 +172,7 @@ class EmulatorServer:
         self.stats: dict[str, LinkStats] = {}
         self._closables: list[Callable[[], None]] = []
         self._links: list[_Link] = []
+        self._tcp_links: dict[tuple[str, int], _Link] = {}  # by the client's address
         self._wake_read, self._wake_write = os.pipe()
         self._selector.register(self._wake_read, selectors.EVENT_READ, ("wake", None))
         self._thread: threading.Thread | None = None
@@ -228,6 +232,29 @@ class EmulatorServer:
         os.close(self._wake_read)
         os.close(self._wake_write)
 
+    def settled(self, client: tuple[str, int], sent_bytes: int, received_bytes: int) -> bool:
+        """Whether no byte will ever reach the TCP client at address ``client`` (its socket's own
+        address) unless it sends more: the server has taken in all ``sent_bytes`` the client wrote on
+        that connection and answered them, and has sent it exactly the ``received_bytes`` it read.
+
+        This is what lets the virtual bench's transports (:mod:`hil.bench.transport`, given this
+        server as their ``witness``) give up on a reply at once instead of waiting out their timeout
+        in wall time, when the instrument is silent (a ``silence``, ``timeout`` or ``disconnect``
+        fault, a request the device ignores): the outcome is the same timeout, decided without
+        waiting. It is exact, not a guess, because an emulator speaks only in reply (every byte the
+        server sends is the reply of :meth:`Emulator.receive` to bytes it read), and the counts
+        leave no byte unaccounted: a reply still in the kernel's buffers shows as ``sent`` bytes the
+        client has not read yet. Called from the client's thread without the lock; the server
+        thread updates a link's counts in an order that makes any snapshot safe (``sent_bytes``
+        before its pending bytes are dropped, ``answered_bytes`` after the reply is queued). A
+        client the server has not accepted yet is not settled. Ptys are not covered (one pty is
+        reopened by successive clients, so byte counts do not belong to one client).
+        """
+        link = self._tcp_links.get(client)
+        if link is None or link.answered_bytes < sent_bytes:
+            return False
+        return not link.pending and link.sent_bytes == received_bytes
+
     def __enter__(self) -> EmulatorServer:
         self.start()
         return self
@@ -271,6 +298,7 @@ class EmulatorServer:
             link.queue(reply)
             if not link.write_pending():
                 return False
+        link.answered_bytes += len(data)  # last: its reply is queued or sent (see settled)
         return True
 
     def _update_interest(self, link: _Link) -> None:
@@ -287,7 +315,7 @@ class EmulatorServer:
 
     def _accept(self, listener: socket.socket, name: str, factory: EmulatorFactory) -> None:
         try:
-            connection, _ = listener.accept()
+            connection, peer = listener.accept()
         except (BlockingIOError, InterruptedError):
             return
         except OSError:  # e.g. out of file descriptors: refuse this client, keep serving
@@ -304,12 +332,14 @@ class EmulatorServer:
             return
         link = _Link(name, connection, session, self.stats[name])
         self._links.append(link)
+        self._tcp_links[peer] = link
         self._selector.register(connection, selectors.EVENT_READ, ("link", link))
 
     def _drop(self, link: _Link) -> None:
         if not link.is_tcp:
             return  # a pty lives as long as the server
         self._selector.unregister(link.fileobj)
+        self._tcp_links = {peer: kept for peer, kept in self._tcp_links.items() if kept is not link}
         cast(socket.socket, link.fileobj).close()
         self._links.remove(link)
 

@@ -38,6 +38,9 @@ STANDARD_CHANNELS = (
 SERIAL_LINKS = ("tcp", "pty")
 """The transports a virtual bench can serve a serial instrument on (``[virtual] serial_link``)."""
 
+SCPI_LINKS = ("visa", "socket")
+"""How the harness opens the virtual bench's SCPI instruments (``[virtual] scpi_link``)."""
+
 
 @dataclass(frozen=True)
 class BenchGeometry:
@@ -102,6 +105,13 @@ class VirtualConfig:
     looks like to the driver; a pty round trip costs 2-6x a loopback TCP one)."""
     instruments: str = "standard"
     """Which emulated instruments the virtual bench serves (see simulators.virtual_bench)."""
+    scpi_link: str = "visa"
+    """How the harness opens the virtual bench's SCPI instruments (``sim:power``, ``sim:supply``,
+    ``sim:dmm``): ``"visa"``, as the pyvisa resource ``TCPIP0::HOST::PORT::SOCKET`` (the way most
+    real SCPI instruments are reached, so pyvisa is exercised), or ``"socket"``, the project's line
+    transport over a plain socket, as for a ``tcp://HOST:PORT`` resource: about 30 us cheaper a
+    query (``benchmarks/bench_virtual_bench.py``), and a silent instrument costs no wall-clock
+    timeout (:class:`hil.bench.transport.ReplyWitness`)."""
 
 
 @dataclass(frozen=True)
@@ -259,6 +269,7 @@ def _parse_virtual(vsec: Section | None) -> VirtualConfig | None:
         faults=list(vsec.string_list("faults", ())),
         serial_link=vsec.get("serial_link", str, "tcp", choices=SERIAL_LINKS),
         instruments=vsec.get("instruments", str, "standard", choices=VIRTUAL_INSTRUMENT_SETS),
+        scpi_link=vsec.get("scpi_link", str, "visa", choices=SCPI_LINKS),
     )
     vsec.finish()
     return virtual

@@ -12,7 +12,8 @@ naming the transport and chaining the cause; Modbus exception replies become
 :class:`~hil.core.errors.DeviceError` with the exception code.
 
 Time-outs are real (monotonic) time even on the virtual bench: they bound how long we wait for bytes
-on a real file descriptor, which is not bench time.
+on a real file descriptor, which is not bench time. On the virtual bench the wait itself can be
+skipped when the far end can vouch that no reply is coming: see :class:`ReplyWitness`.
 
 Imports only :mod:`hil.core.errors` from the project.
 """
@@ -28,6 +29,33 @@ from typing import Any, Protocol
 from hil.core.errors import DeviceError, ProtocolError, TransportError, TransportTimeout
 
 DEFAULT_TIMEOUT_S = 0.5
+
+WITNESS_POLL_S = 0.002
+"""With a :class:`ReplyWitness`, how long one wait for bytes lasts before the witness is asked
+whether any are coming: the most a silent instrument of the virtual bench costs in wall time
+(instead of the whole timeout), and no cost at all when the reply comes first."""
+
+
+class ReplyWitness(Protocol):
+    """The far end of a simulated TCP link, which knows when no reply is coming.
+
+    A real instrument that stays silent can only be found out by waiting out the timeout. The
+    virtual bench's emulator server (:meth:`simulators.server.EmulatorServer.settled`) knows more:
+    its emulators speak only in reply, and it counts what each connection sent and was answered.
+    Given one, :class:`TcpTransport` and :class:`SerialTransport` (on a ``socket://`` URL) wait in
+    slices of :data:`WITNESS_POLL_S` and raise the same :class:`~hil.core.errors.TransportTimeout`,
+    with the same message, as soon as the witness says the link is settled with the reply short.
+    What a driver, the runner and the run directory see is unchanged (a timeout, in the same
+    exchange); only the wall time spent waiting for it goes. Bench time is not involved either way:
+    on the virtual bench it stands still during every exchange. Without a witness (every real bench,
+    and a virtual bench in another process) a transport waits out its timeout exactly as before.
+    """
+
+    def settled(self, client: tuple[str, int], sent_bytes: int, received_bytes: int) -> bool:
+        """True once the far end has answered all ``sent_bytes`` written on the connection whose
+        local address is ``client`` and has sent it exactly ``received_bytes``: nothing is in flight
+        and nothing more will come unless the client writes."""
+        ...
 
 
 class ByteTransport(Protocol):
@@ -90,7 +118,14 @@ class InputRegisterTransport(RegisterTransport, Protocol):
 class SerialTransport:
     """A pyserial port: a device path (``/dev/ttyUSB0``, a pty slave) or a pyserial URL."""
 
-    def __init__(self, port: str, baudrate: int = 115200, timeout_s: float = DEFAULT_TIMEOUT_S) -> None:
+    def __init__(
+        self,
+        port: str,
+        baudrate: int = 115200,
+        timeout_s: float = DEFAULT_TIMEOUT_S,
+        witness: ReplyWitness | None = None,
+    ) -> None:
+        """``witness`` (a ``socket://`` URL only; ignored otherwise): see :class:`ReplyWitness`."""
         import serial  # pyserial: imported here so that non-serial users need not load it
 
         self.name = port
@@ -105,16 +140,25 @@ class SerialTransport:
         raw_socket = getattr(self._port, "_socket", None)
         if raw_socket is not None:
             raw_socket.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        self._witnessed: _WitnessedSocket | None = None
+        if witness is not None and raw_socket is not None:
+            self._witnessed = _WitnessedSocket(witness, raw_socket)
+            self._port.timeout = min(timeout_s, WITNESS_POLL_S)  # one slice of a witnessed wait
 
     def write(self, data: bytes) -> None:
         try:
             self._port.write(data)
         except (self._serial_exception, OSError) as exc:
             raise TransportError(f"{self.name}: write failed: {exc}") from exc
+        if self._witnessed is not None:
+            self._witnessed.sent_bytes += len(data)
 
     def read_exactly(self, size: int) -> bytes:
         try:
-            data = self._port.read(size)
+            if self._witnessed is None:
+                data = self._port.read(size)
+            else:
+                data = self._witnessed_read(lambda have: self._port.read(size - len(have)), size, b"")
         except (self._serial_exception, OSError) as exc:
             raise TransportError(f"{self.name}: read failed: {exc}") from exc
         if len(data) < size:
@@ -126,7 +170,12 @@ class SerialTransport:
 
     def read_until(self, terminator: bytes = b"\n", max_size: int = 65536) -> bytes:
         try:
-            data = self._port.read_until(terminator, max_size)
+            if self._witnessed is None:
+                data = self._port.read_until(terminator, max_size)
+            else:
+                data = self._witnessed_read(
+                    lambda have: self._port.read_until(terminator, max_size - len(have)), max_size, terminator
+                )
         except (self._serial_exception, OSError) as exc:
             raise TransportError(f"{self.name}: read failed: {exc}") from exc
         if not data.endswith(terminator):
@@ -136,9 +185,28 @@ class SerialTransport:
             )
         return bytes(data)
 
+    def _witnessed_read(self, read_more: Any, size: int, terminator: bytes) -> bytes:
+        """Read in slices (the port's timeout) until ``size`` bytes or ``terminator`` came, the
+        timeout passed, or the witness says nothing more is coming; returns what came."""
+        witnessed = self._witnessed
+        assert witnessed is not None
+        deadline = time.monotonic() + self._timeout_s
+        data = bytearray()
+        while True:
+            chunk = read_more(data)
+            witnessed.received_bytes += len(chunk)
+            data += chunk
+            if len(data) >= size or (terminator and data.endswith(terminator)):
+                return bytes(data)
+            if time.monotonic() >= deadline or witnessed.settled():
+                return bytes(data)
+
     def discard_input(self) -> None:
         try:
-            self._port.reset_input_buffer()
+            if self._witnessed is None:
+                self._port.reset_input_buffer()
+            else:
+                self._witnessed.discard_input()
         except (self._serial_exception, OSError) as exc:
             raise TransportError(f"{self.name}: flush failed: {exc}") from exc
 
@@ -154,7 +222,10 @@ class SerialTransport:
 class TcpTransport:
     """A TCP stream socket (raw SCPI port, a serial-over-IP server)."""
 
-    def __init__(self, host: str, port: int, timeout_s: float = DEFAULT_TIMEOUT_S) -> None:
+    def __init__(
+        self, host: str, port: int, timeout_s: float = DEFAULT_TIMEOUT_S, witness: ReplyWitness | None = None
+    ) -> None:
+        """``witness``: see :class:`ReplyWitness` (the virtual bench's server; None on a real bench)."""
         self.name = f"tcp://{host}:{port}"
         self._timeout_s = timeout_s
         try:
@@ -163,19 +234,33 @@ class TcpTransport:
             raise TransportError(f"{self.name}: cannot connect: {exc}") from exc
         self._sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         self._buffer = bytearray()
+        self._witnessed = None if witness is None else _WitnessedSocket(witness, self._sock)
 
     def write(self, data: bytes) -> None:
         try:
             self._sock.sendall(data)
         except OSError as exc:
             raise TransportError(f"{self.name}: send failed: {exc}") from exc
+        if self._witnessed is not None:
+            self._witnessed.sent_bytes += len(data)
 
     def _receive_more(self, deadline: float) -> None:
         remaining = deadline - time.monotonic()
         if remaining <= 0:
             raise TimeoutError
-        self._sock.settimeout(remaining)
-        chunk = self._sock.recv(65536)
+        witnessed = self._witnessed
+        if witnessed is None:
+            self._sock.settimeout(remaining)
+            chunk = self._sock.recv(65536)
+        else:
+            self._sock.settimeout(min(remaining, WITNESS_POLL_S))
+            try:
+                chunk = self._sock.recv(65536)
+            except TimeoutError:
+                if witnessed.settled():
+                    raise
+                return  # the caller's loop waits again, up to its deadline
+            witnessed.received_bytes += len(chunk)
         if not chunk:
             raise TransportError(f"{self.name}: connection closed by the instrument")
         self._buffer.extend(chunk)
@@ -217,6 +302,9 @@ class TcpTransport:
 
     def discard_input(self) -> None:
         self._buffer.clear()
+        if self._witnessed is not None:
+            self._witnessed.discard_input()
+            return
         self._sock.setblocking(False)
         try:
             while self._sock.recv(65536):
@@ -228,6 +316,32 @@ class TcpTransport:
 
     def close(self) -> None:
         self._sock.close()
+
+
+class _WitnessedSocket:
+    """The byte counts of one client socket that a :class:`ReplyWitness` compares with its own."""
+
+    def __init__(self, witness: ReplyWitness, sock: socket.socket) -> None:
+        self._witness = witness
+        self._sock = sock
+        self._client: tuple[str, int] = sock.getsockname()[:2]
+        self.sent_bytes = 0
+        self.received_bytes = 0
+
+    def settled(self) -> bool:
+        return self._witness.settled(self._client, self.sent_bytes, self.received_bytes)
+
+    def discard_input(self) -> None:
+        """Drop what has arrived, counting it (the counts must stay exact)."""
+        timeout = self._sock.gettimeout()
+        self._sock.setblocking(False)
+        try:
+            while chunk := self._sock.recv(65536):
+                self.received_bytes += len(chunk)
+        except (BlockingIOError, OSError):
+            pass
+        finally:
+            self._sock.settimeout(timeout)
 
 
 class LineTransport:

@@ -18,7 +18,14 @@ from typing import Any
 from hil.bench.config import BenchConfig, BusConfig, InstrumentConfig
 from hil.bench.modbus_rtu import ModbusRtuTransport
 from hil.bench.roles import Instrument, PressureRegulator, PumpDrive, Valve
-from hil.bench.transport import LineTransport, PymodbusTransport, SerialTransport, TcpTransport, VisaTransport
+from hil.bench.transport import (
+    LineTransport,
+    PymodbusTransport,
+    ReplyWitness,
+    SerialTransport,
+    TcpTransport,
+    VisaTransport,
+)
 from hil.core.config import Section
 from hil.core.errors import ConfigError, HilError, NotConnectedError
 from hil.run.channel_readings import check_channel_readings
@@ -34,6 +41,9 @@ class SimEndpoint:
     transport: str
     address: str
     port: int | None = None
+    witness: ReplyWitness | None = None
+    """The in-process virtual bench's server, which vouches for silence on its TCP links so that a
+    silent instrument costs no wall-clock timeout (see :class:`hil.bench.transport.ReplyWitness`)."""
 
 
 @dataclass
@@ -92,21 +102,29 @@ class _Context:
     def serial(self, field_path: str, resource: str, baudrate: int, timeout_s: float) -> SerialTransport:
         sim = self.endpoint(field_path, resource)
         port = resource
+        witness = None
         if sim is not None:
             # A virtual serial line is a pty path, or a loopback socket (serial over IP).
             port = sim.address if sim.transport == "pty" else f"socket://{sim.address}:{sim.port}"
-        transport = SerialTransport(port, baudrate=baudrate, timeout_s=timeout_s)
+            witness = sim.witness
+        transport = SerialTransport(port, baudrate=baudrate, timeout_s=timeout_s, witness=witness)
         self.closers.append(transport.close)
         self.address = self.prefix = transport.name
         return transport
 
     def message(self, field_path: str, resource: str, timeout_s: float) -> Any:
         sim = self.endpoint(field_path, resource)
+        virtual = self.config.virtual
+        if sim is not None and virtual is not None and virtual.scpi_link == "socket":
+            # the project's line transport, as for tcp://HOST:PORT (see VirtualConfig.scpi_link)
+            link: Any = LineTransport(TcpTransport(sim.address, sim.port or 0, timeout_s, sim.witness))
+            self.closers.append(link.close)
+            return link
         if sim is not None:
             resource = f"TCPIP0::{sim.address}::{sim.port}::SOCKET"
         if resource.startswith("tcp://"):
             host, port = _host_port(self.config.source, field_path, resource)
-            link: Any = LineTransport(TcpTransport(host, port, timeout_s))
+            link = LineTransport(TcpTransport(host, port, timeout_s))
         else:
             link = VisaTransport(resource, timeout_s=timeout_s)
         self.closers.append(link.close)

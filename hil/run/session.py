@@ -127,7 +127,12 @@ def open_session(
         # The harness thread and the server thread (started next, inheriting it) share one CPU for
         # the session: see hil.run.virtual.pin_to_one_cpu. Given back when the session closes.
         cpus_before = pin_to_one_cpu()
-        endpoints = {name: SimEndpoint(e.transport, e.address, e.port) for name, e in virtual.start().items()}
+        # The server vouches for silence on its TCP links, so the virtual bench's timeouts cost no
+        # wall time (hil.bench.transport.ReplyWitness); an attached bench's endpoints have no witness.
+        endpoints = {
+            name: SimEndpoint(e.transport, e.address, e.port, virtual.server)
+            for name, e in virtual.start().items()
+        }
         virtual_clock = VirtualClock()
         virtual_clock.add_listener(virtual.advance_to)
         clock = virtual_clock
