@@ -180,8 +180,8 @@ class SerialTransport:
             raise TransportError(f"{self.name}: read failed: {exc}") from exc
         if not data.endswith(terminator):
             raise TransportTimeout(
-                f"{self.name}: timed out after {self._timeout_s} s waiting for {terminator!r}, "
-                f"got {bytes(data)!r}"
+                f"{self.name}: no reply within {self._timeout_s:g} s: waited for {terminator!r}, "
+                + (f"got {bytes(data)!r}" if data else "got none")
             )
         return bytes(data)
 
@@ -290,8 +290,8 @@ class TcpTransport:
                 self._receive_more(deadline)
         except TimeoutError as exc:
             raise TransportTimeout(
-                f"{self.name}: timed out after {self._timeout_s} s waiting for {terminator!r}, "
-                f"got {bytes(self._buffer)!r}"
+                f"{self.name}: no reply within {self._timeout_s:g} s: waited for {terminator!r}, "
+                + (f"got {bytes(self._buffer)!r}" if self._buffer else "got none")
             ) from exc
         except OSError as exc:
             raise TransportError(f"{self.name}: receive failed: {exc}") from exc

@@ -115,14 +115,13 @@ class _Context:
     def message(self, field_path: str, resource: str, timeout_s: float) -> Any:
         sim = self.endpoint(field_path, resource)
         virtual = self.config.virtual
+        link: Any
         if sim is not None and virtual is not None and virtual.scpi_link == "socket":
             # the project's line transport, as for tcp://HOST:PORT (see VirtualConfig.scpi_link)
-            link: Any = LineTransport(TcpTransport(sim.address, sim.port or 0, timeout_s, sim.witness))
-            self.closers.append(link.close)
-            return link
-        if sim is not None:
-            resource = f"TCPIP0::{sim.address}::{sim.port}::SOCKET"
-        if resource.startswith("tcp://"):
+            link = LineTransport(TcpTransport(sim.address, sim.port or 0, timeout_s, sim.witness))
+        elif sim is not None:
+            link = VisaTransport(f"TCPIP0::{sim.address}::{sim.port}::SOCKET", timeout_s=timeout_s)
+        elif resource.startswith("tcp://"):
             host, port = _host_port(self.config.source, field_path, resource)
             link = LineTransport(TcpTransport(host, port, timeout_s))
         else:

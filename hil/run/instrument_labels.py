@@ -5,7 +5,7 @@ the operator knows an instrument by its name in the bench file and what it is fo
 the runner logs, trips on or ends a run with is said as, for example::
 
     power meter 'power' (wt310 at TCPIP0::127.0.0.1::5025::SOCKET): no reply to ':NUM:VAL?' within 0.25 s
-    pump drive 'motor' (vesc motor controller at /dev/ttyACM0): timed out after 0.25 s waiting for ...
+    pump drive 'motor' (vesc motor controller at /dev/ttyACM0): no reply within 0.25 s: waited for ...
 
 The label is made once, when the bench is assembled (:func:`hil.run.assembly.connect_bench`), from the
 bench file (name, driver, the role it fills) and the transport actually opened. The transport's own

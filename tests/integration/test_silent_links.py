@@ -85,8 +85,8 @@ def test_a_silent_meter_times_out_at_once_with_the_message_of_a_real_timeout(ben
         assert clock.now_s() < LONG_TIMEOUT_S / 2, "the witnessed transport waited out its timeout"
         with pytest.raises(TransportTimeout) as plain_error:
             plain.query(VALUE_QUERY)
-        witnessed_text = str(witnessed_error.value).replace(f"{LONG_TIMEOUT_S} s", "T")
-        assert witnessed_text == str(plain_error.value).replace(f"{SHORT_TIMEOUT_S} s", "T")
+        witnessed_text = str(witnessed_error.value).replace(f"within {LONG_TIMEOUT_S:g} s", "")
+        assert witnessed_text == str(plain_error.value).replace(f"within {SHORT_TIMEOUT_S:g} s", "")
         bench.advance_to(2.0)  # the silence is over: readings come back, fresh and in step
         assert meter.read()["voltage_v"] > 40.0
         assert witnessed.query("*IDN?").startswith("YOKOGAWA")
@@ -105,7 +105,7 @@ def test_a_cut_rs485_line_times_out_at_once_and_serves_again_after(bench: Virtua
         bench.advance_to(3.0)
         clock = WallClock()
         for _ in range(3):
-            with pytest.raises(TransportTimeout, match="timed out after 60.0 s"):
+            with pytest.raises(TransportTimeout, match="no reply within 60 s"):
                 inlet.read()
         assert clock.now_s() < LONG_TIMEOUT_S / 2, "the witnessed transport waited out its timeout"
         bench.advance_to(4.0)
@@ -121,7 +121,7 @@ def test_a_partial_reply_is_a_timeout_at_once(bench: VirtualBench) -> None:
     transport = TcpTransport(host, port, LONG_TIMEOUT_S, witness=bench.server)
     try:
         transport.write(b"*IDN?\n")
-        with pytest.raises(TransportTimeout, match="waiting for 1000 bytes, got"):
+        with pytest.raises(TransportTimeout, match="waited for 1000 bytes, got"):
             transport.read_exactly(1000)
         transport.discard_input()
         transport.write(b"*IDN?\n")

@@ -74,6 +74,7 @@ def test_the_shipped_virtual_bench_parses_to_what_its_file_says() -> None:
         assert config.instruments[name].driver == table["driver"]
         assert config.instruments[name].channels == table["channels"]
     assert config.virtual is not None and config.virtual.seed == raw["virtual"]["seed"]
+    assert (config.virtual.serial_link, config.virtual.scpi_link) == ("tcp", "socket")
     stated = raw["instruments"]["p_outlet"]["accuracy"]["p_outlet_pa"]
     assert config.channel_accuracy()["p_outlet_pa"] == stated
     provided = {channel for inst in config.instruments.values() for channel in inst.channels}
@@ -240,6 +241,8 @@ OUT_OF_RANGE = [
     ("buses.rs485.timeout_s", 0.0, "must be >= 0.001"),
     ("buses.rs485.timeout_s", 61.0, "must be <= 60.0"),
     ("virtual.seed", -1, "must be >= 0"),
+    ("virtual.serial_link", "usb", "must be one of tcp, pty"),
+    ("virtual.scpi_link", "gpib", "must be one of visa, socket"),
 ]
 
 
