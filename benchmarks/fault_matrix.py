@@ -89,11 +89,11 @@ absorbs it. The run completes; a read_error event records it; no sample is lost.
 
 EXPECTED_TRIPS: dict[str, tuple[str, float]] = {
     # kind: (trip reason pattern, longest detection time after the fault in bench seconds)
-    "silence": (r"^stale data from power:", 1.25),  # stale_data_s = 1 s, then the next tick
-    "disconnect": (r"^stale data from (p_inlet|p_outlet|flow):", 1.25),
+    "silence": (r"^stale data from power meter 'power' ", 1.25),  # stale_data_s = 1 s, then the next tick
+    "disconnect": (r"^stale data from [a-zA-Z -]+'(p_inlet|p_outlet|flow)' ", 1.25),
     "stuck": (r"^frozen reading .*: flow_m3_s =", 1.25),  # frozen_data_s = 1 s
     "drift": (r"^outlet pressure above limit:", 2.5),  # +20 bar/s from 3..9 bar to 40 bar
-    "nan": (r"^stale data from power:", 1.25),
+    "nan": (r"^stale data from power meter 'power' ", 1.25),
     "overload": (r"^overload reading: electrical_power_w = inf", 0.0),
     "overpressure": (r"^(flow below minimum while running|outlet pressure above limit)", 4.5),
     "cavitation": (r"^(inlet pressure below limit|flow below minimum while running)", 5.5),  # tau = 2 s
