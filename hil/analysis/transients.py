@@ -110,7 +110,13 @@ def energy_j(times: np.ndarray, power_w: np.ndarray, start_s: float, end_s: floa
 
 
 STEP_EVENT = "step"
-"""The event a transient procedure logs at each change of the speed command."""
+"""The event a transient procedure logs at each change of its command (``quantity`` says which:
+``speed_rpm``, or ``p_outlet_pa`` for a discharge-pressure command under closed-loop control)."""
+STEPS_END_EVENT = "steps_end"
+"""Logged after the last step's dwell, before the ramp-down: the end of the last step's record. Runs
+recorded before it existed end their last step at the next speed setpoint (a speed-commanded run
+sends none during a dwell); a pressure-controlled run trims the speed every tick and needs it."""
+PRESSURE_QUANTITY = "p_outlet_pa"
 
 
 def _speed_command_time(events: list[dict[str, Any]], after_s: float) -> float:
@@ -162,14 +168,22 @@ def transient_figures(
         vapour_pressure_pa,
         inlet_diameter_m,
     )
+    end_marker = next((float(e["time_s"]) for e in events if e.get("kind") == STEPS_END_EVENT), None)
     for i, step in enumerate(steps):
-        start = _speed_command_time(events, float(step["time_s"]))
+        pressure_step = step.get("quantity") == PRESSURE_QUANTITY
+        # a pressure command takes effect when given; a speed step when its setpoint was sent
+        start = float(step["time_s"]) if pressure_step else _speed_command_time(events, float(step["time_s"]))
         later = [
             float(e["time_s"])
             for e in events
             if e.get("kind") == "setpoint" and e.get("quantity") == "speed_rpm" and e["time_s"] > start + 1e-9
         ]
-        end = float(steps[i + 1]["time_s"]) if i + 1 < len(steps) else (later[0] if later else float(t[-1]))
+        if i + 1 < len(steps):
+            end = float(steps[i + 1]["time_s"])
+        elif end_marker is not None:
+            end = end_marker
+        else:
+            end = later[0] if later else float(t[-1])
         window = (t >= start - 2.0 * tick_s) & (t <= end)
         tw = t[window]
         speed = step_figures(tw, np.asarray(columns["speed_rpm"], dtype=float)[window], start)
@@ -178,12 +192,24 @@ def transient_figures(
         current = np.asarray(columns["motor_current_a"], dtype=float)
         power = np.asarray(columns["electrical_power_w"], dtype=float)
         tail = after & (t >= end - 1.0)
-        out.append(
+        figures: dict[str, Any] = {
+            "step": i + 1,
+            "command_time_s": start,
+        }
+        if pressure_step:
+            outlet = np.asarray(columns["p_outlet_pa"], dtype=float)
+            figures.update(
+                quantity=PRESSURE_QUANTITY,
+                from_pa=float(step.get("from_value", math.nan)),
+                to_pa=float(step.get("to_value", math.nan)),
+                discharge_pressure=step_figures(tw, outlet[window], start).as_dict(),
+            )
+        else:
+            figures.update(
+                from_rpm=float(step.get("from_value", math.nan)), to_rpm=float(step.get("to_value", math.nan))
+            )
+        figures.update(
             {
-                "step": i + 1,
-                "command_time_s": start,
-                "from_rpm": float(step.get("from_value", math.nan)),
-                "to_rpm": float(step.get("to_value", math.nan)),
                 "speed": speed.as_dict(),
                 "pressure_rise": pressure.as_dict(),
                 "peak_motor_current_a": float(np.nanmax(np.abs(current[after]))),
@@ -194,6 +220,7 @@ def transient_figures(
                 "time_resolution_s": tick_s,
             }
         )
+        out.append(figures)
     return out
 
 

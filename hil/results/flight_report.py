@@ -149,18 +149,24 @@ def _step_rows(steps: list[Mapping[str, Any]]) -> str:
 
     rows = []
     for s in steps:
-        speed, rise = s["speed"], s["pressure_rise"]
+        # the commanded quantity's figures: the speed, or the discharge pressure of a pressure step
+        if "discharge_pressure" in s:
+            commanded, other = s["discharge_pressure"], s["speed"]
+            command = f"{_n(s['from_pa'] / 1e5, 4)} &rarr; {_n(s['to_pa'] / 1e5, 4)} bar"
+        else:
+            commanded, other = s["speed"], s["pressure_rise"]
+            command = f"{_n(s['from_rpm'], 5)} &rarr; {_n(s['to_rpm'], 5)} rpm"
         rows.append(
             [
                 _n(s["step"]),
-                f"{_n(s['from_rpm'], 5)} &rarr; {_n(s['to_rpm'], 5)}",
-                _n(speed["time_to_10_s"]),
-                _n(speed["time_to_90_s"]),
-                _n(speed["rise_time_s"]),
-                _n(speed["settling_time_s"]),
-                _n(speed["overshoot_fraction"]),
-                _n(rise["time_to_10_s"]),
-                _n(rise["time_to_90_s"]),
+                command,
+                _n(commanded["time_to_10_s"]),
+                _n(commanded["time_to_90_s"]),
+                _n(commanded["rise_time_s"]),
+                _n(commanded["settling_time_s"]),
+                _n(commanded["overshoot_fraction"]),
+                _n(other["time_to_10_s"]),
+                _n(other["time_to_90_s"]),
                 _n(s["peak_motor_current_a"]),
                 _n(s["peak_electrical_power_w"]),
                 _n(s["energy_j"]),
@@ -168,17 +174,22 @@ def _step_rows(steps: list[Mapping[str, Any]]) -> str:
                 _n(s["time_resolution_s"]),
             ]
         )
-    return _table(
+    note = (
+        "<p>Figures of the commanded quantity (the speed, or the discharge pressure under closed-loop "
+        "control); <i>other</i> is the pressure rise of a speed step and the speed of a pressure step. "
+        "Times from the command; settling to 2 % of the change.</p>"
+    )
+    return note + _table(
         [
             "step",
-            "speed (rpm)",
-            "speed 10 % (s)",
-            "speed 90 % (s)",
+            "command",
+            "10 % (s)",
+            "90 % (s)",
             "rise time (s)",
             "settling 2 % (s)",
             "overshoot",
-            "pressure 10 % (s)",
-            "pressure 90 % (s)",
+            "other 10 % (s)",
+            "other 90 % (s)",
             "peak current (A)",
             "peak power (W)",
             "energy (J)",
