@@ -4,8 +4,11 @@
 its relative path and its campaign): nothing about when or by whom it was read, so indexing the same
 directory twice gives the same entry. See :mod:`hil.fleet.catalogue` for the quantities it extracts.
 
-Imports :mod:`hil.core`, :mod:`hil.store` (the run directory's readers), :mod:`hil.results`
-(acceptance and NPSH3 files) and the campaign file's names.
+Reads a run through :class:`hil.store.run_log.RunLog`, the one reader of a run directory (without
+its bench file: a run is catalogued whether or not the bench file is there).
+
+Imports :mod:`hil.core`, :mod:`hil.store` (the run directory's reader and file names) and the campaign
+file's names.
 """
 
 from __future__ import annotations
@@ -19,20 +22,8 @@ from typing import Any
 
 from hil.core.errors import RunLogError
 from hil.fleet.campaign import CAMPAIGN_PLAN
-from hil.store.run_directory import (
-    ACCEPTANCE,
-    EVENTS,
-    METADATA,
-    NPSH3,
-    POINTS,
-    POINTS_CONVERTED,
-    REPLAY_PREFIX,
-    read_csv_table,
-    read_events,
-    read_json_document,
-    read_metadata,
-    run_status,
-)
+from hil.store.run_directory import ACCEPTANCE, EVENTS, METADATA, REPLAY_PREFIX
+from hil.store.run_log import RunLog
 
 
 @dataclass(frozen=True)
@@ -69,13 +60,10 @@ def _campaign_of(run_dir: Path, runs_dir: Path) -> str | None:
     return None
 
 
-def _best_point(directory: Path) -> dict[str, float]:
-    path = directory / POINTS_CONVERTED
-    if not path.exists() or path.stat().st_size == 0:
+def _best_point(log: RunLog) -> dict[str, float]:
+    rows = log.converted_points()
+    if rows is None or rows.empty:
         return {}
-    import pandas as pd  # on use: importing pandas would delay every run's first tick by a second
-
-    rows = pd.read_csv(path)
     needed = ["converted_overall_efficiency", "converted_flow_m3_s", "converted_head_m"]
     if not set(needed) <= set(rows.columns):
         return {}
@@ -115,18 +103,19 @@ GUARANTEE_UNITS = {"flow": "flow_m3_s", "head": "head_m", "efficiency": "efficie
 def read_entry(run_dir: Path, runs_dir: Path) -> CatalogueEntry:
     """What the catalogue holds about ``run_dir``; RunLogError when it is not a readable run."""
     run_dir, runs_dir = Path(run_dir).resolve(), Path(runs_dir).resolve()
-    metadata = read_metadata(run_dir)
-    status = run_status(run_dir)
-    events = read_events(run_dir) if (run_dir / EVENTS).exists() else []
+    log = RunLog(run_dir)
+    metadata = log.metadata
+    status = log.status
+    events = log.events if (run_dir / EVENTS).exists() else []
     trips = [e for e in events if e.get("kind") == "trip"]
     settings = metadata.get("acceptance_settings") or {}
     pump = settings.get("pump") or {}
     try:
-        acceptance = read_json_document(run_dir / ACCEPTANCE)
+        acceptance = log.acceptance()
     except (ValueError, OSError) as exc:
-        raise RunLogError(f"{run_dir}: acceptance.json unreadable: {exc}") from exc
+        raise RunLogError(f"{run_dir}: {ACCEPTANCE} unreadable: {exc}") from exc
     verdict = None
-    quantities: dict[str, float] = dict(_best_point(run_dir))
+    quantities: dict[str, float] = dict(_best_point(log))
     if acceptance is not None:
         verdict = overall_verdict(acceptance)
         for item in acceptance.get("verdicts") or []:
@@ -135,8 +124,8 @@ def read_entry(run_dir: Path, runs_dir: Path) -> CatalogueEntry:
             if value is not None:
                 quantities[f"guarantee_{name}"] = value
     npsh3_rows: list[dict[str, Any]] = []
-    frame = read_csv_table(run_dir / NPSH3)
-    if not frame.empty and "flow_target_m3_s" in frame.columns:
+    frame = log.npsh3()
+    if frame is not None and not frame.empty and "flow_target_m3_s" in frame.columns:
         for record in frame.to_dict("records"):
             target = _finite(record.get("flow_target_m3_s"))
             if target is None:
@@ -154,10 +143,7 @@ def read_entry(run_dir: Path, runs_dir: Path) -> CatalogueEntry:
     files = {
         p.name: _sha256(p) for p in sorted(run_dir.iterdir()) if p.is_file() and not p.name.endswith(".tmp")
     }
-    points_path = run_dir / POINTS
-    points = 0
-    if points_path.exists() and points_path.stat().st_size:
-        points = max(0, len(points_path.read_text(encoding="utf-8").splitlines()) - 1)
+    points = len(log.points())
     row = {
         "path": run_dir.relative_to(runs_dir).as_posix(),
         "procedure": metadata.get("procedure"),

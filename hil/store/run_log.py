@@ -5,6 +5,9 @@ read one way only, whatever wrote it (a live run, a run that crashed and left on
 a run recorded by an earlier release). The raw log (samples, events) is read on first use: a reader
 that needs only the metadata and the points (calibration over many runs) never loads the samples.
 
+The bench file (``bench.toml``) is parsed when first needed (:attr:`RunLog.bench`); :meth:`RunLog.open`
+needs it at once, while the catalogue (:mod:`hil.fleet.entry`) reads runs without one.
+
 A ``replay-*`` directory inside a run holds results re-judged with other settings; opened through
 :meth:`RunLog.open` it reads the run's own log and metadata, and its derived files from the replay
 directory (``results_dir``).
@@ -49,24 +52,34 @@ class RunLog:
         self.directory = Path(directory)
         self.results_dir = Path(results_dir) if results_dir is not None else self.directory
         self.metadata: dict[str, Any] = read_metadata(self.directory)
+
+    @classmethod
+    def open(cls, path: Path) -> RunLog:
+        """A run directory, or a ``replay-*`` directory inside one (its results, the run's log).
+
+        Its bench file is parsed at once: whatever opens a run this way (replay, derive, report,
+        calibration) needs the geometry, and a missing or bad bench file is said before any work.
+        """
+        path = Path(path)
+        if not path.is_dir():
+            raise RunLogError(f"{path}: not a run directory (no such directory)")
+        log = cls(path.parent, results_dir=path) if is_replay_directory(path) else cls(path)
+        _ = log.bench
+        return log
+
+    @cached_property
+    def bench(self) -> BenchConfig:
+        """The bench file the run used (``bench.toml``), parsed on first use.
+
+        Only what needs the geometry, limits or tick reads it: the catalogue reads a run's metadata,
+        points and derived files through the same reader, also for a directory without a bench file.
+        """
         snapshot = self.directory / BENCH_SNAPSHOT
         if not snapshot.exists():
             raise RunLogError(
                 f"{self.directory}: no {BENCH_SNAPSHOT}: the bench file used is needed for the geometry"
             )
-        self.bench: BenchConfig = parse_bench(
-            load_toml(snapshot), str(snapshot), snapshot.read_text(encoding="utf-8")
-        )
-
-    @classmethod
-    def open(cls, path: Path) -> RunLog:
-        """A run directory, or a ``replay-*`` directory inside one (its results, the run's log)."""
-        path = Path(path)
-        if not path.is_dir():
-            raise RunLogError(f"{path}: not a run directory (no such directory)")
-        if is_replay_directory(path):
-            return cls(path.parent, results_dir=path)
-        return cls(path)
+        return parse_bench(load_toml(snapshot), str(snapshot), snapshot.read_text(encoding="utf-8"))
 
     # ------------------------------------------------------------------------- the raw log
     @cached_property

@@ -88,6 +88,20 @@ def test_rebuilt_from_the_directories_equals_built_run_by_run(runs: Path) -> Non
     assert catalogue.dump(runs) == incremental
 
 
+def test_a_run_without_its_bench_file_is_catalogued_all_the_same(runs: Path) -> None:
+    """The catalogue reads runs through the run-directory reader, which parses the bench file only
+    when asked for the geometry: without ``bench.toml`` a run is catalogued with the same entry."""
+    original = runs / "20260101T000000_accepted"
+    copy = runs / "tampered-no-bench"  # named so the session's replay check leaves it out
+    shutil.copytree(original, copy, ignore=shutil.ignore_patterns("bench.toml", "replay-*"))
+    catalogue.rebuild(runs)
+    before, after = catalogue.show_run(runs, original.name), catalogue.show_run(runs, copy.name)
+    assert set(json.loads(before["files"])) - set(json.loads(after["files"])) == {"bench.toml"}
+    for entry in (before, after):
+        del entry["files"], entry["path"]
+    assert after == before and after["points"] > 0 and after["verdict"] == "INVALID"
+
+
 def test_filters_trend_and_errors(runs: Path) -> None:
     catalogue.rebuild(runs)
     assert [r["path"] for r in catalogue.list_runs(runs, RunFilter(status="aborted"))] == [
