@@ -21,9 +21,23 @@ power over DC input power) is a polynomial in speed fraction ``s = n / rated spe
 ``numpy.polynomial.polynomial.polyval2d`` convention, lowest power first), valid over the tested
 fraction ranges. The envelope states what the bench actually covered.
 
-JSON layout (``schema_version`` 1)::
+**Power basis.** What ``eta`` divides the hydraulic power into, recorded in ``power_basis``:
 
-    {"schema": "hil.pump_model", "schema_version": 1, "calibrated": true,
+* ``"shaft"``: the pump's own efficiency (hydraulic power over shaft power), so ``Q dp / eta`` is
+  **shaft power**. The literature default, and a calibration from runs with a torque sensor on the
+  shaft. Such a calibration also records the bench drive's measured efficiency (shaft power over DC
+  input, absolute) as ``bench_drive``, for the record: the sizing model puts its own motor and
+  inverter efficiencies (the flight drive's) behind the pump, never the bench's drive.
+* ``"wire_to_water"``: hydraulic power over the drive's DC input, so ``Q dp / (eta x drive)`` is
+  **electrical power (wire-to-water)**: a calibration from runs without torque, where the pump's and
+  the drive's losses cannot be told apart. ``drive`` is then the measured relative change of that
+  efficiency with speed and load (1 at the reference speed; see :mod:`hil.model.calibration`).
+
+JSON layout (``schema_version`` 2; version 1 files, which have no ``power_basis`` and no
+``bench_drive``, still read: calibrated ones are wire-to-water)::
+
+    {"schema": "hil.pump_model", "schema_version": 2, "calibrated": true,
+     "power_basis": "shaft" | "wire_to_water",
      "description": "...", "fluid": "water", "impeller_diameter_m": 0.04,
      "psi": {"coefficients": [...], "covariance": [[...], ...]},
      "eta": {"coefficients": [...], "covariance": [[...], ...]},
@@ -33,6 +47,7 @@ JSON layout (``schema_version`` 1)::
      "envelope": {"phi_min": ..., "phi_max": ..., "speed_rpm_min": ..., "speed_rpm_max": ...,
                   "psi_min": null | number, "psi_max": null | number,
                   "reynolds_min": null | number, "reynolds_max": null | number},
+     "bench_drive": null | {like "drive", absolute efficiency},
      "source_runs": ["run id", ...]}
 
 ``psi_min`` / ``psi_max`` are the head coefficients the bench measured (absent in files written
@@ -76,12 +91,20 @@ __all__ = [
     "PumpEnvelope",
     "PumpModel",
     "PumpModelError",
+    "POWER_BASES",
+    "POWER_BASIS_LABELS",
     "load_pump_model",
     "save_pump_model",
 ]
 
 SCHEMA_NAME = "hil.pump_model"
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
+OLDEST_SCHEMA_VERSION = 1
+"""Version 1: no ``power_basis`` (calibrated models were all wire-to-water) and no ``bench_drive``."""
+
+POWER_BASES = ("shaft", "wire_to_water")
+POWER_BASIS_LABELS = {"shaft": "shaft power", "wire_to_water": "electrical power (wire-to-water)"}
+"""How every output names what ``Q dp / eta`` is."""
 
 
 class PumpModelError(HilError, ValueError):
@@ -226,6 +249,17 @@ class PumpModel:
     calibrated: bool = True
     description: str = ""
     schema_version: int = SCHEMA_VERSION
+    power_basis: str = "wire_to_water"
+    bench_drive: DriveEfficiencyMap | None = None  # measured with a torque sensor; informative
+
+    def __post_init__(self) -> None:
+        if self.power_basis not in POWER_BASES:
+            raise PumpModelError(f"power_basis must be one of {POWER_BASES}, got {self.power_basis!r}")
+
+    @property
+    def power_basis_label(self) -> str:
+        """``shaft power`` or ``electrical power (wire-to-water)``: what ``Q dp / eta`` is."""
+        return POWER_BASIS_LABELS[self.power_basis]
 
     # ---------------------------------------------------------------- curves
     def psi(self, phi: ArrayLike, n_sigma: float = 0.0) -> NDArray[np.float64] | float:
@@ -358,6 +392,7 @@ class PumpModel:
             ),
             source_runs=(),
             calibrated=False,
+            power_basis="shaft",
             description=(
                 "UNCALIBRATED literature-based default: small high-head centrifugal pump, "
                 "best efficiency 0.45 at phi 0.015, no bench data"
@@ -371,6 +406,7 @@ class PumpModel:
             "schema": SCHEMA_NAME,
             "schema_version": self.schema_version,
             "calibrated": self.calibrated,
+            "power_basis": self.power_basis,
             "description": self.description,
             "fluid": self.fluid,
             "impeller_diameter_m": self.impeller_diameter_m,
@@ -379,6 +415,7 @@ class PumpModel:
             "sigma3": None if self.sigma3_fit is None else self.sigma3_fit.to_dict(),
             "drive": None if self.drive is None else self.drive.to_dict(),
             "envelope": self.envelope.to_dict(),
+            "bench_drive": None if self.bench_drive is None else self.bench_drive.to_dict(),
             "source_runs": list(self.source_runs),
         }
 
@@ -471,7 +508,13 @@ def _envelope(sec: Section) -> PumpEnvelope:
 def _parse_model(data: Any, source: str) -> PumpModel:
     top = Section(data, source)
     top.string("schema", choices=(SCHEMA_NAME,))
-    top.integer("schema_version", minimum=SCHEMA_VERSION, maximum=SCHEMA_VERSION)
+    version = top.integer("schema_version", minimum=OLDEST_SCHEMA_VERSION, maximum=SCHEMA_VERSION)
+    calibrated = top.boolean("calibrated", True)
+    if version >= 2:
+        basis = top.string("power_basis", choices=POWER_BASES)
+        bench_drive = _drive(top.section("bench_drive")) if _present(top, "bench_drive") else None
+    else:
+        basis, bench_drive = ("wire_to_water" if calibrated else "shaft"), None
     model = PumpModel(
         impeller_diameter_m=top.positive("impeller_diameter_m"),
         fluid=top.string("fluid", nonempty=True),
@@ -481,9 +524,11 @@ def _parse_model(data: Any, source: str) -> PumpModel:
         drive=_drive(top.section("drive")) if _present(top, "drive") else None,
         envelope=_envelope(top.section("envelope")),
         source_runs=top.string_list("source_runs", ()),
-        calibrated=top.boolean("calibrated", True),
+        calibrated=calibrated,
         description=top.string("description", ""),
         schema_version=SCHEMA_VERSION,
+        power_basis=basis,
+        bench_drive=bench_drive,
     )
     top.finish()
     return model

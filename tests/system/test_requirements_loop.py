@@ -146,6 +146,8 @@ def test_the_report_holds_requirements_masses_sensitivity_and_uncertainty(health
         ):
             assert req[key] > 0, key
         # a calibrated efficiency is wire-to-water: no shaft power without a torque measurement
+        assert loop.model.power_basis == "wire_to_water"
+        assert "power basis: electrical power (wire-to-water)" in loop.calibrate_text
         assert req["pump_power_basis"] == "electrical" and req["shaft_power_w"] is None
         assert req["predicted_npsh3_m"] <= req["max_npsh3_m"] * (1 + 1e-6)
     for option in ("electric_pump_fed", "pressure_fed"):

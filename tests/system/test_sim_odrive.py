@@ -15,13 +15,16 @@ import json
 import math
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 
 from hil.bench.config import load_bench, resolve_bench_path
 from hil.cli import main
+from hil.model.pump_model import load_pump_model
 from simulators import pump_curves
 from simulators.plant import PlantParameters
+from tests.sizing_samples import write_linear_isp_sample
 
 
 def run(tmp_path: Path, procedure: str, *params: str) -> Path:
@@ -143,3 +146,63 @@ def test_the_firmware_generation_is_an_option_and_must_match_the_controller(
         assert code == 1
         err = capsys.readouterr().err
         assert "motor" in err and f"firmware {emulated}" in err and f"firmware = '{declared}'" in err
+
+
+def test_calibrating_a_torque_bench_run_recovers_the_plant_pump_efficiency(tmp_path: Path) -> None:
+    """With torque on every point the model is the pump's own efficiency, labelled shaft power.
+
+    The truth is the plant's dimensionless efficiency curve (its parameters, not the run), evaluated at
+    the same flow coefficients; it must lie within the model's stated 2-sigma band, which includes the
+    stated accuracies of flow, pressures, torque and speed as a common systematic part.
+    """
+    directory = run(tmp_path / "runs", "performance-curve", "speeds_fraction=0.8,1.0", "dwell_s=5")
+    target = tmp_path / "pump_model.json"
+    out = io.StringIO()
+    assert main(["calibrate", str(directory), "--out", str(target)], out=out) == 0, out.getvalue()
+    assert "power basis: shaft power" in out.getvalue() and "eta (pump)" in out.getvalue()
+    model = load_pump_model(target)
+    assert model.power_basis == "shaft" and model.power_basis_label == "shaft power"
+    assert model.drive is None  # the sizing model puts its own motor and inverter behind the pump
+    assert model.bench_drive is not None
+    config = load_bench("sim-odrive")
+    params = PlantParameters.from_mapping(config.virtual.plant if config.virtual else {}, "sim-odrive")
+    diameter = params.impeller_diameter_m
+    rpm = 30000.0
+    for phi in np.linspace(model.envelope.phi_min, model.envelope.phi_max, 7):
+        truth = pump_curves.pump_efficiency(phi * rpm / 60.0 * diameter**3, rpm, params)
+        std = float(model.eta_fit.std(phi))
+        assert 0.0 < std < 0.01  # a usable uncertainty, not a wide band that passes anything
+        assert abs(float(model.eta(phi)) - truth) < 2.0 * std, (phi, float(model.eta(phi)), truth, std)
+    assert model.eta(params.best_efficiency_flow_coefficient) == pytest.approx(
+        params.best_efficiency, abs=0.005
+    )
+    # the bench drive's measured efficiency against the motor model's truth at the tested points
+    points = pd.read_csv(directory / "operating_points.csv")
+    accuracy = config.channel_accuracy()
+    u_drive = 2 * math.sqrt(
+        accuracy["shaft_torque_nm"] ** 2
+        + accuracy["shaft_speed_rpm"] ** 2
+        + accuracy["electrical_power_w"] ** 2
+    )
+    drive = model.bench_drive
+    for _, point in points.iterrows():
+        q, n = float(point["flow_m3_s"]), float(point["shaft_speed_rpm"])
+        truth = drive_efficiency_truth(q, n, float(point["density_kg_m3"]), params)
+        fitted = float(
+            drive.efficiency(n / drive.rated_speed_rpm, point["shaft_power_w"] / drive.rated_power_w)
+        )
+        assert fitted == pytest.approx(truth, rel=u_drive)
+    # sized with it, the pump's power is shaft power and the mission's motor and inverter follow
+    mission = write_linear_isp_sample(tmp_path)
+    report_path = tmp_path / "requirements.json"
+    code = main(
+        ["optimize", "--mission", str(mission), "--pump-model", str(target), "--json", str(report_path)],
+        out=io.StringIO(),
+    )
+    assert code == 0
+    report = json.loads(report_path.read_text())
+    assert report["pump_model"]["power_basis"] == "shaft power"
+    for side in ("fuel", "oxidiser"):
+        req = report["pump_requirements"][side]
+        assert req["pump_power_basis"] == "shaft" and req["shaft_power_w"] > 0
+        assert req["electrical_power_w"] == pytest.approx(req["shaft_power_w"] / (0.90 * 0.95), rel=1e-6)

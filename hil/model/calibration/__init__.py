@@ -8,15 +8,27 @@ impeller diameter) over every non-cavitating operating point of every run: by th
 points of all speeds collapse onto one curve. A polynomial of degree 2 (fewer with fewer distinct
 flow coefficients), weighted by each point's uncertainty.
 
-**Efficiency: what the bench can and cannot separate.** The bench measures hydraulic power (flow and
-head) and the *electrical* power into the motor controller (the WT310 on the DC bus); it has no
-torque meter. The VESC's own input power (``drive_input_current_a`` x ``drive_bus_voltage_v``) is
-measured on the same DC bus, upstream of the same controller, so its ratio to the WT310's reading is
-a cross-check of two meters, not a drive efficiency. The pump's own efficiency and the drive's (motor
-times inverter) therefore cannot be told apart: only their product, the wire-to-water efficiency
-``eta_ww = P_h / P_el``, is measured. The model stores what the data support, split so that the
-sizing model's ``P_el = Q dp / (eta(phi) x drive(s, l))`` reproduces every bench point and counts the
-drive losses exactly once:
+**Efficiency with a torque sensor (power basis "shaft").** When every performance point of every run
+has a shaft power (torque times speed from a torque flange, as on the ``sim-odrive`` bench), the
+pump's own efficiency ``eta_p = P_h / P_shaft`` is fitted as one polynomial through the origin over
+all speeds (affinity: at equal phi it does not depend on speed), its random uncertainty from flow,
+head, torque and shaft speed, its systematic part from their stated accuracies. The drive's
+efficiency ``eta_d = P_shaft / P_el`` is fitted on its own, absolute, bilinear in speed and load
+fraction (load = shaft power over the shaft power at the reference speed's best efficiency), and
+stored as the model's ``bench_drive``. The model is labelled "shaft power"; the sizing model then
+puts its own motor and inverter efficiencies behind the pump, since the flight drive is not the
+bench's (see :mod:`hil.model.calibration.efficiency`). Runs mixing points with and without torque
+are calibrated wire-to-water, with a warning.
+
+**Efficiency without torque: what the bench can and cannot separate (power basis "wire_to_water").**
+The bench measures hydraulic power (flow and head) and the *electrical* power into the motor controller
+(the WT310 on the DC bus); it has no torque meter. The VESC's own input power (``drive_input_current_a``
+x ``drive_bus_voltage_v``) is measured on the same DC bus, upstream of the same controller, so its ratio
+to the WT310's reading is a cross-check of two meters, not a drive efficiency. The pump's own efficiency
+and the drive's (motor times inverter) therefore cannot be told apart: only their product, the
+wire-to-water efficiency ``eta_ww = P_h / P_el``, is measured. The model stores what the data support,
+split so that the sizing model's ``P_el = Q dp / (eta(phi) x drive(s, l))`` reproduces every bench point
+and counts the drive losses exactly once:
 
 * ``eta(phi)`` is the **wire-to-water** efficiency at the *reference speed* (the highest tested
   speed): a polynomial through the origin (no flow, no hydraulic power) of up to four terms, fewer
@@ -48,8 +60,7 @@ motor and pump masses (which scale with shaft power) are conservative by one dri
 10 %); the "minimum efficiency" requirement it reports is a wire-to-water figure with a drive like the
 bench's; and the mission's ``motor_efficiency`` and ``inverter_efficiency`` are not used with a calibrated
 model (its drive map replaces them), since multiplying them in would count drive losses twice.
-With a torque meter on the shaft the two could be separated; the run data would then carry a shaft
-power channel and this module would fit the pump and the drive each on its own.
+The model is labelled "electrical power (wire-to-water)".
 
 **NPSH3.** From every run's ``npsh3.csv`` (the NPSH3 procedure's results, one row per constant-flow
 sweep, status ``ok``): ``sigma3(phi) = g NPSH3 / (n D)^2``, a polynomial of degree 2 or fewer, weighted
@@ -82,7 +93,8 @@ The package, by concern:
 
 * :mod:`~hil.model.calibration.runs`: loading the usable points of each run directory;
 * :mod:`~hil.model.calibration.curves`: the weighted fits (psi, sigma3, wire-to-water eta with its
-  drive map) on :func:`hil.analysis.fits.weighted_least_squares`;
+  drive map, pump-only eta, the drive's efficiency) on :func:`hil.analysis.fits.weighted_least_squares`;
+* :mod:`~hil.model.calibration.efficiency`: the efficiency on the power basis the runs support;
 * :mod:`~hil.model.calibration.quality`: how well a curve fits (residuals, chi-squared, Birge ratio);
 * :mod:`~hil.model.calibration.calibrate`: from runs to the model (dimensionless points, uncertainties,
   reference speed, envelope);

@@ -29,18 +29,21 @@ from hil.model.calibration.curves import (
     distinct_count,
     fit_psi,
     fit_sigma3,
-    fit_wire_to_water,
+)
+from hil.model.calibration.efficiency import (
+    RELATIVE_UNCERTAINTY_FLOOR,
+    EfficiencyInputs,
+    shaft_efficiency,
+    wire_to_water_efficiency,
 )
 from hil.model.calibration.quality import FitSummary, fit_quality_warnings
 from hil.model.calibration.runs import CalibrationRun, column, load_run, standard_error
-from hil.model.pump_model import DriveEfficiencyMap, PumpEnvelope, PumpModel
+from hil.model.pump_model import POWER_BASIS_LABELS, PumpEnvelope, PumpModel
 from hil.store.run_directory import BENCH_SNAPSHOT
 
 G = STANDARD_GRAVITY_M_S2
 COVERAGE_95 = 1.96
 """Stated accuracies and the NPSH3 uncertainties are 95 % expanded: divided by this for 1 sigma."""
-RELATIVE_UNCERTAINTY_FLOOR = 1.0e-4
-"""Least relative random uncertainty of a point (see the package docstring)."""
 
 
 @dataclass(frozen=True)
@@ -71,7 +74,8 @@ def calibrate_runs(
     eta_degree: int = DEFAULT_ETA_DEGREE,
     sigma3_degree: int = DEFAULT_SIGMA3_DEGREE,
 ) -> Calibration:
-    """Fit psi(phi), the wire-to-water eta(phi) with its drive map, and sigma3(phi) to the runs."""
+    """Fit psi(phi), eta(phi) on the power basis the runs support (shaft power where every
+    performance point has torque, else wire-to-water with its drive map) and sigma3(phi)."""
     if not run_dirs:
         raise ConfigError("hil calibrate", "RUN_DIR", "expected at least one run directory")
     runs: list[CalibrationRun] = []
@@ -126,10 +130,8 @@ def calibrate_runs(
     rpm = perf["speed_rpm"].to_numpy(float)
     head = perf["head_m"].to_numpy(float)
     p_el = perf["electrical_power_w"].to_numpy(float)
-    p_h = perf["hydraulic_power_w"].to_numpy(float)
     phi = np.asarray(flow_coefficient(q, rpm, diameter))
     psi = np.asarray(head_coefficient(head, rpm, diameter))
-    eta_ww = p_h / p_el
     rel_q = standard_error(perf, "flow_m3_s") / q
     rel_n = standard_error(perf, "speed_rpm") / rpm
     rel_h = standard_error(perf, "head_m") / np.abs(head)
@@ -137,13 +139,12 @@ def calibrate_runs(
     floor = RELATIVE_UNCERTAINTY_FLOOR
     rel_phi = np.maximum(np.hypot(rel_q, rel_n), floor)
     rel_psi = np.maximum(np.hypot(rel_h, 2.0 * rel_n), floor)
-    rel_eta = np.maximum(np.sqrt(rel_q**2 + rel_h**2 + rel_p**2), floor)
 
     # Systematic (common) relative scale errors from the stated accuracies, worst over the runs.
     def accuracy(channel: str) -> float:
         return max(float(r.accuracy.get(channel, 0.0)) for r in perf_runs) / COVERAGE_95
 
-    a_q, a_n, a_p = accuracy("flow_m3_s"), accuracy("speed_rpm"), accuracy("electrical_power_w")
+    a_q, a_n = accuracy("flow_m3_s"), accuracy("speed_rpm")
     p1, p2 = column(perf, "p_inlet_pa", 0.0), column(perf, "p_outlet_pa", 0.0)
     with np.errstate(divide="ignore", invalid="ignore"):
         rel_dp = np.hypot(accuracy("p_inlet_pa") * p1, accuracy("p_outlet_pa") * p2) / np.abs(p2 - p1)
@@ -151,45 +152,41 @@ def calibrate_runs(
     a_h = float(np.max(rel_dp)) if rel_dp.size else 0.0
     sys_phi = math.hypot(a_q, a_n)
     sys_psi = math.hypot(a_h, 2.0 * a_n)
-    sys_eta = math.sqrt(a_q**2 + a_h**2 + a_p**2)
 
     psi_fit = fit_psi(phi, psi, rel_psi * np.abs(psi), rel_phi * phi, psi_degree, sys_psi, sys_phi)
 
-    # Reference speed: the mean of the highest speed group. The load fraction depends on the fitted
-    # eta (shaft-power equivalent P_h / eta over the rated one), so fit, update it, and refit.
+    # Reference speed: the mean of the highest speed group.
     top = rpm >= np.max(rpm) * (1.0 - DISTINCT_RELATIVE_GAP)
     reference_rpm = float(np.mean(rpm[top]))
     speed_fraction = rpm / reference_rpm
     rho = float(np.nanmean(column(perf, "density_kg_m3", 1000.0)))
-    n_ref = reference_rpm / 60.0
     perf_range = (float(np.min(phi)), float(np.max(phi)))
-    perf_grid = np.linspace(*perf_range, 201)
-    load_fraction = p_el / float(np.max(p_el[top]))
-    for _ in range(3):
-        ww = fit_wire_to_water(
-            phi,
-            eta_ww,
-            rel_eta * eta_ww,
-            speed_fraction,
-            load_fraction,
-            rel_phi * phi,
-            eta_degree,
-            sys_eta,
-            sys_phi,
+    shaft_basis = all(r.has_shaft_power for r in perf_runs)
+    if not shaft_basis and any(r.has_shaft_power for r in perf_runs):
+        without = ", ".join(r.run_id for r in perf_runs if not r.has_shaft_power)
+        warnings.append(
+            f"run(s) {without} have no shaft torque: the efficiency is calibrated wire-to-water for all "
+            "runs (calibrate the torque-sensor runs on their own for the pump's own efficiency)"
         )
-        eta_at_points = np.asarray(ww.eta.value(phi))
-        eta_grid = np.asarray(ww.eta.value(perf_grid))
-        if np.any(eta_at_points <= 0) or np.any(eta_grid <= 0):
-            raise AnalysisError(
-                f"the fitted wire-to-water eta(phi) is not positive over phi {perf_range[0]:.4g}.."
-                f"{perf_range[1]:.4g}: the operating points do not describe a pump"
-            )
-        phi_bep = float(perf_grid[int(np.argmax(eta_grid))])
-        psi_bep = float(psi_fit.polynomial.value(phi_bep))
-        rated_power = rho * n_ref**3 * diameter**5 * phi_bep * psi_bep / float(ww.eta.value(phi_bep))
-        load_used = load_fraction
-        load_fraction = p_h / eta_at_points / rated_power
-
+    inputs = EfficiencyInputs(
+        perf=perf,
+        phi=phi,
+        rel_phi=rel_phi,
+        rel_q=rel_q,
+        rel_h=rel_h,
+        rel_p=rel_p,
+        speed_fraction=speed_fraction,
+        top=top,
+        reference_rpm=reference_rpm,
+        density_kg_m3=rho,
+        diameter_m=diameter,
+        psi=psi_fit.polynomial,
+        accuracy=accuracy,
+        systematic_head=a_h,
+        systematic_phi=sys_phi,
+        eta_degree=eta_degree,
+    )
+    eff = shaft_efficiency(inputs) if shaft_basis else wire_to_water_efficiency(inputs)
     phi_lo, phi_hi = perf_range
 
     # NPSH3.
@@ -244,21 +241,14 @@ def calibrate_runs(
         )
 
     grid = np.linspace(phi_lo, phi_hi, 201)
-    for label, values in (("psi", psi_fit.polynomial.value(grid)), ("eta", ww.eta.value(grid))):
+    for label, values in (("psi", psi_fit.polynomial.value(grid)), ("eta", eff.eta.value(grid))):
         if np.any(np.asarray(values) <= 0):
             raise AnalysisError(
                 f"the fitted {label}(phi) is not positive over phi {phi_lo:.4g}..{phi_hi:.4g}: "
                 "the operating points do not describe a pump curve there"
             )
 
-    drive = DriveEfficiencyMap(
-        coefficients=ww.drive_coefficients,
-        rated_speed_rpm=reference_rpm,
-        rated_power_w=float(rated_power),
-        speed_fraction_range=(float(np.min(speed_fraction)), float(np.max(speed_fraction))),
-        load_fraction_range=(float(np.min(load_used)), float(np.max(load_used))),
-    )
-    if distinct_count(speed_fraction) < 2:
+    if distinct_count(speed_fraction) < 2 and eff.drive is not None:
         warnings.append(
             f"one tested speed only ({reference_rpm:.0f} rpm): the drive map is flat; test at least two "
             "speeds to measure how the drive's efficiency falls at part speed"
@@ -281,17 +271,14 @@ def calibrate_runs(
         psi_max=float(np.max(psi)),
     )
     used = tuple(r.run_id for r in runs)
-    fits = {"psi": psi_fit.summary, "eta": ww.summary}
+    fits = {"psi": psi_fit.summary, **eff.fits}
     if sigma3_curve is not None:
         fits["sigma3"] = sigma3_curve.summary
     fit_warnings = fit_quality_warnings(list(fits.values()))
     warnings.extend(fit_warnings)
     description = (
         f"calibrated from {len(used)} run(s) on bench '{first.config.name}': psi from {len(phi)} points; "
-        f"eta is the WIRE-TO-WATER efficiency (hydraulic power over the drive's DC input) at "
-        f"{reference_rpm:.0f} rpm, the drive map its measured change with speed and load "
-        f"(1 at {reference_rpm:.0f} rpm), "
-        "so drive losses are counted once; "
+        + _efficiency_description(eff.basis, reference_rpm)
         + (f"NPSH3 from {len(npsh_table)} point(s)" if sigma3_curve is not None else "no NPSH3 curve")
         + (f"; skipped: {'; '.join(skipped)}" if skipped else "")
         + "".join(f"; WARNING {w}" for w in fit_warnings)
@@ -300,9 +287,11 @@ def calibrate_runs(
         impeller_diameter_m=diameter,
         fluid=first.config.fluid,
         psi_fit=psi_fit.polynomial,
-        eta_fit=ww.eta,
+        eta_fit=eff.eta,
         sigma3_fit=None if sigma3_curve is None else sigma3_curve.polynomial,
-        drive=drive,
+        drive=eff.drive,
+        bench_drive=eff.bench_drive,
+        power_basis=eff.basis,
         envelope=envelope,
         source_runs=used,
         calibrated=True,
@@ -316,12 +305,8 @@ def calibrate_runs(
             "flow_coefficient": phi,
             "psi": psi,
             "psi_fit": psi - psi_fit.residuals,
-            "eta_wire_to_water": eta_ww,
-            "eta_fit": eta_ww - ww.residuals,
             "speed_fraction": speed_fraction,
-            "load_fraction": load_used,
-            "drive_factor": ww.drive_values,
-            "drive_factor_std": ww.drive_std,
+            **eff.columns,
         }
     )
     if skipped:
@@ -337,4 +322,20 @@ def calibrate_runs(
         npsh3_phi_range=npsh3_range,
         reference_speed_rpm=reference_rpm,
         warnings=tuple(warnings),
+    )
+
+
+def _efficiency_description(basis: str, reference_rpm: float) -> str:
+    """What eta is, for the model's description (and so for every output that shows it)."""
+    label = POWER_BASIS_LABELS[basis]
+    if basis == "shaft":
+        return (
+            f"power basis: {label}: eta is the PUMP's own efficiency (hydraulic power over shaft power "
+            "from the torque sensor), speed-independent at equal phi; the bench drive's efficiency is "
+            "recorded apart (bench_drive) and the sizing model uses its own motor and inverter; "
+        )
+    return (
+        f"power basis: {label}: eta is the WIRE-TO-WATER efficiency (hydraulic power over the drive's "
+        f"DC input; no torque was measured) at {reference_rpm:.0f} rpm, the drive map its measured "
+        f"change with speed and load (1 at {reference_rpm:.0f} rpm), so drive losses are counted once; "
     )

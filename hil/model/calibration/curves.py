@@ -1,4 +1,8 @@
-"""The calibration's curve fits: psi(phi), sigma3(phi), and the wire-to-water eta(phi) with its drive map.
+"""The calibration's curve fits: psi(phi), sigma3(phi), eta(phi) and the drive's efficiency.
+
+Without torque: the wire-to-water eta(phi) with its relative drive map. With torque: the pump's own
+eta(phi) (the same through-origin polynomial, no drive factor) and the drive's absolute efficiency
+over speed and load fractions.
 
 Why these forms, what the uncertainties mean and how the systematic part enters: see the package
 docstring (:mod:`hil.model.calibration`). Linear fits solve through
@@ -288,4 +292,80 @@ def fit_wire_to_water(
         drive_std=drive_std,
         summary=fit_summary("eta", y, fitted, chi2, dof, birge),
         residuals=y - fitted,
+    )
+
+
+def fit_pump_efficiency(
+    phi: ArrayLike,
+    eta: ArrayLike,
+    u_eta: ArrayLike,
+    u_phi: ArrayLike | float = 0.0,
+    eta_degree: int = DEFAULT_ETA_DEGREE,
+    systematic_relative_eta: float = 0.0,
+    systematic_relative_phi: float = 0.0,
+) -> CurveFit:
+    """The pump's own efficiency ``eta(phi)`` (hydraulic over shaft power) through the origin.
+
+    The same polynomial as the wire-to-water fit with the drive factor left out: at equal phi the
+    pump's efficiency does not depend on speed (affinity), so every speed's points lie on one curve.
+    """
+    x = np.asarray(phi, dtype=float)
+    fit = fit_wire_to_water(
+        x,
+        eta,
+        u_eta,
+        np.ones_like(x),
+        np.ones_like(x),
+        u_phi,
+        eta_degree,
+        systematic_relative_eta,
+        systematic_relative_phi,
+    )
+    return CurveFit(fit.eta, fit.summary, fit.residuals)
+
+
+@dataclass(frozen=True)
+class DriveEfficiencyFit:
+    """The drive's absolute efficiency (shaft over DC input) as a polyval2d matrix in (s, l)."""
+
+    coefficients: tuple[tuple[float, ...], ...]
+    summary: FitSummary
+    residuals: Array
+    fitted: Array
+
+
+def fit_drive_efficiency(
+    speed_fraction: ArrayLike, load_fraction: ArrayLike, efficiency: ArrayLike, u_efficiency: ArrayLike
+) -> DriveEfficiencyFit:
+    """Weighted fit of ``eta_d = (c00 + c01 l + c02 l^2) + s (c10 + c11 l + c12 l^2)``.
+
+    Quadratic in load because a drive's efficiency peaks at part load (fixed losses dominate light
+    load, copper losses heavy load); linear in speed over a bench's few tested speeds. Terms the data
+    cannot separate are dropped. It describes the bench's drive over the tested speeds and loads, for
+    the record and for a comparison with the flight drive's assumed efficiency; it is not a loss
+    model to extrapolate.
+    """
+    s = np.asarray(speed_fraction, dtype=float)
+    load = np.asarray(load_fraction, dtype=float)
+    y = np.asarray(efficiency, dtype=float)
+    u = np.broadcast_to(np.asarray(u_efficiency, dtype=float), y.shape)
+    loads = min(distinct_count(load), 3)
+    terms = [(0, j) for j in range(loads)]
+    if distinct_count(s) > 1:
+        terms += [(1, j) for j in range(loads)]
+    while True:
+        design = np.stack([s**i * load**j for i, j in terms], axis=1)
+        if len(terms) <= y.size and np.linalg.matrix_rank(design) == len(terms):
+            break
+        terms.pop()
+    params, _, chi2, dof = _weighted_lstsq(design, y, u)
+    matrix = np.zeros((1 + max(i for i, _ in terms), 1 + max(j for _, j in terms)))
+    for value, (i, j) in zip(params, terms):
+        matrix[i, j] = value
+    fitted = design @ params
+    return DriveEfficiencyFit(
+        coefficients=tuple(tuple(float(v) for v in row) for row in matrix),
+        summary=fit_summary("eta_d", y, fitted, chi2, dof, birge_ratio(chi2, dof)),
+        residuals=y - fitted,
+        fitted=fitted,
     )

@@ -37,6 +37,14 @@ class CalibrationRun:
     points: pd.DataFrame
     npsh3: pd.DataFrame
 
+    @property
+    def has_shaft_power(self) -> bool:
+        """Whether every usable point has a shaft power (a torque sensor on the shaft) above zero."""
+        if self.points.empty or "shaft_power_w" not in self.points.columns:
+            return False
+        shaft = self.points["shaft_power_w"].to_numpy(dtype=float)
+        return bool(np.all(np.isfinite(shaft) & (shaft > 0)))
+
 
 def load_run(directory: Path) -> tuple[CalibrationRun | None, str | None]:
     """The run's usable data, or (None, why it is skipped)."""

@@ -28,6 +28,12 @@ def format_calibration(calibration: Calibration, samples: int = 5) -> str:
         f"  impeller {d * 1e3:.1f} mm, fluid {model.fluid}, reference speed "
         f"{calibration.reference_speed_rpm:,.0f} rpm"
     )
+    if model.power_basis == "shaft":
+        lines.append("  power basis: shaft power (torque measured: eta is the pump's own efficiency)")
+    else:
+        lines.append(
+            "  power basis: electrical power (wire-to-water: no torque measured, eta includes the drive)"
+        )
     lines.append("")
     lines.append("Envelope")
     lo, hi = calibration.performance_phi_range
@@ -46,7 +52,8 @@ def format_calibration(calibration: Calibration, samples: int = 5) -> str:
     grid = np.linspace(env.phi_min, env.phi_max, samples)
     sigma_fit = model.sigma3_fit
     lines.append("Fitted curves (+- 1 sigma); Q, H, NPSH3 for this impeller at the reference speed")
-    header = f"  {'phi':>8} {'psi':>17} {'eta (w-t-w)':>17}"
+    eta_label = "eta (pump)" if model.power_basis == "shaft" else "eta (w-t-w)"
+    header = f"  {'phi':>8} {'psi':>17} {eta_label:>17}"
     header += f" {'sigma3':>17}" if sigma_fit is not None else ""
     header += f" {'Q L/s':>8} {'H m':>8}" + (f" {'NPSH3 m':>8}" if sigma_fit is not None else "")
     lines.append(header)
@@ -88,6 +95,22 @@ def format_calibration(calibration: Calibration, samples: int = 5) -> str:
         lines.append(
             f"  load fraction of {drive.rated_power_w:.0f} W (reference speed, best efficiency); "
             f"tested {drive.load_fraction_range[0]:.2f} .. {drive.load_fraction_range[1]:.2f}"
+        )
+        lines.append("")
+    bench_drive = model.bench_drive
+    if bench_drive is not None:
+        frame = calibration.points
+        lines.append("Bench drive: efficiency measured with the torque sensor (shaft over DC input power)")
+        for _, group in frame.groupby(np.round(frame["speed_fraction"], 2), sort=True):
+            lo_i, hi_i = group["load_fraction"].idxmin(), group["load_fraction"].idxmax()
+            lines.append(
+                f"  {group['speed_rpm'].mean():9,.0f} rpm: {frame.at[lo_i, 'eta_drive']:.3f} at load "
+                f"{frame.at[lo_i, 'load_fraction']:.2f} .. {frame.at[hi_i, 'eta_drive']:.3f} at load "
+                f"{frame.at[hi_i, 'load_fraction']:.2f}"
+            )
+        lines.append(
+            f"  load fraction of {bench_drive.rated_power_w:.0f} W shaft power (reference speed, best "
+            "efficiency); recorded in the model for comparison, the sizing uses its own motor and inverter"
         )
         lines.append("")
     lines.append("Residuals (data minus fit)")

@@ -156,6 +156,7 @@ def build_report(
         "pump_model": {
             "source": pump_model_source,
             "calibrated": pump_model.calibrated,
+            "power_basis": pump_model.power_basis_label,
             "description": pump_model.description,
             "source_runs": list(pump_model.source_runs),
             "fluid": pump_model.fluid,

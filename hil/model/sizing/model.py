@@ -372,11 +372,12 @@ def evaluate_electric(
 def _power_basis(model: PumpModel, stated_efficiency: float | None) -> str:
     """``shaft`` where a pump-only efficiency exists, ``electrical`` where only wire-to-water does.
 
-    A calibrated model's efficiency is wire-to-water (the bench measures electrical input, not
-    torque: see :mod:`hil.model.calibration`), so ``Q dp / eta`` is electrical power at the bench's
-    drive efficiency; the literature default and a stated efficiency are pump-only (shaft).
+    A model calibrated without torque is wire-to-water (see :mod:`hil.model.calibration`), so
+    ``Q dp / eta`` is electrical power at the bench's drive efficiency; one calibrated with a torque
+    sensor, the literature default and a stated efficiency are pump-only (shaft), and the mission's
+    motor and inverter efficiencies follow.
     """
-    if stated_efficiency is not None or not model.calibrated:
+    if stated_efficiency is not None or not model.calibrated or model.power_basis == "shaft":
         return "shaft"
     return "electrical"
 

@@ -28,7 +28,8 @@ def format_report(report: dict[str, Any]) -> str:
     lines.append(f"  mission file: {report['mission']['file']}")
     if pm["calibrated"]:
         runs = ", ".join(pm["source_runs"]) or "(no run ids recorded)"
-        lines.append(f"  pump model: calibrated, {pm['source']} (runs: {runs})")
+        basis = pm.get("power_basis", "not recorded")
+        lines.append(f"  pump model: calibrated, {pm['source']} (runs: {runs}); power basis: {basis}")
     else:
         lines.append(f"  pump model: {pm['source']}: {pm['description']}")
     if report["extrapolate"]:
