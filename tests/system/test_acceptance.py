@@ -12,13 +12,14 @@ from __future__ import annotations
 import io
 import json
 import math
+import shutil
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from hil.bench.config import resolve_bench_path
-from hil.cli import EXIT_FAIL, main
+from hil.cli import EXIT_FAIL, EXIT_INVALID, main
 from simulators.plant import PlantParameters
 from simulators.pump_curves import clean_head_m
 
@@ -139,6 +140,28 @@ def test_worn_pump_efficiency_fails_the_efficiency_guarantee_only(
     # overall efficiency falls by at least that much
     assert eta["measured"] < 0.905 * verdict(healthy[3], "efficiency")["measured"]
     assert main(["replay", str(run_dir)], out=io.StringIO()) == EXIT_FAIL  # replays exactly, still FAIL
+
+
+def test_a_guarantee_typed_in_litres_per_second_gets_a_units_hint(
+    healthy: tuple[int, Path, str, dict[str, Any]], tmp_path: Path
+) -> None:
+    """0.45 meant in L/s but typed bare (m3/s): 1000 times the tested flows, NOT JUDGED with the hint."""
+    copy = tmp_path / healthy[1].name
+    shutil.copytree(healthy[1], copy)
+    out = io.StringIO()
+    code = main(["replay", str(copy), "--guarantee", "0.45,200"], out=out)
+    assert code == EXIT_INVALID, out.getvalue()
+    assert "RESULT: NOT JUDGED" in out.getvalue()
+    assert "was it typed in another unit?" in out.getvalue()
+    document = json.loads(next(copy.glob("replay-*/acceptance.json")).read_text())
+    assert document["verdict"] == "NOT JUDGED"
+    (reason,) = [r for r in document["verdict_reasons"] if "another unit" in r]
+    factor = float(reason.split(" times off")[0].rsplit(" ", 1)[-1])
+    assert 500 < factor < 2000  # 0.45 m3/s against tested flows of a few tenths of a L/s
+    # the same guarantee with its unit is judged, and the healthy pump passes it
+    second = tmp_path / "with-units"
+    shutil.copytree(healthy[1], second)
+    assert main(["replay", str(second), "--guarantee", "0.45 L/s, 200 m"], out=io.StringIO()) == 0
 
 
 def test_healthy_run_replays_exactly(healthy: tuple[int, Path, str, dict[str, Any]]) -> None:

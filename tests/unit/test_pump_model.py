@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 from pathlib import Path
@@ -126,6 +127,26 @@ def test_json_round_trip(tmp_path: Path) -> None:
     save_pump_model(model, path)
     assert load_pump_model(path) == model
     assert PumpModel.from_json(PumpModel.default().to_json()) == PumpModel.default()
+
+
+def test_power_basis_and_bench_drive_round_trip_and_version_1_files_read_as_wire_to_water() -> None:
+    bench = DriveEfficiencyMap(((0.9, 0.05), (0.02, 0.0)), 30_000.0, 1_800.0, (0.8, 1.0), (0.3, 1.2))
+    shaft = dataclasses.replace(_model(), power_basis="shaft", bench_drive=bench)
+    assert PumpModel.from_json(shaft.to_json()) == shaft
+    assert shaft.power_basis_label == "shaft power"
+    old = json.loads(_model().to_json())
+    old["schema_version"] = 1
+    del old["power_basis"], old["bench_drive"]
+    read = PumpModel.from_json(json.dumps(old))
+    assert read.power_basis == "wire_to_water" and read.bench_drive is None
+    assert read.power_basis_label == "electrical power (wire-to-water)"
+    old["power_basis"] = "shaft"  # a version 1 file has no such field
+    with pytest.raises(ConfigError, match="power_basis"):
+        PumpModel.from_json(json.dumps(old))
+    bad = json.loads(shaft.to_json())
+    bad["power_basis"] = "hydraulic"
+    with pytest.raises(ConfigError, match="power_basis"):
+        PumpModel.from_json(json.dumps(bad))
 
 
 def _document() -> dict:

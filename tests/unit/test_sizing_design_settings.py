@@ -136,12 +136,25 @@ def test_pressurant_margin_end_pressure_and_head_convention_by_hand() -> None:
 
 def test_a_calibrated_wire_to_water_model_reports_electrical_power_not_shaft_power() -> None:
     inputs = _inputs()
-    calibrated = dataclasses.replace(PumpModel.default(), calibrated=True)
+    calibrated = dataclasses.replace(PumpModel.default(), calibrated=True, power_basis="wire_to_water")
     batch = size_electric_pump_fed(inputs, DESIGN, calibrated)
     assert batch.power_basis == {"fuel": "electrical", "oxidiser": "electrical"}
     req = pump_requirements(batch, batch.fuel, inputs.margins.npsh_margin, "MMH")
     assert req["shaft_power_w"] is None and req["pump_power_basis"] == "electrical"
     assert req["pump_power_w"] > 0
+
+
+def test_a_model_calibrated_with_torque_reports_shaft_power_behind_the_missions_motor() -> None:
+    inputs = _inputs()
+    calibrated = dataclasses.replace(PumpModel.default(), calibrated=True, power_basis="shaft")
+    batch = size_electric_pump_fed(inputs, DESIGN, calibrated)
+    assert batch.power_basis == {"fuel": "shaft", "oxidiser": "shaft"}
+    req = pump_requirements(batch, batch.fuel, inputs.margins.npsh_margin, "MMH")
+    assert req["pump_power_basis"] == "shaft" and req["shaft_power_w"] > 0
+    electric = inputs.electric
+    assert req["electrical_power_w"] == pytest.approx(
+        req["shaft_power_w"] / (electric.motor_efficiency * electric.inverter_efficiency), rel=1e-9
+    )
 
 
 def test_the_mixture_ratio_becomes_a_design_variable_with_cea() -> None:
