@@ -249,7 +249,30 @@ def _column(frame: pd.DataFrame, *candidates: str, containing: str | None = None
     return None
 
 
-def figure_npsh3(data: ReportData) -> str | None:
+def npsh3_limits(
+    flow_m3_s: np.ndarray, npsh3_m: np.ndarray, uncertainty_m: np.ndarray | None
+) -> tuple[tuple[float, float], tuple[float, float]]:
+    """Axis limits of the NPSH3-Q figure: (flow in L/s, NPSH3 in m), both from zero.
+
+    Set here rather than left to matplotlib's autoscale: with a single flow (one constant-flow sweep,
+    common for a first NPSH3 test) the autoscaled range is the point's own error bar, and clamping its
+    bottom to zero puts the point on the top edge and at the right edge. Headroom of a quarter of the
+    largest value (a half with a single flow, which centres the point's flow) keeps every point and
+    its error bar inside the frame.
+    """
+    finite = np.isfinite(flow_m3_s) & np.isfinite(npsh3_m)
+    if not finite.any():
+        return (0.0, 1.0), (0.0, 1.0)
+    flow, npsh = flow_m3_s[finite] * 1000.0, npsh3_m[finite]
+    top = npsh + (np.nan_to_num(uncertainty_m[finite]) if uncertainty_m is not None else 0.0)
+    single = distinct_flows(flow_m3_s[finite]) < 2
+    x_right = float(flow.max()) * (2.0 if single else 1.1)
+    y_top = float(top.max()) * (1.5 if single else 1.25)
+    return (0.0, x_right if x_right > 0 else 1.0), (0.0, y_top if y_top > 0 else 1.0)
+
+
+def npsh3_axes(data: ReportData) -> tuple[Any, Any] | None:
+    """The NPSH3-Q figure and its axes (None without NPSH3 results)."""
     frame = data.npsh3
     if frame is None or frame.empty:
         return None
@@ -262,10 +285,11 @@ def figure_npsh3(data: ReportData) -> str | None:
         frame = frame[frame["status"] == "ok"]
     figure, axes = _new_axes("NPSH3-Q (at the test speed)", "flow Q (L/s)", "NPSH3 (m)")
     flow, npsh = frame[flow_col].to_numpy(float), frame[npsh_col].to_numpy(float)
+    uncertainty = None if u_col is None else frame[u_col].to_numpy(float)
     axes.errorbar(
         flow * 1000.0,
         npsh,
-        yerr=None if u_col is None else frame[u_col].to_numpy(float),
+        yerr=uncertainty,
         fmt="o",
         markersize=5,
         capsize=3,
@@ -274,6 +298,13 @@ def figure_npsh3(data: ReportData) -> str | None:
     )
     if np.unique(flow[np.isfinite(flow)]).size >= 2:
         _plot_fit(axes, flow, npsh, 2, label="fitted NPSH3(Q)")
-    axes.set_ylim(bottom=0.0)
-    _finish(axes, flow, npsh)
-    return _svg(figure)
+    x_limits, y_limits = npsh3_limits(flow, npsh, uncertainty)
+    axes.set_xlim(*x_limits)
+    axes.set_ylim(*y_limits)
+    axes.legend(fontsize=8, loc="best")
+    return figure, axes
+
+
+def figure_npsh3(data: ReportData) -> str | None:
+    built = npsh3_axes(data)
+    return None if built is None else _svg(built[0])

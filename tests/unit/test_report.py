@@ -23,6 +23,8 @@ from hil.results.converted_points import converted_point
 from hil.results.derive import derive_run
 from hil.results.pump_definition import Guarantee
 from hil.results.report import write_report
+from hil.results.report_figures import npsh3_axes
+from hil.results.report_page import ReportData
 from hil.run.operating_points import operating_point, window_samples
 from hil.store.run_directory import RunWriter, read_samples
 
@@ -237,6 +239,29 @@ def test_npsh3_figure_appears_when_the_run_has_npsh3_results(tmp_path: Path) -> 
     )
     html = report_text(run)
     assert '<figure id="fig-NPSH3-Q"><svg' in html and html.count("<svg") == 5
+
+
+@pytest.mark.parametrize(
+    "rows", [["0.0004,2.7,0.1"], ["0.0003,2.2,0.1", "0.0004,2.7,0.1", "0.0005,3.3,0.1"]], ids=["one", "three"]
+)
+def test_npsh3_figure_keeps_every_point_and_error_bar_inside_the_frame(
+    tmp_path: Path, rows: list[str]
+) -> None:
+    # A single flow once drew its point on the top edge (autoscale to the error bar, bottom clamped to 0).
+    run = make_run(tmp_path / "run", None)
+    (run / "npsh3.csv").write_text("flow_m3_s,npsh3_m,npsh3_uncertainty_m\n" + "\n".join(rows) + "\n")
+    built = npsh3_axes(ReportData(run))
+    assert built is not None
+    _, axes = built
+    (x_lo, x_hi), (y_lo, y_hi) = axes.get_xlim(), axes.get_ylim()
+    assert x_lo == 0.0 and y_lo == 0.0  # NPSH3 and flow read from zero
+    for row in rows:
+        flow, npsh3, u = (float(v) for v in row.split(","))
+        assert 0.1 < flow * 1000.0 / x_hi < 0.95  # clear of the right edge
+        assert (npsh3 + u) / y_hi < 0.85  # the error bar's top clear of the top edge
+        assert npsh3 / y_hi > 0.3  # and not squashed at the bottom
+    (line,) = [c for c in axes.containers]  # the plotted data are the file's
+    assert list(line.lines[0].get_ydata()) == [float(r.split(",")[1]) for r in rows]
 
 
 def test_exports_beside_a_report_written_elsewhere(healthy: Path, tmp_path: Path) -> None:
