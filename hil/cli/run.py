@@ -90,6 +90,7 @@ def _run(args: argparse.Namespace, out: TextIO, stop: Any) -> int:
             stream=stream,
             stop=stop,
             stages=None if args.quiet else _stage_printer,
+            procedure_file=source.content,
         )
     # Derived from the closed run directory, exactly as ``hil replay`` derives them (imported only
     # now: the derive step needs pandas, which would delay the run's first tick).

@@ -48,7 +48,7 @@ import pandas as pd
 
 from hil import __version__
 from hil.analysis.steady import DEFAULT_STEADY_LIMITS
-from hil.core.errors import ConfigError
+from hil.core.errors import ConfigError, RunLogError
 from hil.results.acceptance_settings import SETTINGS_KEY, AcceptanceSettings, resolve_settings
 from hil.results.derive import (
     STEADY_KINDS,
@@ -60,6 +60,7 @@ from hil.results.derive import (
     write_results,
 )
 from hil.run.procedure_api import load_procedure
+from hil.run.procedure_catalogue import load as load_procedure_source
 from hil.store.run_directory import (
     ACCEPTANCE,
     BENCH_SNAPSHOT,
@@ -443,16 +444,35 @@ def replay_through_bench(run_dir: Path, out_dir: Path) -> BenchReplay:
     times, columns = columns_of(log)
     drive = log.bench.instruments[log.bench.roles["pump_drive"].split(".")[0]]
     plant = replay_plant(times, columns, pole_pairs=int(drive.options.data.get("pole_pairs", 2)))
-    spec = load_procedure(log.procedure)
+    try:
+        copy = log.procedure_file()
+    except RunLogError as exc:
+        raise ConfigError(
+            str(run_dir), "procedure", f"cannot re-run the procedure through the bench: {exc}"
+        ) from exc
+    if copy is None:
+        spec, procedure_file = load_procedure(log.procedure), None
+    else:  # a file procedure: exactly the code that ran, from the run's own verified copy
+        spec, loaded = load_procedure_source(str(copy))
+        procedure_file = loaded.content
+        if spec.name != log.procedure:
+            raise ConfigError(
+                str(copy), "PROCEDURE", f"declares {spec.name!r}, the run ran {log.procedure!r}"
+            )
     source = str(log.directory / METADATA)
+    recorded_source = log.metadata.get("procedure_source")
     result = run_procedure(
-        spec.name,
+        spec,
         log.bench,
         spec.values(log.parameters, source),  # the recorded values, as values
         out_dir,
         seed=log.metadata.get("seed"),
-        metadata={SETTINGS_KEY: recorded_settings(log).as_dict()},
+        metadata={
+            SETTINGS_KEY: recorded_settings(log).as_dict(),
+            **({"procedure_source": recorded_source} if recorded_source else {}),
+        },
         plant=plant,
+        procedure_file=procedure_file,
     )
     derive_run(result.directory)
     original = log.points()

@@ -29,7 +29,7 @@ import importlib
 import importlib.util
 import os
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from importlib import metadata
 from pathlib import Path
 from typing import Any
@@ -56,6 +56,9 @@ class ProcedureSource:
     """``built-in``, ``installed``, ``file`` or ``shadowed`` (an installed one a built-in hides)."""
     where: str
     """The module, ``distribution version: module:object`` or the file path."""
+    content: bytes | None = field(default=None, repr=False, compare=False)
+    """A file procedure's bytes exactly as loaded: the run directory keeps a copy, so that
+    ``hil replay --through-bench`` re-runs this very procedure however the file changes later."""
 
     def describe(self) -> str:
         """What a run's metadata records as ``procedure_source``."""
@@ -113,6 +116,10 @@ def _load_file(path: Path) -> tuple[Any, ProcedureSource]:
     where = str(path)
     if not path.is_file():
         raise ConfigError(where, "", "no such procedure file")
+    try:
+        content = path.read_bytes()
+    except OSError as exc:
+        raise ConfigError(where, "", f"cannot be read: {exc}") from exc
     module_name = f"hil_user_procedure_{abs(hash(str(path.resolve())))}"
     spec = importlib.util.spec_from_file_location(module_name, path)
     if spec is None or spec.loader is None:
@@ -120,7 +127,9 @@ def _load_file(path: Path) -> tuple[Any, ProcedureSource]:
     module = importlib.util.module_from_spec(spec)
     sys.modules[module_name] = module  # dataclasses and pickling look the module up by name
     try:
-        spec.loader.exec_module(module)
+        # Executed from the bytes read above (not re-read from the path), so the copy a run keeps
+        # is exactly the code that ran.
+        exec(compile(content, str(path), "exec"), module.__dict__)  # noqa: S102 - the user's own procedure
     except SyntaxError as exc:
         sys.modules.pop(module_name, None)
         raise ConfigError(where, f"line {exc.lineno}", f"syntax error: {exc.msg}") from exc
@@ -128,7 +137,7 @@ def _load_file(path: Path) -> tuple[Any, ProcedureSource]:
         sys.modules.pop(module_name, None)
         raise ConfigError(where, "", f"raised {type(exc).__name__} while loading: {exc}") from exc
     procedure = _spec_of(module, where)
-    return procedure, ProcedureSource(procedure.name, "file", where)
+    return procedure, ProcedureSource(procedure.name, "file", where, content)
 
 
 def _spec_of(loaded: Any, where: str) -> Any:

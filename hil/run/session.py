@@ -25,7 +25,8 @@ from hil.core.clock import Clock, VirtualClock, WallClock
 from hil.core.errors import ConfigError, HilError, InterlockTrip, ProtocolError, TransportError
 from hil.run.assembly import Bench, SimEndpoint, connect_bench
 from hil.run.channel_readings import check_channel_readings
-from hil.run.procedure_api import ParameterValue, Point, ProcedureSpec, load_procedure
+from hil.run.procedure_api import ParameterValue, Point, ProcedureSpec
+from hil.run.procedure_catalogue import load as load_with_source
 from hil.run.runner import Runner
 from hil.run.stop import StopRequests
 from hil.run.stream import RunStream
@@ -188,6 +189,7 @@ def open_run(
     stream: RunStream | None = None,
     stop: StopRequests | None = None,
     stages: Callable[[str], None] | None = None,
+    procedure_file: bytes | None = None,
 ) -> Iterator[OpenRun]:
     """A runner on a connected bench, writing a fresh run directory under ``out_dir``.
 
@@ -201,13 +203,15 @@ def open_run(
     exists a request is its safe stop, and once the procedure has ended none can interrupt the safe
     state or the close. Without one, SIGINT and SIGTERM are handled for the life of the run.
     ``stages`` is told when the run starts and when it closes (the operator's landmarks).
+    ``procedure_file`` (the bytes of a procedure given as a file) is kept in the run directory with
+    its SHA-256.
     """
     owned = stop is None
     requests = stop if stop is not None else StopRequests()
     handlers: AbstractContextManager[Any] = requests.installed() if owned else nullcontext()
     with handlers:
         with _run_in_directory(
-            session, name, parameters, out_dir, progress, metadata, stream, requests, stages
+            session, name, parameters, out_dir, progress, metadata, stream, requests, stages, procedure_file
         ) as run:
             yield run
 
@@ -223,6 +227,7 @@ def _run_in_directory(
     stream: RunStream | None,
     stop: StopRequests,
     stages: Callable[[str], None] | None,
+    procedure_file: bytes | None = None,
 ) -> Iterator[OpenRun]:
     show = stages or (lambda message: None)
     channels = [c for inst in session.config.instruments.values() for c in inst.channels]
@@ -247,6 +252,7 @@ def _run_in_directory(
             **dict(metadata or {}),
         },
         session.config.text,
+        procedure_file,
     )
     if stream is not None:  # a live view's feed (hil.run.stream): never a participant
         stream.start(channels, {**writer.metadata, "directory": str(directory)})
@@ -294,6 +300,7 @@ def run_procedure(
     stream: RunStream | None = None,
     stop: StopRequests | None = None,
     stages: Callable[[str], None] | None = None,
+    procedure_file: bytes | None = None,
 ) -> RunResult:
     """Run one procedure end to end; the bench always ends safe and the run directory closed.
 
@@ -311,14 +318,21 @@ def run_procedure(
     handlers before anything else so that a Ctrl-C is never lost: one received before the run starts
     ends the call with OperatorStop, nothing moved and no run directory. Without one, SIGINT and
     SIGTERM are handled for the duration of this call. ``stages`` is told connecting / run started /
-    closing.
+    closing. ``procedure_file``: a file procedure's bytes as loaded
+    (:attr:`~hil.run.procedure_catalogue.ProcedureSource.content`), kept in the run directory so that
+    the replay bench re-runs exactly that code; given a path as ``procedure``, its bytes are kept
+    without asking.
     """
     owned = stop is None
     requests = stop if stop is not None else StopRequests()
     handlers: AbstractContextManager[Any] = requests.installed() if owned else nullcontext()
     show = stages or (lambda message: None)
     with handlers:
-        spec = load_procedure(procedure) if isinstance(procedure, str) else procedure
+        if isinstance(procedure, str):
+            spec, source = load_with_source(procedure)
+            procedure_file = source.content if procedure_file is None else procedure_file
+        else:
+            spec = procedure
         params = spec.values(values, "procedure parameters")
         spec.check_values(params, config)  # refuse before anything is opened or moved
         check_channel_readings(config)
@@ -327,7 +341,16 @@ def run_procedure(
         with open_session(config, seed, attach, faults, plant) as session:
             requests.check("connecting to the bench")
             with open_run(
-                session, spec.name, params, out_dir, progress, metadata, stream, requests, stages
+                session,
+                spec.name,
+                params,
+                out_dir,
+                progress,
+                metadata,
+                stream,
+                requests,
+                stages,
+                procedure_file,
             ) as run:
                 spec.execute(run.runner, params)
             return RunResult(

@@ -5,6 +5,8 @@ Layout of one run (all SI, the unit in every column name)::
     metadata.json          procedure, parameters, bench, instrument identities, versions, times,
                            status ("running", "completed", "aborted", "error", "interrupted") and reason
     bench.toml             the bench file exactly as it was used
+    procedure.py           a procedure given as a file: the file exactly as it ran (its SHA-256 in
+                           the metadata as ``procedure_file``), for ``hil replay --through-bench``
     samples.csv            raw samples of every channel, one row a tick, appended as the run goes
     samples.parquet        the same samples, columnar, written when the run closes
     events.jsonl           setpoints, steady windows, points, trips: one JSON object a line
@@ -41,6 +43,7 @@ Imports only hil's errors and clock.
 from __future__ import annotations
 
 import csv
+import hashlib
 import io
 import json
 import math
@@ -74,6 +77,7 @@ from hil.store.names import (  # noqa: F401 - re-exported beside the writer and 
     NPSH3,
     POINTS,
     POINTS_CONVERTED,
+    PROCEDURE_COPY,
     REPLAY_INFO,
     REPLAY_PREFIX,
     REPORT,
@@ -159,12 +163,22 @@ class RunWriter:
     """Appends samples and events to a run directory while the run goes."""
 
     def __init__(
-        self, directory: Path, channels: Sequence[str], metadata: dict[str, Any], bench_text: str
+        self,
+        directory: Path,
+        channels: Sequence[str],
+        metadata: dict[str, Any],
+        bench_text: str,
+        procedure_file: bytes | None = None,
     ) -> None:
         self.directory = directory
         self.channels = list(channels)
         self.metadata = dict(metadata)
         self.metadata.setdefault("status", "running")
+        if procedure_file is not None:
+            self.metadata["procedure_file"] = {
+                "copy": PROCEDURE_COPY,
+                "sha256": hashlib.sha256(procedure_file).hexdigest(),
+            }
         # Lock first, truncate after: a writer refused because the run is live touches nothing of it.
         self._samples = open(directory / SAMPLES_CSV, "a", encoding="utf-8", newline="")
         if fcntl is not None:
@@ -177,6 +191,8 @@ class RunWriter:
                 ) from exc
         self._samples.truncate(0)
         (directory / BENCH_SNAPSHOT).write_text(bench_text, encoding="utf-8")
+        if procedure_file is not None:
+            (directory / PROCEDURE_COPY).write_bytes(procedure_file)
         write_json_atomic(directory / METADATA, self.metadata)
         self._samples.write(",".join(["time_s", *self.channels]) + "\n")
         self._events = open(directory / EVENTS, "w", encoding="utf-8")

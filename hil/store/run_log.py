@@ -17,6 +17,7 @@ Imports hil's bench file parser, config reader, errors and the run-directory fil
 
 from __future__ import annotations
 
+import hashlib
 from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -31,9 +32,11 @@ if TYPE_CHECKING:
 from hil.store.run_directory import (
     ACCEPTANCE,
     BENCH_SNAPSHOT,
+    METADATA,
     NPSH3,
     POINTS,
     POINTS_CONVERTED,
+    PROCEDURE_COPY,
     REPLAY_INFO,
     is_replay_directory,
     read_csv_table,
@@ -95,6 +98,37 @@ class RunLog:
     @property
     def procedure(self) -> str:
         return str(self.metadata.get("procedure", "?"))
+
+    def procedure_file(self) -> Path | None:
+        """The copy of the procedure file this run ran, checked against its recorded SHA-256.
+
+        None for a procedure run by name (built-in or installed). A run of a file procedure made
+        before copies were kept, a missing copy or one that no longer matches its hash is a
+        :class:`~hil.core.errors.RunLogError` saying which: re-running "the same procedure" from
+        anything else could silently run other code.
+        """
+        recorded = self.metadata.get("procedure_file")
+        source = str(self.metadata.get("procedure_source", ""))
+        if recorded is None:
+            if source.startswith("file:"):
+                raise RunLogError(
+                    f"{self.directory}: the procedure came from a file ({source[5:].strip()}) but the run "
+                    f"directory keeps no copy of it (recorded before copies were kept): which code ran "
+                    "cannot be checked"
+                )
+            return None
+        if not isinstance(recorded, dict) or not isinstance(recorded.get("sha256"), str):
+            raise RunLogError(f"{self.directory / METADATA}: procedure_file: expected {{copy, sha256}}")
+        copy = self.directory / str(recorded.get("copy", PROCEDURE_COPY))
+        if not copy.is_file():
+            raise RunLogError(f"{copy}: missing: the copy of the procedure file this run ran")
+        digest = hashlib.sha256(copy.read_bytes()).hexdigest()
+        if digest != recorded["sha256"]:
+            raise RunLogError(
+                f"{copy}: changed since the run (SHA-256 {digest[:12]}..., recorded "
+                f"{recorded['sha256'][:12]}...): it is not the procedure that ran"
+            )
+        return copy
 
     @property
     def parameters(self) -> dict[str, Any]:

@@ -3,6 +3,7 @@ beside hil, run exactly like the built-in ones; declared measurements are judged
 
 from __future__ import annotations
 
+import hashlib
 import io
 import json
 import os
@@ -151,3 +152,46 @@ def test_an_installed_procedure_package_is_listed_with_its_origin_and_runs(tmp_p
     assert (
         too_fast.returncode == 2 and "exceeds max_speed_rpm" in too_fast.stderr
     )  # refused before connecting
+
+
+def test_replay_through_the_bench_reruns_exactly_the_procedure_file_that_ran(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # The tutorial's file, copied: the run must keep what it ran, whatever happens to the file later.
+    procedure = tmp_path / "my_run_in.py"
+    shutil.copy(RUN_IN, procedure)
+    runs = tmp_path / "runs"
+    args = ["run", str(procedure), "--bench", "sim", "--out", str(runs), "--quiet", "-p", "duration_s=10"]
+    assert main(args, out=io.StringIO()) == 0
+    directory = only_run(runs)
+    metadata = json.loads((directory / "metadata.json").read_text())
+    kept = directory / "procedure.py"
+    assert kept.read_bytes() == RUN_IN.read_bytes()
+    digest = hashlib.sha256(RUN_IN.read_bytes()).hexdigest()
+    assert metadata["procedure_file"] == {"copy": "procedure.py", "sha256": digest}
+    procedure.write_text("raise SystemExit('edited after the run')\n")  # the original changes or goes
+    out = io.StringIO()
+    assert main(["replay", str(directory), "--through-bench", "--out", str(tmp_path / "bench")], out=out) == 0
+    assert "identical to the recorded ones" in out.getvalue() or "within the wire formats'" in out.getvalue()
+    replayed = only_run(tmp_path / "bench")
+    assert json.loads((replayed / "metadata.json").read_text())["procedure"] == "run-in"
+    assert (replayed / "procedure.py").read_bytes() == kept.read_bytes()  # a replay keeps it too
+    original = pd.read_csv(directory / "measurements.csv")
+    again = pd.read_csv(replayed / "measurements.csv")
+    assert list(again["name"]) == list(original["name"]) and (again["verdict"] == original["verdict"]).all()
+
+    # A copy edited after the run is refused, naming the file: it is not the code that ran.
+    kept.write_text(kept.read_text().replace("high=80.0", "high=90.0"))
+    assert main(["replay", str(directory), "--through-bench", "--out", str(tmp_path / "bench2")]) == 2
+    err = capsys.readouterr().err
+    assert f"{kept}: changed since the run" in err and "Traceback" not in err
+    # A run of a file procedure that kept no copy (an older run) cannot be re-run, and says why.
+    kept.unlink()
+    del metadata["procedure_file"]
+    (directory / "metadata.json").write_text(json.dumps(metadata))
+    assert main(["replay", str(directory), "--through-bench", "--out", str(tmp_path / "bench3")]) == 2
+    assert "keeps no copy of it" in capsys.readouterr().err
+    assert not (tmp_path / "bench2").exists() and not (tmp_path / "bench3").exists()
+    kept.write_bytes(RUN_IN.read_bytes())  # left as it ran, for the end-of-session replay of every run
+    metadata["procedure_file"] = {"copy": "procedure.py", "sha256": digest}
+    (directory / "metadata.json").write_text(json.dumps(metadata))
