@@ -28,12 +28,12 @@ def format_calibration(calibration: Calibration, samples: int = 5) -> str:
         f"  impeller {d * 1e3:.1f} mm, fluid {model.fluid}, reference speed "
         f"{calibration.reference_speed_rpm:,.0f} rpm"
     )
-    if model.power_basis == "shaft":
-        lines.append("  power basis: shaft power (torque measured: eta is the pump's own efficiency)")
-    else:
-        lines.append(
-            "  power basis: electrical power (wire-to-water: no torque measured, eta includes the drive)"
-        )
+    why = (
+        "torque measured: eta is the pump's own efficiency"
+        if model.power_basis == "shaft"
+        else "no torque measured: eta includes the drive's losses"
+    )
+    lines.append(f"  power basis: {model.power_basis_label} ({why})")
     lines.append("")
     lines.append("Envelope")
     lo, hi = calibration.performance_phi_range
