@@ -148,8 +148,10 @@ def _measurements_table(rows: list[dict[str, Any]]) -> str:
     for r in rows:
         low = "-inf" if r["low"] != r["low"] else f"{r['low']:g}"
         high = "+inf" if r["high"] != r["high"] else f"{r['high']:g}"
+        tolerance = f"  ({r['tolerance']})" if r.get("tolerance") else ""
         lines.append(
             f"{r['name']:<30} {r['value']:>12.6g} {r['unit']:<6} {'[' + low + ', ' + high + ']':<24} {r['verdict']}"
+            + tolerance
         )
     return "\n".join(lines)
 

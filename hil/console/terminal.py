@@ -1,22 +1,24 @@
 """The terminal view of a live run: what the operator needs without a browser.
 
-On a terminal (stderr is a TTY) a panel redrawn a few times a wall second with rich: the live
-readings with their margins to the bench limits, the procedure's step with progress and time left,
-the steady-state judgement of the current point, the last events, and the trip or stop with its
-reason. When stderr is not a terminal (a log file, CI) it degrades to plain lines: one per
-progress message and one per notable event (read errors, steady windows, trips, stops, refused
-control requests), in the order they happened.
+On a terminal (stderr is a TTY) a panel redrawn a few times a wall second with rich: the live readings
+with their margins to the bench limits, the procedure's step with progress and time left, the
+steady-state judgement of the current point, the procedure's declared measurements with their limits
+and PASS/FAIL, the last events, and the trip or stop with its reason. When stderr is not a terminal (a
+log file, CI) it degrades to plain lines: one per progress message and one per notable event (read
+errors, steady windows, trips, stops, refused control requests), in the order they happened.
 
 Like the web console it is a subscriber of the run's stream, drawn from its own thread: it never
 slows or changes the run; only its pace is wall time (:data:`REFRESH_S`).
 
-Imports :mod:`hil.console.view`, :mod:`hil.console.feeds` and :mod:`hil.run.stream`.
+Imports :mod:`hil.console.view`, :mod:`hil.console.feeds`, :mod:`hil.analysis.measurements` and
+:mod:`hil.run.stream`.
 """
 
 from __future__ import annotations
 
 import math
 import threading
+from collections.abc import Mapping
 from typing import Any, TextIO
 
 from rich.console import Console, Group
@@ -26,9 +28,10 @@ from rich.progress_bar import ProgressBar
 from rich.table import Table
 from rich.text import Text
 
+from hil.analysis.measurements import MEASUREMENT_EVENT
 from hil.bench.config import BenchLimits
 from hil.console.feeds import StreamFeed
-from hil.console.view import NOTABLE_EVENTS, RunView
+from hil.console.view import NOTABLE_EVENTS, RunView, measurement_entry
 from hil.run.stream import Message, RunStream
 
 REFRESH_S = 0.25
@@ -47,9 +50,24 @@ def display(channel: str, value: float) -> tuple[str, str]:
     return (f"{shown:.0f}" if abs(shown) >= 1000 else f"{shown:.4g}"), unit
 
 
+def measurement_line(entry: Mapping[str, Any]) -> str:
+    """A measurement as the operator reads it: name = value unit [limits]: PASS or FAIL."""
+    low = "-inf" if entry.get("low") is None else f"{entry['low']:.6g}"
+    high = "+inf" if entry.get("high") is None else f"{entry['high']:.6g}"
+    tolerance = f" ({entry['tolerance']})" if entry.get("tolerance") else ""
+    return (
+        f"{entry['name']} = {entry['value']:.6g} {entry['unit']}, limits [{low}, {high}]{tolerance}: "
+        f"{entry['verdict']}"
+    )
+
+
 def event_line(event: dict[str, Any]) -> str:
     """One event as a short line: time, kind and its main fields."""
     kind = event.get("kind", "?")
+    if kind == MEASUREMENT_EVENT:
+        return f"{float(event.get('time_s', 0.0)):9.1f} s  measurement: " + measurement_line(
+            measurement_entry(event)
+        )
     skip = ("time_s", "kind", "detail", "limits", "labels")
     fields = ", ".join(f"{k}={_short(v)}" for k, v in event.items() if k not in skip)
     return f"{float(event.get('time_s', 0.0)):9.1f} s  {kind}" + (f": {fields}" if fields else "")
@@ -121,7 +139,8 @@ class TerminalView:
             if message.kind == "progress":
                 lines.append(str(message.fields.get("message", "")))
             elif message.kind == "event" and message.fields.get("kind") in NOTABLE_EVENTS:
-                if message.fields.get("kind") != "point":
+                # a point is announced by its progress message, a measurement by the runner's own line
+                if message.fields.get("kind") not in ("point", MEASUREMENT_EVENT):
                     lines.append(event_line(message.fields))
         if lines:
             self.out.write("".join(line + "\n" for line in lines))
@@ -162,6 +181,8 @@ class TerminalView:
                 )
             )
             parts.append(self._steady())
+        if view.measurements:
+            parts.append(self._measurements())
         events = [e for e in view.events if e.get("kind") in NOTABLE_EVENTS][-EVENTS_SHOWN:]
         if events:
             parts.append(Text("\n".join(event_line(e) for e in events), style="dim"))
@@ -177,6 +198,24 @@ class TerminalView:
             if safe.get("failed"):
                 text += f"  FAILED: {', '.join(safe['failed'])}"
         return Text(text, style="bold white on red")
+
+    def _measurements(self) -> Table:
+        table = Table(box=None, padding=(0, 1), show_edge=False)
+        for heading in ("measurement", "value", "unit", "limits", "verdict"):
+            table.add_column(heading, justify="right" if heading == "value" else "left")
+        for entry in self.view.measurements:
+            low = "-inf" if entry.get("low") is None else f"{entry['low']:.6g}"
+            high = "+inf" if entry.get("high") is None else f"{entry['high']:.6g}"
+            limits = f"[{low}, {high}]" + (f" {entry['tolerance']}" if entry.get("tolerance") else "")
+            verdict = entry["verdict"]
+            table.add_row(
+                entry["name"],
+                f"{entry['value']:.6g}",
+                str(entry["unit"]),
+                limits,
+                Text(verdict, style="bold green" if verdict == "PASS" else "bold red"),
+            )
+        return table
 
     def _readings(self) -> Table:
         table = Table(box=None, padding=(0, 1), show_edge=False)

@@ -4,21 +4,24 @@
 progress, steady-state judgements, end) and keeps what the operator needs: the latest reading of
 every channel with its margin to the bench limit, a bounded history for the strip charts, the
 operating points, the last events, the procedure's step with an estimate of the time left, the
-steady-state judgement of the current point, and the trip with its safe-state actions. The web
+steady-state judgement of the current point, the trip with its safe-state actions, and every declared
+measurement the procedure recorded with its limits and PASS/FAIL (in every update's summary). The web
 console sends :meth:`RunView.snapshot` and :meth:`RunView.delta` as JSON; the terminal view draws
 the same state. It is plain data in, plain data out: no threads, no I/O, no clock of its own.
 
-Imports :mod:`hil.bench.config` (the bench limits) and :mod:`hil.run.stream` (the message type).
+Imports :mod:`hil.bench.config` (the bench limits), :mod:`hil.analysis.measurements` (the one
+judgement of a measurement) and :mod:`hil.run.stream` (the message type).
 """
 
 from __future__ import annotations
 
 import math
 from collections import deque
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from hil.analysis.measurements import MEASUREMENT_EVENT, judge
 from hil.bench.config import BenchLimits
 from hil.run.stream import Message
 
@@ -40,6 +43,7 @@ NOTABLE_EVENTS = (
     "watchdog_error",
     "safe_state_error",
     "safe_state_unconfirmed",
+    MEASUREMENT_EVENT,
 )
 """Events the terminal view lists; the web console lists every event."""
 
@@ -112,6 +116,23 @@ def json_number(value: Any) -> Any:
     return value
 
 
+def measurement_entry(event: Mapping[str, Any]) -> dict[str, Any]:
+    """A ``measurement`` event as a viewer shows it, judged from its recorded value and limits
+    (:func:`hil.analysis.measurements.judge`, as the run directory's ``measurements.csv`` is)."""
+    low, high = event.get("low"), event.get("high")
+    value = float(event.get("value", math.nan))
+    return {
+        "name": event.get("name", "?"),
+        "value": value,
+        "unit": event.get("unit", ""),
+        "low": low,
+        "high": high,
+        "verdict": "PASS" if judge(value, low, high) else "FAIL",
+        "time_s": event.get("time_s"),
+        "tolerance": event.get("tolerance", ""),
+    }
+
+
 class RunView:
     """The state of one run as a viewer sees it (see the module docstring)."""
 
@@ -123,6 +144,7 @@ class RunView:
         self.latest: tuple[float, tuple[float, ...]] | None = None
         self.events: deque[dict[str, Any]] = deque(maxlen=EVENTS_KEPT)
         self.points: list[dict[str, Any]] = []
+        self.measurements: list[dict[str, Any]] = []
         self.progress: dict[str, Any] = {}
         self.steady: dict[str, Any] = {}
         self.trip: dict[str, Any] | None = None
@@ -167,6 +189,8 @@ class RunView:
                     "values": fields.get("values", {}),
                     "safe_state": None,
                 }
+            elif fields.get("kind") == MEASUREMENT_EVENT:
+                self.measurements.append(measurement_entry(fields))
             elif fields.get("kind") == "safe_state" and self.trip is not None:
                 self.trip["safe_state"] = {
                     "commanded": fields.get("commanded", []),
@@ -239,6 +263,7 @@ class RunView:
                 "progress": {**self.progress, "time_left_s": self.time_left_s()},
                 "steady": self.steady,
                 "trip": self.trip,
+                "measurements": self.measurements,
             }
         )
 

@@ -554,9 +554,19 @@ class Runner:
         value = float(value)
         passed = measurement.judge(value)
         verdict = "PASS" if passed else "FAIL"
+        graded = f" ({measurement.tolerance})" if measurement.tolerance else ""
         self.progress(
-            f"{measurement.name} = {value:.6g} {measurement.unit}, limits {measurement.describe_limits()}: {verdict}"
+            f"{measurement.name} = {value:.6g} {measurement.unit}, limits {measurement.describe_limits()}"
+            f"{graded}: {verdict}"
         )
+        extra: dict[str, Any] = {}
+        if measurement.grade is not None:
+            extra = {
+                "grade": measurement.grade,
+                "quantity": measurement.quantity,
+                "guarantee": measurement.guarantee,
+                "tolerance": measurement.tolerance,
+            }
         self.event(
             MEASUREMENT_EVENT,
             name=measurement.name,
@@ -566,6 +576,7 @@ class Runner:
             high=measurement.high,
             passed=passed,
             help=measurement.help,
+            **extra,
         )
         return passed
 

@@ -12,11 +12,15 @@ import subprocess
 import sys
 import tomllib
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 import pytest
+from websockets.sync.client import connect
 
 from hil.cli import main
+from hil.console.feeds import JournalFeed
+from hil.console.server import ConsoleServer
 
 REPO = Path(__file__).resolve().parents[2]
 RUN_IN = REPO / "examples" / "run_in.py"
@@ -195,3 +199,54 @@ def test_replay_through_the_bench_reruns_exactly_the_procedure_file_that_ran(
     kept.write_bytes(RUN_IN.read_bytes())  # left as it ran, for the end-of-session replay of every run
     metadata["procedure_file"] = {"copy": "procedure.py", "sha256": digest}
     (directory / "metadata.json").write_text(json.dumps(metadata))
+
+
+SPOT_CHECK = REPO / "examples" / "spot_check.py"
+
+
+def test_grade_tolerance_measurements_are_judged_stored_replayed_and_streamed_to_the_console(
+    tmp_path: Path,
+) -> None:
+    # The example's data-sheet values pass at grade 2B; a copy guaranteeing 0.50 L/s at grade 1U
+    # (0 .. +10 %: nothing short of the guarantee) fails on the same pump's 0.43 L/s.
+    strict = tmp_path / "strict_spot_check.py"
+    text = SPOT_CHECK.read_text()
+    assert 'grade="2B", quantity="flow", guarantee=0.00043' in text
+    strict.write_text(
+        text.replace(
+            'grade="2B", quantity="flow", guarantee=0.00043', 'grade="1U", quantity="flow", guarantee=0.00050'
+        )
+    )
+    out = io.StringIO()
+    runs = tmp_path / "runs"
+    assert main(["run", str(strict), "--bench", "sim", "--out", str(runs), "--quiet"], out=out) == 4
+    directory = only_run(runs)
+    measured = pd.read_csv(directory / "measurements.csv").set_index("name")
+    assert measured.loc["flow_m3_s", "verdict"] == "FAIL"
+    limits = (measured.loc["flow_m3_s", "low"], measured.loc["flow_m3_s", "high"])
+    assert limits == pytest.approx((0.00050, 0.00055))
+    assert measured.loc["flow_m3_s", "tolerance"].startswith("grade 1U flow tolerance around 0.0005 m3/s")
+    assert measured.loc["head_m", "verdict"] == "PASS"  # 203.5 m within 203 m +-5 %
+    assert (measured.loc["head_m", "low"], measured.loc["head_m", "high"]) == pytest.approx((192.85, 213.15))
+    assert "grade 1U flow tolerance" in out.getvalue()  # the run's closing table names the grade
+    assert main(["replay", str(directory)], out=io.StringIO()) == 0  # judged as recorded: replays exactly
+
+    # The console's stream (here of the finished run's journal, as `hil console RUN_DIR` serves it)
+    # carries every measurement with its limits and verdict.
+    feed = JournalFeed(directory)
+    server = ConsoleServer(feed, feed.bench.limits).start()
+    try:
+        with connect(server.url.replace("http://", "ws://") + "api/stream", open_timeout=120.0) as socket:
+            frames: list[dict[str, Any]] = []
+            while not frames or frames[-1]["status"] != "completed":
+                frames.append(json.loads(socket.recv(timeout=120.0)))
+    finally:
+        server.close()
+    shown = {m["name"]: m for m in frames[-1]["measurements"]}
+    assert shown["flow_m3_s"]["verdict"] == "FAIL" and shown["head_m"]["verdict"] == "PASS"
+    assert shown["flow_m3_s"]["low"] == pytest.approx(0.00050)
+    assert shown["flow_m3_s"]["tolerance"] == measured.loc["flow_m3_s", "tolerance"]
+    assert [e["name"] for f in frames for e in f["events"] if e["kind"] == "measurement"] == [
+        "flow_m3_s",
+        "head_m",
+    ]

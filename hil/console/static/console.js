@@ -213,6 +213,18 @@ function drawSteady() {
   }).join("");
 }
 
+// Declared measurements, judged as recorded (the summary carries them all: a procedure records few).
+function drawMeasurements() {
+  const shown = (state.summary.measurements || []).filter((m) => m.time_s === undefined || m.time_s <= cursorTime() + 1e-9);
+  const esc = (text) => String(text).replace(/&/g, "&amp;").replace(/</g, "&lt;");
+  const bound = (v, open) => (v === null || v === undefined ? open : fmt(v, 6));
+  $("measurements").tBodies[0].innerHTML = shown.length ? shown.map((m) =>
+    `<tr data-name="${esc(m.name)}" data-verdict="${m.verdict}"><td>${esc(m.name)}</td><td>${fmt(m.value, 6)} ${esc(m.unit)}</td>` +
+    `<td title="${esc(m.tolerance || "")}">[${bound(m.low, "-inf")}, ${bound(m.high, "+inf")}]${m.tolerance ? " " + esc(m.tolerance.split(" (")[0]) : ""}</td>` +
+    `<td class="${m.verdict === "PASS" ? "ok" : "bad"}">${m.verdict}</td></tr>`).join("")
+    : `<tr><td colspan="4">none recorded yet</td></tr>`;
+}
+
 function eventText(e) {
   const skip = new Set(["time_s", "kind", "detail", "limits", "labels"]);
   const fields = Object.entries(e).filter(([k]) => !skip.has(k)).map(([k, v]) =>
@@ -264,6 +276,7 @@ function drawAll() {
   drawCharts();
   drawReadings();
   drawSteady();
+  drawMeasurements();
   drawEvents();
   drawHQ();
 }
