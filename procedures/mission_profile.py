@@ -34,16 +34,20 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from hil.analysis.mission_profile import EVENT_KIND, IGNITION_EVENT, MissionRecord, Npsh3Table, boundary
 from hil.bench.config import BenchConfig, BenchGeometry
 from hil.core.errors import ConfigError
-from hil.model.flight_case import FlightCase, flight_case, requirements_case
-from hil.model.pump_model import load_pump_model
-from hil.model.requirements_file import load_requirements
-from hil.model.sizing.mission import load_mission
-from hil.model.thrust_profile import load_thrust_profile, throttle_segments
 from hil.run.procedure_api import Parameter, ProcedureRunner, ProcedureSpec
+
+if TYPE_CHECKING:
+    from hil.analysis.mission_profile import MissionRecord, Npsh3Table
+    from hil.model.flight_case import FlightCase
+
+# The flight case (the sizing model: scipy, thermochemistry) and the boundary model (numpy) are
+# imported where they are used, not when the procedure is listed: `hil procedures` and every other
+# procedure's `hil run` load this module too (hil.run.procedure_catalogue), and the sizing model
+# alone took 3 s of their start-up (python -X importtime -m hil.cli procedures).
 
 SAMPLE_MISSION = Path(__file__).resolve().parents[1] / "hil" / "data" / "lander_mission.toml"
 SIDES = ("fuel", "oxidiser")
@@ -170,6 +174,8 @@ def _mission_path(params: MissionProfileParameters) -> Path:
 
 def _npsh3_table(directory: str) -> Npsh3Table | None:
     """The measured NPSH3 curve of an npsh3 run (its ``npsh3.csv``: flow, speed and NPSH3 per row)."""
+    from hil.analysis.mission_profile import Npsh3Table
+
     if not directory:
         return None
     csv = Path(directory) / "npsh3.csv"
@@ -197,6 +203,11 @@ def _npsh3_table(directory: str) -> Npsh3Table | None:
 def _sized_case(params: MissionProfileParameters, geometry: BenchGeometry) -> tuple[FlightCase, Path]:
     """The flight case: the ``hil optimize`` report's design and requirements when one is given,
     else the mission sized around this prototype; and the mission file it came from."""
+    from hil.model.flight_case import flight_case, requirements_case
+    from hil.model.pump_model import load_pump_model
+    from hil.model.requirements_file import load_requirements
+    from hil.model.sizing.mission import load_mission
+
     side = SIDES[params.side]
     if not params.requirements:
         path = _mission_path(params)
@@ -227,6 +238,8 @@ def _sized_case(params: MissionProfileParameters, geometry: BenchGeometry) -> tu
 
 def build_record(params: MissionProfileParameters, geometry: BenchGeometry) -> MissionRecord:
     """The flight case of these parameters on this bench (also what ``check`` validates)."""
+    from hil.model.thrust_profile import load_thrust_profile, throttle_segments
+
     case, path = _sized_case(params, geometry)
     sources = {
         "mission": str(path),
@@ -300,6 +313,8 @@ class _Loop:
         return self.record.burn.segment_starts_s()[index] + self.record.burn.segments[index][0]
 
     def step(self, mission_time_s: float) -> None:
+        from hil.analysis.mission_profile import boundary
+
         runner, record = self.runner, self.record
         now = runner.now_s()
         m = runner.window_means(now - 0.5 * runner.tick_s, now)
@@ -355,6 +370,8 @@ class _Loop:
 
 
 def run(runner: ProcedureRunner, params: MissionProfileParameters) -> None:
+    from hil.analysis.mission_profile import EVENT_KIND, IGNITION_EVENT, boundary
+
     record = build_record(params, runner.geometry)
     runner.event(EVENT_KIND, record=record.as_dict())
     start = boundary(record, 0.0, record.nominal_flow_m3_s(0.0))

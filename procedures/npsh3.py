@@ -49,12 +49,17 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from hil.bench.config import BenchConfig
 from hil.core.errors import ConfigError
-from hil.results.npsh3 import METADATA_KEY, Npsh3Row, npsh3_curve, npsh3_rows
 from hil.run.procedure_api import Parameter, Point, ProcedureRunner, ProcedureSpec
+
+if TYPE_CHECKING:
+    from hil.results.npsh3 import Npsh3Row
+
+# hil.results.npsh3 (numpy, the fits and the uncertainty model) is imported where the run uses it, not
+# when the procedure is listed: `hil procedures` and every other procedure's `hil run` load this module.
 
 HEAD_DROP_THRESHOLD = 0.97  # NPSH3: the head 3 % below its non-cavitating value
 MIN_VALVE_OPENING = 0.05  # the flow hold never closes the valve further (dead-heading the pump)
@@ -449,6 +454,8 @@ def _row_event(runner: ProcedureRunner, row: Npsh3Row) -> None:
 
 
 def run(runner: ProcedureRunner, params: Npsh3Parameters) -> None:
+    from hil.results.npsh3 import METADATA_KEY, npsh3_curve, npsh3_rows
+
     geometry = runner.geometry
     runner.record_metadata(
         **{

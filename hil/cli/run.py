@@ -46,10 +46,7 @@ def _stage_printer(message: str) -> None:
 def _run(args: argparse.Namespace, out: TextIO, stop: Any) -> int:
     from hil.bench.config import load_bench
     from hil.console.watch import watching
-    from hil.fleet.catalogue import record_run
     from hil.results.acceptance_settings import SETTINGS_KEY, resolve_settings
-    from hil.results.npsh3 import format_npsh3_table
-    from hil.results.verdict_text import format_verdict_table
     from hil.run.procedure_catalogue import load
     from hil.run.session import run_procedure
     from hil.run.stream import RunStream
@@ -93,8 +90,12 @@ def _run(args: argparse.Namespace, out: TextIO, stop: Any) -> int:
             procedure_file=source.content,
         )
     # Derived from the closed run directory, exactly as ``hil replay`` derives them (imported only
-    # now: the derive step needs pandas, which would delay the run's first tick).
+    # now: the derive step needs pandas, the catalogue the fleet package (tomlkit, the campaign
+    # model), which would delay the run's first tick).
+    from hil.fleet.catalogue import record_run
     from hil.results.derive import derive_run
+    from hil.results.npsh3 import format_npsh3_table
+    from hil.results.verdict_text import format_verdict_table
 
     derived = derive_run(result.directory)
     acceptance = derived.acceptance

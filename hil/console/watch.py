@@ -1,6 +1,8 @@
 """Opening and closing the live views around one run (``hil run --console``, the terminal view).
 
-Imports the console's own modules and :mod:`hil.run.stream`.
+Imports the console's own modules and :mod:`hil.run.stream`. The web server (uvicorn, starlette,
+asyncio) and the terminal view (rich) are imported only when the run asks for them: every ``hil run``
+imports this module, and the web server alone took a third of a second of its start-up.
 """
 
 from __future__ import annotations
@@ -8,14 +10,14 @@ from __future__ import annotations
 import sys
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
 from hil.bench.config import BenchLimits
-from hil.console.feeds import StreamFeed
-from hil.console.server import ConsoleServer, is_loopback
-from hil.console.terminal import TerminalView
 from hil.core.errors import ConfigError
 from hil.run.stream import RunStream
+
+if TYPE_CHECKING:
+    from hil.console.server import ConsoleServer
 
 
 @contextmanager
@@ -37,6 +39,9 @@ def watching(
     with ExitStack() as stack:
         server = None
         if console:
+            from hil.console.feeds import StreamFeed
+            from hil.console.server import ConsoleServer, is_loopback
+
             try:
                 server = ConsoleServer(StreamFeed(stream), limits, stream, bind=bind, port=port)
             except OSError as exc:
@@ -55,6 +60,8 @@ def watching(
                 )
             err.flush()
         if terminal:
+            from hil.console.terminal import TerminalView
+
             view = TerminalView(stream, limits, err, interactive=err.isatty())
             view.start()
             stack.callback(view.close)

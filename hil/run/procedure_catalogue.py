@@ -30,11 +30,13 @@ import importlib.util
 import os
 import sys
 from dataclasses import dataclass, field
-from importlib import metadata
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from hil.core.errors import ConfigError
+
+if TYPE_CHECKING:
+    from importlib import metadata
 
 ENTRY_POINT_GROUP = "hil.procedures"
 BUILTIN = {
@@ -70,6 +72,10 @@ def is_path(name: str) -> bool:
 
 
 def _entry_points() -> list[metadata.EntryPoint]:
+    # imported here: a built-in procedure (every `hil run NAME` of one) never needs the installed
+    # packages' metadata, whose import (email, zipfile, csv) is a tenth of a second
+    from importlib import metadata
+
     return sorted(metadata.entry_points(group=ENTRY_POINT_GROUP), key=lambda ep: ep.name)
 
 
