@@ -25,9 +25,10 @@ import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from hil.analysis.grades import Grade, GradeValue, load_grade_table
+if TYPE_CHECKING:
+    from hil.analysis.grades import Grade, GradeValue
 
 MEASUREMENT_EVENT = "measurement"
 COLUMNS = ("name", "value", "unit", "low", "high", "verdict", "time_s", "help")
@@ -82,6 +83,10 @@ class Measurement:
         if self.guarantee is None or not math.isfinite(self.guarantee) or self.guarantee <= 0:
             raise ValueError(f"{where}: a grade needs a positive guarantee value, got {self.guarantee!r}")
         assert self.grade is not None
+        # imported here: the grade table brings numpy (via the steady-state limits), and every procedure
+        # module imports this one, so `hil procedures` would pay for it on every listing
+        from hil.analysis.grades import load_grade_table
+
         grade = load_grade_table(self.grades).grade(self.grade, self.pump_input_power_w)
         low, high, used = grade_limits(grade, self.quantity, self.guarantee, where)
         verified = "verified" if all(v.verified for v in used) else "UNVERIFIED table values"
