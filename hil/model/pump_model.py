@@ -531,4 +531,33 @@ def _parse_model(data: Any, source: str) -> PumpModel:
         bench_drive=bench_drive,
     )
     top.finish()
+    _check_physical(model, top)
     return model
+
+
+def _check_physical(model: PumpModel, top: Section) -> None:
+    """The curves must describe a pump over the envelope they claim: psi > 0, eta in (0, 1], sigma3 > 0.
+
+    A file that passes the schema can still say nonsense (an efficiency of 2.0, a negative NPSH3
+    coefficient); the sizing would turn it into a pump that creates energy or never cavitates.
+    """
+    env = model.envelope
+    grid = np.linspace(env.phi_min, env.phi_max, 201)
+    checks: list[tuple[str, FittedPolynomial | None, str, float, float]] = [
+        ("psi", model.psi_fit, "head coefficient", 0.0, np.inf),
+        ("eta", model.eta_fit, "efficiency", 0.0, 1.0),
+        ("sigma3", model.sigma3_fit, "NPSH3 coefficient", 0.0, np.inf),
+    ]
+    for key, fit, label, lo, hi in checks:
+        if fit is None:
+            continue
+        values = np.asarray(fit.value(grid), dtype=float)
+        bad = np.flatnonzero(~((values > lo) & (values <= hi)))
+        if bad.size:
+            i = int(bad[np.argmax(np.abs(values[bad] - np.clip(values[bad], lo, hi)))])
+            allowed = "in (0, 1]" if np.isfinite(hi) else "positive"
+            raise top.error(
+                f"{key}.coefficients",
+                f"give {label} {values[i]:.4g} at flow coefficient {grid[i]:.4g}, inside the envelope "
+                f"{env.phi_min:.4g}..{env.phi_max:.4g}: a pump's {label} must be {allowed} there",
+            )

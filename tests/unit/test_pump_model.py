@@ -34,7 +34,9 @@ def _model(sigma3: FittedPolynomial | None = None, drive: DriveEfficiencyMap | N
         impeller_diameter_m=0.05,
         fluid="water",
         psi_fit=FittedPolynomial((-1000.0, 0.0, 5.0), _zero_cov(3)),
-        eta_fit=FittedPolynomial((-2000.0, 60.0, 0.0), _zero_cov(3)),
+        eta_fit=FittedPolynomial(
+            (-2000.0, 61.0, 0.0), _zero_cov(3)
+        ),  # 0.03 at phi_max, positive over the envelope
         sigma3_fit=sigma3,
         drive=drive,
         envelope=PumpEnvelope(phi_min=0.01, phi_max=0.03, speed_rpm_min=10_000.0, speed_rpm_max=40_000.0),

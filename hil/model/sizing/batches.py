@@ -19,6 +19,31 @@ __all__ = ["ElectricBatch", "MassBatch", "PressureFedBatch", "PumpBatch"]
 Array = NDArray[np.float64]
 
 
+_PHYSICAL = "masses finite and non-negative"
+_CLOSES = "rocket equation closes"
+_BOTTLE = "pressurant bottle pressure"
+
+
+def _worst(names: list[str], values: Array) -> tuple[str, float]:
+    """The most violated constraint, named by its cause where one failure implies another.
+
+    A bottle that cannot feed its regulator gives a negative pressurant mass, so the mass iteration
+    and the physical-mass check fail with it: the bottle is named. Unphysical masses otherwise yield
+    to any other violated constraint.
+    """
+    order = [int(j) for j in np.argsort(values, kind="stable")]
+    i = order[0]
+    violated = [j for j in order if values[j] < 0]
+    if names[i] == _PHYSICAL or names[i].startswith(_CLOSES):
+        bottle = [j for j in violated if names[j].startswith(_BOTTLE)]
+        others = [j for j in violated if names[j] != _PHYSICAL]
+        if bottle:
+            i = bottle[0]
+        elif names[i] == _PHYSICAL and others:
+            i = others[0]
+    return names[i], float(values[i])
+
+
 @dataclass
 class PumpBatch:
     """One propellant's pump over all designs (rows) and points (columns; column 0 = design point)."""
@@ -73,6 +98,8 @@ class MassBatch:
     burn_time_s: Array
     battery_energy_limited: NDArray[np.bool_]
     converged: NDArray[np.bool_]
+    physical: NDArray[np.bool_] = field(default_factory=lambda: np.ones(1, dtype=bool))
+    """Every mass finite and non-negative (false: overflowed or impossible inputs, not a design)."""
     battery_capacity_wh: Array | None = None
     battery_rate_limited: NDArray[np.bool_] | None = None
     fuel_tank_at_min_gauge: NDArray[np.bool_] | None = None
@@ -148,8 +175,7 @@ class ElectricBatch:
         return np.all(self.constraints >= -tolerance, axis=1) & self.masses.converged
 
     def worst_constraint(self, row: int = 0) -> tuple[str, float]:
-        i = int(np.argmin(self.constraints[row]))
-        return self.constraint_names[i], float(self.constraints[row, i])
+        return _worst(self.constraint_names, self.constraints[row])
 
 
 @dataclass
@@ -171,3 +197,6 @@ class PressureFedBatch:
 
     def feasible(self, tolerance: float = 1e-6) -> NDArray[np.bool_]:
         return np.all(self.constraints >= -tolerance, axis=1) & self.masses.converged
+
+    def worst_constraint(self, row: int = 0) -> tuple[str, float]:
+        return _worst(self.constraint_names, self.constraints[row])

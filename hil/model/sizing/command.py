@@ -184,11 +184,15 @@ def build_report(
     }
     report["mass_breakdown"] = {
         "electric_pump_fed": batch.masses.breakdown(),
-        "pressure_fed": baseline.evaluation.masses.breakdown(),
+        "pressure_fed": baseline.evaluation.masses.breakdown() if baseline.feasible else None,
     }
-    saving = baseline.total_mass_kg - electric.total_mass_kg
-    report["electric_saving_kg"] = saving
-    report["lighter_option"] = "electric_pump_fed" if saving > 0 else "pressure_fed"
+    if baseline.feasible:
+        saving = baseline.total_mass_kg - electric.total_mass_kg
+        report["electric_saving_kg"] = saving
+        report["lighter_option"] = "electric_pump_fed" if saving > 0 else "pressure_fed"
+    else:  # only the electric option closes: there is no saving to state
+        report["electric_saving_kg"] = None
+        report["lighter_option"] = "electric_pump_fed"
     report["sensitivity"] = [
         _sensitivity_dict(s)
         for s in mass_sensitivities(inputs, pump_model, electric, extrapolate=extrapolate)
@@ -274,6 +278,15 @@ def _minimum_gauge(batch: ElectricBatch | PressureFedBatch) -> list[str]:
 
 def _pressure_fed_dict(result: PressureFedResult) -> dict[str, Any]:
     batch = result.evaluation
+    if not result.feasible:
+        name, value = batch.worst_constraint()
+        return {
+            "feasible": False,
+            "infeasible_reason": f"{name} (constraint value {value:.3g})",
+            "chamber_pressure_pa": None,
+            "total_mass_kg": None,
+            "tanks_at_minimum_gauge": [],
+        }
     return {
         "feasible": result.feasible,
         "chamber_pressure_pa": result.chamber_pressure_pa,

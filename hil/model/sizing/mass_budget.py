@@ -62,8 +62,40 @@ def size_masses(
     """Tanks, pressurant, battery and propellant for every row; returns masses and the bottle margin.
 
     ``energy_per_usable_kg`` is the electrical energy the burn draws per kg of usable propellant (the
-    burn time grows with the propellant). The delta-v case iterates to a fixed point.
+    burn time grows with the propellant). The delta-v case iterates to a fixed point. Overflow in a
+    hopeless row is expected (a rocket equation that cannot close): such rows come back flagged
+    (``converged`` or ``physical`` false), so numpy's floating-point warnings are silenced here.
     """
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+        return _size_masses(
+            inputs,
+            isp,
+            tank_design_pressure_f,
+            tank_design_pressure_o,
+            regulated_pressure_f,
+            regulated_pressure_o,
+            blowdown,
+            electric_fixed_kg,
+            peak_power_w,
+            energy_per_usable_kg,
+            mixture_ratio,
+        )
+
+
+def _size_masses(
+    inputs: SizingInputs,
+    isp: Array,
+    tank_design_pressure_f: Array,
+    tank_design_pressure_o: Array,
+    regulated_pressure_f: Array | None,
+    regulated_pressure_o: Array | None,
+    blowdown: bool,
+    electric_fixed_kg: dict[str, Array] | None,
+    peak_power_w: Array | None,
+    energy_per_usable_kg: Array | None,
+    mixture_ratio: Array | None = None,
+) -> tuple[MassBatch, Array]:
+    """The body of :func:`size_masses`."""
     n = isp.shape[0]
     eng, props, margins, tanks, press, elec = (
         inputs.engine,
@@ -259,6 +291,17 @@ def size_masses(
             if np.all(change < _MASS_TOLERANCE):
                 break
         converged = (change < 1e-6) & (closable > 0) & np.isfinite(usable)
+    # A design whose masses overflow or come out negative (inputs at the edge of arithmetic, a bottle
+    # that cannot feed its regulator) is not a design: the flag becomes a constraint, so every caller
+    # treats it as infeasible and no output prints its numbers as masses.
+    parts = ("usable", "rr", "tank_f", "tank_o", "gas", "bottle", "battery")
+    physical = np.ones(n, dtype=bool)
+    for name in parts:
+        value = np.asarray(m[name], dtype=float) * np.ones(n)
+        physical &= np.isfinite(value) & (value >= 0.0)
+    for value in fixed.values():
+        arr = np.asarray(value, dtype=float) * np.ones(n)
+        physical &= np.isfinite(arr) & (arr >= 0.0)
 
     at_min_gauge = _at_minimum_gauge(inputs, m)
     batch = MassBatch(
@@ -281,6 +324,7 @@ def size_masses(
         burn_time_s=np.asarray(comp.burn_time_s(m["usable"], mdot1, throttle[1:], tau)) * np.ones(n),
         battery_energy_limited=m["energy_limited"].astype(bool),
         converged=converged,
+        physical=physical,
         battery_capacity_wh=np.asarray(m["battery"])
         / inputs.electric.battery_packing_factor
         * inputs.electric.battery_specific_energy_wh_kg,

@@ -102,11 +102,26 @@ def _parse_uncertainty(sec: Section) -> InputUncertainty:
     return InputUncertainty(**values)
 
 
+# Physical ceilings: far beyond any stage, so that they refuse only nonsense (1e300 reaches the model
+# as an overflow, not as an answer). A stage whose numbers are merely hard (a delta-v no chemical
+# stage delivers) passes and is reported infeasible by the optimiser instead.
+MAX_DELTA_V_M_S = 1.0e5
+MAX_TOTAL_IMPULSE_N_S = 1.0e11  # about 20 Saturn V first stages
+MAX_MASS_KG = 1.0e7
+MAX_THRUST_N = 1.0e8
+MAX_ISP_S = 1000.0  # well above any chemical propellant's (LOX/LH2 about 460 s)
+MAX_PRESSURE_PA = 1.0e9
+MAX_MATERIAL_DENSITY_KG_M3 = 25_000.0
+MIN_ALLOWABLE_STRESS_PA, MAX_ALLOWABLE_STRESS_PA = 1.0e6, 1.0e10
+
+
 def _parse_mission_section(sec: Section) -> MissionSpec:
     name = sec.string("name", "mission")
-    delta_v = sec.positive("delta_v_m_s", None)
-    impulse = sec.positive("total_impulse_n_s", None)
-    dry = sec.optional_number("dry_mass_kg", minimum=0.0)
+    delta_v = sec.optional_number("delta_v_m_s", minimum=0.0, maximum=MAX_DELTA_V_M_S, exclusive_minimum=True)
+    impulse = sec.optional_number(
+        "total_impulse_n_s", minimum=0.0, maximum=MAX_TOTAL_IMPULSE_N_S, exclusive_minimum=True
+    )
+    dry = sec.optional_number("dry_mass_kg", minimum=0.0, maximum=MAX_MASS_KG)
     sec.finish()
     if (delta_v is None) == (impulse is None):
         raise ConfigError(sec.source, "mission", "expected exactly one of delta_v_m_s or total_impulse_n_s")
@@ -120,7 +135,7 @@ def _parse_mission_section(sec: Section) -> MissionSpec:
 
 def _parse_engine(sec: Section) -> EngineSpec:
     d = EngineSpec()
-    thrust = sec.positive("thrust_n")
+    thrust = sec.number("thrust_n", minimum=0.0, maximum=MAX_THRUST_N, exclusive_minimum=True)
     sources = [key for key in ("isp_s", "isp_table", "cea") if sec.has(key)]
     if len(sources) != 1:
         problem = "missing (required)" if not sources else f"given together with {', '.join(sources[1:])}"
@@ -128,7 +143,7 @@ def _parse_engine(sec: Section) -> EngineSpec:
             "isp_s" if not sources else sources[0],
             f"{problem}: give exactly one of isp_s, [engine.isp_table] or [engine.cea]",
         )
-    isp = sec.positive("isp_s", d.isp_s)
+    isp = sec.number("isp_s", d.isp_s, minimum=0.0, maximum=MAX_ISP_S, exclusive_minimum=True)
     isp_table = _parse_isp_table(sec.section("isp_table")) if sec.has("isp_table") else None
     mixture = sec.positive("mixture_ratio")
     profile = _parse_profile(sec) if sec.has("throttle") else d.throttle_profile
@@ -136,7 +151,13 @@ def _parse_engine(sec: Section) -> EngineSpec:
         thrust_n=thrust,
         isp_s=isp,
         mixture_ratio=mixture,
-        chamber_pressure_pa=sec.positive("chamber_pressure_pa", d.chamber_pressure_pa),
+        chamber_pressure_pa=sec.number(
+            "chamber_pressure_pa",
+            d.chamber_pressure_pa,
+            minimum=0.0,
+            maximum=MAX_PRESSURE_PA,
+            exclusive_minimum=True,
+        ),
         isp_per_chamber_pressure_s_per_pa=sec.number("isp_per_chamber_pressure_s_per_pa", 0.0, minimum=0.0),
         injector_drop_fraction=sec.number(
             "injector_drop_fraction", d.injector_drop_fraction, minimum=0.0, maximum=2.0
@@ -144,7 +165,9 @@ def _parse_engine(sec: Section) -> EngineSpec:
         fuel_line_loss_pa=sec.number("fuel_line_loss_pa", d.fuel_line_loss_pa, minimum=0.0),
         oxidiser_line_loss_pa=sec.number("oxidiser_line_loss_pa", d.oxidiser_line_loss_pa, minimum=0.0),
         suction_line_loss_pa=sec.number("suction_line_loss_pa", d.suction_line_loss_pa, minimum=0.0),
-        fixed_hardware_mass_kg=sec.number("fixed_hardware_mass_kg", d.fixed_hardware_mass_kg, minimum=0.0),
+        fixed_hardware_mass_kg=sec.number(
+            "fixed_hardware_mass_kg", d.fixed_hardware_mass_kg, minimum=0.0, maximum=MAX_MASS_KG
+        ),
         throttle_profile=profile,
         isp_table=isp_table,
     )
@@ -155,7 +178,7 @@ def _parse_engine(sec: Section) -> EngineSpec:
 
 def _parse_isp_table(sec: Section) -> tuple[tuple[float, float], ...]:
     pressures = sec.number_list("chamber_pressure_pa", minimum=0.0, exclusive_minimum=True, min_length=2)
-    values = sec.number_list("isp_s", minimum=0.0, exclusive_minimum=True, min_length=2)
+    values = sec.number_list("isp_s", minimum=0.0, maximum=MAX_ISP_S, exclusive_minimum=True, min_length=2)
     sec.finish()
     if len(values) != len(pressures):
         raise sec.error(
@@ -301,8 +324,12 @@ def _material(sec: Section, key: str, default: TankMaterial) -> TankMaterial:
     if isinstance(raw, dict):
         sub = sec.section(key)
         name = sub.string("name", "custom")
-        density = sub.positive("density_kg_m3")
-        stress = sub.positive("allowable_stress_pa")
+        density = sub.number(
+            "density_kg_m3", minimum=0.0, maximum=MAX_MATERIAL_DENSITY_KG_M3, exclusive_minimum=True
+        )
+        stress = sub.number(
+            "allowable_stress_pa", minimum=MIN_ALLOWABLE_STRESS_PA, maximum=MAX_ALLOWABLE_STRESS_PA
+        )
         text = sub.string("source", "user-supplied values in the mission file")
         sub.finish()
         return TankMaterial(name, density, stress, text)
@@ -328,7 +355,13 @@ def _parse_pressurant(sec: Section) -> PressurantSpec:
     d = PressurantSpec()
     spec = PressurantSpec(
         gas_constant_j_kg_k=sec.positive("gas_constant_j_kg_k", d.gas_constant_j_kg_k),
-        storage_pressure_pa=sec.positive("storage_pressure_pa", d.storage_pressure_pa),
+        storage_pressure_pa=sec.number(
+            "storage_pressure_pa",
+            d.storage_pressure_pa,
+            minimum=0.0,
+            maximum=MAX_PRESSURE_PA,
+            exclusive_minimum=True,
+        ),
         temperature_k=sec.positive("temperature_k", d.temperature_k),
         polytropic_exponent=sec.number(
             "polytropic_exponent", d.polytropic_exponent, minimum=1.0, maximum=1.7

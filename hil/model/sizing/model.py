@@ -48,6 +48,7 @@ split into: :mod:`~hil.model.sizing.pump_curves` (the scaled pump), :mod:`~hil.m
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass
 
@@ -321,24 +322,28 @@ def evaluate_electric(
     )
     energy = energy_per_kg * masses.usable_propellant_kg
 
-    names: list[str] = []
-    columns: list[Array] = []
     span = curves.envelope_hi - curves.envelope_lo
     lo_c, hi_c = (
         (curves.phi_lo, curves.phi_hi) if curves.extrapolate else (curves.envelope_lo, curves.envelope_hi)
     )
     margin = inputs.margins.npsh_margin
-    for label, pump in (("fuel", fuel), ("oxidiser", ox)):
-        for j in range(throttle.size):
-            point = "design point" if j == 0 else f"segment {j}"
-            names.append(f"{label} NPSHA >= {margin:g} x NPSH3 at {point}")
-            columns.append(pump.npsha_m[:, j] / (margin * pump.npsh3_m[:, j]) - 1.0)
-            names.append(f"{label} flow coefficient >= {lo_c:.4g} at {point}")
-            columns.append((pump.phi[:, j] - lo_c) / span)
-            names.append(f"{label} flow coefficient <= {hi_c:.4g} at {point}")
-            columns.append((hi_c - pump.phi[:, j]) / span)
-            names.append(f"{label} pump pressure rise > 0 at {point}")
-            columns.append(pump.required_pressure_rise_pa[:, j] / pump.discharge_pressure_pa[:, j] - 0.02)
+    # Four constraints per pump and point, interleaved point by point ([..., point j: NPSH, phi low,
+    # phi high, rise, ...]) as whole arrays: a profile of thousands of segments costs numpy time, not
+    # a Python loop per segment.
+    blocks: list[Array] = []
+    for pump in (fuel, ox):
+        per_point = np.stack(
+            [
+                pump.npsha_m / (margin * pump.npsh3_m) - 1.0,
+                (pump.phi - lo_c) / span,
+                (hi_c - pump.phi) / span,
+                pump.required_pressure_rise_pa / pump.discharge_pressure_pa - 0.02,
+            ],
+            axis=2,
+        )
+        blocks.append(per_point.reshape(per_point.shape[0], -1))
+    names = list(_pump_constraint_names(margin, lo_c, hi_c, throttle.size))
+    columns: list[Array] = []
     if not blowdown:
         names.append("pressurant bottle pressure above regulator inlet need")
         columns.append(bottle_margin)
@@ -347,7 +352,11 @@ def evaluate_electric(
         columns.append((elec.max_electrical_power_w - peak_power) / elec.max_electrical_power_w)
     names.append("rocket equation closes (mass iteration converged)")
     columns.append(np.where(masses.converged, 1.0, -1.0))
+    names.append("masses finite and non-negative")
+    columns.append(np.where(masses.physical, 1.0, -1.0))
+    blocks.append(np.stack(columns, axis=1))
 
+    constraints = np.nan_to_num(np.concatenate(blocks, axis=1), nan=-1.0, posinf=1.0, neginf=-1.0)
     return ElectricBatch(
         designs=x,
         isp_s=isp,
@@ -358,7 +367,7 @@ def evaluate_electric(
         masses=masses,
         peak_electrical_power_w=peak_power,
         electrical_energy_j=energy,
-        constraints=np.stack(columns, axis=1),
+        constraints=constraints,
         constraint_names=names,
         uses_assumed_npsh3=curves.uses_assumed_npsh3,
         phi_bracket=(lo_c, hi_c),
@@ -367,6 +376,26 @@ def evaluate_electric(
             label: _power_basis(model, elec.pump_efficiency(label)) for label in ("fuel", "oxidiser")
         },
     )
+
+
+@functools.lru_cache(maxsize=16)
+def _pump_constraint_names(margin: float, lo_c: float, hi_c: float, points: int) -> tuple[str, ...]:
+    """Names of the per-point pump constraints, in the order :func:`evaluate_electric` stacks them.
+
+    A pure function of its arguments, cached because the optimiser asks for the same names at every
+    evaluation and a long profile has thousands of them.
+    """
+    names: list[str] = []
+    for label in ("fuel", "oxidiser"):
+        for j in range(points):
+            point = "design point" if j == 0 else f"segment {j}"
+            names += [
+                f"{label} NPSHA >= {margin:g} x NPSH3 at {point}",
+                f"{label} flow coefficient >= {lo_c:.4g} at {point}",
+                f"{label} flow coefficient <= {hi_c:.4g} at {point}",
+                f"{label} pump pressure rise > 0 at {point}",
+            ]
+    return tuple(names)
 
 
 def _power_basis(model: PumpModel, stated_efficiency: float | None) -> str:
@@ -406,7 +435,19 @@ def evaluate_pressure_fed(
         )
     )
     masses, bottle_margin = size_masses(inputs, isp, p_f, p_o, p_f, p_o, False, None, None, None, r)
-    constraints = np.stack([bottle_margin, np.where(masses.converged, 1.0, -1.0)], axis=1)
+    constraints = np.nan_to_num(
+        np.stack(
+            [
+                bottle_margin,
+                np.where(masses.converged, 1.0, -1.0),
+                np.where(masses.physical, 1.0, -1.0),
+            ],
+            axis=1,
+        ),
+        nan=-1.0,
+        posinf=1.0,
+        neginf=-1.0,
+    )
     return PressureFedBatch(
         chamber_pressure_pa=pc,
         isp_s=isp,
@@ -418,6 +459,7 @@ def evaluate_pressure_fed(
         constraint_names=[
             "pressurant bottle pressure above regulator inlet need",
             "rocket equation closes (mass iteration converged)",
+            "masses finite and non-negative",
         ],
     )
 

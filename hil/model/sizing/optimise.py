@@ -62,6 +62,7 @@ __all__ = [
 _FEASIBILITY_TOLERANCE = 1e-6
 _SCREENING_POINTS = 1024
 _FD_STEP = 1e-6
+_UNPHYSICAL_OBJECTIVE = 1e12
 
 
 class InfeasibleDesignError(HilError, ValueError):
@@ -201,9 +202,9 @@ class _Problem:
         return batch
 
     def objective_values(self, batch: ElectricBatch) -> NDArray[np.float64]:
-        if self.objective == "peak_power":
-            return batch.peak_electrical_power_w
-        return batch.total_mass_kg
+        values = batch.peak_electrical_power_w if self.objective == "peak_power" else batch.total_mass_kg
+        # An overflowed design (flagged infeasible by the model) must not poison the search.
+        return np.where(np.isfinite(values), values, _UNPHYSICAL_OBJECTIVE)
 
     def _fd(
         self, u: NDArray[np.float64]
@@ -363,9 +364,11 @@ def _binding(problem: _Problem, u: NDArray[np.float64], batch: ElectricBatch) ->
         if not problem.free[i]:
             label, scale, unit = _VARIABLE_TEXT[name]
             out.append(Binding("fixed", name, f"{label} fixed at {_value(design[i] * scale, unit)}", None))
-    if problem.dimension == 0:
-        return out
+    if problem.dimension == 0 or not bool(batch.feasible(_FEASIBILITY_TOLERANCE)[0]):
+        return out  # an infeasible point has no active set worth pricing
     _, grad_f, g, jac_g = problem._fd(np.asarray(u, dtype=float))
+    if not (np.all(np.isfinite(grad_f)) and np.all(np.isfinite(jac_g))):
+        return out
     free_names = [n for n, free in zip(DESIGN_VARIABLES, problem.free) if free]
     free_idx = np.flatnonzero(problem.free)
     columns: list[NDArray[np.float64]] = []

@@ -40,12 +40,17 @@ def format_report(report: dict[str, Any]) -> str:
     if report["electric_pump_fed"] is None:
         lines.append("No feasible electric-pump-fed design within the bounds and the calibrated envelope.")
         lines.append(f"  tightest constraint: {report['infeasible_reason']}")
-        if not report["extrapolate"]:
+        if not report["extrapolate"] and "flow coefficient" in report["infeasible_reason"]:
             lines.append("  (allowing extrapolation beyond the calibrated envelope may find one)")
-        lines.append(
-            f"Pressure-fed baseline: {pf['total_mass_kg']:.1f} kg at chamber pressure "
-            f"{pf['chamber_pressure_pa'] / 1e6:.2f} MPa"
-        )
+        if pf["feasible"]:
+            lines.append(
+                f"Pressure-fed baseline: {pf['total_mass_kg']:.1f} kg at chamber pressure "
+                f"{pf['chamber_pressure_pa'] / 1e6:.2f} MPa"
+            )
+        else:
+            lines.append(
+                f"No feasible pressure-fed baseline either; tightest constraint: {pf['infeasible_reason']}"
+            )
         lines.extend(_warning_lines(report))
         return "\n".join(lines) + "\n"
 
@@ -61,19 +66,25 @@ def format_report(report: dict[str, Any]) -> str:
     )
     lines.append(f"  Isp source: {ep['isp_source']}; mixture ratio {ep['mixture_ratio']:.3g}")
     lines.append(f"  battery discharge rate {ep['battery_discharge_rate_c']:.1f} C")
-    lines.append(
-        f"Pressure-fed baseline: {pf['total_mass_kg']:.1f} kg; chamber pressure "
-        f"{pf['chamber_pressure_pa'] / 1e6:.2f} MPa, Isp {pf['isp_s']:.1f} s, mixture ratio "
-        f"{pf['mixture_ratio']:.3g}, tanks at "
-        f"{pf['fuel_tank_pressure_pa'] / 1e5:.1f} / {pf['oxidiser_tank_pressure_pa'] / 1e5:.1f} bar"
-    )
-    saving = report["electric_saving_kg"]
-    verdict = (
-        f"electric feed is LIGHTER by {saving:.1f} kg"
-        if saving > 0
-        else f"electric feed is HEAVIER by {-saving:.1f} kg"
-    )
-    lines.append(f"=> {verdict} ({abs(saving) / pf['total_mass_kg'] * 100:.1f} % of the pressure-fed system)")
+    if pf["feasible"]:
+        lines.append(
+            f"Pressure-fed baseline: {pf['total_mass_kg']:.1f} kg; chamber pressure "
+            f"{pf['chamber_pressure_pa'] / 1e6:.2f} MPa, Isp {pf['isp_s']:.1f} s, mixture ratio "
+            f"{pf['mixture_ratio']:.3g}, tanks at "
+            f"{pf['fuel_tank_pressure_pa'] / 1e5:.1f} / {pf['oxidiser_tank_pressure_pa'] / 1e5:.1f} bar"
+        )
+        saving = report["electric_saving_kg"]
+        verdict = (
+            f"electric feed is LIGHTER by {saving:.1f} kg"
+            if saving > 0
+            else f"electric feed is HEAVIER by {-saving:.1f} kg"
+        )
+        lines.append(
+            f"=> {verdict} ({abs(saving) / pf['total_mass_kg'] * 100:.1f} % of the pressure-fed system)"
+        )
+    else:
+        lines.append(f"No feasible pressure-fed baseline; tightest constraint: {pf['infeasible_reason']}")
+        lines.append("=> only the electric-pump-fed option closes")
     lines.append("")
 
     req = report["pump_requirements"]
@@ -106,7 +117,7 @@ def format_report(report: dict[str, Any]) -> str:
     ep_m, pf_m = report["mass_breakdown"]["electric_pump_fed"], report["mass_breakdown"]["pressure_fed"]
     for key in ep_m:
         label = key.removesuffix("_kg").replace("_", " ")
-        lines.append(_row(label, f"{ep_m[key]:.2f}", f"{pf_m[key]:.2f}"))
+        lines.append(_row(label, f"{ep_m[key]:.2f}", "no design" if pf_m is None else f"{pf_m[key]:.2f}"))
     lines.append("")
 
     lines.append("What drives the answer (active at the optimum; mass change if relaxed by 1 %)")
