@@ -24,6 +24,9 @@ One sweep per flow (ISO 9906's constant-flow method, pump-testing reference "NPS
    (predicted from the last reading: at a held flow the inlet pressure follows the tank pressure
    one for one) or the tank below ``min_tank_pressure_pa``. The runner's interlock on the same
    bench limit stays armed throughout, whatever this procedure predicts.
+6. A flow the bench cannot give (no reference reading held it: the valve at the end of its travel)
+   is not swept at all: its status is "not reached", with the flow obtained, never an NPSH3
+   reported against a flow that was not there (:func:`hil.results.npsh3.not_reached`).
 
 Flow hold. As the head falls the flow falls with it, so at every reading the flow is re-established:
 after the bench is steady, the mean flow over the steady window is compared with the target and,
@@ -374,6 +377,13 @@ def _sweep(
     references = [
         _reading(runner, params, hold, labels, start_pa, "reference") for _ in range(params.reference_points)
     ]
+    if not any(point["flow_held"] for point in references):
+        # The bench cannot give this flow (the valve at the end of its travel): no sweep, and no NPSH3
+        # reported against a flow that was never there.
+        from hil.results.npsh3 import not_reached
+
+        obtained = sum(point["flow_m3_s"] for point in references) / len(references)
+        raise _SweepEnded(not_reached(target_m3_s, obtained))
     step_fraction = params.sensitivity_flow_step_fraction
     if step_fraction > 0:
         for factor in (1.0 - step_fraction, 1.0 + step_fraction):

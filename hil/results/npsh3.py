@@ -87,6 +87,20 @@ class Npsh3Row:
     status: str  # "ok", or why this sweep gave no NPSH3
 
 
+def _flow_held(point: Mapping[str, Any]) -> bool:
+    """The reading's ``flow_held`` label (a reading recorded without one counts as held)."""
+    return str(point.get("flow_held", True)).lower() not in ("false", "0", "0.0")
+
+
+def not_reached(target_m3_s: float, obtained_m3_s: float) -> str:
+    """The status of a sweep whose flow the bench could not reach at ample inlet pressure: no
+    NPSH3 is given for it (one at another flow would be reported against the wrong flow)."""
+    return (
+        f"not reached: flow {obtained_m3_s * 1e3:g} L/s obtained, {target_m3_s * 1e3:g} L/s asked "
+        "(the throttle valve could not hold it)"
+    )
+
+
 def _independent(point: Mapping[str, Any], channel: str) -> float:
     """Effective sample size of a channel's window (its count for points recorded before n_eff)."""
     n_eff = point.get(f"{channel}_n_eff")
@@ -189,11 +203,11 @@ def npsh3_of_series(
     target = float(points[0]["flow_target_m3_s"])
     reference = [p for p in points if p.get("npsh_role") == "reference"]
 
-    def failed(reason: str, k: float = math.nan, u_k: float = math.nan) -> Npsh3Row:
+    def failed(reason: str, k: float = math.nan, u_k: float = math.nan, flow: float = math.nan) -> Npsh3Row:
         return Npsh3Row(
             series,
             target,
-            math.nan,
+            flow,
             math.nan,
             math.nan,
             math.nan,
@@ -208,6 +222,9 @@ def npsh3_of_series(
 
     if not reference:
         return failed("no reference readings at ample inlet pressure")
+    if not any(_flow_held(p) for p in reference):
+        obtained = float(np.mean([float(p["flow_m3_s"]) for p in reference]))
+        return failed(not_reached(target, obtained), flow=obtained)
     roles = np.array([str(p.get("npsh_role")) for p in points])
     flow_all = np.array([float(p["flow_m3_s"]) for p in points])
     head_all = np.array([float(p["head_m"]) for p in points])
@@ -307,7 +324,7 @@ def npsh3_table(rows: Sequence[Npsh3Row], grade: Grade) -> list[dict[str, Any]]:
         table.append(
             {
                 "flow_target_m3_s": row.flow_target_m3_s,
-                "flow_m3_s": row.flow_m3_s if ok else None,
+                "flow_m3_s": row.flow_m3_s if math.isfinite(row.flow_m3_s) else None,  # obtained, if not ok
                 "speed_rpm": row.speed_rpm if ok else None,
                 "npsh3_m": row.npsh3_m if ok else None,
                 "npsh3_uncertainty_m": row.npsh3_uncertainty_m if ok else None,
@@ -332,8 +349,9 @@ def format_npsh3_table(table: Sequence[Mapping[str, Any]]) -> str:
     ]
     for entry in table:
         if entry["npsh3_m"] is None:
+            flow = "-" if entry["flow_m3_s"] is None else f"{entry['flow_m3_s'] * 1000:.4f}"
             lines.append(
-                f"  {entry['flow_target_m3_s'] * 1000:12.4f} {'-':>8} {'-':>8} {'-':>7} {'-':>7}  {entry['status']}"
+                f"  {entry['flow_target_m3_s'] * 1000:12.4f} {flow:>8} {'-':>8} {'-':>7} {'-':>7}  {entry['status']}"
             )
             continue
         lines.append(

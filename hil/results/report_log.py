@@ -236,7 +236,9 @@ def section_npsh3_table(npsh3: pd.DataFrame, grade_name: str, tolerance: Any) ->
                 "ok",
             ]
         else:
-            cells = [f"{target * 1e3:.4f}", "-", "-", "-", "-", readings, _e(status)]
+            flow = number(row, "flow_m3_s")  # the flow obtained, when the target was not reached
+            shown = f"{flow * 1e3:.4f}" if math.isfinite(flow) else "-"
+            cells = [f"{target * 1e3:.4f}", shown, "-", "-", "-", readings, _e(status)]
         rows.append("<tr>" + "".join(f"<td>{c}</td>" for c in cells) + "</tr>")
     head = (
         "<thead><tr><th>target flow L/s</th><th>flow L/s</th><th>NPSH3 m</th><th>&plusmn; m (95 %)</th>"

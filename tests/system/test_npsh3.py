@@ -236,3 +236,29 @@ def test_bench_without_a_tank_regulator_is_refused_before_anything_runs(
     assert code == 2
     assert "roles.tank_pressure" in capsys.readouterr().err
     assert not (tmp_path / "runs").exists()
+
+
+def test_a_flow_the_bench_cannot_reach_is_reported_not_reached_with_the_flow_obtained(tmp_path: Path) -> None:
+    """10 m3/s asked of a bench whose open valve passes about 0.58 L/s: no NPSH3 for it anywhere
+    (console table, --json, the derived npsh3.csv, the event log, the report), only "not reached"
+    with the flow the bench gave."""
+    out = tmp_path / "unreachable"
+    run_dir = run_npsh3(out, "-p", "flows_m3_s=10", *SHORT)
+    console = (out.parent / f"{out.name}.txt").read_text()
+    (entry,) = json.loads((out.parent / f"{out.name}.json").read_text())["npsh3"]
+    obtained = entry["flow_m3_s"]
+    assert entry["status"].startswith("not reached") and entry["npsh3_m"] is None
+    assert 0.3e-3 < obtained < 1.0e-3  # the bench's flow with its valve open, not the target
+    assert f"{obtained * 1e3:.4f}" in console and "not reached" in console
+    row = results(run_dir).iloc[0]
+    assert row["status"].startswith("not reached") and math.isnan(row["npsh3_m"])
+    assert row["flow_m3_s"] == pytest.approx(obtained)
+    logged = events(run_dir)
+    assert [e["status"] for e in logged if e["kind"] == "npsh3"] == [entry["status"]]
+    assert not [e for e in logged if e["kind"] == "npsh3_curve"]
+    roles = [e["labels"]["npsh_role"] for e in logged if e["kind"] == "point"]
+    assert roles and "sweep" not in roles  # no descent at a flow that was never there
+    report = tmp_path / "report.html"
+    assert main(["report", str(run_dir), "--out", str(report)]) == 0
+    html = report.read_text()
+    assert "not reached" in html and f"{obtained * 1e3:.4f}" in html
