@@ -19,9 +19,13 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from hil.bench.rules import check_bench_rules
+from hil.bench.rules import MAX_MEANINGFUL_SPEED_RPM, check_bench_rules
 from hil.core.config import Section, load_toml_document
 from hil.core.errors import ConfigError
+
+MAX_BAUDRATE = 20_000_000
+"""Above the fastest serial adapters (12-20 Mbaud): a larger baud rate is a typing error, refused
+here rather than by the serial driver of whatever machine opens the port."""
 
 BUILTIN_BENCHES = {"sim": "sim_bench.toml", "sim-odrive": "sim_odrive_bench.toml"}
 VIRTUAL_INSTRUMENT_SETS = ("standard", "odrive-0.5", "odrive-0.6")
@@ -191,7 +195,7 @@ def _parse_bench_table(bench: Section) -> tuple[str, float, str, BenchGeometry]:
         inlet_height_m=bench.get("inlet_height_m", float, 0.0),
         outlet_height_m=bench.get("outlet_height_m", float, 0.0),
         impeller_diameter_m=bench.get("impeller_diameter_m", float, minimum=1e-3, maximum=5.0),
-        rated_speed_rpm=bench.get("rated_speed_rpm", float, minimum=1.0),
+        rated_speed_rpm=bench.get("rated_speed_rpm", float, minimum=1.0, maximum=MAX_MEANINGFUL_SPEED_RPM),
     )
     bench.finish()
     return name, tick_hz, fluid, geometry
@@ -223,7 +227,7 @@ def _parse_buses(top: Section) -> dict[str, BusConfig]:
             name=bus_name,
             kind=section.get("kind", str, choices=("modbus-rtu", "modbus-tcp")),
             resource=section.get("resource", str),
-            baudrate=section.get("baudrate", int, 9600, minimum=300),
+            baudrate=section.get("baudrate", int, 9600, minimum=300, maximum=MAX_BAUDRATE),
             timeout_s=section.get("timeout_s", float, 0.5, minimum=0.001, maximum=60.0),
         )
         section.finish()

@@ -34,15 +34,20 @@ from hil.core.errors import ConfigError
 if TYPE_CHECKING:
     from hil.bench.config import BenchConfig
 
+MAX_MEANINGFUL_SPEED_RPM = 300_000.0
+"""No pump on a bench turns faster (the fastest small turbopumps run near 100,000 rpm): a speed
+above it in any file (a limit, a rated or specified speed) is a typing error, and one of 1e300
+would overflow the affinity-law conversions (speed ratio cubed)."""
+
 LIMIT_RANGES: dict[str, tuple[float, float]] = {
-    "max_speed_rpm": (1.0, 300_000.0),
+    "max_speed_rpm": (1.0, MAX_MEANINGFUL_SPEED_RPM),
     "max_outlet_pressure_pa": (1.0e4, 1.0e8),
     "max_motor_current_a": (0.1, 5_000.0),
     "max_motor_temperature_c": (1.0, 300.0),
     "max_controller_temperature_c": (1.0, 200.0),
     "min_inlet_pressure_pa": (0.0, 1.0e7),
     "min_flow_while_running_m3_s": (1.0e-9, 10.0),
-    "running_speed_rpm": (1.0, 300_000.0),
+    "running_speed_rpm": (1.0, MAX_MEANINGFUL_SPEED_RPM),
     "flow_check_delay_s": (0.0, 30.0),
     "stale_data_s": (0.01, 10.0),
     "max_fluid_temperature_c": (1.0, 100.0),

@@ -32,8 +32,8 @@ Every field is checked by the one config reader (:class:`hil.core.config.Section
 mistyped field, a value out of range or an unknown key raises :class:`~hil.core.errors.ConfigError`
 naming the file and the field.
 
-Imports hil's config and errors only (the grade is checked against the grade table by the caller,
-who knows which table is in use).
+Imports hil's config and errors, and the bench rules' speed bound, only (the grade is checked
+against the grade table by the caller, who knows which table is in use).
 """
 
 from __future__ import annotations
@@ -42,6 +42,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from hil.bench.rules import MAX_MEANINGFUL_SPEED_RPM
 from hil.core.config import Section, load_toml
 
 
@@ -104,7 +105,7 @@ def parse_pump_definition(data: dict[str, Any], source: str) -> PumpDefinition:
     serial = pump.string("serial", nonempty=True)
     build = pump.string("build", "")
     impeller = pump.number("impeller_diameter_m", minimum=1e-3, maximum=5.0)
-    speed = pump.number("specified_speed_rpm", minimum=1.0)
+    speed = pump.number("specified_speed_rpm", minimum=1.0, maximum=MAX_MEANINGFUL_SPEED_RPM)
     input_power = pump.positive("input_power_w", None)
     pump.finish()
     guarantee = None

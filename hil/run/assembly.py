@@ -15,7 +15,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from hil.bench.config import BenchConfig, BusConfig, InstrumentConfig
+from hil.bench.config import MAX_BAUDRATE, BenchConfig, BusConfig, InstrumentConfig
 from hil.bench.modbus_rtu import ModbusRtuTransport
 from hil.bench.roles import Instrument, PressureRegulator, PumpDrive, Valve
 from hil.bench.transport import (
@@ -183,7 +183,7 @@ def _build_vesc(cfg: InstrumentConfig, ctx: _Context) -> Built:
     transport = ctx.serial(
         f"instruments.{cfg.name}.resource",
         opts.get("resource", str),
-        opts.get("baudrate", int, 115200, minimum=300),
+        opts.get("baudrate", int, 115200, minimum=300, maximum=MAX_BAUDRATE),
         opts.get("timeout_s", float, 0.5, minimum=0.001),
     )
     drive = VescDrive(
@@ -317,7 +317,7 @@ def _build_odrive(cfg: InstrumentConfig, ctx: _Context) -> Built:
     transport = ctx.serial(
         f"instruments.{cfg.name}.resource",
         opts.get("resource", str),
-        opts.get("baudrate", int, 115200, minimum=300),
+        opts.get("baudrate", int, 115200, minimum=300, maximum=MAX_BAUDRATE),
         opts.get("timeout_s", float, 0.5, minimum=0.001),
     )
     drive = ODriveDrive(
