@@ -37,6 +37,16 @@ def run(tmp_path: Path, procedure: str, *params: str) -> Path:
     return directory
 
 
+@pytest.fixture(scope="module")
+def torque_curve_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One performance curve at 80 % and 100 % speed on the torque bench, shared by the tests that
+    only read it (the efficiencies against the truth, the report, the calibration): the same run
+    each of them used to make for itself."""
+    return run(
+        tmp_path_factory.mktemp("odrive-curve"), "performance-curve", "speeds_fraction=0.8,1.0", "dwell_s=5"
+    )
+
+
 def drive_efficiency_truth(flow_m3_s: float, speed_rpm: float, density: float, p: PlantParameters) -> float:
     """Shaft power over DC input power of the plant's motor and controller in steady state."""
     omega = speed_rpm * math.pi / 30.0
@@ -56,8 +66,10 @@ def drive_efficiency_truth(flow_m3_s: float, speed_rpm: float, density: float, p
     return shaft_w / p_dc
 
 
-def test_pump_and_drive_efficiency_are_measured_separately_and_agree_with_the_truth(tmp_path: Path) -> None:
-    directory = run(tmp_path, "performance-curve", "speeds_fraction=0.8,1.0", "dwell_s=5")
+def test_pump_and_drive_efficiency_are_measured_separately_and_agree_with_the_truth(
+    tmp_path: Path, torque_curve_run: Path
+) -> None:
+    directory = torque_curve_run
     metadata = json.loads((directory / "metadata.json").read_text())
     assert metadata["status"] == "completed"
     assert metadata["instruments"]["motor"].startswith("ODrive")
@@ -148,14 +160,16 @@ def test_the_firmware_generation_is_an_option_and_must_match_the_controller(
         assert "motor" in err and f"firmware {emulated}" in err and f"firmware = '{declared}'" in err
 
 
-def test_calibrating_a_torque_bench_run_recovers_the_plant_pump_efficiency(tmp_path: Path) -> None:
+def test_calibrating_a_torque_bench_run_recovers_the_plant_pump_efficiency(
+    tmp_path: Path, torque_curve_run: Path
+) -> None:
     """With torque on every point the model is the pump's own efficiency, labelled shaft power.
 
     The truth is the plant's dimensionless efficiency curve (its parameters, not the run), evaluated at
     the same flow coefficients; it must lie within the model's stated 2-sigma band, which includes the
     stated accuracies of flow, pressures, torque and speed as a common systematic part.
     """
-    directory = run(tmp_path / "runs", "performance-curve", "speeds_fraction=0.8,1.0", "dwell_s=5")
+    directory = torque_curve_run
     target = tmp_path / "pump_model.json"
     out = io.StringIO()
     assert main(["calibrate", str(directory), "--out", str(target)], out=out) == 0, out.getvalue()
