@@ -12,6 +12,9 @@ TCP, the sim bench's default, and pty):
 (b) each driver's ``read()`` through the virtual bench's emulators, and one full runner tick (every
     instrument read, the drive's watchdog, interlocks, the log), against the raw round trips of the
     same exchanges;
+(d) the Modbus TCP clients on the DAQ's link: pymodbus's ``ModbusTcpClient`` and the project's MBAP
+    master (:mod:`hil.bench.modbus_tcp`) reading two registers, against the raw socket round trip of
+    the same frames, in interleaved rounds;
 (c) the virtual-time speed-up of the ``performance-curve`` run in-process (bench seconds per wall
     second), ``--runs`` times, with its spread.
 
@@ -32,7 +35,9 @@ from pathlib import Path
 
 import pandas as pd
 
+from hil.bench.config import load_bench
 from hil.bench.transport import SerialTransport, TcpTransport
+from hil.run.procedure_catalogue import load as load_procedure
 from hil.run.session import open_session, run_procedure
 from hil.store.run_directory import read_samples
 from simulators.server import EmulatorServer
@@ -90,6 +95,51 @@ def raw_round_trips(repeats: int) -> dict[str, float]:
     return result
 
 
+def modbus_tcp_clients(repeats: int, rounds: int = 3) -> dict[str, list[float]]:
+    """Seconds per two-register read of the DAQ (unit 1) over its Modbus TCP link, per client, in
+    ``rounds`` interleaved rounds: the raw socket (the same request and reply frames), pymodbus, the
+    project's MBAP master."""
+    import socket
+    import struct
+
+    from hil.bench.modbus_tcp import ModbusTcpTransport
+    from hil.bench.transport import PymodbusTransport
+    from simulators.virtual_bench import VirtualBench
+
+    virtual = VirtualBench(seed=1, serial_link="tcp")
+    endpoint = virtual.start()["daq"]
+    host, port = endpoint.address, endpoint.port or 0
+    raw = socket.create_connection((host, port))
+    raw.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    request = struct.pack(">HHHBBHH", 1, 0, 6, 1, 3, 0, 2)
+
+    def raw_read() -> bytes:
+        raw.sendall(request)
+        reply = b""
+        while len(reply) < 13:
+            reply += raw.recv(64)
+        return reply
+
+    pymodbus = PymodbusTransport.tcp(host, port)
+    thin = ModbusTcpTransport(TcpTransport(host, port))
+    clients: dict[str, Callable[[], object]] = {
+        "raw socket": raw_read,
+        "pymodbus": lambda: pymodbus.read_holding_registers(0, 2, unit=1),
+        "project MBAP master": lambda: thin.read_holding_registers(0, 2, unit=1),
+    }
+    result: dict[str, list[float]] = {name: [] for name in clients}
+    try:
+        for _ in range(rounds):
+            for name, read in clients.items():
+                result[name].append(per_call_s(read, repeats))
+    finally:
+        raw.close()
+        pymodbus.close()
+        thin.close()
+        virtual.stop()
+    return result
+
+
 def bench_file(link: str, directory: Path) -> str:
     """The sim bench with its serial instruments on ``link``."""
     if link == "tcp":
@@ -121,7 +171,9 @@ def driver_exchanges(bench: str, repeats: int) -> tuple[dict[str, float], float]
 def speed_up(bench: str, parameters: dict[str, str]) -> tuple[float, float]:
     with tempfile.TemporaryDirectory() as scratch:
         start = time.perf_counter()
-        result = run_procedure("performance-curve", bench, parameters, Path(scratch))
+        spec, _ = load_procedure("performance-curve")
+        values = spec.resolve(parameters)
+        result = run_procedure(spec, load_bench(bench), values, Path(scratch))
         wall_s = time.perf_counter() - start
         bench_s = float(read_samples(result.directory)["time_s"].iloc[-1])
     return bench_s, wall_s
@@ -142,6 +194,16 @@ def main(argv: list[str] | None = None) -> int:
         }
         for name, seconds in raw.items()
     ]
+    modbus = modbus_tcp_clients(repeats)
+    for name, values in modbus.items():
+        ratios = sorted(v / r for v, r in zip(values, modbus["raw socket"], strict=True))
+        rows.append(
+            {
+                "exchange": f"DAQ 2-register read, {name} (x raw: rounds {', '.join(f'{x:.2f}' for x in ratios)})",
+                "us": statistics.median(values) * 1e6,
+                "x raw": statistics.median(ratios),
+            }
+        )
     parameters = (
         {"speeds_fraction": "1.0", "valve_openings": "0.3,1.0", "dwell_s": "10"} if args.quick else {}
     )

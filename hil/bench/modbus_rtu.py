@@ -76,7 +76,7 @@ def _check_unit(unit: int) -> None:
         raise LimitError(f"Modbus RTU unit id {unit} is outside 1..247")
 
 
-def _check_span(address: int, count: int, limit: int) -> None:
+def check_register_span(address: int, count: int, limit: int) -> None:
     if not 1 <= count <= limit:
         raise LimitError(f"Modbus register count {count} is outside 1..{limit}")
     if address < 0 or address + count > 0x10000:
@@ -99,7 +99,7 @@ class ModbusRtuTransport:
 
     def _read(self, function: int, kind: str, address: int, count: int, unit: int) -> list[int]:
         _check_unit(unit)
-        _check_span(address, count, MAX_READ_COUNT)
+        check_register_span(address, count, MAX_READ_COUNT)
         what = f"read {count} {kind} registers at {address}"
         pdu = struct.pack(">BHH", function, address, count)
         reply = self._exchange(unit, pdu, what, reply_size=5 + 2 * count)
@@ -108,7 +108,7 @@ class ModbusRtuTransport:
     def write_register(self, address: int, value: int, unit: int) -> None:
         """Function 6: one register; the device echoes the request."""
         _check_unit(unit)
-        _check_span(address, 1, 1)
+        check_register_span(address, 1, 1)
         if not 0 <= value <= 0xFFFF:
             raise LimitError(f"{self.name} unit {unit}: register value {value} is not a 16-bit word")
         what = f"write register {address}"
@@ -121,7 +121,7 @@ class ModbusRtuTransport:
     def write_registers(self, address: int, values: Sequence[int], unit: int) -> None:
         _check_unit(unit)
         count = len(values)
-        _check_span(address, count, MAX_WRITE_COUNT)
+        check_register_span(address, count, MAX_WRITE_COUNT)
         for value in values:
             if not 0 <= value <= 0xFFFF:
                 raise LimitError(f"{self.name} unit {unit}: register value {value} is not a 16-bit word")

@@ -17,10 +17,10 @@ from typing import Any
 
 from hil.bench.config import MAX_BAUDRATE, BenchConfig, BusConfig, InstrumentConfig
 from hil.bench.modbus_rtu import ModbusRtuTransport
+from hil.bench.modbus_tcp import ModbusTcpTransport
 from hil.bench.roles import Instrument, PressureRegulator, PumpDrive, Valve
 from hil.bench.transport import (
     LineTransport,
-    PymodbusTransport,
     ReplyWitness,
     SerialTransport,
     TcpTransport,
@@ -157,7 +157,9 @@ class _Context:
                 if sim
                 else _host_port(self.config.source, field_path, bus.resource)
             )
-            link = PymodbusTransport.tcp(host, port, timeout_s=bus.timeout_s)
+            # the project's MBAP master, not pymodbus's client: see hil.bench.modbus_tcp for why
+            witness = sim.witness if sim else None
+            link = ModbusTcpTransport(TcpTransport(host, port, bus.timeout_s, witness), name=bus.name)
             self.closers.append(link.close)
             self._bus_addresses[bus.name] = f"tcp://{host}:{port}"
         return link

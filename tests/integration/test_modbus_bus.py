@@ -2,8 +2,9 @@
 
 Two Keller transducers (units 1 and 2) and a Micro Motion meter (unit 3) share ONE pty, read through
 ModbusRtuTransport(SerialTransport(slave path)); a LabJack T7 emulator is served over loopback TCP and
-read through pymodbus's TCP client (PymodbusTransport). Values come from a dict standing in for the
-plant, changed under the server's lock as the virtual bench would.
+read through pymodbus's TCP client (PymodbusTransport) and through the project's MBAP master
+(ModbusTcpTransport, what a bench file's modbus-tcp bus uses), the same tests for both. Values come
+from a dict standing in for the plant, changed under the server's lock as the virtual bench would.
 """
 
 from __future__ import annotations
@@ -16,7 +17,8 @@ from drivers.keller import KellerTransducer
 from drivers.labjack import DacValve, LabJackT7, ScaledAnalogInput
 from drivers.micromotion import CoriolisFlowMeter
 from hil.bench.modbus_rtu import ModbusRtuTransport
-from hil.bench.transport import PymodbusTransport, SerialTransport
+from hil.bench.modbus_tcp import ModbusTcpTransport
+from hil.bench.transport import InputRegisterTransport, PymodbusTransport, SerialTransport, TcpTransport
 from hil.core.errors import DeviceError, TransportTimeout
 from simulators.keller_emulator import KellerEmulator
 from simulators.labjack_emulator import LabJackEmulator
@@ -99,9 +101,13 @@ def rtu(bench: Bench) -> Iterator[ModbusRtuTransport]:
     bus.close()
 
 
-@pytest.fixture
-def tcp(bench: Bench) -> Iterator[PymodbusTransport]:
-    link = PymodbusTransport.tcp("127.0.0.1", bench.labjack_port)
+@pytest.fixture(params=["pymodbus", "mbap"])
+def tcp(bench: Bench, request: pytest.FixtureRequest) -> Iterator[InputRegisterTransport]:
+    link: InputRegisterTransport
+    if request.param == "pymodbus":
+        link = PymodbusTransport.tcp("127.0.0.1", bench.labjack_port)
+    else:
+        link = ModbusTcpTransport(TcpTransport("127.0.0.1", bench.labjack_port), name="daq")
     yield link
     link.close()
 
@@ -154,7 +160,7 @@ def test_absent_unit_times_out_and_the_bus_keeps_working(bench: Bench) -> None:
         bus.close()
 
 
-def test_labjack_over_tcp_one_block_read_per_tick(bench: Bench, tcp: PymodbusTransport) -> None:
+def test_labjack_over_tcp_one_block_read_per_tick(bench: Bench, tcp: InputRegisterTransport) -> None:
     daq = LabJackT7(tcp, "daq")
     valve = DacValve(daq, dac_channel=0, feedback_ain=0, closed_v=0.0, open_v=5.0)
     temperature = ScaledAnalogInput(daq, {1: ("fluid_temperature_c", 1.0, 5.0, 0.0, 100.0)})
@@ -174,7 +180,45 @@ def test_labjack_over_tcp_one_block_read_per_tick(bench: Bench, tcp: PymodbusTra
     assert bench.labjack.reads == reads_before + 2
 
 
-def test_labjack_undefined_register_over_tcp(tcp: PymodbusTransport) -> None:
+def test_labjack_undefined_register_over_tcp(tcp: InputRegisterTransport) -> None:
     with pytest.raises(DeviceError) as caught:
         tcp.read_holding_registers(28, 2, unit=1)  # AIN14 does not exist
     assert caught.value.code == 2
+
+
+def test_the_mbap_master_drops_a_late_reply_by_its_transaction_id() -> None:
+    """A server that answers the first request only after the master gave up on it and asked again:
+    the late reply (transaction 1, value 111) must be dropped and the fresh one (value 222) read."""
+    import socket
+    import struct
+    import threading
+
+    listener = socket.create_server(("127.0.0.1", 0))
+    port = listener.getsockname()[1]
+    asked_again = threading.Event()
+
+    def reply(transaction: int, value: int) -> bytes:
+        return struct.pack(">HHHBBBH", transaction, 0, 5, 1, 3, 2, value)
+
+    def serve() -> None:
+        connection, _ = listener.accept()
+        with connection:
+            first = connection.recv(12)
+            second = connection.recv(12)  # the master timed out on the first and sent this one
+            asked_again.set()
+            (t1,), (t2,) = struct.unpack(">H", first[:2]), struct.unpack(">H", second[:2])
+            connection.sendall(reply(t1, 111) + reply(t2, 222))
+            connection.recv(12)  # until the master closes
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    master = ModbusTcpTransport(TcpTransport("127.0.0.1", port, timeout_s=0.5))
+    try:
+        with pytest.raises(TransportTimeout, match="no complete reply to read 1 holding registers at 0"):
+            master.read_holding_registers(0, 1, unit=1)
+        assert master.read_holding_registers(0, 1, unit=1) == [222]
+        assert asked_again.is_set()
+    finally:
+        master.close()
+        listener.close()
+        thread.join(timeout=5)
