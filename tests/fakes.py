@@ -11,7 +11,7 @@ Imports hil's clock, errors and roles only; never drivers/ or simulators/.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from hil.core.clock import VirtualClock
@@ -233,6 +233,7 @@ class RecordingWriter:
         self.channels = list(channels)
         self.samples: list[tuple[float, list[float]]] = []
         self.events: list[dict[str, Any]] = []
+        self.points: list[dict[str, Any]] = []
         self.metadata: dict[str, Any] = {}
 
     def update_metadata(self, **fields: Any) -> None:
@@ -244,6 +245,9 @@ class RecordingWriter:
 
     def append_event(self, event: dict[str, Any]) -> None:
         self.events.append(dict(event))
+
+    def append_point(self, point: Mapping[str, Any]) -> None:
+        self.points.append(dict(point))
 
     def times(self) -> list[float]:
         return [time_s for time_s, _ in self.samples]

@@ -89,6 +89,8 @@ def _run(args: argparse.Namespace, out: TextIO, stop: Any) -> int:
             stages=None if args.quiet else _stage_printer,
             procedure_file=source.content,
         )
+    if result.storage_error:
+        return _refused_write(result, out)
     # Derived from the closed run directory, exactly as ``hil replay`` derives them (imported only
     # now: the derive step needs pandas, the catalogue the fleet package (tomlkit, the campaign
     # model), which would delay the run's first tick).
@@ -142,6 +144,28 @@ def _run(args: argparse.Namespace, out: TextIO, stop: Any) -> int:
     if status == EXIT_OK and isinstance(measured, list) and any(r["verdict"] != "PASS" for r in measured):
         return EXIT_FAIL  # a declared measurement outside its limits fails the run like a verdict
     return status
+
+
+def _refused_write(result: Any, out: TextIO) -> int:
+    """A run the disk stopped (full, or an I/O error): it stopped safely; say what was not written
+    and where everything measured is. Its results are derived by ``hil replay`` once there is space."""
+    ended = (
+        "the run had completed"
+        if result.status == "completed"
+        else f"the run was stopped safely ({result.status})"
+    )
+    print(
+        f"hil: error: {result.storage_error}; {ended}: its {len(result.points)} point(s) and its log "
+        f"up to the failure are in {result.directory}; once there is space, "
+        f"'hil replay {result.directory}' derives its results",
+        file=sys.stderr,
+    )
+    for instrument, problem in result.safe_state_problems.items():
+        print(f"hil: SAFE STATE NOT CONFIRMED: {instrument}: {problem}", file=sys.stderr)
+    out.write(f"\nrun directory: {result.directory}\nstatus: {result.status} ({result.reason})\n")
+    if result.points:
+        out.write(_points_table(result.points) + "\n")
+    return EXIT_ABORTED if result.status == "aborted" else EXIT_ERROR
 
 
 def _measurements_table(rows: list[dict[str, Any]]) -> str:

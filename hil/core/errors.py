@@ -76,3 +76,8 @@ class NotConnectedError(HilError, ConnectionError):
 
 class RunLogError(HilError, ValueError):
     """A run directory or its log is missing, truncated or corrupt; names the file and the place."""
+
+
+class StorageError(HilError, OSError):
+    """A file of a run directory could not be written (the disk is full, an I/O error, no
+    permission); names the file. During a run it stops the run safely, like an interlock trip."""

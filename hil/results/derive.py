@@ -40,6 +40,7 @@ from hil.analysis.steady import (
     steady_detail,
     steady_window_count,
 )
+from hil.core.errors import StorageError
 from hil.results import flight
 from hil.results.acceptance import acceptance_document
 from hil.results.acceptance_settings import SETTINGS_KEY, AcceptanceSettings
@@ -50,6 +51,7 @@ from hil.run.operating_points import operating_point, window_samples
 from hil.run.procedure_api import Point, declared_products
 from hil.store.run_directory import POINTS, write_derived, write_points_csv
 from hil.store.run_log import RunLog
+from hil.store.run_writer import seal_run, storage_message
 
 STEADY_KINDS = ("steady", "steady_timeout")
 Product = list[dict[str, Any]] | dict[str, Any]
@@ -280,9 +282,18 @@ def write_results(directory: Path, derived: DerivedResults, with_points: bool) -
 
 
 def derive_run(directory: Path) -> DerivedResults:
-    """Derive a closed run's results under its recorded settings and write them beside its log
-    (what ``hil run`` does once the run is closed)."""
+    """Derive a closed run's results under its recorded settings, write them beside its log and
+    record the SHA-256 of every file in its metadata (what ``hil run`` does once the run is closed).
+
+    A derived file the disk refuses raises :class:`~hil.core.errors.StorageError` naming it.
+    """
     log = RunLog.open(directory)
     derived = derive(log)
-    write_results(log.directory, derived, with_points=False)
+    try:
+        write_results(log.directory, derived, with_points=False)
+    except OSError as exc:
+        if isinstance(exc, StorageError):
+            raise
+        raise StorageError(storage_message(Path(exc.filename or log.directory), exc)) from exc
+    seal_run(log.directory)
     return derived

@@ -36,8 +36,10 @@ from __future__ import annotations
 import csv
 import io
 import json
+import shutil
 import tempfile
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -68,10 +70,14 @@ from hil.store.run_directory import (
     METADATA,
     RESULT_FILES,
     RUN_FORMAT,
+    STORAGE_ERROR_KEY,
     new_replay_directory,
+    read_json_value,
+    read_text_file,
     write_replay_info,
 )
 from hil.store.run_log import RunLog
+from hil.store.run_writer import refused_as_storage_error
 
 
 @dataclass(frozen=True)
@@ -175,20 +181,39 @@ def _derive_into(
 # ---------------------------------------------------------------------------------- comparison
 
 
-def _csv_rows(path: Path) -> list[list[str]]:
-    text = path.read_text(encoding="utf-8")
-    return list(csv.reader(io.StringIO(text))) if text else []
+def _csv_rows(path: Path, cut_short: bool = False) -> list[list[str]]:
+    """The cells of a CSV file; with ``cut_short`` (a file of a run that did not close) a last line
+    without its newline, half written when the run died, is left out."""
+    text = read_text_file(path)
+    if cut_short and text and not text.endswith("\n"):
+        text = text[: text.rfind("\n") + 1]
+    try:
+        return list(csv.reader(io.StringIO(text))) if text else []
+    except csv.Error as exc:
+        raise RunLogError(f"{path}: unreadable CSV: {exc}") from exc
 
 
 def compare_csv(
-    name: str, recorded: Path, recomputed: Path, added_columns: list[str] | None = None
+    name: str,
+    recorded: Path,
+    recomputed: Path,
+    added_columns: list[str] | None = None,
+    recorded_so_far: list[str] | None = None,
 ) -> list[Difference]:
     """Cell by cell, as written (floats in ``repr``, so equal text means equal bits).
 
     With ``added_columns`` (a run of an older format), columns the recomputation has and the
-    recording lacks are listed there instead of counted as differences.
+    recording lacks are listed there instead of counted as differences. With ``recorded_so_far`` (a
+    run that stopped before its close wrote its results), the recorded rows are compared with as
+    many recomputed ones, and the rows recomputed beyond them are listed there.
     """
-    old, new = _csv_rows(recorded), _csv_rows(recomputed)
+    old = _csv_rows(recorded, cut_short=recorded_so_far is not None)
+    new = _csv_rows(recomputed)
+    if recorded_so_far is not None and len(new) > len(old):
+        recorded_so_far += [str(i) for i in range(max(len(old) - 1, 0), len(new) - 1)]  # point indices
+        if not old:
+            return []
+        new = new[: len(old)]
     differences: list[Difference] = []
     old_header, new_header = (old[0] if old else []), (new[0] if new else [])
     if added_columns is not None and old_header:
@@ -298,7 +323,7 @@ def _compare_file(name: str, log: RunLog, scratch: Path, outcome: ReplayOutcome)
             outcome.notes.append(
                 f"{name}: not recorded by this run's format {log.format}; the current code derives it"
             )
-        elif log.closed:
+        elif log.results_recorded:
             outcome.differences.append(Difference(name, "(file)", "(file)", "(missing)", "(written)"))
         return
     if not recomputed.exists():
@@ -313,16 +338,20 @@ def _compare_file(name: str, log: RunLog, scratch: Path, outcome: ReplayOutcome)
     outcome.compared.append(name)
     if name.endswith(".csv"):
         added: list[str] | None = [] if older else None
-        outcome.differences += compare_csv(name, recorded, recomputed, added)
+        so_far: list[str] | None = None if log.results_recorded else []
+        outcome.differences += compare_csv(name, recorded, recomputed, added, so_far)
+        if so_far:
+            outcome.notes.append(
+                f"{name}: {len(so_far)} row(s) recomputed from the journal beyond those recorded "
+                "before the run stopped"
+            )
         if added:
             outcome.notes.append(
                 f"{name}: columns added since format {log.format} not compared: {', '.join(added)}"
             )
     else:
         outcome.differences += compare_json(
-            name,
-            json.loads(recorded.read_text(encoding="utf-8")),
-            json.loads(recomputed.read_text(encoding="utf-8")),
+            name, read_json_value(recorded), json.loads(recomputed.read_text(encoding="utf-8"))
         )
 
 
@@ -343,6 +372,18 @@ def _write_replay_info(
     )
 
 
+@contextmanager
+def _removed_if_unfinished() -> Iterator[list[Path]]:
+    """A replay directory that could not be written whole (a full disk) is removed, not left half."""
+    made: list[Path] = []
+    try:
+        yield made
+    except BaseException:
+        for directory in made:
+            shutil.rmtree(directory, ignore_errors=True)
+        raise
+
+
 def replay_run(run_dir: Path, changes: ReplayChanges | None = None) -> ReplayOutcome:
     """Recompute everything and compare (no changes), or re-judge into a replay directory."""
     changes = changes or ReplayChanges()
@@ -360,28 +401,36 @@ def replay_run(run_dir: Path, changes: ReplayChanges | None = None) -> ReplayOut
                 changes.grades,
                 base=recorded,
             )
-        directory = new_replay_directory(run_dir)
-        outcome.acceptance = _derive_into(log, directory, settings, changes.steady_limits, outcome.notes)
-        _write_replay_info(directory, log, settings, changes, outcome.notes)
+        with refused_as_storage_error(run_dir), _removed_if_unfinished() as directories:
+            directory = new_replay_directory(run_dir)
+            directories.append(directory)
+            outcome.acceptance = _derive_into(log, directory, settings, changes.steady_limits, outcome.notes)
+            _write_replay_info(directory, log, settings, changes, outcome.notes)
         outcome.written_to, outcome.rejudged = directory, True
         return outcome
 
     with tempfile.TemporaryDirectory(prefix="hil-replay-") as scratch_name:
         scratch = Path(scratch_name)
-        outcome.acceptance = _derive_into(log, scratch, recorded, None, outcome.notes)
+        with refused_as_storage_error(scratch):
+            outcome.acceptance = _derive_into(log, scratch, recorded, None, outcome.notes)
         for name in RESULT_FILES:
             _compare_file(name, log, scratch, outcome)
         compare_steady_events(log, outcome)
-        if not log.closed:
+        if not log.results_recorded:
             outcome.notes.append(
                 f"the run never closed (status {log.metadata.get('status', 'running')!r}): "
                 "replayed from the CSV journal; its results were never recorded"
+                if not log.closed
+                else f"the run stopped on a refused write ({log.metadata.get(STORAGE_ERROR_KEY)}): "
+                "its derived results were never recorded"
             )
-            directory = new_replay_directory(run_dir)
-            for name in RESULT_FILES:
-                if (scratch / name).exists() and not (run_dir / name).exists():
-                    (directory / name).write_bytes((scratch / name).read_bytes())
-            _write_replay_info(directory, log, recorded, ReplayChanges(), outcome.notes)
+            with refused_as_storage_error(run_dir), _removed_if_unfinished() as directories:
+                directory = new_replay_directory(run_dir)
+                directories.append(directory)
+                for name in RESULT_FILES:
+                    if (scratch / name).exists():
+                        (directory / name).write_bytes((scratch / name).read_bytes())
+                _write_replay_info(directory, log, recorded, ReplayChanges(), outcome.notes)
             outcome.written_to = directory
     return outcome
 

@@ -58,7 +58,7 @@ from hil.analysis.measurements import MEASUREMENT_EVENT, Measurement
 from hil.analysis.steady import DEFAULT_STEADY_LIMITS, judge_run_window, steady_detail, steady_window_count
 from hil.bench.roles import Instrument
 from hil.core.clock import Clock
-from hil.core.errors import ConfigError, HilError, InterlockTrip, LimitError, OperatorStop
+from hil.core.errors import ConfigError, HilError, InterlockTrip, LimitError, OperatorStop, StorageError
 from hil.run.assembly import Bench
 from hil.run.operating_points import operating_point, window_samples
 from hil.run.procedure_api import Point, SteadyResult
@@ -92,6 +92,8 @@ class Journal(Protocol):
     def append_sample(self, time_s: float, values: Sequence[float]) -> None: ...
 
     def append_event(self, event: dict[str, Any]) -> None: ...
+
+    def append_point(self, point: Mapping[str, Any]) -> None: ...
 
     def update_metadata(self, **fields: Any) -> None: ...
 
@@ -164,7 +166,10 @@ class Runner:
         self._track_changes(now, row)
         values = [row.get(name, math.nan) for name in self.channels]
         self._log.append(now, values)
-        self.writer.append_sample(now, values)
+        try:
+            self.writer.append_sample(now, values)
+        except StorageError as exc:
+            self._storage_refused(exc)
         if self.stream is not None:
             self._exchange_with_viewers(now, values)
         if self._trip is None:
@@ -316,6 +321,15 @@ class Runner:
                 )
                 return
 
+    def _storage_refused(self, exc: StorageError) -> None:
+        """The disk refused a write (full, or an I/O error): the run stops safely now, like a trip.
+
+        The writer writes nothing more of the journal after that, so the safe state never waits on
+        the disk; the run's close records how it ended (:mod:`hil.store.run_writer`).
+        """
+        if self._trip is None:
+            self._enter_safe_state(exc, {})
+
     def _enter_safe_state(self, cause: HilError, values: dict[str, float]) -> None:
         """Latch the trip and command every actuator safe, drive first; never raises."""
         trip = cause if isinstance(cause, InterlockTrip) else InterlockTrip(str(cause), values)
@@ -391,7 +405,10 @@ class Runner:
     # ----------------------------------------------------------------- procedure API
     def event(self, kind: str, **fields: Any) -> None:
         record = {"time_s": self.now_s(), "kind": kind, **fields}
-        self.writer.append_event(record)
+        try:
+            self.writer.append_event(record)
+        except StorageError as exc:
+            self._storage_refused(exc)
         if self.stream is not None:
             self.stream.publish_message(Message("event", record))
 
@@ -400,7 +417,10 @@ class Runner:
         return self.writer.metadata
 
     def record_metadata(self, **fields: Any) -> None:
-        self.writer.update_metadata(**fields)
+        try:
+            self.writer.update_metadata(**fields)
+        except StorageError as exc:
+            self._storage_refused(exc)
 
     def _refuse_after_trip(self) -> None:
         if self._trip is not None:
@@ -587,7 +607,13 @@ class Runner:
         self.points.append(point)
         if self.stream is not None:
             self.stream.publish_message(Message("point", {"index": len(self.points) - 1, **point}))
+        # The event first, then the point's row: a run that dies between the two has the point in its
+        # events, from which replay recomputes it (operating_points.csv is never ahead of the events).
         self.event(
             "point", index=len(self.points) - 1, window_start_s=start_s, window_end_s=end_s, labels=labels
         )
+        try:
+            self.writer.append_point(point)
+        except StorageError as exc:
+            self._storage_refused(exc)
         return point

@@ -30,7 +30,8 @@ from hil.run.procedure_catalogue import load as load_with_source
 from hil.run.runner import Runner
 from hil.run.stop import StopRequests
 from hil.run.stream import RunStream
-from hil.store.run_directory import RUN_FORMAT, RunWriter, new_run_directory
+from hil.store.run_directory import RUN_FORMAT, new_run_directory
+from hil.store.run_writer import RunWriter
 
 
 @dataclass
@@ -166,6 +167,8 @@ class RunResult:
     points: list[Point]
     safe_state_problems: dict[str, str] = field(default_factory=dict)
     """Instruments whose final safe state could not be commanded or confirmed, and why."""
+    storage_error: str = ""
+    """The write the disk refused (the run then stopped safely), else empty."""
 
 
 @dataclass
@@ -176,6 +179,7 @@ class OpenRun:
     runner: Runner
     status: str = "running"
     reason: str = ""
+    storage_error: str = ""
 
 
 @contextmanager
@@ -282,6 +286,7 @@ def _run_in_directory(
         writer.write_points(runner.points)
         writer.close(status, reason)
         run.status, run.reason = status, reason
+        run.storage_error = str(writer.failure or "")
         if stream is not None:
             stream.publish("end", status=status, reason=reason)
 
@@ -359,4 +364,5 @@ def run_procedure(
                 run.reason,
                 run.runner.points,
                 dict(run.runner.safe_state_problems),
+                run.storage_error,
             )

@@ -29,6 +29,8 @@ STARTUP = "startup.json"
 STEPS = "steps.json"
 ENDURANCE = "endurance.json"
 MEASUREMENTS = "measurements.csv"
+SPACE_RESERVE = ".space_reserve"
+"""Space a run sets aside for its close on a full disk (:mod:`hil.store.run_writer`); deleted at the close."""
 DERIVED_FILES = {
     "points_converted": POINTS_CONVERTED,
     "acceptance": ACCEPTANCE,
@@ -41,6 +43,8 @@ DERIVED_FILES = {
 }
 """The file of each derived product (:mod:`hil.results.derive`): a list of rows is written as CSV,
 a document as JSON."""
+STORAGE_ERROR_KEY = "storage_error"
+"""Metadata field: the write the disk refused, for a run that ended on a full disk or an I/O error."""
 RESULT_FILES = (POINTS, *DERIVED_FILES.values())
 """Every file a replay recomputes and compares."""
 RUN_FORMAT = 2

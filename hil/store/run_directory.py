@@ -24,26 +24,28 @@ writes them)::
 This module is the only one that spells a run directory's file names; :class:`hil.store.run_log.RunLog`
 is the one reader of a run directory.
 
-Durability. Every row and every event of the journal (``samples.csv``, ``events.jsonl``) is handed to
-the operating system as soon as it is written (one small write a tick), so a crash or ``kill -9`` of
-the harness loses at most the row being written, which a reader drops as a partial last line. Against
-the machine itself going down the journal is also ``fsync``-ed, at most :data:`FSYNC_INTERVAL_S` apart
-while the run appends. The Parquet copy is written to a temporary file and renamed, metadata likewise,
-so neither is ever half a file. Floats are written with ``repr``, which round-trips exactly:
-re-analysing the log gives bit-for-bit the numbers the live run computed.
+Durability. The writer (:class:`hil.store.run_writer.RunWriter`) hands every row and event of the
+journal (``samples.csv``, ``events.jsonl``) and every operating point to the operating system as soon as
+it is recorded, so a crash or ``kill -9`` of the harness loses at most the line being written, which a
+reader drops as a partial last line. Against the machine itself going down the journal is also
+``fsync``-ed, at most a second apart while the run appends. The Parquet copy is written to a temporary
+file and renamed, metadata likewise, so neither is ever half a file. Floats are written with ``repr``,
+which round-trips exactly: re-analysing the log gives bit-for-bit the numbers the live run computed.
+A full disk stops the run safely (see :mod:`hil.store.run_writer`). At the close, and again once the
+derived results are written, the metadata records the SHA-256 of every raw and derived file
+(:mod:`hil.store.checksums`), so that a file edited afterwards is noticed.
 
 While a run writes, it holds an exclusive lock (``flock``) on its ``samples.csv``; the kernel drops it
 when the process ends, however it ends. :func:`run_status` uses that to tell a run still going from
 one that was killed: a run whose metadata still says "running" but whose journal nobody holds is
 "interrupted". Its journal reads back, replays and reports like any other run's.
 
-Imports only hil's errors and clock.
+Imports only hil's errors and the file names.
 """
 
 from __future__ import annotations
 
 import csv
-import hashlib
 import io
 import json
 import math
@@ -56,7 +58,6 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from hil.core.clock import WallClock
 from hil.core.errors import RunLogError
 
 if TYPE_CHECKING:
@@ -85,15 +86,14 @@ from hil.store.names import (  # noqa: F401 - re-exported beside the writer and 
     RUN_FORMAT,
     SAMPLES_CSV,
     SAMPLES_PARQUET,
+    STORAGE_ERROR_KEY,
     VERDICTS,
 )
 
-FSYNC_INTERVAL_S = 1.0
-"""Longest wall time between two fsyncs of the journal while the run appends to it."""
 INTERRUPTED = "interrupted"
 
 
-def _format(value: float) -> str:
+def format_float(value: float) -> str:
     """Shortest text that reads back as exactly the same double; empty for a missing value."""
     if value is None or math.isnan(value):
         return ""
@@ -159,115 +159,42 @@ def new_run_directory(parent: Path, procedure: str) -> Path:
     raise RunLogError(f"{parent}: cannot create a new run directory")
 
 
-class RunWriter:
-    """Appends samples and events to a run directory while the run goes."""
-
-    def __init__(
-        self,
-        directory: Path,
-        channels: Sequence[str],
-        metadata: dict[str, Any],
-        bench_text: str,
-        procedure_file: bytes | None = None,
-    ) -> None:
-        self.directory = directory
-        self.channels = list(channels)
-        self.metadata = dict(metadata)
-        self.metadata.setdefault("status", "running")
-        if procedure_file is not None:
-            self.metadata["procedure_file"] = {
-                "copy": PROCEDURE_COPY,
-                "sha256": hashlib.sha256(procedure_file).hexdigest(),
-            }
-        # Lock first, truncate after: a writer refused because the run is live touches nothing of it.
-        self._samples = open(directory / SAMPLES_CSV, "a", encoding="utf-8", newline="")
-        if fcntl is not None:
-            try:
-                fcntl.flock(self._samples.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except OSError as exc:
-                self._samples.close()
-                raise RunLogError(
-                    f"{directory / SAMPLES_CSV}: another process is writing this run: {exc}"
-                ) from exc
-        self._samples.truncate(0)
-        (directory / BENCH_SNAPSHOT).write_text(bench_text, encoding="utf-8")
-        if procedure_file is not None:
-            (directory / PROCEDURE_COPY).write_bytes(procedure_file)
-        write_json_atomic(directory / METADATA, self.metadata)
-        self._samples.write(",".join(["time_s", *self.channels]) + "\n")
-        self._events = open(directory / EVENTS, "w", encoding="utf-8")
-        self._clock = WallClock()
-        self._last_sync_s = self._clock.now_s()
-        self.flush()
-
-    def append_sample(self, time_s: float, values: Sequence[float]) -> None:
-        self._samples.write(repr(float(time_s)) + "," + ",".join(_format(v) for v in values) + "\n")
-        self._samples.flush()
-        self._maybe_sync()
-
-    def append_event(self, event: dict[str, Any]) -> None:
-        self._events.write(json.dumps(event, default=_json_default) + "\n")
-        self._events.flush()
-        self._maybe_sync()
-
-    def _maybe_sync(self) -> None:
-        now = self._clock.now_s()
-        if now - self._last_sync_s >= FSYNC_INTERVAL_S:
-            self._last_sync_s = now
-            for stream in (self._samples, self._events):
-                os.fsync(stream.fileno())
-
-    def flush(self) -> None:
-        self._samples.flush()
-        self._events.flush()
-
-    def update_metadata(self, **fields: Any) -> None:
-        self.metadata.update(fields)
-        write_json_atomic(self.directory / METADATA, self.metadata)
-
-    def write_points(self, points: Iterable[dict[str, Any]]) -> None:
-        write_points_csv(self.directory / POINTS, list(points))
-
-    def close(self, status: str, reason: str = "") -> None:
-        """Close the journal, write the columnar copy and the final status."""
-        try:
-            self.flush()
-            for stream in (self._samples, self._events):
-                os.fsync(stream.fileno())
-            frame = read_samples(self.directory)
-            temporary = self.directory / (SAMPLES_PARQUET + ".tmp")
-            frame.to_parquet(temporary, index=False)
-            os.replace(temporary, self.directory / SAMPLES_PARQUET)
-            self.update_metadata(status=status, reason=reason, end_utc=datetime.now(UTC).isoformat())
-        finally:
-            # the lock goes with the journal, only once the final status is on disk
-            self._samples.close()
-            self._events.close()
-
-
-def _json_default(value: Any) -> Any:
+def json_default(value: Any) -> Any:
+    """numpy scalars as plain numbers; anything else JSON cannot hold as its text."""
     if hasattr(value, "item"):
         return value.item()
     return str(value)
+
+
+def points_header(points: Iterable[Mapping[str, Any]]) -> list[str]:
+    """The columns of a points table: every key of every point, in the order they first appear."""
+    columns: list[str] = []
+    for point in points:
+        columns.extend(key for key in point if key not in columns)
+    return columns
+
+
+def points_row(point: Mapping[str, Any], columns: Sequence[str]) -> str:
+    """One point as a CSV line (floats in ``repr``; a column the point lacks is empty)."""
+    buffer = io.StringIO()
+    csv.writer(buffer, lineterminator="\n").writerow(
+        [
+            format_float(point[c]) if isinstance(point.get(c), (float, np.floating)) else point.get(c, "")
+            for c in columns
+        ]
+    )
+    return buffer.getvalue()
 
 
 def write_points_csv(path: Path, points: list[dict[str, Any]]) -> None:
     if not points:
         path.write_text("", encoding="utf-8")
         return
-    columns: list[str] = []
-    for point in points:
-        columns.extend(key for key in point if key not in columns)
+    columns = points_header(points)
     buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(columns)
+    csv.writer(buffer, lineterminator="\n").writerow(columns)
     for point in points:
-        writer.writerow(
-            [
-                _format(point[c]) if isinstance(point.get(c), (float, np.floating)) else point.get(c, "")
-                for c in columns
-            ]
-        )
+        buffer.write(points_row(point, columns))
     path.write_text(buffer.getvalue(), encoding="utf-8")
 
 
@@ -289,7 +216,7 @@ def read_samples(directory: Path) -> pd.DataFrame:
             raise RunLogError(f"{parquet}: unreadable Parquet file: {exc}{hint}") from exc
     if not journal.exists():
         raise RunLogError(f"{directory}: no {SAMPLES_CSV} or {SAMPLES_PARQUET}: not a run directory")
-    text = _read_text(journal)
+    text = read_text_file(journal)
     lines = text.split("\n")
     if not lines or not lines[0].startswith("time_s"):
         raise RunLogError(f"{journal}: line 1: expected a header starting with time_s")
@@ -314,7 +241,7 @@ def read_events(directory: Path) -> list[dict[str, Any]]:
     if not path.exists():
         raise RunLogError(f"{directory}: no {EVENTS}")
     events = []
-    text = _read_text(path)
+    text = read_text_file(path)
     lines = text.split("\n")
     if not text.endswith("\n"):
         lines = lines[:-1]  # a partial last line after a crash
@@ -326,18 +253,6 @@ def read_events(directory: Path) -> list[dict[str, Any]]:
         except json.JSONDecodeError as exc:
             raise RunLogError(f"{path}: line {number}: not valid JSON: {exc.msg}") from exc
     return events
-
-
-def _read_text(path: Path) -> str:
-    """A journal's text; bytes that are not UTF-8 (a damaged disk block) name the line they are on."""
-    data = path.read_bytes()
-    try:
-        return data.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        line = data.count(b"\n", 0, exc.start) + 1
-        raise RunLogError(
-            f"{path}: line {line}: byte {exc.start} is not UTF-8 text: the file is damaged"
-        ) from exc
 
 
 def run_status(directory: Path) -> str:
@@ -363,12 +278,12 @@ def _journal_is_held(journal: Path) -> bool:
 
 def read_metadata(directory: Path) -> dict[str, Any]:
     path = directory / METADATA
-    try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError as exc:
-        raise RunLogError(f"{directory}: no {METADATA}: not a run directory") from exc
-    except json.JSONDecodeError as exc:
-        raise RunLogError(f"{path}: line {exc.lineno}: not valid JSON: {exc.msg}") from exc
+    if not path.exists() and not path.is_symlink():
+        raise RunLogError(f"{directory}: no {METADATA}: not a run directory")
+    document = read_json_value(path)
+    if not isinstance(document, dict):
+        raise RunLogError(f"{path}: expected a JSON object, got {type(document).__name__}")
+    return document
 
 
 def read_points(directory: Path) -> pd.DataFrame:
@@ -377,28 +292,67 @@ def read_points(directory: Path) -> pd.DataFrame:
 
 
 def read_csv_table(path: Path) -> pd.DataFrame:
-    """A CSV table of a run directory; an empty frame when the file is absent or empty."""
+    """A CSV table of a run directory; an empty frame when the file is absent or empty.
+
+    A last line without its newline (a run that died while appending a point) is left out.
+    """
     import pandas as pd  # on use, as in read_samples
 
-    if not path.exists() or path.stat().st_size == 0:
+    if not path.exists() and not path.is_symlink():
+        return pd.DataFrame()
+    text = read_text_file(path)
+    if text and not text.endswith("\n"):
+        text = text[: text.rfind("\n") + 1]
+    if not text.strip():
         return pd.DataFrame()
     try:
-        return pd.read_csv(path)
-    except (pd.errors.ParserError, UnicodeDecodeError) as exc:
+        return pd.read_csv(io.StringIO(text))
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, ValueError) as exc:
         raise RunLogError(f"{path}: unreadable CSV: {exc}") from exc
 
 
 def read_json_document(path: Path) -> dict[str, Any] | None:
     """A JSON document of a run directory; None when the file is absent."""
-    if not path.exists():
+    if not path.exists() and not path.is_symlink():
         return None
+    document = read_json_value(path)
+    if not isinstance(document, dict):
+        raise RunLogError(f"{path}: expected a JSON object, got {type(document).__name__}")
+    return document
+
+
+def read_json_value(path: Path) -> Any:
+    """A JSON file of a run directory, whatever its top-level value; any damage is a RunLogError
+    naming the file (and the line)."""
+    text = read_text_file(path)
     try:
-        document = json.loads(path.read_text(encoding="utf-8"))
+        return json.loads(text)
     except json.JSONDecodeError as exc:
         raise RunLogError(f"{path}: line {exc.lineno}: not valid JSON: {exc.msg}") from exc
-    if not isinstance(document, dict):
-        raise RunLogError(f"{path}: expected a JSON object")
-    return document
+    except RecursionError as exc:
+        raise RunLogError(f"{path}: not valid JSON: nested too deeply") from exc
+    except ValueError as exc:  # an integer beyond Python's digit limit
+        raise RunLogError(f"{path}: not valid JSON: {exc}") from exc
+
+
+def read_text_file(path: Path) -> str:
+    """A file of a run directory as text: a missing, unreadable or non-UTF-8 file is a RunLogError
+    naming it (and, for bytes that are not UTF-8, the line they are on)."""
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError as exc:
+        raise RunLogError(f"{path}: missing") from exc
+    except IsADirectoryError as exc:
+        raise RunLogError(f"{path}: is a directory, expected a file") from exc
+    except OSError as exc:  # permission, a symlink loop, an I/O error
+        raise RunLogError(f"{path}: unreadable: {exc.strerror or exc}") from exc
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        raise RunLogError(
+            f"{path}: line {line}: byte {exc.start} is not UTF-8 text: the file is damaged"
+        ) from exc
 
 
 @dataclass(frozen=True)

@@ -23,12 +23,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from hil.bench.config import BenchConfig, parse_bench
-from hil.core.config import load_toml
-from hil.core.errors import RunLogError
+from hil.core.config_files import parse_toml_text
+from hil.core.errors import ConfigError, RunLogError
 
 if TYPE_CHECKING:
     import pandas as pd
 
+from hil.store.names import STORAGE_ERROR_KEY
 from hil.store.run_directory import (
     ACCEPTANCE,
     BENCH_SNAPSHOT,
@@ -44,6 +45,7 @@ from hil.store.run_directory import (
     read_json_document,
     read_metadata,
     read_samples,
+    read_text_file,
     run_status,
 )
 
@@ -65,7 +67,8 @@ class RunLog:
         """
         path = Path(path)
         if not path.is_dir():
-            raise RunLogError(f"{path}: not a run directory (no such directory)")
+            what = "no such directory" if not path.exists() else "not a directory"
+            raise RunLogError(f"{path}: not a run directory ({what})")
         log = cls(path.parent, results_dir=path) if is_replay_directory(path) else cls(path)
         _ = log.bench
         return log
@@ -78,11 +81,15 @@ class RunLog:
         points and derived files through the same reader, also for a directory without a bench file.
         """
         snapshot = self.directory / BENCH_SNAPSHOT
-        if not snapshot.exists():
+        if not snapshot.exists() and not snapshot.is_symlink():
             raise RunLogError(
                 f"{self.directory}: no {BENCH_SNAPSHOT}: the bench file used is needed for the geometry"
             )
-        return parse_bench(load_toml(snapshot), str(snapshot), snapshot.read_text(encoding="utf-8"))
+        text = read_text_file(snapshot)  # names the file if it cannot be read
+        try:
+            return parse_bench(parse_toml_text(text, str(snapshot)), str(snapshot), text)
+        except ConfigError as exc:
+            raise RunLogError(str(exc)) from exc
 
     # ------------------------------------------------------------------------- the raw log
     @cached_property
@@ -148,6 +155,15 @@ class RunLog:
     @property
     def closed(self) -> bool:
         return self.recorded_status != "running"
+
+    @property
+    def results_recorded(self) -> bool:
+        """The run closed with all its results written: not killed, not stopped by a full disk.
+
+        A run that did not has only the points recorded before it stopped (``operating_points.csv``
+        is written as the run goes) and no derived files; replay recomputes them from the journal.
+        """
+        return self.closed and not self.metadata.get(STORAGE_ERROR_KEY)
 
     @property
     def format(self) -> int:

@@ -15,7 +15,7 @@ from hil.bench.config import load_bench
 from hil.console.feeds import JournalFeed
 from hil.console.view import ROWS_PER_DELTA, RunView, channel_groups
 from hil.run.stream import Message
-from hil.store.run_directory import RunWriter
+from hil.store.run_writer import RunWriter
 
 LIMITS = load_bench("sim").limits
 CHANNELS = ["speed_rpm", "p_inlet_pa", "p_outlet_pa", "flow_m3_s"]

@@ -26,7 +26,8 @@ from hil.results.report import write_report
 from hil.results.report_figures import npsh3_axes
 from hil.results.report_page import ReportData
 from hil.run.operating_points import operating_point, window_samples
-from hil.store.run_directory import RunWriter, read_samples
+from hil.store.run_directory import read_samples
+from hil.store.run_writer import RunWriter
 
 G = 9.80665
 CHANNELS = (

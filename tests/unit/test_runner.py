@@ -20,7 +20,8 @@ from hil.core.clock import VirtualClock
 from hil.core.errors import ConfigError, HilError, InterlockTrip, LimitError, OperatorStop, TransportTimeout
 from hil.run.assembly import Bench
 from hil.run.runner import Runner
-from hil.store.run_directory import RunWriter, read_events, read_samples
+from hil.store.run_directory import read_events, read_samples
+from hil.store.run_writer import RunWriter
 from tests.fakes import (
     BoundedVirtualClock,
     FakeDrive,

@@ -25,7 +25,6 @@ from hil.store.run_directory import (
     METADATA,
     SAMPLES_CSV,
     SAMPLES_PARQUET,
-    RunWriter,
     new_run_directory,
     read_events,
     read_metadata,
@@ -34,6 +33,7 @@ from hil.store.run_directory import (
     write_json_atomic,
     write_points_csv,
 )
+from hil.store.run_writer import RunWriter
 
 CHANNELS = ["speed_rpm", "flow_m3_s", "p_outlet_pa"]
 # Floats whose shortest repr needs all 17 digits, extremes, a subnormal, signed zero and NaN.
@@ -388,7 +388,7 @@ def test_every_row_and_event_reaches_the_operating_system_as_it_is_written(run_d
 CRASHING_WRITER = """
 import sys
 from pathlib import Path
-from hil.store.run_directory import RunWriter
+from hil.store.run_writer import RunWriter
 writer = RunWriter(Path(sys.argv[1]), ["a_pa", "b_m3_s"], {"procedure": "crash"}, "[bench]\\n")
 for k in range(1, 51):
     writer.append_sample(k * 0.1, [k * 1.5, 1.0 / k])
@@ -472,3 +472,61 @@ def test_bytes_that_are_not_text_are_named_with_file_and_line(run_dir: Path, nam
     with pytest.raises(RunLogError) as caught:
         read_samples(run_dir) if name == SAMPLES_CSV else read_events(run_dir)
     assert str(path) in str(caught.value) and "line 3" in str(caught.value)
+
+
+# ============================================================================ points as they are recorded
+def test_each_point_is_on_disk_when_recorded_and_the_file_is_what_the_close_writes(tmp_path: Path) -> None:
+    points: list[dict[str, Any]] = [
+        {"valve_opening": 0.5, "flow_m3_s": 0.1 + 0.2, "head_m": 1 / 3},
+        {"valve_opening": 0.7, "flow_m3_s": math.nan, "head_m": 2.0},
+        {"valve_opening": 0.9, "flow_m3_s": 5e-324, "head_m": 3.0, "npsh_role": "sweep"},  # a new column
+        {"valve_opening": 1.0, "head_m": 4.0},  # one missing
+    ]
+    reference = tmp_path / "reference.csv"
+    writer = RunWriter(tmp_path, CHANNELS, {}, "")
+    try:
+        for count, point in enumerate(points, start=1):
+            writer.append_point(point)
+            write_points_csv(reference, points[:count])
+            # before any close: what a crash would leave is what the close would write
+            assert (tmp_path / runstore.POINTS).read_bytes() == reference.read_bytes(), count
+    finally:
+        writer.write_points(points)
+        writer.close("completed")
+    assert (tmp_path / runstore.POINTS).read_bytes() == reference.read_bytes()
+
+
+def test_a_point_row_cut_short_by_a_crash_is_left_out_when_read(tmp_path: Path) -> None:
+    write_points_csv(tmp_path / runstore.POINTS, [{"a": 1.0, "b": 2.0}, {"a": 3.0, "b": 4.0}])
+    path = tmp_path / runstore.POINTS
+    path.write_bytes(path.read_bytes()[:-3])
+    assert read_points(tmp_path)["a"].tolist() == [1.0]
+
+
+# ============================================================================ checksums
+def test_the_close_records_checksums_and_an_edit_to_either_copy_of_the_samples_is_noticed(
+    run_dir: Path,
+) -> None:
+    from hil.store.checksums import verify_checksums
+
+    write_run(run_dir, rows_of(4), close=True)
+    metadata = read_metadata(run_dir)
+    assert set(metadata["checksums"]["files"]) >= {SAMPLES_CSV, SAMPLES_PARQUET, EVENTS, "bench.toml"}
+    assert verify_checksums(run_dir, metadata).problems == []
+    journal = run_dir / SAMPLES_CSV
+    journal.write_bytes(journal.read_bytes().replace(b"0.1,", b"0.2,", 1))  # readers use the Parquet copy
+    (problem,) = verify_checksums(run_dir, metadata).problems
+    assert problem == f"{journal} modified after the run (SHA-256 differs)"
+    edited = dict(metadata, status="completed", reason="edited")
+    assert (
+        f"{run_dir / METADATA} modified after the run (SHA-256 differs)"
+        in verify_checksums(run_dir, edited).problems
+    )
+
+
+def test_a_run_without_checksums_says_so(run_dir: Path) -> None:
+    from hil.store.checksums import verify_checksums
+
+    integrity = verify_checksums(run_dir, {"status": "completed"})
+    assert not integrity.recorded and not integrity.modified
+    assert "no checksums recorded" in integrity.lines()[0]
