@@ -1,0 +1,147 @@
+"""The project's drivers against the raw round trip of the same exchange, and against peer stacks.
+
+Run: ``.venv/bin/python benchmarks/bench_peers.py [--repeats N] [--rounds N]``
+
+On the virtual bench's emulators (served in this process, serial links on loopback TCP), each reading
+is timed per call, in interleaved rounds, and divided by the raw round trip of the same request and
+reply bytes over the same kind of link measured in the same round:
+
+* a WT310 reading (``:NUM:NORM:VAL?``, 15 values): raw socket; the project's driver over its line
+  transport (what the sim bench uses); the driver over pyvisa (``TCPIP0::...::SOCKET``, what a real
+  WT310 on Ethernet is opened as); PyMeasure's generic ``Instrument.ask`` over its VISA adapter, and
+  QCoDeS's ``VisaInstrument.ask``, when they are installed (neither is a dependency of the project);
+* a Keller pressure reading over Modbus RTU (serial over TCP): raw socket; the project's driver over
+  its RTU master; pymodbus's ``ModbusSerialClient`` reading the same registers.
+
+The medians of the ratios are printed with their spread; absolute times drift with the machine's load.
+"""
+
+from __future__ import annotations
+
+import argparse
+import socket
+import statistics
+import sys
+import time
+from collections.abc import Callable
+
+from drivers.keller import KellerTransducer
+from drivers.wt310 import VALUE_QUERY, WT310PowerMeter
+from hil.bench.modbus_rtu import ModbusRtuTransport, crc_bytes
+from hil.bench.transport import LineTransport, PymodbusTransport, SerialTransport, TcpTransport, VisaTransport
+from simulators.virtual_bench import VirtualBench
+
+
+def per_call_s(action: Callable[[], object], repeats: int) -> float:
+    for _ in range(min(100, repeats)):
+        action()
+    start = time.perf_counter()
+    for _ in range(repeats):
+        action()
+    return (time.perf_counter() - start) / repeats
+
+
+def raw_exchange(address: tuple[str, int], request: bytes, reply_size: int | None) -> Callable[[], bytes]:
+    """Send ``request`` on a plain socket and read its reply (``reply_size`` bytes, or up to ``\\n``)."""
+    sock = socket.create_connection(address)
+    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+
+    def exchange() -> bytes:
+        sock.sendall(request)
+        reply = sock.recv(4096)
+        while (len(reply) < reply_size) if reply_size else not reply.endswith(b"\n"):
+            reply += sock.recv(4096)
+        return reply
+
+    return exchange
+
+
+def wt310_stacks(address: tuple[str, int]) -> dict[str, Callable[[], object]]:
+    host, port = address
+    line = WT310PowerMeter(LineTransport(TcpTransport(host, port)), name="power")
+    line.configure()
+    visa = WT310PowerMeter(VisaTransport(f"TCPIP0::{host}::{port}::SOCKET"), name="power")
+    stacks: dict[str, Callable[[], object]] = {
+        "raw socket": raw_exchange(address, f"{VALUE_QUERY}\n".encode(), None),
+        "project driver, line transport": line.read,
+        "project driver, pyvisa": visa.read,
+    }
+    try:
+        from pymeasure.adapters import VISAAdapter
+        from pymeasure.instruments import Instrument
+
+        meter = Instrument(
+            VISAAdapter(
+                f"TCPIP0::{host}::{port}::SOCKET",
+                visa_library="@py",
+                read_termination="\n",
+                write_termination="\n",
+            ),
+            "WT310",
+            includeSCPI=False,
+        )
+        stacks["PyMeasure Instrument.ask"] = lambda: meter.ask(VALUE_QUERY)
+    except ImportError:
+        print("PyMeasure is not installed: not measured", file=sys.stderr)
+    try:
+        from qcodes.instrument import VisaInstrument
+
+        qmeter = VisaInstrument(
+            "wt310", f"TCPIP0::{host}::{port}::SOCKET", terminator="\n", visalib="@py", pyvisa_sim_file=None
+        )
+        stacks["QCoDeS VisaInstrument.ask"] = lambda: qmeter.ask(VALUE_QUERY)
+    except ImportError:
+        print("QCoDeS is not installed: not measured", file=sys.stderr)
+    return stacks
+
+
+def keller_stacks(address: tuple[str, int]) -> dict[str, Callable[[], object]]:
+    host, port = address
+    pdu = bytes([1, 3, 0, 2, 0, 2])  # unit 1, read 2 holding registers at 2 (the pressure, float32)
+    project = KellerTransducer(
+        ModbusRtuTransport(SerialTransport(f"socket://{host}:{port}")), unit=1, name="p_inlet"
+    )
+    pymodbus = PymodbusTransport.rtu(f"socket://{host}:{port}", baudrate=115200)
+    return {
+        "raw socket": raw_exchange(address, pdu + crc_bytes(pdu), 9),
+        "project driver, RTU master": project.read,
+        "pymodbus ModbusSerialClient": lambda: pymodbus.read_holding_registers(2, 2, unit=1),
+    }
+
+
+def measure(stacks: dict[str, Callable[[], object]], repeats: int, rounds: int) -> None:
+    ratios: dict[str, list[float]] = {name: [] for name in stacks}
+    times: dict[str, list[float]] = {name: [] for name in stacks}
+    for _ in range(rounds):
+        measured = {name: per_call_s(action, repeats) for name, action in stacks.items()}
+        for name, seconds in measured.items():
+            times[name].append(seconds)
+            ratios[name].append(seconds / measured["raw socket"])
+    for name in stacks:
+        spread = sorted(ratios[name])
+        print(
+            f"  {name:34s} {statistics.median(times[name]) * 1e6:8.1f} us  "
+            f"{statistics.median(spread):5.2f}x raw (rounds {spread[0]:.2f}-{spread[-1]:.2f})"
+        )
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeats", type=int, default=500)
+    parser.add_argument("--rounds", type=int, default=5)
+    args = parser.parse_args(argv)
+    bench = VirtualBench(seed=1, serial_link="tcp")
+    endpoints = bench.start()
+    try:
+        power, rs485 = endpoints["power"], endpoints["rs485"]
+        print("WT310 reading (:NUM:NORM:VAL?) over loopback TCP:")
+        measure(wt310_stacks((power.address, power.port or 0)), args.repeats, args.rounds)
+        print("Keller pressure reading over Modbus RTU (serial over loopback TCP):")
+        measure(keller_stacks((rs485.address, rs485.port or 0)), args.repeats // 5, args.rounds)
+    finally:
+        bench.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
