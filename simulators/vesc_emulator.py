@@ -33,6 +33,7 @@ Must not import drivers/.
 
 from __future__ import annotations
 
+import binascii
 import math
 import struct
 from typing import Final, Protocol
@@ -99,26 +100,10 @@ class MotorPlant(Protocol):
     def motor_state(self) -> MotorState: ...
 
 
-def _crc16_bitwise(data: bytes) -> int:
-    """CRC-16/XMODEM bit by bit: poly 0x1021, init 0, no reflection, no final xor."""
-    crc = 0
-    for byte in data:
-        crc ^= byte << 8
-        for _ in range(8):
-            crc = ((crc << 1) ^ 0x1021) & 0xFFFF if crc & 0x8000 else (crc << 1) & 0xFFFF
-    return crc
-
-
-# The CRC of each single byte is the lookup entry for it; the bitwise form is 8x slower and the
-# reply's CRC is on the path of every GET_VALUES round trip.
-_CRC_TABLE: Final = tuple(_crc16_bitwise(bytes((value,))) for value in range(256))
-
-
 def _crc16_xmodem(data: bytes) -> int:
-    crc = 0
-    for byte in data:
-        crc = ((crc << 8) & 0xFFFF) ^ _CRC_TABLE[(crc >> 8) ^ byte]
-    return crc
+    """CRC-16/XMODEM, the firmware's frame CRC: the standard library's ``binascii.crc_hqx`` from 0 (in C;
+    the table-driven Python loop cost 26 us per GET_VALUES reply, on the path of every tick)."""
+    return binascii.crc_hqx(data, 0)
 
 
 def frame(payload: bytes) -> bytes:
