@@ -57,7 +57,7 @@ table{border-collapse:collapse;margin:8px 0}th,td{border:1px solid #ccc;padding:
 table.points td{text-align:right;white-space:nowrap}table.points{font-size:12px}.wide{overflow-x:auto}
 .badge{display:inline-block;padding:4px 12px;border-radius:4px;font-weight:700;color:#fff}
 .badge.pass{background:#2e8b3e}.badge.fail{background:#c0392b}.badge.warn{background:#c27c0e}
-.badge.none{background:#777}.pass{color:#2e8b3e;font-weight:700}.fail{color:#c0392b;font-weight:700}
+.badge.none{background:#777}.none{color:#777}.pass{color:#2e8b3e;font-weight:700}.fail{color:#c0392b;font-weight:700}
 .badge.pass,.badge.fail,.badge.warn,.badge.none{color:#fff;font-size:15px}
 .unverified{background:#fff3cd;color:#7a5b00;border:1px solid #e0c36a;border-radius:3px;padding:0 4px;
  font-size:11px;white-space:nowrap}.note{color:#555;font-size:12px}figure{margin:10px 0}

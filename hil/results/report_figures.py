@@ -133,9 +133,17 @@ def figure_head(data: ReportData) -> str:
 
 
 def _finish(axes: Any, flow: np.ndarray, values: np.ndarray) -> None:
+    """Flow axis from zero; a single tested flow in the middle of it, not on the right edge (where
+    matplotlib's autoscale to that one flow puts it), with headroom above the data."""
     finite = np.isfinite(flow) & np.isfinite(values)
     if finite.any():
-        axes.set_xlim(left=0.0, right=max(axes.get_xlim()[1], float(flow[finite].max()) * 1000.0 * 1.05))
+        q_max = float(flow[finite].max()) * 1000.0
+        if distinct_flows(flow[finite]) < 2:
+            axes.set_xlim(left=0.0, right=2.0 * q_max if q_max > 0 else 1.0)
+            low, high = axes.get_ylim()
+            axes.set_ylim(low, high + 0.15 * (high - low))
+        else:
+            axes.set_xlim(left=0.0, right=max(axes.get_xlim()[1], q_max * 1.05))
     axes.legend(fontsize=8, loc="best")
 
 

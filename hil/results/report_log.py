@@ -173,17 +173,69 @@ def figure_time_series(log: RunLog) -> str | None:
 # ---------------------------------------------------------------------------------- the events
 
 
+def _readable(value: Any) -> Any:
+    """Floats to 6 significant digits (10.200000000000001 reads 10.2); the event file keeps them exact."""
+    if isinstance(value, float):
+        return float(f"{value:.6g}") if math.isfinite(value) else str(value)
+    if isinstance(value, dict):
+        return {k: _readable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_readable(v) for v in value]
+    return value
+
+
 def _summary(event: Mapping[str, Any]) -> str:
     fields = {k: v for k, v in event.items() if k not in ("time_s", "kind", "detail", "limits")}
-    return json.dumps(fields, default=str)[:300]
+    return json.dumps(_readable(fields), default=str)[:300]
+
+
+def _collapse_ramps(events: Sequence[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
+    """Consecutive setpoints of one quantity (a ramp: one setpoint a tick) as one row, first to last."""
+    out: list[Mapping[str, Any]] = []
+    run: list[Mapping[str, Any]] = []
+
+    def flush() -> None:
+        if len(run) > 2:
+            first, last = run[0], run[-1]
+            out.append(
+                {
+                    "time_s": first.get("time_s"),
+                    "kind": "ramp",
+                    "quantity": first.get("quantity"),
+                    "from": first.get("value"),
+                    "to": last.get("value"),
+                    "setpoints": len(run),
+                    "until_s": last.get("time_s"),
+                }
+            )
+        else:
+            out.extend(run)
+        run.clear()
+
+    for event in events:
+        if event.get("kind") == "setpoint" and (not run or run[-1].get("quantity") == event.get("quantity")):
+            run.append(event)
+            continue
+        flush()
+        if event.get("kind") == "setpoint":
+            run.append(event)
+        else:
+            out.append(event)
+    flush()
+    return out
 
 
 def section_events(log: RunLog) -> str:
     events = log.events
-    shown: Sequence[Mapping[str, Any]] = events
+    shown: Sequence[Mapping[str, Any]] = _collapse_ramps(events)
     note = ""
-    if len(events) > EVENT_ROWS_SHOWN:
-        shown = [e for e in events if e.get("kind") not in ROUTINE_KINDS][:EVENT_ROWS_SHOWN]
+    if len(shown) < len(events):
+        note = (
+            f'<p class="note">{len(events)} events; a ramp (one setpoint a tick) is shown as one row: '
+            "the run's event file holds them all.</p>"
+        )
+    if len(shown) > EVENT_ROWS_SHOWN:
+        shown = [e for e in shown if e.get("kind") not in ROUTINE_KINDS][:EVENT_ROWS_SHOWN]
         note = (
             f'<p class="note">{len(events)} events; setpoints left out and at most {EVENT_ROWS_SHOWN} '
             "shown: the run's event file holds them all.</p>"

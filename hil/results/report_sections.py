@@ -210,6 +210,14 @@ def _verdict_tolerance(v: Mapping[str, Any]) -> str:
     return text + ("" if v["tolerance_verified"] else f" {UNVERIFIED}")
 
 
+def _quantity_verdict(v: Mapping[str, Any]) -> str:
+    """pass / FAIL, or "not judged" where nothing was measured to judge (the guarantee outside the
+    tested range, a run that stopped short): a quantity with no value cannot have failed."""
+    if v.get("measured") is None:
+        return '<span class="none">not judged</span>'
+    return '<span class="pass">pass</span>' if v["passed"] else '<span class="fail">FAIL</span>'
+
+
 def section_verdict(data: ReportData) -> str:
     doc = data.acceptance
     if doc is None:
@@ -226,7 +234,7 @@ def section_verdict(data: ReportData) -> str:
                 _verdict_value(v["quantity"], v["measured"]),
                 "&ndash;" if deviation is None else f"{deviation * 100:+.2f} %",
                 _verdict_tolerance(v),
-                '<span class="pass">pass</span>' if v["passed"] else '<span class="fail">FAIL</span>',
+                _quantity_verdict(v),
                 _e(v["detail"]),
             )
         )

@@ -24,7 +24,9 @@ from hil.results.derive import derive_run
 from hil.results.pump_definition import Guarantee
 from hil.results.report import write_report
 from hil.results.report_figures import npsh3_axes
+from hil.results.report_log import _collapse_ramps, _summary
 from hil.results.report_page import ReportData
+from hil.results.report_sections import _quantity_verdict
 from hil.run.operating_points import operating_point, window_samples
 from hil.store.run_directory import read_samples
 from hil.store.run_writer import RunWriter
@@ -341,3 +343,25 @@ def test_a_point_far_below_the_specified_speed_is_flagged() -> None:
     assert row["speed_in_range"] is False and row["speed_ratio"] == pytest.approx(30000 / 9000)
     assert math.isinf(row["u_flow_m3_s"])  # no spread information: never a silent zero
     assert np.isfinite(row["converted_flow_m3_s"])
+
+
+def test_the_event_log_reads_as_people_read_it() -> None:
+    # A speed ramp is one setpoint a tick: one row from first to last; floats to 6 significant digits.
+    ramp = [
+        {"time_s": 0.1 * k, "kind": "setpoint", "quantity": "speed_rpm", "value": 1000.0 * k}
+        for k in range(1, 25)
+    ]
+    valve = {"time_s": 2.4, "kind": "setpoint", "quantity": "valve_opening_fraction", "value": 0.3}
+    steady = {"time_s": 6.2, "kind": "steady", "waited_s": 3.8000000000000007}
+    rows = _collapse_ramps([*ramp, valve, steady])
+    assert [r["kind"] for r in rows] == ["ramp", "setpoint", "steady"]
+    assert (rows[0]["from"], rows[0]["to"], rows[0]["setpoints"]) == (1000.0, 24000.0, 24)
+    assert _summary(steady) == '{"waited_s": 3.8}'
+    two = ramp[:2]  # two setpoints are not a ramp: both kept
+    assert _collapse_ramps(two) == two
+
+
+def test_a_quantity_with_nothing_measured_is_not_judged_rather_than_failed() -> None:
+    assert "not judged" in _quantity_verdict({"measured": None, "passed": False})
+    assert "FAIL" in _quantity_verdict({"measured": 190.0, "passed": False})
+    assert "pass" in _quantity_verdict({"measured": 200.0, "passed": True})
