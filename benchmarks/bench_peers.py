@@ -28,7 +28,7 @@ from collections.abc import Callable
 from drivers.keller import KellerTransducer
 from drivers.wt310 import VALUE_QUERY, WT310PowerMeter
 from hil.bench.modbus_rtu import ModbusRtuTransport, crc_bytes
-from hil.bench.transport import LineTransport, PymodbusTransport, SerialTransport, TcpTransport, VisaTransport
+from hil.bench.transport import LineTransport, PymodbusTransport, TcpTransport, VisaTransport
 from simulators.virtual_bench import VirtualBench
 
 
@@ -98,9 +98,7 @@ def wt310_stacks(address: tuple[str, int]) -> dict[str, Callable[[], object]]:
 def keller_stacks(address: tuple[str, int]) -> dict[str, Callable[[], object]]:
     host, port = address
     pdu = bytes([1, 3, 0, 2, 0, 2])  # unit 1, read 2 holding registers at 2 (the pressure, float32)
-    project = KellerTransducer(
-        ModbusRtuTransport(SerialTransport(f"socket://{host}:{port}")), unit=1, name="p_inlet"
-    )
+    project = KellerTransducer(ModbusRtuTransport(TcpTransport(host, port)), unit=1, name="p_inlet")
     pymodbus = PymodbusTransport.rtu(f"socket://{host}:{port}", baudrate=115200)
     return {
         "raw socket": raw_exchange(address, pdu + crc_bytes(pdu), 9),

@@ -16,7 +16,7 @@ daq        tcp         LabJack T7-style DAQ (Modbus TCP): DAC0 throttle valve co
 =========  ==========  =========================================================================
 
 ``serial`` is a pty by default, or a loopback TCP socket with ``serial_link="tcp"`` (serial over IP,
-as a bench's RS-485 gateway offers it; the driver opens pyserial's ``socket://`` URL). Measured on the
+as a bench's RS-485 gateway offers it; the harness opens it as a TCP stream). Measured on the
 2-core development machine, a pty round trip costs 2-6x a loopback TCP one: a pty hands every write
 through the kernel's line discipline and wakes the reader in two steps.
 

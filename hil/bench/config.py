@@ -104,7 +104,7 @@ class VirtualConfig:
     faults: list[str] = field(default_factory=list)
     serial_link: str = "tcp"
     """How the virtual bench serves its serial instruments: ``"tcp"``, a loopback socket the driver
-    opens as pyserial's ``socket://`` URL (serial over IP, as a bench's RS-485 gateway does; the
+    opens as a TCP stream (serial over IP, as a bench's RS-485 gateway does; the
     fast choice), or ``"pty"``, a pseudo-terminal opened like ``/dev/ttyUSB0`` (what a USB adapter
     looks like to the driver; a pty round trip costs 2-6x a loopback TCP one)."""
     instruments: str = "standard"

@@ -99,15 +99,21 @@ class _Context:
             )
         return self.endpoints[name]
 
-    def serial(self, field_path: str, resource: str, baudrate: int, timeout_s: float) -> SerialTransport:
+    def serial(
+        self, field_path: str, resource: str, baudrate: int, timeout_s: float
+    ) -> SerialTransport | TcpTransport:
+        """A serial line: a device path or pyserial URL as written; a virtual bench's line is its pty,
+        or its loopback socket (serial over IP) opened as a plain TCP stream. Not through pyserial's
+        ``socket://``: its close waits 0.3 s "for quick reconnects" (pyserial 3.5), twice per run on
+        the sim bench, and its reads cost a ``select`` more than the project's socket transport."""
         sim = self.endpoint(field_path, resource)
-        port = resource
-        witness = None
-        if sim is not None:
-            # A virtual serial line is a pty path, or a loopback socket (serial over IP).
-            port = sim.address if sim.transport == "pty" else f"socket://{sim.address}:{sim.port}"
-            witness = sim.witness
-        transport = SerialTransport(port, baudrate=baudrate, timeout_s=timeout_s, witness=witness)
+        transport: SerialTransport | TcpTransport
+        if sim is not None and sim.transport != "pty":
+            transport = TcpTransport(sim.address, sim.port or 0, timeout_s, sim.witness)
+        else:
+            transport = SerialTransport(
+                sim.address if sim else resource, baudrate=baudrate, timeout_s=timeout_s
+            )
         self.closers.append(transport.close)
         self.address = self.prefix = transport.name
         return transport

@@ -38,7 +38,7 @@ SHORT = [
         (
             "silence:rs485@3",
             "p_inlet",
-            r"pressure transducer 'p_inlet' \(keller at unit 1 on bus 'rs485' at socket://127\.0\.0\.1:\d+\): ",
+            r"pressure transducer 'p_inlet' \(keller at unit 1 on bus 'rs485' at tcp://127\.0\.0\.1:\d+\): ",
         ),
     ],
     ids=["power-meter", "rs485-transducer"],
