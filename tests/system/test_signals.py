@@ -40,6 +40,13 @@ WAIT_S = 300.0
 OUTCOMES: list[dict[str, object]] = []
 
 
+def _interactive_signals() -> None:
+    """In the child: SIGINT as a terminal gives it. A shell without job control starts background
+    commands with SIGINT ignored, and Python keeps an inherited SIG_IGN until hil installs its own
+    handler, so a start-up Ctrl-C would be dropped by the test's environment, not by hil."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def _run_and_signal(out: Path, stage: str, signals: tuple[signal.Signals, ...]) -> tuple[int, str, str]:
     process = subprocess.Popen(
         [
@@ -58,6 +65,7 @@ def _run_and_signal(out: Path, stage: str, signals: tuple[signal.Signals, ...]) 
         stderr=subprocess.PIPE,
         text=True,
         env={**os.environ, "PYTHONUNBUFFERED": "1"},
+        preexec_fn=_interactive_signals,
     )
     assert process.stderr is not None
     seen = []
