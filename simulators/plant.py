@@ -50,7 +50,13 @@ from simulators.plant_integration import (
     system_resistance_s2_m5,
     valve_kv_m3_h,
 )
-from simulators.plant_parameters import SENSOR_NAMES, PlantParameters, SensorModel, SensorModels
+from simulators.plant_parameters import (
+    MAX_WORN_EFFICIENCY_DEGRADATION,
+    SENSOR_NAMES,
+    PlantParameters,
+    SensorModel,
+    SensorModels,
+)
 
 __all__ = [
     "SENSOR_NAMES",
@@ -278,7 +284,7 @@ class PumpLoop:
 
     def truth(self) -> PlantTruth:
         """Exact state, computed with the reference functions of :mod:`simulators.pump_curves`."""
-        p = self.params
+        p = self._worn(self._step / SUB_STEPS_PER_S)
         rho = self._state.density
         q = self._state.flow
         rpm = self._state.omega * _RPM_PER_RAD_S
@@ -328,6 +334,8 @@ class PumpLoop:
         target = math.floor(time_s * SUB_STEPS_PER_S + _GRID_TOLERANCE)
         if target <= self._step:
             return
+        if self.params.efficiency_wear_per_hour > 0.0:
+            self._wear_to(time_s)
         integrate(
             self._state, self._constants, self.params, self._lagged, self._lag_pairs, self._step, target
         )
@@ -335,6 +343,22 @@ class PumpLoop:
         self._update_measured()
 
     # ---- internals --------------------------------------------------------------------------------
+
+    def _worn(self, time_s: float) -> PlantParameters:
+        """The parameters at ``time_s`` of bench time: the efficiency worn by ``efficiency_wear_per_hour``."""
+        p = self.params
+        if p.efficiency_wear_per_hour <= 0.0:
+            return p
+        start = p.efficiency_degradation_fraction
+        worn = start + p.efficiency_wear_per_hour * time_s / 3600.0
+        return replace(
+            p, efficiency_degradation_fraction=max(start, min(worn, MAX_WORN_EFFICIENCY_DEGRADATION))
+        )
+
+    def _wear_to(self, time_s: float) -> None:
+        """Rebuild the loop's constants with the wear at ``time_s``, held over this advance (a tick's
+        worth of wear is far below any reading's resolution: as good as continuous)."""
+        self._constants = loop_constants(self._worn(time_s), self._mass_heat_capacity_j_k)
 
     def _solve_bus(self, p_dc: float) -> None:
         """Input current and sagged bus voltage for DC power ``p_dc`` behind the source resistance."""

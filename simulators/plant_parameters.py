@@ -67,6 +67,10 @@ def _validate_fields(obj: Any, source: str) -> None:
                 raise ConfigError(source, f.name, f"expected a value {words} {bound}, got {value!r}")
 
 
+MAX_WORN_EFFICIENCY_DEGRADATION = 0.9
+"""Wear (``efficiency_wear_per_hour``) stops here: a pump at a tenth of its efficiency is long dead."""
+
+
 @dataclass(frozen=True)
 class SensorModel:
     """How an instrument sees one quantity: ``quantise(lag(true) + N(0, noise_std))``.
@@ -146,6 +150,13 @@ class PlantParameters:
     """Worn impeller: the head is multiplied by (1 - this)."""
     efficiency_degradation_fraction: float = _param(0.0, ge=0.0, lt=1.0)
     """Worn impeller: the efficiency is multiplied by (1 - this) (the shaft power rises to match)."""
+    efficiency_wear_per_hour: float = _param(0.0, ge=0.0, le=1.0)
+    """Wear while running: the efficiency degradation grows by this fraction per hour of bench time
+    (erosion by abrasive particles, wear-ring and seal clearances opening), from
+    ``efficiency_degradation_fraction`` at the start, up to :data:`MAX_WORN_EFFICIENCY_DEGRADATION`.
+    Real impellers lose a few per cent over thousands of hours; a bench copy sets a fast rate (0.1 per
+    hour) so an endurance run sees the drift in hours of bench time. 0 (the default) leaves every
+    steady state unchanged."""
     npsh3_multiplier: float = _param(1.0, gt=0.0)
     """Worn or damaged inlet: NPSH3 is multiplied by this."""
 

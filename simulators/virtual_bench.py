@@ -97,6 +97,7 @@ class VirtualBench:
         plant: Any = None,
         serial_link: str = "pty",
         instruments: str = "standard",
+        drive_timeout_s: float = 1.0,
     ) -> None:
         if instruments not in INSTRUMENT_SETS:
             raise ConfigError(source, "virtual.instruments", f"must be one of {', '.join(INSTRUMENT_SETS)}")
@@ -126,7 +127,7 @@ class VirtualBench:
         self.rs485_units = {"p_inlet": 1, "p_outlet": 2, "flow": 3}
         """Which Modbus unit on the RS-485 line is which instrument (``hil sim serve`` lists them)."""
         if instruments == "standard":
-            self.drive = VescEmulator(faults_.motor)
+            self.drive = VescEmulator(faults_.motor, timeout_s=drive_timeout_s)
         else:
             self.supply = DP800Emulator(
                 lambda: measured("bus_voltage_v"),

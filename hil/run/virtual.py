@@ -53,6 +53,13 @@ def build_virtual_bench(
 
     assert config.virtual is not None
     options: dict[str, Any] = {} if host is None else {"host": host}
+    drive = config.instruments.get(config.roles.get("pump_drive", ""))
+    if drive is not None and drive.driver == "vesc":
+        # The emulated firmware is set up as the bench file says the real one is: its command timeout
+        # (the VESC app setting the driver feeds its watchdog against; 1 s unless the file says).
+        timeout = drive.options.data.get("command_timeout_s", 1.0)
+        if isinstance(timeout, int | float) and not isinstance(timeout, bool) and timeout > 0:
+            options["drive_timeout_s"] = float(timeout)
     return VirtualBench(
         config.virtual.plant,
         seed=seed,

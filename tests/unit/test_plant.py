@@ -566,3 +566,16 @@ def test_the_valve_positioner_lags_its_command_then_moves_at_its_stroke_rate() -
     assert plant.truth().valve_position_fraction == pytest.approx(0.3, abs=1e-9)
     plant.advance_to(5.0)
     assert plant.truth().valve_position_fraction == 0.7
+
+
+def test_wear_lowers_the_pump_efficiency_by_its_rate_per_hour_of_bench_time() -> None:
+    """``efficiency_wear_per_hour = 0.1``: after 30 min the efficiency is (1 - 0.05) of a new pump's at
+    the same speed and valve (the head is the wear-free one), and a pump without wear is unchanged."""
+    worn = settled(params=dataclasses.replace(DEFAULTS, efficiency_wear_per_hour=0.1), seconds=4.0)
+    new = settled(seconds=4.0)
+    for plant in (worn, new):
+        plant.advance_to(1800.0)
+    assert worn.truth().pump_efficiency == pytest.approx(0.95 * new.truth().pump_efficiency, rel=1e-3)
+    assert worn.truth().head_m == pytest.approx(new.truth().head_m, rel=1e-3)
+    with pytest.raises(ConfigError):
+        PlantParameters.from_mapping({"efficiency_wear_per_hour": -0.1}, "bench.toml")
