@@ -41,7 +41,7 @@ from hil.core.errors import ConfigError
 from hil.run.procedure_api import Parameter, ProcedureRunner, ProcedureSpec
 
 if TYPE_CHECKING:
-    from hil.analysis.mission_profile import MissionRecord, Npsh3Table
+    from hil.analysis.mission_profile import MissionRecord
     from hil.model.flight_case import FlightCase
 
 # The flight case (the sizing model: scipy, thermochemistry) and the boundary model (numpy) are
@@ -172,34 +172,6 @@ def _mission_path(params: MissionProfileParameters) -> Path:
     return Path(params.mission) if params.mission else SAMPLE_MISSION
 
 
-def _npsh3_table(directory: str) -> Npsh3Table | None:
-    """The measured NPSH3 curve of an npsh3 run (its ``npsh3.csv``: flow, speed and NPSH3 per row)."""
-    from hil.analysis.mission_profile import Npsh3Table
-
-    if not directory:
-        return None
-    csv = Path(directory) / "npsh3.csv"
-    if not csv.exists():
-        raise ConfigError(
-            "command line", "-p npsh3_run", f"{directory} holds no npsh3.csv (not an NPSH3 run?)"
-        )
-    lines = csv.read_text().splitlines()
-    header = lines[0].split(",")
-    rows = [dict(zip(header, line.split(","), strict=True)) for line in lines[1:]]
-    try:
-        usable = [(float(r["flow_m3_s"]), float(r["npsh3_m"]), float(r["speed_rpm"])) for r in rows]
-    except (KeyError, ValueError) as exc:
-        raise ConfigError(str(csv), "npsh3_m", f"unreadable NPSH3 table: {exc}") from exc
-    usable = sorted(u for u in usable if all(math.isfinite(v) for v in u))
-    if not usable:
-        raise ConfigError(str(csv), "npsh3_m", "no NPSH3 value in the run")
-    speed = sum(u[2] for u in usable) / len(usable)
-    # Each row to the common speed by similarity (flow ~ n, NPSH3 ~ n^2) before tabulating.
-    flows = tuple(q * speed / n for q, _, n in usable)
-    heads = tuple(h * (speed / n) ** 2 for _, h, n in usable)
-    return Npsh3Table(speed, flows, heads)
-
-
 def _sized_case(params: MissionProfileParameters, geometry: BenchGeometry) -> tuple[FlightCase, Path]:
     """The flight case: the ``hil optimize`` report's design and requirements when one is given,
     else the mission sized around this prototype; and the mission file it came from."""
@@ -239,6 +211,7 @@ def _sized_case(params: MissionProfileParameters, geometry: BenchGeometry) -> tu
 def build_record(params: MissionProfileParameters, geometry: BenchGeometry) -> MissionRecord:
     """The flight case of these parameters on this bench (also what ``check`` validates)."""
     from hil.model.thrust_profile import load_thrust_profile, throttle_segments
+    from hil.results.npsh3_table import npsh3_table
 
     case, path = _sized_case(params, geometry)
     sources = {
@@ -264,7 +237,7 @@ def build_record(params: MissionProfileParameters, geometry: BenchGeometry) -> M
         tolerance_fraction=params.tolerance_fraction,
         transient_grace_s=params.transient_grace_s,
         bench_inlet_diameter_m=geometry.inlet_diameter_m,
-        npsh3=_npsh3_table(params.npsh3_run),
+        npsh3=npsh3_table(params.npsh3_run),
         sources=sources,
     )
 

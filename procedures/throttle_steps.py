@@ -6,7 +6,9 @@ left to settle for ``settle_s``; then the command moves to each next speed in tu
 (``ramp_rate_rpm_s = 0``) or a ramp at that rate, and the run records ``dwell_s`` after each. A
 ``step`` event marks each change and ``steps_end`` the end of the last dwell. The figures per step
 (rise time, settling time to a band, overshoot, of speed and of pressure rise, and the lowest NPSH
-available during the step) are derived from the log (:func:`hil.analysis.transients.step_figures`).
+available during the step, and with ``npsh3_run`` the lowest NPSH margin, NPSHA over the pump's
+measured NPSH3 at each sample's flow and speed) are derived from the log
+(:func:`hil.analysis.transients.step_figures`).
 
 ``command = 1`` steps the discharge pressure instead: a pressure controller commands the drive's
 speed loop every tick so that the measured discharge pressure follows ``discharge_pressures_pa`` (the
@@ -82,6 +84,12 @@ PARAMETERS = (
         minimum=0.01,
         maximum=60.0,
     ),
+    Parameter(
+        "npsh3_run",
+        "text",
+        "",
+        "an npsh3 run directory of this pump: each step's lowest NPSH margin, NPSHA / NPSH3",
+    ),
 )
 
 PRESSURE_LOOP_SPEED_FRACTION = 0.97
@@ -103,9 +111,14 @@ class ThrottleStepsParameters:
     command: int
     discharge_pressures_pa: list[float]
     pressure_time_constant_s: float
+    npsh3_run: str
 
 
 def check(params: ThrottleStepsParameters, bench: BenchConfig) -> None:
+    # imported here, not when the procedure is listed (numpy; see procedures/mission_profile.py)
+    from hil.results.npsh3_table import npsh3_table
+
+    npsh3_table(params.npsh3_run)  # readable before anything moves
     if params.command == 1:
         if len(params.discharge_pressures_pa) < 2:
             raise ConfigError(
@@ -144,6 +157,18 @@ def check(params: ThrottleStepsParameters, bench: BenchConfig) -> None:
 
 
 def run(runner: ProcedureRunner, params: ThrottleStepsParameters) -> None:
+    from hil.analysis.transients import NPSH3_TABLE_EVENT
+    from hil.results.npsh3_table import npsh3_table
+
+    table = npsh3_table(params.npsh3_run)
+    if table is not None:
+        runner.event(
+            NPSH3_TABLE_EVENT,
+            source=params.npsh3_run,
+            speed_rpm=table.speed_rpm,
+            flows_m3_s=list(table.flows_m3_s),
+            npsh3_m=list(table.npsh3_m),
+        )
     if params.command == 1:
         _run_pressure_steps(runner, params)
         return

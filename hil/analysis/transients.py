@@ -14,7 +14,8 @@ step; rise time from 10 % to 90 % of the change; settling time to the last entry
 ``band_fraction`` of the change about the final value; overshoot as a fraction of the change
 beyond the final value. The final value is the mean over the last ``final_window_s`` of the record.
 
-Pure functions over numpy arrays; imports numpy only.
+Pure functions over numpy arrays; imports numpy and the NPSH3 table of
+:mod:`hil.analysis.mission_profile` only.
 """
 
 from __future__ import annotations
@@ -24,6 +25,8 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 import numpy as np
+
+from hil.analysis.mission_profile import Npsh3Table
 
 __all__ = ["StepFigures", "crossing_time", "energy_j", "step_figures"]
 
@@ -117,6 +120,21 @@ STEPS_END_EVENT = "steps_end"
 recorded before it existed end their last step at the next speed setpoint (a speed-commanded run
 sends none during a dwell); a pressure-controlled run trims the speed every tick and needs it."""
 PRESSURE_QUANTITY = "p_outlet_pa"
+NPSH3_TABLE_EVENT = "npsh3_table"
+"""The measured NPSH3 curve a procedure judged its NPSH margin with (``speed_rpm``, ``flows_m3_s``,
+``npsh3_m``): recorded with the run so the margin is derived again on replay."""
+
+
+def npsh3_of_events(events: list[dict[str, Any]]) -> Npsh3Table | None:
+    """The NPSH3 curve a run recorded, or None."""
+    for event in events:
+        if event.get("kind") == NPSH3_TABLE_EVENT:
+            return Npsh3Table(
+                float(event["speed_rpm"]),
+                tuple(float(v) for v in event["flows_m3_s"]),
+                tuple(float(v) for v in event["npsh3_m"]),
+            )
+    return None
 
 
 def _speed_command_time(events: list[dict[str, Any]], after_s: float) -> float:
@@ -168,6 +186,9 @@ def transient_figures(
         vapour_pressure_pa,
         inlet_diameter_m,
     )
+    npsh3 = npsh3_of_events(events)
+    flow = np.asarray(columns["flow_m3_s"], dtype=float)
+    speed_rpm = np.asarray(columns["speed_rpm"], dtype=float)
     end_marker = next((float(e["time_s"]) for e in events if e.get("kind") == STEPS_END_EVENT), None)
     for i, step in enumerate(steps):
         pressure_step = step.get("quantity") == PRESSURE_QUANTITY
@@ -220,6 +241,24 @@ def transient_figures(
                 "time_resolution_s": tick_s,
             }
         )
+        if npsh3 is not None:
+            ratio = np.array(
+                [
+                    a / h if h > 0.0 else math.inf
+                    for a, h in zip(
+                        npsha[after],
+                        (
+                            npsh3.at(q, n) if np.isfinite(q) and np.isfinite(n) else math.nan
+                            for q, n in zip(flow[after], speed_rpm[after], strict=True)
+                        ),
+                        strict=True,
+                    )
+                ]
+            )
+            valid = np.isfinite(ratio)
+            k = int(np.argmin(np.where(valid, ratio, np.inf))) if valid.any() else 0
+            figures["min_npsh_margin"] = float(ratio[k]) if valid.any() else math.nan
+            figures["min_npsh_margin_time_s"] = float(t[after][k] - start) if valid.any() else math.nan
         out.append(figures)
     return out
 

@@ -171,6 +171,7 @@ def _step_rows(steps: list[Mapping[str, Any]]) -> str:
                 _n(s["peak_electrical_power_w"]),
                 _n(s["energy_j"]),
                 _n(s["min_npsha_m"]),
+                _n(s.get("min_npsh_margin")),
                 _n(s["time_resolution_s"]),
             ]
         )
@@ -194,6 +195,7 @@ def _step_rows(steps: list[Mapping[str, Any]]) -> str:
             "peak power (W)",
             "energy (J)",
             "lowest NPSHA (m)",
+            "lowest NPSHA / NPSH3",
             "resolution (s)",
         ],
         rows,
