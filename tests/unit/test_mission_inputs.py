@@ -19,6 +19,7 @@ from hil.model.requirements_file import load_requirements
 from hil.model.sizing.command import build_report
 from hil.model.sizing.mission import load_mission
 from hil.model.thrust_profile import load_thrust_profile, throttle_segments
+from hil.results.npsh3_table import npsh3_table
 
 MISSION = Path(__file__).resolve().parents[2] / "hil" / "data" / "lander_mission.toml"
 
@@ -146,3 +147,22 @@ def test_a_profile_longer_than_the_tanks_hold_is_refused() -> None:
     assert shorter.burn.duration_s == 20.0
     assert shorter.segments[1].flow_m3_s == pytest.approx(0.8 * case.segments[0].flow_m3_s)
     assert case.segments[1].speed_rpm < shorter.segments[1].speed_rpm < case.segments[0].speed_rpm
+
+
+def test_an_npsh3_table_reads_quoted_fields_and_skips_flows_without_npsh3(tmp_path: Path) -> None:
+    """Two flows measured at 30,000 and 29,000 rpm, one failed (its status quoted, with commas)."""
+    (tmp_path / "npsh3.csv").write_text(
+        "npsh_series,flow_m3_s,speed_rpm,npsh3_m,status\n"
+        "0,0.0003,30000.0,2.2,ok\n"
+        '1,0.0002,,,"the head never fell 3% (lowest 224.3 m, threshold 222.5 m): lower the inlet pressure"\n'
+        "2,0.00029,29000.0,2.0,ok\n"
+    )
+    table = npsh3_table(str(tmp_path))
+    assert table is not None
+    assert table.speed_rpm == 29500.0
+    # each row carried to 29,500 rpm by similarity (Q x n'/n, NPSH3 x (n'/n)^2), in order of flow
+    assert table.flows_m3_s == pytest.approx((0.00029 * 29500 / 29000, 0.0003 * 29500 / 30000))
+    assert table.npsh3_m == pytest.approx((2.0 * (29500 / 29000) ** 2, 2.2 * (29500 / 30000) ** 2))
+    assert npsh3_table("") is None
+    with pytest.raises(ConfigError, match="holds no npsh3.csv"):
+        npsh3_table(str(tmp_path / "missing"))
