@@ -9,7 +9,8 @@ Modules: :mod:`~hil.model.sizing.components` (one physical relation per function
 (the mission TOML file), :mod:`~hil.model.sizing.pump_curves` (the scaled pump),
 :mod:`~hil.model.sizing.mass_budget` (tanks, pressurant, battery, propellant),
 :mod:`~hil.model.sizing.batches` (result containers), :mod:`~hil.model.sizing.model` (the vectorised
-system model), :mod:`~hil.model.sizing.optimise` (scipy optimisation, sweep, Pareto filter, what is
+system model), :mod:`~hil.model.sizing.envelope` (each pump's duty against the calibrated
+envelope), :mod:`~hil.model.sizing.optimise` (scipy optimisation, sweep, Pareto filter, what is
 active at the optimum), :mod:`~hil.model.sizing.studies` (Pareto by power limit, sensitivities,
 linearised uncertainty), :mod:`~hil.model.sizing.monte_carlo` (the Monte Carlo),
 :mod:`~hil.model.sizing.command` and :mod:`~hil.model.sizing.report_text` (the CLI entry point and
