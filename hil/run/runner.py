@@ -26,22 +26,8 @@ What counts as data, and what a failed read does:
   by itself with ``read_error`` events and NaN samples in between. The runner does not reopen a
   transport: a link that survives an interruption (a TCP connection, a pty, a serial line) carries on
   when the instrument answers again; one that was closed stays failed and trips on stale data.
-* An infinite reading (an instrument's overload, 9.9E37) trips at once, on any channel: the
-  quantity is beyond what the instrument can measure.
-* A frozen reading is stale too, on benches that set ``frozen_data_s``: while the pump runs, a process
-  channel (:data:`FROZEN_CHECK_CHANNELS`) repeating the very same value for longer than that trips
-  ("frozen reading"). Real transducers and meters move in their last digits while a pump runs; one
-  that does not is stuck. The time must exceed the slowest update interval of those instruments.
-
-The minimum-flow (dead-head, dry-run) check waits ``flow_check_delay_s`` after a start from rest (a
-command reaching ``running_speed_rpm`` from below it) or after a large change of the speed command,
-more than :data:`LARGE_SPEED_CHANGE_FRACTION` of the bench's ``max_speed_rpm`` in one command: the
-flow takes that long to build after a start, and a step that large moves the operating point far
-enough (head goes with the square of speed) that on a bench with a static lift or a check valve the
-flow may stop for a moment while the loop settles. Smaller commands (a ramp's steps, a controller's
-trims, a closed-loop mission profile commanding the speed every tick) never restart the grace: a
-valve that shuts during them trips within ``flow_check_delay_s`` at most, and usually as soon as the
-flow falls below the minimum.
+The limit checks themselves (which readings trip, stale and frozen data, the minimum-flow grace)
+are :mod:`hil.run.interlocks`; the runner feeds them every tick and owns what a trip does.
 
 Imports hil only.
 """
@@ -60,6 +46,7 @@ from hil.bench.roles import Instrument
 from hil.core.clock import Clock
 from hil.core.errors import ConfigError, HilError, InterlockTrip, LimitError, OperatorStop, StorageError
 from hil.run.assembly import Bench
+from hil.run.interlocks import Interlocks
 from hil.run.operating_points import operating_point, window_samples
 from hil.run.procedure_api import Point, SteadyResult
 from hil.run.sample_log import SampleLog
@@ -70,13 +57,6 @@ E = TypeVar("E", bound=HilError)
 SPIN_DOWN_LIMIT_S = 10.0
 READ_RETRIES = 1
 """Extra attempts for a failed read while its instrument had been answering (reads only)."""
-FROZEN_CHECK_CHANNELS = ("p_inlet_pa", "p_outlet_pa", "flow_m3_s", "electrical_power_w")
-"""Process channels whose analog noise makes a bit-for-bit repeated value a stuck instrument."""
-LARGE_SPEED_CHANGE_FRACTION = 0.1
-"""A speed command that moves more than this fraction of ``max_speed_rpm`` from the previous command
-restarts the minimum-flow grace (module docstring). 10 % of the maximum is 3,300 rpm on the built-in
-bench: a throttle step or a mission's throttle change is larger, a ramp's step at 20,000 rpm/s and
-10 Hz (2,000 rpm) or a pressure controller's trim is smaller."""
 Progress = Callable[[str], None]
 
 
@@ -120,20 +100,12 @@ class Runner:
         self._log = SampleLog(self.channels)
         self._tick_index = 0
         self._start_s = clock.now_s()
-        # Times below are run-relative (now_s()), like every time the runner logs.
-        self._last_good_s = {name: 0.0 for name in bench.instruments}
+        self.interlocks = Interlocks(self.limits, bench.instruments, lambda name: bench.label(name).text)
         self._failing: set[str] = set()
-        self._last_error: dict[str, str] = {}
-        """Each instrument's last read error (named), said with a stale-data trip."""
-        self._last_value: dict[str, float] = {}
-        self._last_change_s: dict[str, float] = {}
-        self._speed_command_rpm = 0.0
-        self._flow_grace_from_s = 0.0  # the last start from rest or large speed change (see above)
         # The drive's watchdog: fed every tick unless the drive says how often it needs it (an
         # ALIVE frame costs 3-4 % of a virtual run's time when sent every tick).
         self._keep_alive_interval_s = float(getattr(bench.pump_drive, "keep_alive_interval_s", 0.0))
         self._drive_fed_s = -math.inf
-        self._running_since_s = 0.0
         self._trip: InterlockTrip | None = None
         self._stop_requested: str | None = None
         self.points: list[Point] = []
@@ -163,7 +135,7 @@ class Runner:
             except HilError as exc:
                 self.event("watchdog_error", error=str(self._named_drive(exc)))
         row = self._sample(now)
-        self._track_changes(now, row)
+        self.interlocks.track_changes(now, row)
         values = [row.get(name, math.nan) for name in self.channels]
         self._log.append(now, values)
         try:
@@ -207,7 +179,7 @@ class Runner:
             values = {channel: float(reading.get(key, math.nan)) for channel, key in mapping.items()}
             row.update(values)
             if not any(math.isnan(value) for value in values.values()):
-                self._last_good_s[name] = now  # NaN is "no data": not fresh
+                self.interlocks.fresh_data(name, now)  # NaN is "no data": not fresh
         return row
 
     def _read(self, name: str, instrument: Instrument) -> Any:
@@ -218,7 +190,7 @@ class Runner:
                 reading = instrument.read()
             except HilError as exc:
                 error = str(self.bench.label(name).named(exc))
-                self._last_error[name] = error
+                self.interlocks.read_failed(name, error)
                 self.event(
                     "read_error",
                     instrument=name,
@@ -233,93 +205,11 @@ class Runner:
         self._failing.add(name)
         return None
 
-    def _track_changes(self, now: float, row: Mapping[str, float]) -> None:
-        for channel in FROZEN_CHECK_CHANNELS:
-            value = row.get(channel, math.nan)
-            if not value == self._last_value.get(channel):  # NaN never equals: a gap is no freeze
-                self._last_value[channel] = value
-                self._last_change_s[channel] = now
-
     # ----------------------------------------------------------------- safety
     def _check_limits(self, now: float, row: Mapping[str, float]) -> None:
-        lim = self.limits
-        running = self._speed_command_rpm >= lim.running_speed_rpm
-        checks: list[tuple[str, str, float, float, bool]] = [
-            # (reason, channel, value, limit, violated)
-        ]
-
-        def above(channel: str, limit: float, reason: str) -> None:
-            value = row.get(channel, math.nan)
-            if not math.isnan(value):
-                checks.append((reason, channel, value, limit, value > limit))
-
-        above("speed_rpm", lim.max_speed_rpm, "speed above limit")
-        above("p_outlet_pa", lim.max_outlet_pressure_pa, "outlet pressure above limit")
-        above("motor_current_a", lim.max_motor_current_a, "motor current above limit")
-        above("motor_temperature_c", lim.max_motor_temperature_c, "motor temperature above limit")
-        above(
-            "controller_temperature_c", lim.max_controller_temperature_c, "controller temperature above limit"
-        )
-        above("fluid_temperature_c", lim.max_fluid_temperature_c, "fluid temperature above limit")
-        fault = row.get("drive_fault_code", 0.0)
-        if fault and not math.isnan(fault):
-            checks.append(("drive reports a fault", "drive_fault_code", fault, 0.0, True))
-        for channel, value in row.items():
-            if math.isinf(value):
-                checks.append(("overload reading", channel, value, math.inf, True))
-        if running:
-            p_in = row.get("p_inlet_pa", math.nan)
-            if not math.isnan(p_in):
-                checks.append(
-                    (
-                        "inlet pressure below limit",
-                        "p_inlet_pa",
-                        p_in,
-                        lim.min_inlet_pressure_pa,
-                        p_in < lim.min_inlet_pressure_pa,
-                    )
-                )
-            flow = row.get("flow_m3_s", math.nan)
-            if now - self._flow_grace_from_s > lim.flow_check_delay_s and not math.isnan(flow):
-                checks.append(
-                    (
-                        "flow below minimum while running (dead-head or dry run)",
-                        "flow_m3_s",
-                        flow,
-                        lim.min_flow_while_running_m3_s,
-                        flow < lim.min_flow_while_running_m3_s,
-                    )
-                )
-            for channel in FROZEN_CHECK_CHANNELS if lim.frozen_data_s > 0 else ():
-                if channel in self._last_change_s and not math.isnan(row.get(channel, math.nan)):
-                    unchanged = now - max(self._last_change_s[channel], self._running_since_s)
-                    if unchanged > lim.frozen_data_s:
-                        checks.append(
-                            (
-                                f"frozen reading (unchanged for {unchanged:.3g} s)",
-                                channel,
-                                row[channel],
-                                lim.frozen_data_s,
-                                True,
-                            )
-                        )
-        for name, last in self._last_good_s.items():
-            age = now - last
-            if age > lim.stale_data_s:
-                label = self.bench.label(name).text
-                error = self._last_error.get(name, "").removeprefix(label).removeprefix(": ")
-                said = f"stale data from {label}" + (f" (last error: {error})" if error else "")
-                checks.append((said, f"{name}.age_s", age, lim.stale_data_s, True))
-        for reason, channel, value, limit, violated in checks:
-            if violated:
-                self._enter_safe_state(
-                    InterlockTrip(
-                        f"{reason}: {channel} = {value:.6g}, limit {limit:.6g}",
-                        {channel: value, "limit": limit},
-                    ),
-                    {channel: value},
-                )
-                return
+        violation = self.interlocks.violation(now, row)
+        if violation is not None:
+            self._enter_safe_state(*violation)
 
     def _storage_refused(self, exc: StorageError) -> None:
         """The disk refused a write (full, or an I/O error): the run stops safely now, like a trip.
@@ -334,7 +224,7 @@ class Runner:
         """Latch the trip and command every actuator safe, drive first; never raises."""
         trip = cause if isinstance(cause, InterlockTrip) else InterlockTrip(str(cause), values)
         self._trip = trip
-        self._speed_command_rpm = 0.0
+        self.interlocks.tripped()
         kind = "operator_stop" if isinstance(cause, OperatorStop) else "trip"
         self.event(kind, reason=str(cause), values=values)
         self.safe_all()
@@ -438,16 +328,7 @@ class Runner:
             self._confirm(self.bench.pump_drive)
         except HilError as exc:
             raise self._named_drive(exc) from exc
-        running = self.limits.running_speed_rpm
-        start_from_rest = speed_rpm >= running > self._speed_command_rpm
-        if start_from_rest:
-            self._running_since_s = self.now_s()
-        large = (
-            abs(speed_rpm - self._speed_command_rpm) > LARGE_SPEED_CHANGE_FRACTION * self.limits.max_speed_rpm
-        )
-        if start_from_rest or large:
-            self._flow_grace_from_s = self.now_s()
-        self._speed_command_rpm = speed_rpm
+        self.interlocks.speed_commanded(speed_rpm, self.now_s())
         self.event("setpoint", quantity="speed_rpm", value=speed_rpm)
 
     def set_valve_opening(self, opening_fraction: float) -> None:
@@ -503,7 +384,7 @@ class Runner:
             raise LimitError(
                 f"ramp target {target_rpm:g} rpm is outside the bench limit 0..{self.limits.max_speed_rpm:g} rpm"
             )
-        start = self._speed_command_rpm
+        start = self.interlocks.speed_command_rpm
         step = rate_rpm_s * self.tick_s
         value = start
         while abs(target_rpm - value) > 1e-9:
