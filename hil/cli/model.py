@@ -18,7 +18,7 @@ def cmd_calibrate(args: argparse.Namespace, out: TextIO) -> int:
     from hil.model.calibration import calibrate_runs, format_calibration
     from hil.model.pump_model import save_pump_model
 
-    calibration = calibrate_runs([Path(p) for p in args.run_dirs])
+    calibration = calibrate_runs([Path(p) for p in args.run_dirs], accept_modified=args.accept_modified)
     out.write(format_calibration(calibration))
     try:
         save_pump_model(calibration.model, args.out)
@@ -58,6 +58,12 @@ def add_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> No
         default="pump_model.json",
         metavar="FILE",
         help="pump model file to write (default: pump_model.json)",
+    )
+    calibrate.add_argument(
+        "--accept-modified",
+        action="store_true",
+        help="calibrate also from runs whose files were modified after the run (their SHA-256 "
+        "differs from the one recorded at the close); the model's description says so",
     )
     calibrate.set_defaults(handler=cmd_calibrate)
 

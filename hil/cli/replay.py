@@ -8,8 +8,9 @@ options of ``--all``) and, inside the handlers, :mod:`hil.results` and :mod:`hil
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
 from hil.cli.common import (
     EXIT_ERROR,
@@ -21,6 +22,9 @@ from hil.cli.common import (
 from hil.core.errors import ConfigError
 from hil.fleet.commands import executor_options
 from hil.store.names import REPORT
+
+if TYPE_CHECKING:
+    from hil.store.checksums import Integrity
 
 
 def cmd_replay(args: argparse.Namespace, out: TextIO) -> int:
@@ -42,12 +46,25 @@ def cmd_replay(args: argparse.Namespace, out: TextIO) -> int:
 
         return replay_all(args, changes, out)
     outcome = replay_run(Path(args.run_dir), changes)
+    modified = _say_integrity(outcome.integrity, out)
     out.write(format_outcome(outcome) + "\n")
     if outcome.acceptance is not None:
         out.write("\n" + format_verdict_table(outcome.acceptance) + "\n")
-    if not outcome.equal:
+    if not outcome.equal or modified:
         return EXIT_ERROR
     return verdict_status(outcome.acceptance)
+
+
+def _say_integrity(integrity: Integrity | None, out: TextIO) -> bool:
+    """Files modified after the run, as warnings on stderr before anything else (True if any);
+    a run without checksums, as a note."""
+    if integrity is None:
+        return False
+    for problem in integrity.problems:
+        print(f"hil: warning: {problem}", file=sys.stderr)
+    if not integrity.recorded:
+        out.write(f"note: {integrity.note}\n")
+    return integrity.modified
 
 
 def _replay_through_bench(args: argparse.Namespace, out: TextIO) -> int:
@@ -80,9 +97,15 @@ def cmd_report(args: argparse.Namespace, out: TextIO) -> int:
 
     if args.out:
         check_output_file(args.out, "--out")
+    from hil.store.run_log import RunLog
+
+    modified = _say_integrity(RunLog.open(Path(args.run_dir)).integrity, out)
     written = write_report(Path(args.run_dir), Path(args.out) if args.out else None)
     for path in written:
         out.write(f"wrote {path}\n")
+    if modified:
+        out.write("the report opens with a banner naming the files modified after the run\n")
+        return EXIT_ERROR
     return EXIT_OK
 
 

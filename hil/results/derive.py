@@ -40,7 +40,7 @@ from hil.analysis.steady import (
     steady_detail,
     steady_window_count,
 )
-from hil.core.errors import StorageError
+from hil.core.errors import RunLogError, StorageError
 from hil.results import flight
 from hil.results.acceptance import acceptance_document
 from hil.results.acceptance_settings import SETTINGS_KEY, AcceptanceSettings
@@ -49,7 +49,7 @@ from hil.results.npsh3 import METADATA_KEY as NPSH3_METADATA_KEY
 from hil.results.npsh3 import Npsh3Row, npsh3_rows, npsh3_table
 from hil.run.operating_points import operating_point, window_samples
 from hil.run.procedure_api import Point, declared_products
-from hil.store.run_directory import POINTS, write_derived, write_points_csv
+from hil.store.run_directory import EVENTS, METADATA, POINTS, write_derived, write_points_csv
 from hil.store.run_log import RunLog
 from hil.store.run_writer import seal_run, storage_message
 
@@ -82,10 +82,12 @@ def recompute_points(log: RunLog, notes: list[str]) -> list[Point]:
     times, columns = columns_of(log)
     last = float(times[-1]) if times.size else -math.inf
     points = []
-    for event in log.events:
+    for line, event in enumerate(log.events, start=1):
         if event.get("kind") != "point":
             continue
-        start, end = float(event["window_start_s"]), float(event["window_end_s"])
+        start, end = (_event_number(log, line, event, key) for key in ("window_start_s", "window_end_s"))
+        if not isinstance(event.get("labels", {}), dict):
+            raise RunLogError(f"{log.directory / EVENTS}: event {line} (point): labels: expected an object")
         if end > last:
             notes.append(
                 f"point {event.get('index')}: its window {start:g}..{end:g} s runs past the end of the "
@@ -98,11 +100,38 @@ def recompute_points(log: RunLog, notes: list[str]) -> list[Point]:
     return points
 
 
-def _steady_window_s(log: RunLog, event: Mapping[str, Any]) -> float | None:
+def _event_number(log: RunLog, line: int, event: Mapping[str, Any], key: str) -> float:
+    """A number an event must hold; a missing or malformed one names the file, the event and the field."""
+    value = event.get(key)
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        raise RunLogError(
+            f"{log.directory / EVENTS}: event {line} ({event.get('kind')}): {key}: expected a number, got {value!r}"
+        )
+    return float(value)
+
+
+def _steady_window_s(log: RunLog, line: int, event: Mapping[str, Any]) -> float | None:
     if "window_s" in event:
-        return float(event["window_s"])
+        return _event_number(log, line, event, "window_s")
     window = log.parameters.get("steady_window_s")
-    return None if window is None else float(window)
+    if window is None:
+        return None
+    if isinstance(window, bool) or not isinstance(window, (int, float)):
+        raise RunLogError(
+            f"{log.directory / METADATA}: parameters.steady_window_s: expected a number, got {window!r}"
+        )
+    return float(window)
+
+
+def _steady_limits(log: RunLog, line: int, event: Mapping[str, Any]) -> dict[str, tuple[float, float]]:
+    recorded = event.get("limits") or DEFAULT_STEADY_LIMITS
+    try:
+        return {str(q): (float(v[0]), float(v[1])) for q, v in dict(recorded).items()}
+    except (TypeError, ValueError, IndexError, KeyError) as exc:
+        raise RunLogError(
+            f"{log.directory / EVENTS}: event {line} ({event.get('kind')}): limits: expected "
+            "{quantity: [fluctuation, trend]}"
+        ) from exc
 
 
 def recompute_steady(
@@ -118,10 +147,10 @@ def recompute_steady(
     for line, event in enumerate(log.events, start=1):
         if event.get("kind") not in STEADY_KINDS:
             continue
-        window_s = _steady_window_s(log, event)
+        window_s = _steady_window_s(log, line, event)
         if window_s is None:
             continue
-        used = dict(event.get("limits") or DEFAULT_STEADY_LIMITS)
+        used = _steady_limits(log, line, event)
         used.update(limits or {})
         count = steady_window_count(window_s, tick_s)
         end = int(np.searchsorted(times, float(event["time_s"]), side="right"))
@@ -243,6 +272,13 @@ def derive(
     ``steady_limits`` re-judge each point's steadiness over the window the live run judged (a
     replay with other limits); the points' windows themselves were chosen live and do not move.
     """
+    with np.errstate(all="ignore"):  # an overload (inf) or a failed read (NaN) in the log stays what it is
+        return _derive(log, settings, steady_limits)
+
+
+def _derive(
+    log: RunLog, settings: AcceptanceSettings | None, steady_limits: SteadyLimits | None
+) -> DerivedResults:
     notes: list[str] = []
     points = recompute_points(log, notes)
     if log.format < 2:

@@ -63,6 +63,7 @@ from hil.results.derive import (
 )
 from hil.run.procedure_api import load_procedure
 from hil.run.procedure_catalogue import load as load_procedure_source
+from hil.store.checksums import Integrity
 from hil.store.run_directory import (
     ACCEPTANCE,
     BENCH_SNAPSHOT,
@@ -108,6 +109,8 @@ class ReplayOutcome:
     written_to: Path | None = None
     acceptance: dict[str, Any] | None = None
     rejudged: bool = False
+    integrity: Integrity | None = None
+    """The run's files checked against the SHA-256 recorded at its close."""
 
     @property
     def equal(self) -> bool:
@@ -388,7 +391,7 @@ def replay_run(run_dir: Path, changes: ReplayChanges | None = None) -> ReplayOut
     """Recompute everything and compare (no changes), or re-judge into a replay directory."""
     changes = changes or ReplayChanges()
     log = read_run(run_dir)
-    outcome = ReplayOutcome(run_dir)
+    outcome = ReplayOutcome(run_dir, integrity=log.integrity)
     recorded = recorded_settings(log)
     if changes.any():
         settings = recorded

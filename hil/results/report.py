@@ -47,6 +47,7 @@ from hil.results.report_sections import (
     section_verdict,
 )
 from hil.store.run_directory import POINTS_CONVERTED, REPORT, VERDICTS, write_points_csv
+from hil.store.run_writer import refused_as_storage_error
 
 STYLE = """
 body{font-family:-apple-system,'Segoe UI',Helvetica,Arial,sans-serif;color:#222;margin:24px auto;max-width:1100px;
@@ -62,6 +63,7 @@ table.points td{text-align:right;white-space:nowrap}table.points{font-size:12px}
 .unverified{background:#fff3cd;color:#7a5b00;border:1px solid #e0c36a;border-radius:3px;padding:0 4px;
  font-size:11px;white-space:nowrap}.note{color:#555;font-size:12px}figure{margin:10px 0}
 figure svg{width:100%;height:auto}table.trip th{background:#fbe3e0}
+.tampered{background:#fbe3e0;border:2px solid #c0392b;border-radius:4px;padding:4px 14px;color:#7a1b12}
 .events td{font-size:11px}table.events{font-size:11px}figcaption{font-size:12px;color:#555}
 """
 
@@ -116,6 +118,19 @@ def render_html(data: ReportData) -> str:
     )
     status = data.log.status
     sections = []
+    integrity = data.log.integrity
+    if integrity.modified:  # before anything else: the numbers below may not be the run's
+        sections.append(
+            (
+                "Files modified after the run",
+                '<div class="tampered"><p><strong>This run directory was changed after the run closed: '
+                "the report shows what the files hold now, which is not what the run recorded.</strong></p><ul>"
+                + "".join(f"<li>{_e(problem)}</li>" for problem in integrity.problems)
+                + "</ul></div>",
+            )
+        )
+    elif not integrity.recorded:
+        sections.append(("Checksums", f'<p class="note">{_e(integrity.note)}</p>'))
     if status != "completed":  # an aborted or interrupted run opens with what stopped it
         sections.append(("Run stopped: " + status, report_log.section_trip(data.log)))
     sections += [
@@ -205,19 +220,22 @@ def write_report(results_dir: Path, out: Path | None = None) -> list[Path]:
     """Write the HTML report (default ``RESULTS_DIR/report.html``) and the CSV exports beside it."""
     data = ReportData(results_dir)
     target = out if out is not None else data.results_dir / REPORT
-    target.parent.mkdir(parents=True, exist_ok=True)
-    target.write_text(render_html(data), encoding="utf-8")
-    written = [target]
-    exported = target.parent / POINTS_CONVERTED
-    recorded = data.log.location(POINTS_CONVERTED)
-    if data.converted_written:
-        write_points_csv(exported, data.converted.to_dict("records"))
-        written.append(exported)
-    elif exported.resolve() != recorded.resolve():
-        exported.write_bytes(recorded.read_bytes())  # the recorded file itself, byte for byte
-        written.append(exported)
-    verdicts = target.parent / VERDICTS
-    if data.acceptance is not None:
-        _write_verdicts_csv(verdicts, data.acceptance)
-        written.append(verdicts)
+    html_text = render_html(data)
+    with refused_as_storage_error(target.parent):  # a full disk, a read-only directory: named
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(html_text, encoding="utf-8")
+        written = [target]
+        exported = target.parent / POINTS_CONVERTED
+        recorded = data.log.location(POINTS_CONVERTED)
+        if data.converted_written:
+            if not data.converted.empty:  # no points: no export of nothing
+                write_points_csv(exported, data.converted.to_dict("records"))
+                written.append(exported)
+        elif exported.resolve() != recorded.resolve():
+            exported.write_bytes(recorded.read_bytes())  # the recorded file itself, byte for byte
+            written.append(exported)
+        verdicts = target.parent / VERDICTS
+        if data.acceptance is not None:
+            _write_verdicts_csv(verdicts, data.acceptance)
+            written.append(verdicts)
     return written

@@ -64,7 +64,7 @@ class ReportData:
                     p,
                     i,
                     self.settings.specified_speed_rpm,
-                    self.metadata.get("accuracy", {}),
+                    self.log.accuracy,
                     self.log.bench.geometry,
                     table,
                 )

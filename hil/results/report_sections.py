@@ -78,7 +78,7 @@ def section_identity(data: ReportData) -> str:
 
 def section_bench(data: ReportData) -> str:
     m, bench = data.metadata, data.log.bench
-    accuracy = m.get("accuracy", {})
+    accuracy = data.log.accuracy
     calibration = m.get("calibration", {})
     rows = []
     for name, inst in bench.instruments.items():
@@ -109,7 +109,7 @@ def section_bench(data: ReportData) -> str:
                 f"inlet bore {_num(g.inlet_diameter_m * 1000)} mm at {_num(g.inlet_height_m)} m, "
                 f"outlet bore {_num(g.outlet_diameter_m * 1000)} mm at {_num(g.outlet_height_m)} m",
             ),
-            ("sampling", f"{_num(1 / float(m.get('tick_s', bench.tick_s)))} Hz"),
+            ("sampling", f"{_num(1 / data.log.tick_s)} Hz"),
         ]
     )
     return head + _table(

@@ -208,13 +208,14 @@ def read_samples(directory: Path) -> pd.DataFrame:
 
     parquet = directory / SAMPLES_PARQUET
     journal = directory / SAMPLES_CSV
-    if parquet.exists():
+    if parquet.exists() or parquet.is_symlink():
         try:
-            return pd.read_parquet(parquet)
+            frame = pd.read_parquet(parquet)
         except Exception as exc:  # pyarrow raises several unrelated types for a damaged file
             hint = f"; the CSV journal {journal.name} is kept beside it" if journal.exists() else ""
             raise RunLogError(f"{parquet}: unreadable Parquet file: {exc}{hint}") from exc
-    if not journal.exists():
+        return _checked_samples(frame, parquet)
+    if not journal.exists() and not journal.is_symlink():
         raise RunLogError(f"{directory}: no {SAMPLES_CSV} or {SAMPLES_PARQUET}: not a run directory")
     text = read_text_file(journal)
     lines = text.split("\n")
@@ -233,12 +234,38 @@ def read_samples(directory: Path) -> pd.DataFrame:
             rows.append([float(f) if f else math.nan for f in fields])
         except ValueError as exc:
             raise RunLogError(f"{journal}: line {number}: not a number: {exc}") from exc
-    return pd.DataFrame(rows, columns=header, dtype="float64")
+    return _checked_samples(pd.DataFrame(rows, columns=header, dtype="float64"), journal)
+
+
+def _checked_samples(frame: pd.DataFrame, path: Path) -> pd.DataFrame:
+    """Samples as a run writes them: ``time_s`` first, distinct column names, every column float64,
+    times finite and strictly increasing (one row a tick). Anything else is a RunLogError naming
+    the file and what is wrong."""
+    columns = [str(c) for c in frame.columns]
+    if not columns or columns[0] != "time_s":
+        raise RunLogError(f"{path}: expected time_s as the first column, got {columns[:3]}")
+    if len(set(columns)) != len(columns):
+        raise RunLogError(
+            f"{path}: a column appears twice: {sorted(c for c in set(columns) if columns.count(c) > 1)}"
+        )
+    wrong = [c for c, dtype in zip(columns, frame.dtypes) if dtype != "float64"]
+    if wrong:
+        raise RunLogError(f"{path}: column(s) {', '.join(wrong)} are not numbers (float64)")
+    times = frame["time_s"].to_numpy()
+    if len(times) and not np.isfinite(times).all():
+        raise RunLogError(
+            f"{path}: row {int(np.argmin(np.isfinite(times))) + 1}: time_s is not a finite number"
+        )
+    steps = np.diff(times)
+    if len(steps) and not (steps > 0).all():
+        row = int(np.argmin(steps > 0)) + 2
+        raise RunLogError(f"{path}: row {row}: time_s {times[row - 1]!r} does not follow {times[row - 2]!r}")
+    return frame
 
 
 def read_events(directory: Path) -> list[dict[str, Any]]:
     path = directory / EVENTS
-    if not path.exists():
+    if not path.exists() and not path.is_symlink():
         raise RunLogError(f"{directory}: no {EVENTS}")
     events = []
     text = read_text_file(path)
@@ -249,9 +276,17 @@ def read_events(directory: Path) -> list[dict[str, Any]]:
         if not line:
             continue
         try:
-            events.append(json.loads(line))
+            event = json.loads(line)
         except json.JSONDecodeError as exc:
             raise RunLogError(f"{path}: line {number}: not valid JSON: {exc.msg}") from exc
+        except (RecursionError, ValueError) as exc:
+            raise RunLogError(f"{path}: line {number}: not valid JSON: {exc}") from exc
+        if not isinstance(event, dict):
+            raise RunLogError(f"{path}: line {number}: expected a JSON object, got {type(event).__name__}")
+        if not isinstance(event.get("kind"), str) or not _is_time(event.get("time_s")):
+            raise RunLogError(f"{path}: line {number}: an event needs a kind (text) and a time_s (a number)")
+        _check_event(event, f"{path}: line {number}")
+        events.append(event)
     return events
 
 
@@ -333,6 +368,30 @@ def read_json_value(path: Path) -> Any:
         raise RunLogError(f"{path}: not valid JSON: nested too deeply") from exc
     except ValueError as exc:  # an integer beyond Python's digit limit
         raise RunLogError(f"{path}: not valid JSON: {exc}") from exc
+
+
+EVENT_NUMBERS = {"point": ("window_start_s", "window_end_s")}
+"""Fields an event of a kind must hold as numbers: what replay recomputes it from."""
+EVENT_OPTIONAL: dict[str, dict[str, type | tuple[type, ...]]] = {
+    "point": {"labels": dict},
+    "steady": {"window_s": (int, float), "limits": dict, "detail": dict},
+    "steady_timeout": {"window_s": (int, float), "limits": dict, "detail": dict},
+}
+"""Fields an event of a kind may hold, and their JSON types."""
+
+
+def _check_event(event: dict[str, Any], where: str) -> None:
+    kind = event["kind"]
+    for key in EVENT_NUMBERS.get(kind, ()):
+        if not _is_time(event.get(key)):
+            raise RunLogError(f"{where}: a {kind} event needs {key} (a number), got {event.get(key)!r}")
+    for key, types in EVENT_OPTIONAL.get(kind, {}).items():
+        if key in event and (not isinstance(event[key], types) or isinstance(event[key], bool)):
+            raise RunLogError(f"{where}: {kind} event: {key}: unexpected {type(event[key]).__name__}")
+
+
+def _is_time(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
 
 
 def read_text_file(path: Path) -> str:

@@ -18,6 +18,7 @@ Imports hil's bench file parser, config reader, errors and the run-directory fil
 from __future__ import annotations
 
 import hashlib
+import math
 from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -29,7 +30,8 @@ from hil.core.errors import ConfigError, RunLogError
 if TYPE_CHECKING:
     import pandas as pd
 
-from hil.store.names import STORAGE_ERROR_KEY
+from hil.store.checksums import Integrity, verify_checksums
+from hil.store.names import RUN_FORMAT, SAMPLES_CSV, SAMPLES_PARQUET, STORAGE_ERROR_KEY
 from hil.store.run_directory import (
     ACCEPTANCE,
     BENCH_SNAPSHOT,
@@ -49,6 +51,17 @@ from hil.store.run_directory import (
     run_status,
 )
 
+ACCEPTANCE_PARTS: dict[str, type] = {
+    "guarantee": dict,
+    "grade": dict,
+    "verdicts": list,
+    "violations": list,
+    "flow_head_met": bool,
+    "valid": bool,
+    "passed": bool,
+}
+"""The parts of ``acceptance.json`` every release has written (format 1 and 2), and their JSON types."""
+
 
 class RunLog:
     """A run directory read back: metadata, bench, raw samples and events, recorded and derived files."""
@@ -57,6 +70,7 @@ class RunLog:
         self.directory = Path(directory)
         self.results_dir = Path(results_dir) if results_dir is not None else self.directory
         self.metadata: dict[str, Any] = read_metadata(self.directory)
+        self._check_metadata()
 
     @classmethod
     def open(cls, path: Path) -> RunLog:
@@ -94,8 +108,16 @@ class RunLog:
     # ------------------------------------------------------------------------- the raw log
     @cached_property
     def samples(self) -> pd.DataFrame:
-        """Every tick's channels: from Parquet if the run closed, else from the CSV journal."""
-        return read_samples(self.directory)
+        """Every tick's channels: from Parquet if the run closed, else from the CSV journal; every
+        channel of the run's bench file must have its column."""
+        frame = read_samples(self.directory)
+        channels = [c for instrument in self.bench.instruments.values() for c in instrument.channels]
+        missing = [c for c in channels if c not in frame.columns]
+        if missing:
+            parquet = self.directory / SAMPLES_PARQUET
+            source = parquet if parquet.exists() else self.directory / SAMPLES_CSV
+            raise RunLogError(f"{source}: no column for the bench's channel(s) {', '.join(missing)}")
+        return frame
 
     @cached_property
     def events(self) -> list[dict[str, Any]]:
@@ -156,6 +178,11 @@ class RunLog:
     def closed(self) -> bool:
         return self.recorded_status != "running"
 
+    @cached_property
+    def integrity(self) -> Integrity:
+        """The run's files checked against the SHA-256 its metadata recorded (:mod:`hil.store.checksums`)."""
+        return verify_checksums(self.directory, self.metadata)
+
     @property
     def results_recorded(self) -> bool:
         """The run closed with all its results written: not killed, not stopped by a full disk.
@@ -168,7 +195,10 @@ class RunLog:
     @property
     def format(self) -> int:
         """The run directory's format version (:data:`hil.store.names.RUN_FORMAT`); 1 before it existed."""
-        return int(self.metadata.get("format", 1))
+        value = self.metadata.get("format", 1)
+        if not isinstance(value, int) or isinstance(value, bool) or not 1 <= value <= RUN_FORMAT:
+            raise RunLogError(f"{self._metadata_path}: format: expected 1 to {RUN_FORMAT}, got {value!r}")
+        return value
 
     @property
     def accuracy(self) -> dict[str, float]:
@@ -176,11 +206,42 @@ class RunLog:
         stated = self.metadata.get("accuracy")
         if not isinstance(stated, dict):
             stated = self.bench.channel_accuracy()
-        return {str(k): float(v) for k, v in stated.items()}
+        accuracy = {}
+        for channel, value in stated.items():
+            if not _is_number(value) or not 0.0 <= float(value) < 1.0:
+                raise RunLogError(
+                    f"{self._metadata_path}: accuracy.{channel}: expected a fraction of reading, got {value!r}"
+                )
+            accuracy[str(channel)] = float(value)
+        return accuracy
 
     @property
     def tick_s(self) -> float:
-        return float(self.metadata.get("tick_s", self.bench.tick_s))
+        value = self.metadata.get("tick_s", self.bench.tick_s)
+        if not _is_number(value) or not 0.0 < float(value) < 3600.0:
+            raise RunLogError(
+                f"{self._metadata_path}: tick_s: expected a positive number of seconds, got {value!r}"
+            )
+        return float(value)
+
+    def _check_metadata(self) -> None:
+        """The fields every reader relies on, checked once when the run is opened."""
+        path, m = self._metadata_path, self.metadata
+        _ = self.format
+        if "tick_s" in m and (not _is_number(m["tick_s"]) or not 0.0 < float(m["tick_s"]) < 3600.0):
+            raise RunLogError(f"{path}: tick_s: expected a positive number of seconds, got {m['tick_s']!r}")
+        for key, kind in (("status", str), ("procedure", str), ("parameters", dict), ("accuracy", dict)):
+            if key in m and not isinstance(m[key], kind):
+                raise RunLogError(f"{path}: {key}: expected {kind.__name__}, got {type(m[key]).__name__}")
+        for channel, value in (m.get("accuracy") or {}).items():
+            if not _is_number(value) or not 0.0 <= float(value) < 1.0:
+                raise RunLogError(
+                    f"{path}: accuracy.{channel}: expected a fraction of reading, got {value!r}"
+                )
+
+    @property
+    def _metadata_path(self) -> Path:
+        return self.directory / METADATA
 
     @cached_property
     def replay_info(self) -> dict[str, Any] | None:
@@ -200,8 +261,21 @@ class RunLog:
         return read_csv_table(path) if path.exists() else None
 
     def acceptance(self) -> dict[str, Any] | None:
-        """``acceptance.json``, or None when the run was not judged against a guarantee."""
-        return read_json_document(self.results_dir / ACCEPTANCE)
+        """``acceptance.json``, or None when the run was not judged against a guarantee; a document
+        without the parts every release wrote is a RunLogError naming the part."""
+        path = self.results_dir / ACCEPTANCE
+        document = read_json_document(path)
+        if document is None:
+            return None
+        for key, kind in ACCEPTANCE_PARTS.items():
+            if not isinstance(document.get(key), kind):
+                raise RunLogError(
+                    f"{path}: {key}: missing or not a {kind.__name__}: not an acceptance document"
+                )
+        for index, verdict in enumerate(document["verdicts"]):
+            if not isinstance(verdict, dict) or not isinstance(verdict.get("quantity"), str):
+                raise RunLogError(f"{path}: verdicts[{index}]: expected an object with a quantity")
+        return document
 
     def npsh3(self) -> pd.DataFrame | None:
         """``npsh3.csv`` of the results directory (else of the run), or None (no NPSH3 results)."""
@@ -214,3 +288,7 @@ class RunLog:
     def location(self, product_file: str) -> Path:
         """Where a recorded file of the results lives (for messages naming it)."""
         return self.results_dir / product_file
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)

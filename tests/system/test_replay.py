@@ -157,13 +157,18 @@ def test_tighter_steady_limits_rejudge_the_points(run_copy: Path) -> None:
 
 
 def test_a_crashed_run_replays_from_its_journal(run_copy: Path, recorded: Path) -> None:
-    # what a kill -9 leaves: no Parquet copy, no derived files, status "running", a cut-off last line
+    # what a kill -9 leaves: no Parquet copy, no derived files, no checksums, status "running", cut-off
+    # last lines
     for name in ("samples.parquet", *DERIVED):
         (run_copy / name).unlink()
     meta = json.loads((run_copy / "metadata.json").read_text())
     meta["status"] = "running"
     meta.pop("end_utc", None)
+    meta.pop("checksums")  # recorded only at the close
     (run_copy / "metadata.json").write_text(json.dumps(meta))
+    # the points are written as they are recorded: the first four, the fifth's row cut short
+    points = (recorded / "operating_points.csv").read_text().splitlines(keepends=True)
+    (run_copy / "operating_points.csv").write_text("".join(points[:5]) + points[5][:40])
     events = [json.loads(line) for line in (run_copy / "events.jsonl").read_text().splitlines()]
     point_events = [e for e in events if e["kind"] == "point"]
     cut_s = point_events[3]["time_s"] + 0.05  # the journal ends just after the fourth point

@@ -73,6 +73,7 @@ def calibrate_runs(
     psi_degree: int = DEFAULT_PSI_DEGREE,
     eta_degree: int = DEFAULT_ETA_DEGREE,
     sigma3_degree: int = DEFAULT_SIGMA3_DEGREE,
+    accept_modified: bool = False,
 ) -> Calibration:
     """Fit psi(phi), eta(phi) on the power basis the runs support (shaft power where every
     performance point has torque, else wire-to-water with its drive map) and sigma3(phi)."""
@@ -81,7 +82,7 @@ def calibrate_runs(
     runs: list[CalibrationRun] = []
     skipped: list[str] = []
     for item in run_dirs:
-        run, why = load_run(Path(item))
+        run, why = load_run(Path(item), accept_modified)
         if run is None:
             skipped.append(str(why))
         else:
@@ -282,6 +283,7 @@ def calibrate_runs(
         + (f"NPSH3 from {len(npsh_table)} point(s)" if sigma3_curve is not None else "no NPSH3 curve")
         + (f"; skipped: {'; '.join(skipped)}" if skipped else "")
         + "".join(f"; WARNING {w}" for w in fit_warnings)
+        + "".join(f"; WARNING {line}" for run in runs for line in run.modified)
     )
     model = PumpModel(
         impeller_diameter_m=diameter,
@@ -311,6 +313,7 @@ def calibrate_runs(
     )
     if skipped:
         warnings.insert(0, "skipped run(s): " + "; ".join(skipped))
+    warnings[:0] = [line for run in runs for line in (*run.modified, run.unchecked) if line]
     return Calibration(
         model=model,
         points=points,

@@ -36,6 +36,10 @@ class CalibrationRun:
     accuracy: dict[str, float]
     points: pd.DataFrame
     npsh3: pd.DataFrame
+    modified: tuple[str, ...] = ()
+    """Files modified, removed or added after the run (the caller accepted them)."""
+    unchecked: str = ""
+    """Why the run's files could not be checked (no checksums recorded), else empty."""
 
     @property
     def has_shaft_power(self) -> bool:
@@ -46,14 +50,26 @@ class CalibrationRun:
         return bool(np.all(np.isfinite(shaft) & (shaft > 0)))
 
 
-def load_run(directory: Path) -> tuple[CalibrationRun | None, str | None]:
-    """The run's usable data, or (None, why it is skipped)."""
+def load_run(directory: Path, accept_modified: bool = False) -> tuple[CalibrationRun | None, str | None]:
+    """The run's usable data, or (None, why it is skipped).
+
+    A run whose files were modified after it (their SHA-256 differs from the recorded one, or a file
+    was removed or added) is refused unless ``accept_modified``: a model calibrated from hand-edited
+    points would carry the edit into every sizing made with it.
+    """
     if not directory.is_dir():
         raise ConfigError(str(directory), "", "not a run directory (expected a directory with its metadata)")
     try:
         log = RunLog.open(directory)
     except RunLogError as exc:
         raise ConfigError(str(directory), "", str(exc)) from exc
+    integrity = log.integrity
+    if integrity.modified and not accept_modified:
+        raise ConfigError(
+            str(directory),
+            "",
+            "; ".join(integrity.problems) + ": refused (give --accept-modified to calibrate from it anyway)",
+        )
     run_id = directory.name
     status = log.metadata.get("status", "unknown")
     if status != "completed":
@@ -101,6 +117,8 @@ def load_run(directory: Path) -> tuple[CalibrationRun | None, str | None]:
         accuracy,
         points.reset_index(drop=True),
         npsh3.reset_index(drop=True),
+        tuple(integrity.problems),
+        "" if integrity.recorded else integrity.note,
     ), None
 
 
