@@ -23,7 +23,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from hil.bench.config import BenchConfig, parse_bench
+from hil.bench.config import STANDARD_CHANNELS, BenchConfig, parse_bench
 from hil.core.config_files import parse_toml_text
 from hil.core.errors import ConfigError, RunLogError
 
@@ -109,14 +109,13 @@ class RunLog:
     @cached_property
     def samples(self) -> pd.DataFrame:
         """Every tick's channels: from Parquet if the run closed, else from the CSV journal; every
-        channel of the run's bench file must have its column."""
+        channel every bench provides (:data:`hil.bench.config.STANDARD_CHANNELS`) must have its column."""
         frame = read_samples(self.directory)
-        channels = [c for instrument in self.bench.instruments.values() for c in instrument.channels]
-        missing = [c for c in channels if c not in frame.columns]
+        missing = [c for c in STANDARD_CHANNELS if c not in frame.columns]
         if missing:
             parquet = self.directory / SAMPLES_PARQUET
             source = parquet if parquet.exists() else self.directory / SAMPLES_CSV
-            raise RunLogError(f"{source}: no column for the bench's channel(s) {', '.join(missing)}")
+            raise RunLogError(f"{source}: no column for the channel(s) {', '.join(missing)}")
         return frame
 
     @cached_property

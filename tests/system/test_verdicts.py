@@ -52,6 +52,7 @@ def test_an_interrupted_run_is_invalid_never_pass(tripped: tuple[int, str, Path]
     shutil.copytree(run_dir, copy)
     metadata = json.loads((copy / "metadata.json").read_text())
     metadata["status"] = "running"
+    metadata.pop("checksums")  # recorded only at the close
     (copy / "metadata.json").write_text(json.dumps(metadata))
     for name in ("samples.parquet", "acceptance.json", "points_converted.csv"):
         (copy / name).unlink()

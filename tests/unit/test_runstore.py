@@ -225,7 +225,14 @@ EVENTS_WRITTEN: list[dict[str, Any]] = [
         "reason": "p_outlet_pa = 4.1e+06",
         "values": {"p_outlet_pa": 4.1e6},
     },
-    {"time_s": 1.0, "kind": "point", "index": 0, "labels": {"valve_opening": 0.5, "note": 'ü, "quoted"'}},
+    {
+        "time_s": 1.0,
+        "kind": "point",
+        "index": 0,
+        "window_start_s": 0.5,
+        "window_end_s": 1.0,
+        "labels": {"valve_opening": 0.5, "note": 'ü, "quoted"'},
+    },
 ]
 
 
