@@ -154,7 +154,9 @@ def _small_run(directory: Path, number: int) -> None:
         "seed": number,
     }
     (directory / "metadata.json").write_text(json.dumps(metadata))
-    (directory / "events.jsonl").write_text(json.dumps({"kind": "trip", "reason": f"r{number}"}) + "\n")
+    (directory / "events.jsonl").write_text(
+        json.dumps({"time_s": 1.0, "kind": "trip", "reason": f"r{number}"}) + "\n"
+    )
 
 
 def _writer(runs: str, directories: list[str], start: Any) -> None:
