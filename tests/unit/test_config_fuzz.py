@@ -12,8 +12,8 @@ checks ``hil bench check`` makes before connecting, ``load_mission`` (``hil opti
 ``load_pump_model`` and ``load_pump_definition`` (``hil run --pump``).
 
 Cases per kind (derandomized: the same cases on every run, so a failure reproduces):
-``CASES_PER_KIND``, measured to fit the suite's budget; ``pytest --fuzz-scale 4`` runs 8,000 to 12,000
-per kind (``tests/fuzzing.py``).
+``CASES_PER_KIND`` (10,000 for bench, mission and pump-model files); ``pytest --fuzz-scale 4`` runs
+four times as many (``tests/fuzzing.py``).
 """
 
 from __future__ import annotations
@@ -40,11 +40,13 @@ from hil.run.channel_readings import check_channel_readings
 from tests.fuzzing import fuzz_examples
 
 ROOT = Path(__file__).resolve().parents[2]
-CASES_PER_KIND = {"bench": 3000, "mission": 3000, "pump_model": 3000, "pump": 2000}
-"""Measured CPU time per case (reader plus hypothesis's draw, 1,000 cases a kind): bench 5.0 ms,
-mission 3.2 ms (most mutations are refused before CEA runs), pump model 2.7 ms, pump 3.0 ms. 10,000
-per kind would cost about 140 s; these counts cost about 38 s, the suite's budget for this test.
-10,000 a kind were run with no failure; ``--fuzz-scale 4`` runs 12,000 (8,000 pump files)."""
+CASES_PER_KIND = {"bench": 10_000, "mission": 10_000, "pump_model": 10_000, "pump": 2000}
+"""10,000 cases for each of the three file kinds a bench team writes by hand most (bench, mission,
+pump model), in every run of the suite. Measured CPU time per case (reader plus hypothesis's draw,
+1,000 cases a kind): bench 5.0 ms, mission 3.2 ms (most mutations are refused before CEA runs), pump
+model 2.7 ms, pump 3.0 ms: about 115 s in all, the largest single cost of the suite, accepted because
+these readers are what stands between a typo and a moving pump. ``--fuzz-scale 4`` runs four times as
+many."""
 
 
 def _read_bench(path: Path) -> object:
