@@ -59,9 +59,9 @@ def verdict_status(acceptance: dict[str, Any] | None) -> int:
     """0 without a judgement or on PASS; 4 on FAIL; 5 on INVALID or NOT JUDGED."""
     if acceptance is None:
         return EXIT_OK
-    from hil.results.acceptance import FAIL, PASS, legacy_verdict
+    from hil.results.acceptance import FAIL, PASS, stated_verdict
 
-    verdict = acceptance.get("verdict") or legacy_verdict(acceptance)
+    verdict = stated_verdict(acceptance)
     return {PASS: EXIT_OK, FAIL: EXIT_FAIL}.get(verdict, EXIT_INVALID)
 
 

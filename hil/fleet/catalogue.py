@@ -38,7 +38,7 @@ from pathlib import Path
 from typing import Any
 
 from hil.core.errors import ConfigError, HilError, RunLogError
-from hil.fleet.entry import CatalogueEntry, find_run_directories, overall_verdict, read_entry
+from hil.fleet.entry import CatalogueEntry, find_run_directories, read_entry
 
 __all__ = [
     "CatalogueEntry",
@@ -48,7 +48,6 @@ __all__ = [
     "dump",
     "find_run_directories",
     "list_runs",
-    "overall_verdict",
     "query",
     "read_entry",
     "rebuild",

@@ -22,6 +22,7 @@ from typing import Any
 
 from hil.core.errors import RunLogError
 from hil.fleet.campaign import CAMPAIGN_PLAN
+from hil.results.acceptance import stated_verdict
 from hil.store.run_directory import ACCEPTANCE, EVENTS, METADATA, REPLAY_PREFIX
 from hil.store.run_log import RunLog
 
@@ -80,23 +81,6 @@ def _best_point(log: RunLog) -> dict[str, float]:
     return {k: v for k, v in found.items() if v is not None}
 
 
-VERDICTS = ("PASS", "FAIL", "INVALID", "NOT JUDGED")
-
-
-def overall_verdict(acceptance: dict[str, Any]) -> str:
-    """PASS, FAIL, INVALID or NOT JUDGED: as ``acceptance.json`` states it, or, for a file written
-    before it stated one, from its fields (no judgement possible; passed; a guarantee not met; else
-    a violated test condition)."""
-    stated = acceptance.get("verdict")
-    if stated in VERDICTS:
-        return str(stated)
-    if acceptance.get("error"):
-        return "NOT JUDGED"
-    if acceptance.get("passed"):
-        return "PASS"
-    return "FAIL" if not acceptance.get("guarantees_met") else "INVALID"
-
-
 GUARANTEE_UNITS = {"flow": "flow_m3_s", "head": "head_m", "efficiency": "efficiency", "power": "power_w"}
 
 
@@ -117,7 +101,7 @@ def read_entry(run_dir: Path, runs_dir: Path) -> CatalogueEntry:
     verdict = None
     quantities: dict[str, float] = dict(_best_point(log))
     if acceptance is not None:
-        verdict = overall_verdict(acceptance)
+        verdict = stated_verdict(acceptance)
         for item in acceptance.get("verdicts") or []:
             name = GUARANTEE_UNITS.get(str(item.get("quantity")), str(item.get("quantity")))
             value = _finite(item.get("measured"))

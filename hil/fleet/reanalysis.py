@@ -46,9 +46,9 @@ def replay_one(directory: str, changes: ReplayChanges) -> ReplaySummary:
         outcome = replay_run(Path(directory), changes)
     except HilError as exc:
         return ReplaySummary(directory, False, 0, "", changes.any(), None, None, str(exc))
-    from hil.fleet.catalogue import overall_verdict
+    from hil.results.acceptance import stated_verdict
 
-    verdict = None if outcome.acceptance is None else overall_verdict(outcome.acceptance)
+    verdict = None if outcome.acceptance is None else stated_verdict(outcome.acceptance)
     return ReplaySummary(
         directory,
         outcome.equal,

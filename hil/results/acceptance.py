@@ -404,8 +404,13 @@ def _strict_json(value: Any) -> Any:
     return _finite_or_none(value)
 
 
-def legacy_verdict(document: Mapping[str, Any]) -> str:
-    """The verdict of an ``acceptance.json`` written before the overall verdict existed."""
+def stated_verdict(document: Mapping[str, Any]) -> str:
+    """The verdict an ``acceptance.json`` states. A file written before the overall verdict existed
+    has it derived from its fields (no judgement possible; passed; a guarantee not met; else a
+    violated test condition); a stated value that is no verdict is INVALID, never read as a pass."""
+    stated = document.get("verdict")
+    if stated is not None:
+        return str(stated) if stated in VERDICTS else INVALID
     if document.get("error"):
         return NOT_JUDGED
     if document.get("passed"):

@@ -20,7 +20,7 @@ from hil.results.acceptance import (
     INVALID,
     PASS,
     POWER_BASIS,
-    legacy_verdict,
+    stated_verdict,
 )
 from hil.results.report_page import UNVERIFIED, ReportData, _e, _fixed, _num, _pairs, _pm, _table
 from hil.results.verdict_text import QUANTITY_LABELS, format_quantity
@@ -31,7 +31,7 @@ from hil.results.verdict_text import QUANTITY_LABELS, format_quantity
 def _verdict_badge(doc: Mapping[str, Any] | None) -> str:
     if doc is None:
         return '<span class="badge none">no guarantee given: not judged</span>'
-    verdict = doc.get("verdict") or legacy_verdict(doc)
+    verdict = stated_verdict(doc)
     css = {PASS: "pass", FAIL: "fail", INVALID: "warn"}.get(verdict, "none")
     reasons = "".join(f"<li>{_e(reason)}</li>" for reason in doc.get("verdict_reasons", []))
     return f'<span class="badge {css}">{_e(verdict)}</span>' + (f"<ul>{reasons}</ul>" if reasons else "")

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from hil.results.acceptance import NOT_JUDGED, PASS, legacy_verdict
+from hil.results.acceptance import NOT_JUDGED, PASS, stated_verdict
 
 
 def _percent(value: float | None) -> str:
@@ -89,7 +89,7 @@ def format_verdict_table(document: Mapping[str, Any]) -> str:
         lines.append("  test conditions: none violated")
     for note in document.get("unchecked_conditions", []):
         lines.append(f"    not checked: {note}")
-    verdict = document.get("verdict") or legacy_verdict(document)
+    verdict = stated_verdict(document)
     if verdict != PASS:
         lines.extend(f"  reason: {reason}" for reason in document.get("verdict_reasons", []))
     lines.append(f"RESULT: {verdict}")
