@@ -27,8 +27,9 @@ from collections.abc import Callable
 
 from drivers.keller import KellerTransducer
 from drivers.wt310 import VALUE_QUERY, WT310PowerMeter
+from hil.bench.library_transports import PymodbusTransport, VisaTransport
 from hil.bench.modbus_rtu import ModbusRtuTransport, crc_bytes
-from hil.bench.transport import LineTransport, PymodbusTransport, TcpTransport, VisaTransport
+from hil.bench.transport import LineTransport, TcpTransport
 from simulators.virtual_bench import VirtualBench
 
 

@@ -120,8 +120,8 @@ def modbus_tcp_clients(repeats: int, rounds: int = 3) -> dict[str, list[float]]:
     import socket
     import struct
 
+    from hil.bench.library_transports import PymodbusTransport
     from hil.bench.modbus_tcp import ModbusTcpTransport
-    from hil.bench.transport import PymodbusTransport
     from simulators.virtual_bench import VirtualBench
 
     virtual = VirtualBench(seed=1, serial_link="tcp")

@@ -9,7 +9,7 @@ which measured ~2.2 ms per exchange on a pty whose raw round trip is ~0.1 ms. A 
 several RTU instruments per tick would spend nearly all of its time in those sleeps. This master
 instead reads each reply by its known length with one blocking read per part, which costs about the
 raw round trip. pymodbus's TCP client has no such polling and stays in use for Modbus TCP
-(:class:`hil.bench.transport.PymodbusTransport`). The CRC is pymodbus's (``FramerRTU.compute_CRC``), not
+(:class:`hil.bench.library_transports.PymodbusTransport`). The CRC is pymodbus's (``FramerRTU.compute_CRC``), not
 a second implementation.
 
 Reply handling: the first three bytes (unit, function, third byte) decide the length: an exception

@@ -4,7 +4,7 @@
 :class:`hil.bench.transport.TcpTransport` (any :class:`~hil.bench.transport.ByteTransport`), one per
 connection, shared by the units behind it.
 
-Why not pymodbus's ``ModbusTcpClient`` (:class:`hil.bench.transport.PymodbusTransport`): its
+Why not pymodbus's ``ModbusTcpClient`` (:class:`hil.bench.library_transports.PymodbusTransport`): its
 generality (request and response objects, a framer and a transaction manager per call, retries and
 logging hooks) costs more than the exchange itself on a loopback link. Measured in one process on the
 2-core development machine with ``benchmarks/bench_virtual_bench.py`` (the DAQ's two-register read

@@ -16,16 +16,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from hil.bench.config import MAX_BAUDRATE, BenchConfig, BusConfig, InstrumentConfig
+from hil.bench.library_transports import VisaTransport
 from hil.bench.modbus_rtu import ModbusRtuTransport
 from hil.bench.modbus_tcp import ModbusTcpTransport
 from hil.bench.roles import Instrument, PressureRegulator, PumpDrive, Valve
-from hil.bench.transport import (
-    LineTransport,
-    ReplyWitness,
-    SerialTransport,
-    TcpTransport,
-    VisaTransport,
-)
+from hil.bench.transport import LineTransport, ReplyWitness, SerialTransport, TcpTransport
 from hil.core.config import Section
 from hil.core.errors import ConfigError, HilError, NotConnectedError
 from hil.run.channel_readings import check_channel_readings

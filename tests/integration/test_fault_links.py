@@ -19,8 +19,9 @@ from drivers.keller import KellerTransducer
 from drivers.labjack import LabJackT7
 from drivers.vesc import VescDrive
 from drivers.wt310 import WT310PowerMeter
+from hil.bench.library_transports import PymodbusTransport
 from hil.bench.modbus_rtu import ModbusRtuTransport
-from hil.bench.transport import LineTransport, PymodbusTransport, SerialTransport, TcpTransport
+from hil.bench.transport import LineTransport, SerialTransport, TcpTransport
 from hil.core.errors import DeviceError, ProtocolError, TransportTimeout
 from simulators.faults import parse_fault
 from simulators.virtual_bench import VirtualBench

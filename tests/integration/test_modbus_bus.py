@@ -16,9 +16,10 @@ import pytest
 from drivers.keller import KellerTransducer
 from drivers.labjack import DacValve, LabJackT7, ScaledAnalogInput
 from drivers.micromotion import CoriolisFlowMeter
+from hil.bench.library_transports import PymodbusTransport
 from hil.bench.modbus_rtu import ModbusRtuTransport
 from hil.bench.modbus_tcp import ModbusTcpTransport
-from hil.bench.transport import InputRegisterTransport, PymodbusTransport, SerialTransport, TcpTransport
+from hil.bench.transport import InputRegisterTransport, SerialTransport, TcpTransport
 from hil.core.errors import DeviceError, TransportTimeout
 from simulators.keller_emulator import KellerEmulator
 from simulators.labjack_emulator import LabJackEmulator

@@ -13,7 +13,8 @@ import pytest
 from drivers.odrive import ODriveDrive
 from drivers.rigol_dp800 import DP800Supply
 from drivers.truevolt import LoopTransmitterDmm
-from hil.bench.transport import LineTransport, SerialTransport, TcpTransport, VisaTransport
+from hil.bench.library_transports import VisaTransport
+from hil.bench.transport import LineTransport, SerialTransport, TcpTransport
 from hil.core.errors import ConfigError, DeviceError, LimitError
 from simulators.dp800_emulator import DP800Emulator
 from simulators.odrive_emulator import ODriveEmulator

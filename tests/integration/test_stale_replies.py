@@ -17,7 +17,8 @@ from collections.abc import Iterator
 import pytest
 
 from drivers.wt310 import VALUE_QUERY, WT310PowerMeter
-from hil.bench.transport import LineTransport, TcpTransport, VisaTransport
+from hil.bench.library_transports import VisaTransport
+from hil.bench.transport import LineTransport, TcpTransport
 from hil.core.errors import TransportError, TransportTimeout
 from simulators.wt310_emulator import WT310Emulator
 

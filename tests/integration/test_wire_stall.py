@@ -26,8 +26,9 @@ from drivers.labjack import LabJackT7
 from drivers.vesc import VescDrive
 from drivers.vesc_codec import encode_frame, get_values_payload
 from drivers.wt310 import VALUE_QUERY, WT310PowerMeter
+from hil.bench.library_transports import PymodbusTransport
 from hil.bench.modbus_rtu import ModbusRtuTransport, crc_bytes
-from hil.bench.transport import LineTransport, PymodbusTransport, SerialTransport, TcpTransport
+from hil.bench.transport import LineTransport, SerialTransport, TcpTransport
 from simulators.server import Endpoint
 from simulators.virtual_bench import VirtualBench
 

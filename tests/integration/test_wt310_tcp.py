@@ -16,7 +16,8 @@ import pytest
 
 from drivers.scpi import ErrorEntry
 from drivers.wt310 import WT310PowerMeter
-from hil.bench.transport import LineTransport, MessageTransport, TcpTransport, VisaTransport
+from hil.bench.library_transports import VisaTransport
+from hil.bench.transport import LineTransport, MessageTransport, TcpTransport
 from hil.core.errors import ProtocolError, TransportTimeout
 from simulators.server import EmulatorServer, Endpoint
 from simulators.wt310_emulator import WT310Emulator
