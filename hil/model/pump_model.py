@@ -62,6 +62,10 @@ The file is read by the one config reader (:class:`hil.core.config.Section`): a 
 field, a value of the wrong kind or out of range (``NaN`` and ``Infinity`` included) is a
 :class:`~hil.core.errors.ConfigError` naming the file and the field (``psi.coefficients[1]``).
 
+The schema, its classes and its reader stay in this one module (about 560 lines) on purpose: a field
+added to the layout above, to its class and to its reader is one change in one place, and the
+reader's physical checks read the classes' own evaluation of the curves.
+
 Imports only :mod:`hil.core` (config, errors, fluids) and :mod:`hil.analysis.head` (the one
 definition of the flow coefficient) from the project.
 """
