@@ -57,8 +57,10 @@ class SynchronousExecutor(Executor):
         future: Future[T] = Future()
         try:
             future.set_result(fn(*args, **kwargs))
-        except BaseException as exc:  # noqa: BLE001 - the future carries it to whoever asks for the result
+        except Exception as exc:  # noqa: BLE001 - the future carries it to whoever asks for the result
             future.set_exception(exc)
+        # KeyboardInterrupt and SystemExit are not a run's result: they leave at once, so a Ctrl-C
+        # ends the campaign there instead of waiting in a future while every later run is started.
         return future
 
     def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:

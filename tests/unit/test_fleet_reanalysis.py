@@ -8,6 +8,8 @@ import statistics
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
+import pytest
+
 from hil.fleet.executor import SynchronousExecutor
 from hil.fleet.reanalysis import distributions, replay_many
 from hil.results.replay import ReplayChanges
@@ -42,3 +44,25 @@ def test_distributions_are_mean_sample_sd_and_range() -> None:
     assert (row.minimum, row.maximum) == (2.7, 3.4)
     (single,) = distributions({"x": [1.5]})
     assert single.sd == 0.0
+
+
+def test_a_ctrl_c_in_the_synchronous_executor_is_not_kept_for_later() -> None:
+    """An error is the run's result, kept in its future; a Ctrl-C leaves at once, so nothing after it
+    is started."""
+    started: list[int] = []
+
+    def task(index: int) -> int:
+        started.append(index)
+        if index == 1:
+            raise KeyboardInterrupt
+        if index == 0:
+            raise ValueError("a broken run")
+        return index
+
+    executor = SynchronousExecutor()
+    failed = executor.submit(task, 0)
+    assert isinstance(failed.exception(), ValueError)
+    with pytest.raises(KeyboardInterrupt):
+        for index in (1, 2, 3):
+            executor.submit(task, index)
+    assert started == [0, 1]
