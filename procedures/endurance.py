@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 from hil.bench.config import BenchConfig
 from hil.core.errors import ConfigError
-from hil.run.procedure_api import Parameter, ProcedureRunner, ProcedureSpec
+from hil.run.procedure_api import Parameter, ProcedureRunner, ProcedureSpec, check_speed_fractions
 
 PARAMETERS = (
     Parameter(
@@ -67,13 +67,7 @@ class EnduranceParameters:
 
 
 def check(params: EnduranceParameters, bench: BenchConfig) -> None:
-    speed = params.speed_fraction * bench.geometry.rated_speed_rpm
-    if speed > bench.limits.max_speed_rpm:
-        raise ConfigError(
-            "command line",
-            "-p speed_fraction",
-            f"{speed:g} rpm exceeds the bench limit max_speed_rpm = {bench.limits.max_speed_rpm:g}",
-        )
+    check_speed_fractions(bench, "speed_fraction", [params.speed_fraction])
     if params.dwell_s > params.interval_s:
         raise ConfigError("command line", "-p dwell_s", "must not exceed interval_s")
     if params.warm_up_s + params.dwell_s > params.duration_s:

@@ -56,7 +56,7 @@ from typing import TYPE_CHECKING, Any
 
 from hil.bench.config import BenchConfig
 from hil.core.errors import ConfigError
-from hil.run.procedure_api import Parameter, Point, ProcedureRunner, ProcedureSpec
+from hil.run.procedure_api import Parameter, Point, ProcedureRunner, ProcedureSpec, check_speed_fractions
 
 if TYPE_CHECKING:
     from hil.results.npsh3 import Npsh3Row
@@ -252,13 +252,8 @@ def check(params: Npsh3Parameters, bench: BenchConfig) -> None:
             "roles.tank_pressure",
             "the NPSH3 test needs a suction-tank pressure regulator (a tank_pressure role)",
         )
+    check_speed_fractions(bench, "speed_fraction", [params.speed_fraction])
     speed = params.speed_fraction * bench.geometry.rated_speed_rpm
-    if speed > bench.limits.max_speed_rpm:
-        raise _refuse(
-            "speed_fraction",
-            f"{params.speed_fraction} x rated {bench.geometry.rated_speed_rpm:g} rpm = {speed:g} rpm "
-            f"exceeds the bench limit max_speed_rpm = {bench.limits.max_speed_rpm:g} ({bench.source})",
-        )
     if speed < bench.limits.running_speed_rpm:
         raise _refuse(
             "speed_fraction",

@@ -14,8 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from hil.bench.config import BenchConfig
-from hil.core.errors import ConfigError
-from hil.run.procedure_api import Parameter, ProcedureRunner, ProcedureSpec
+from hil.run.procedure_api import Parameter, ProcedureRunner, ProcedureSpec, check_speed_fractions
 
 
 def _default_openings() -> list[float]:
@@ -69,15 +68,7 @@ class PerformanceCurveParameters:
 
 def check(params: PerformanceCurveParameters, bench: BenchConfig) -> None:
     """Refuse, before anything moves, speeds beyond the bench limit."""
-    for fraction in params.speeds_fraction:
-        speed = fraction * bench.geometry.rated_speed_rpm
-        if speed > bench.limits.max_speed_rpm:
-            raise ConfigError(
-                "command line",
-                "-p speeds_fraction",
-                f"{fraction} x rated {bench.geometry.rated_speed_rpm:g} rpm = {speed:g} rpm exceeds "
-                f"the bench limit max_speed_rpm = {bench.limits.max_speed_rpm:g} ({bench.source})",
-            )
+    check_speed_fractions(bench, "speeds_fraction", params.speeds_fraction)
 
 
 def run(runner: ProcedureRunner, params: PerformanceCurveParameters) -> None:

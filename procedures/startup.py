@@ -16,8 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from hil.bench.config import BenchConfig
-from hil.core.errors import ConfigError
-from hil.run.procedure_api import Parameter, ProcedureRunner, ProcedureSpec
+from hil.run.procedure_api import Parameter, ProcedureRunner, ProcedureSpec, check_speed_fractions
 
 STEP_EVENT = "step"
 
@@ -54,13 +53,7 @@ class StartupParameters:
 
 
 def check(params: StartupParameters, bench: BenchConfig) -> None:
-    speed = params.speed_fraction * bench.geometry.rated_speed_rpm
-    if speed > bench.limits.max_speed_rpm:
-        raise ConfigError(
-            "command line",
-            "-p speed_fraction",
-            f"{speed:g} rpm exceeds the bench limit max_speed_rpm = {bench.limits.max_speed_rpm:g} ({bench.source})",
-        )
+    check_speed_fractions(bench, "speed_fraction", [params.speed_fraction])
 
 
 def run(runner: ProcedureRunner, params: StartupParameters) -> None:

@@ -36,7 +36,7 @@ from dataclasses import dataclass
 
 from hil.bench.config import BenchConfig
 from hil.core.errors import ConfigError
-from hil.run.procedure_api import Parameter, ProcedureRunner, ProcedureSpec
+from hil.run.procedure_api import Parameter, ProcedureRunner, ProcedureSpec, check_speed_fractions
 
 STEP_EVENT = "step"
 STEPS_END_EVENT = "steps_end"
@@ -145,15 +145,7 @@ def check(params: ThrottleStepsParameters, bench: BenchConfig) -> None:
         raise ConfigError(
             "command line", "-p speeds_fraction", "give at least two speeds (a start and a step)"
         )
-    for fraction in params.speeds_fraction:
-        speed = fraction * bench.geometry.rated_speed_rpm
-        if speed > bench.limits.max_speed_rpm:
-            raise ConfigError(
-                "command line",
-                "-p speeds_fraction",
-                f"{speed:g} rpm exceeds the bench limit max_speed_rpm = "
-                f"{bench.limits.max_speed_rpm:g} ({bench.source})",
-            )
+    check_speed_fractions(bench, "speeds_fraction", params.speeds_fraction)
 
 
 def run(runner: ProcedureRunner, params: ThrottleStepsParameters) -> None:

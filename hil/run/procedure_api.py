@@ -210,6 +210,21 @@ class Parameter:
                 raise ConfigError(source, f"-p {self.name}", f"must be <= {self.maximum}, got {item}")
 
 
+def check_speed_fractions(bench: BenchConfig, parameter: str, fractions: Sequence[float]) -> None:
+    """Refuse, before anything moves, a fraction of the rated speed beyond the bench's ``max_speed_rpm``
+    (the check every procedure that takes speeds as fractions makes in its ``check``)."""
+    rated = bench.geometry.rated_speed_rpm
+    for fraction in fractions:
+        speed = fraction * rated
+        if speed > bench.limits.max_speed_rpm:
+            raise ConfigError(
+                "command line",
+                f"-p {parameter}",
+                f"{fraction:g} x rated {rated:g} rpm = {speed:g} rpm exceeds the bench limit "
+                f"max_speed_rpm = {bench.limits.max_speed_rpm:g} ({bench.source})",
+            )
+
+
 def _is_number(value: object) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool)
 
