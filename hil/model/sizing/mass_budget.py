@@ -46,6 +46,7 @@ def _rocket_ratio(inputs: SizingInputs, isp: Array) -> Array:
     return np.exp(dv / (G0 * isp))
 
 
+@np.errstate(over="ignore", invalid="ignore", divide="ignore")
 def size_masses(
     inputs: SizingInputs,
     isp: Array,
@@ -66,36 +67,6 @@ def size_masses(
     hopeless row is expected (a rocket equation that cannot close): such rows come back flagged
     (``converged`` or ``physical`` false), so numpy's floating-point warnings are silenced here.
     """
-    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
-        return _size_masses(
-            inputs,
-            isp,
-            tank_design_pressure_f,
-            tank_design_pressure_o,
-            regulated_pressure_f,
-            regulated_pressure_o,
-            blowdown,
-            electric_fixed_kg,
-            peak_power_w,
-            energy_per_usable_kg,
-            mixture_ratio,
-        )
-
-
-def _size_masses(
-    inputs: SizingInputs,
-    isp: Array,
-    tank_design_pressure_f: Array,
-    tank_design_pressure_o: Array,
-    regulated_pressure_f: Array | None,
-    regulated_pressure_o: Array | None,
-    blowdown: bool,
-    electric_fixed_kg: dict[str, Array] | None,
-    peak_power_w: Array | None,
-    energy_per_usable_kg: Array | None,
-    mixture_ratio: Array | None = None,
-) -> tuple[MassBatch, Array]:
-    """The body of :func:`size_masses`."""
     n = isp.shape[0]
     eng, props, margins, tanks, press, elec = (
         inputs.engine,
