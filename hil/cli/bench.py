@@ -10,7 +10,7 @@ import argparse
 from typing import TextIO
 
 from hil.cli.common import EXIT_OK
-from hil.core.errors import ConfigError
+from hil.core.errors import ConfigError, OperatorStop
 
 
 def cmd_bench_check(args: argparse.Namespace, out: TextIO) -> int:
@@ -62,6 +62,7 @@ def cmd_bench_set(args: argparse.Namespace, out: TextIO) -> int:
     """One setpoint within the bench limits, held for --hold s of bench time, then the safe state."""
     from hil.run.commissioning import set_and_hold
     from hil.run.session import open_session
+    from hil.run.stop import StopRequests
 
     try:
         value = float(args.value)
@@ -72,8 +73,12 @@ def cmd_bench_set(args: argparse.Namespace, out: TextIO) -> int:
         out.write(line + "\n")
         out.flush()
 
-    with open_session(args.bench, seed=None) as session:
-        set_and_hold(
+    # Ctrl-C and SIGTERM only record a stop (as in hil run), so that they can never interrupt the
+    # safe state: before the setpoint is sent nothing moves; during the hold it ends, then goes safe.
+    stop = StopRequests()
+    with stop.installed(), open_session(args.bench, seed=None) as session:
+        stop.check("connecting")
+        held = set_and_hold(
             session.bench,
             session.clock,
             args.instrument,
@@ -82,7 +87,10 @@ def cmd_bench_set(args: argparse.Namespace, out: TextIO) -> int:
             args.hold,
             show,
             args.interval,
+            stop_requested=lambda: stop.requested,
         )
+    if not held:
+        raise OperatorStop(f"{stop.received[0]} during the hold: the instrument was put in its safe state")
     return EXIT_OK
 
 

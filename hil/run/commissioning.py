@@ -86,8 +86,13 @@ def set_and_hold(
     hold_s: float,
     show: Callable[[str], None],
     interval_s: float = 1.0,
-) -> None:
-    """Send one setpoint, hold it for ``hold_s`` of bench time showing the reading, then go safe."""
+    stop_requested: Callable[[], bool] = lambda: False,
+) -> bool:
+    """Send one setpoint, hold it for ``hold_s`` of bench time showing the reading, then go safe.
+
+    ``stop_requested`` is asked every tick (an operator's Ctrl-C recorded by
+    :class:`hil.run.stop.StopRequests`): the hold ends there and the safe state follows as always.
+    Returns whether the whole hold ran."""
     found = targets(bench)
     target = found.get(name)
     if target is None:
@@ -118,6 +123,9 @@ def set_and_hold(
         ticks_per_line = max(1, round(interval_s / tick_s))
         ticks = max(0, math.ceil(hold_s / tick_s - 1e-9))
         for tick in range(ticks + 1):
+            if stop_requested():
+                show(f"{name}: hold stopped at t = {tick * tick_s:.2f} s")
+                return False
             # every tick, as the runner does: feed the drive's watchdog and read it back (the reply
             # proves the controller took every command before bench time moves on)
             drive.keep_alive()
@@ -126,6 +134,7 @@ def set_and_hold(
                 show(f"  t = {tick * tick_s:6.2f} s  " + _short(target.read()))
             if tick < ticks:
                 clock.sleep(tick_s)
+        return True
     finally:
         target.safe_state()
         if target is not drive and quantity == "speed_rpm":

@@ -4,7 +4,9 @@ bench limits, and the instrument always left in its safe state."""
 from __future__ import annotations
 
 import io
+import os
 import re
+import signal
 
 import pytest
 
@@ -79,3 +81,22 @@ def test_set_through_the_command_line_on_the_supply() -> None:
     text = out.getvalue()
     assert "voltage_v=29.99" in text.splitlines()[-2] or "voltage_v=30.0" in text.splitlines()[-2]
     assert text.splitlines()[-1] == "supply: safe state commanded"
+
+
+class _InterruptOnFirstReading(io.StringIO):
+    """The command's output; the first reading shown during the hold brings a real SIGINT."""
+
+    def write(self, text: str) -> int:
+        if "t = " in text and "t = " not in self.getvalue():
+            os.kill(os.getpid(), signal.SIGINT)
+        return super().write(text)
+
+
+def test_ctrl_c_during_a_set_ends_the_hold_in_the_safe_state() -> None:
+    out = _InterruptOnFirstReading()
+    code = main(["bench", "set", "--bench", "sim", "motor", "speed_rpm", "20000", "--hold", "5"], out=out)
+    lines = out.getvalue().splitlines()
+    assert code == 3  # aborted by the operator, not an error and not a completed hold
+    assert any(line.startswith("motor: hold stopped at t = ") for line in lines), lines
+    assert lines[-1] == "motor: safe state commanded"
+    assert sum("t = " in line and "speed_rpm=" in line for line in lines) == 1  # nothing held after the stop
