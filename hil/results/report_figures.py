@@ -81,16 +81,7 @@ def figure_head(data: ReportData) -> str:
         h_lo, h_hi = h_g * (1 - grade["head_minus"]["value"]), h_g * (1 + grade["head_plus"]["value"])
         axes.plot([q_lo, q_hi], [h_g, h_g], color="#c0392b", linewidth=2.2, label="tolerance cross")
         axes.plot([q_g, q_g], [h_lo, h_hi], color="#c0392b", linewidth=2.2)
-        axes.plot(
-            [q_g],
-            [h_g],
-            marker="x",
-            color="#c0392b",
-            markersize=9,
-            markeredgewidth=2,
-            linestyle="none",
-            label="guarantee point",
-        )
+        _guarantee_mark(axes, q_g, h_g, "guarantee point")
         q_line = np.array([0.0, max(flow.max() * 1000.0, q_hi)])
         axes.plot(
             q_line,
@@ -130,6 +121,20 @@ def figure_head(data: ReportData) -> str:
         margin = 0.08 * (high - low) if high > low else 0.1 * abs(high)
         axes.set_ylim(low - margin, high + margin)
     return _svg(figure)
+
+
+def _guarantee_mark(axes: Any, flow_l_s: float, value: float, label: str) -> None:
+    """The guarantee as a red cross, the same in every figure that has one."""
+    axes.plot(
+        [flow_l_s],
+        [value],
+        marker="x",
+        color="#c0392b",
+        markersize=9,
+        markeredgewidth=2,
+        linestyle="none",
+        label=label,
+    )
 
 
 def _finish(axes: Any, flow: np.ndarray, values: np.ndarray) -> None:
@@ -173,16 +178,7 @@ def figure_power(data: ReportData) -> str:
         g = doc["guarantee"]
         tolerance = (doc["grade"].get("power_plus") or {}).get("value", 0.0)
         q_g = g["flow_m3_s"] * 1000.0
-        axes.plot(
-            [q_g],
-            [g["power_w"]],
-            marker="x",
-            color="#c0392b",
-            markersize=9,
-            markeredgewidth=2,
-            linestyle="none",
-            label="guaranteed input power",
-        )
+        _guarantee_mark(axes, q_g, g["power_w"], "guaranteed input power")
         axes.plot(
             [q_g, q_g],
             [g["power_w"], g["power_w"] * (1 + tolerance)],
@@ -214,16 +210,7 @@ def figure_efficiency(data: ReportData) -> str:
         g = doc["guarantee"]
         tolerance = (doc["grade"].get("efficiency") or {}).get("value", 0.0)
         q_g = g["flow_m3_s"] * 1000.0
-        axes.plot(
-            [q_g],
-            [g["efficiency"] * 100.0],
-            marker="x",
-            color="#c0392b",
-            markersize=9,
-            markeredgewidth=2,
-            linestyle="none",
-            label="guaranteed efficiency",
-        )
+        _guarantee_mark(axes, q_g, g["efficiency"] * 100.0, "guaranteed efficiency")
         threshold = g["efficiency"] * (1 + tolerance) * 100.0
         q_op = (doc.get("curve") or {}).get("operating_flow_m3_s")
         centre = q_op * 1000.0 if q_op is not None else q_g
