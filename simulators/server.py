@@ -28,6 +28,27 @@ An emulator that raises on some input (a bug, or input no device should see) end
 a TCP connection is closed, a pty drops the input; the server and every other link keep serving.
 What happened is counted in :attr:`EmulatorServer.stats` per endpoint.
 
+Inline serving (:meth:`EmulatorServer.serve`). A client in this very process (the virtual bench's
+own transports, given the server as their :class:`hil.bench.transport.ReplyWitness`) may have its TCP
+connection served in its own thread: right after it writes, and before each wait for bytes, it asks
+the server to serve that connection, which then reads the request, runs the emulator and writes the
+reply there and then. Served by the server thread, every exchange hands the interpreter lock to that
+thread and back (the client's send wakes it, the client waits for the lock to come back), two
+context switches or a cross-CPU wake-up; served inline it costs the four system calls of the bytes'
+own round trip. On loopback the bytes a client has sent are readable by the server's socket as soon
+as its send returns (20,000 times of 20,000 in a probe on the development machine); figures for
+both ways: ``benchmarks/bench_virtual_bench.py``. A connection served
+inline leaves the server thread's selector (the server thread itself takes it out: only that thread
+touches the selector) and the server thread never reads it again; :attr:`EmulatorServer.serving`,
+held by whichever thread handles a link, keeps the two from ever handling the same link at once.
+Every guarantee above holds for it too: the same code answers (under :attr:`EmulatorServer.lock`),
+with the same bounded output and the same flow control, and a client that sends and then does not
+read only fills its own buffers. A request that has not reached the server's socket yet (the
+kernel may defer delivery under load) is simply served at the client's next call, after it has
+waited one short slice for bytes; nothing is lost or reordered. Everything else keeps the thread
+exactly as before: ptys, listeners and accepting, clients that never call :meth:`serve` (pyvisa,
+pymodbus, a harness in another process), and a connection until its first :meth:`serve`.
+
 Must not import drivers/.
 """
 
@@ -101,15 +122,26 @@ class LinkStats:
 class _Link:
     """One open line: a pty master or an accepted TCP connection, with its pending output."""
 
-    def __init__(self, name: str, fileobj: int | socket.socket, emulator: Emulator, stats: LinkStats) -> None:
+    def __init__(
+        self,
+        name: str,
+        fileobj: int | socket.socket,
+        emulator: Emulator,
+        stats: LinkStats,
+        peer: tuple[str, int] = ("", 0),
+    ) -> None:
         self.name = name
         self.fileobj = fileobj
         self.emulator = emulator
         self.stats = stats
+        self.peer = peer  # the TCP client's address (none for a pty)
         self.pending = bytearray()
         self.reading = True
         self.sent_bytes = 0  # to this client, on this link
         self.answered_bytes = 0  # of this client's bytes, those whose replies are all queued
+        self.inline = False  # served in its client's thread (EmulatorServer.serve) from now on
+        self.registered = True  # in the server thread's selector
+        self.gone = False  # dropped: closed, or to be closed by the server thread
 
     @property
     def is_tcp(self) -> bool:
@@ -163,10 +195,19 @@ class _Link:
 
 
 class EmulatorServer:
-    """Serves emulators on ptys and TCP sockets from one background thread that never blocks."""
+    """Serves emulators on ptys and TCP sockets from one background thread that never blocks, and
+    TCP connections whose client asks for it in the client's own thread (:meth:`serve`).
 
-    def __init__(self, lock: threading.Lock | threading.RLock | None = None) -> None:
+    ``inline`` False makes :meth:`serve` do nothing, so every connection is served by the thread (to
+    compare the two, or to rule inline serving out when looking for a fault)."""
+
+    def __init__(self, lock: threading.Lock | threading.RLock | None = None, inline: bool = True) -> None:
         self.lock = lock if lock is not None else threading.RLock()
+        self.inline = inline
+        self.serving = threading.Lock()
+        """Held by the thread that handles a link (the server thread, or a client in :meth:`serve`),
+        and while the registry of links changes. Taken before :attr:`lock`, never after it."""
+        self._handed_over: list[_Link] = []  # links now served inline, still in the selector
         self._selector = selectors.DefaultSelector()
         self._endpoints: dict[str, Endpoint] = {}
         self.stats: dict[str, LinkStats] = {}
@@ -174,6 +215,8 @@ class EmulatorServer:
         self._links: list[_Link] = []
         self._tcp_links: dict[tuple[str, int], _Link] = {}  # by the client's address
         self._wake_read, self._wake_write = os.pipe()
+        os.set_blocking(self._wake_read, False)
+        os.set_blocking(self._wake_write, False)  # a full pipe wakes the thread already
         self._selector.register(self._wake_read, selectors.EVENT_READ, ("wake", None))
         self._thread: threading.Thread | None = None
         self._running = False
@@ -220,17 +263,19 @@ class EmulatorServer:
 
     def stop(self) -> None:
         self._running = False
-        os.write(self._wake_write, b"x")
+        _wake(self._wake_write)
         if self._thread is not None:
             self._thread.join(timeout=5)
-        for close in self._closables:
-            close()
-        for link in self._links:
-            if isinstance(link.fileobj, socket.socket):
-                link.fileobj.close()
-        self._selector.close()
-        os.close(self._wake_read)
-        os.close(self._wake_write)
+        with self.serving:  # a client's serve() from now on finds the server stopped
+            self._let_go()  # links handed over (or dropped inline) since the thread last woke
+            for close in self._closables:
+                close()
+            for link in self._links:
+                if isinstance(link.fileobj, socket.socket):
+                    link.fileobj.close()
+            self._selector.close()
+            os.close(self._wake_read)
+            os.close(self._wake_write)
 
     def settled(self, client: tuple[str, int], sent_bytes: int, received_bytes: int) -> bool:
         """Whether no byte will ever reach the TCP client at address ``client`` (its socket's own
@@ -255,6 +300,38 @@ class EmulatorServer:
             return False
         return not link.pending and link.sent_bytes == received_bytes
 
+    def serve(self, client: tuple[str, int]) -> None:
+        """Serve the TCP connection of the client at address ``client`` (its socket's own address)
+        in the calling thread, now: send it what its earlier replies left pending, then read every
+        request byte that has arrived and answer it, as the server thread would (see the module's
+        docstring, "Inline serving"). The first call takes the connection from the server thread for
+        good. Does nothing for a client not accepted yet (the server thread serves it meanwhile), or
+        one that is gone, or when :attr:`inline` is off.
+
+        Call it from the client's own thread (the one that writes and reads that connection) right
+        after writing and before each wait for bytes; a client that closes its socket calls it once
+        more, so that the server sees the end of the connection and drops it.
+        """
+        link = self._tcp_links.get(client)
+        if link is None or not self.inline:
+            return
+        with self.serving:
+            if link.gone or not self._running:
+                return
+            if not link.inline:
+                link.inline = True
+                self._handed_over.append(link)
+                _wake(self._wake_write)  # the server thread takes it out of its selector
+            alive = link.write_pending()
+            while alive and self._takes_requests(link):
+                data = link.read()
+                if not data:
+                    alive = data is not None
+                    break
+                alive = self._answer(link, data)
+            if not alive:
+                self._drop(link)
+
     def __enter__(self) -> EmulatorServer:
         self.start()
         return self
@@ -267,26 +344,52 @@ class EmulatorServer:
             for key, events in self._selector.select():
                 kind, target = key.data
                 if kind == "wake":
-                    return
+                    _drain(self._wake_read)
+                    with self.serving:
+                        self._let_go()
+                    if not self._running:
+                        return
+                    continue
                 if kind == "listen":
                     name, factory = target
                     self._accept(cast(socket.socket, key.fileobj), name, factory)
                     continue
-                link: _Link = target
-                if events & selectors.EVENT_WRITE and not link.write_pending():
-                    self._drop(link)
-                    continue
-                if events & selectors.EVENT_READ and not self._serve_link(link):
-                    self._drop(link)
-                    continue
-                self._update_interest(link)
+                with self.serving:
+                    self._handle(target, events)
+
+    def _handle(self, link: _Link, events: int) -> None:
+        """The server thread's turn on one link (holding :attr:`serving`)."""
+        if link.inline or link.gone:
+            self._let_go()  # its client serves it now (or it went): not this thread's any more
+            return
+        if events & selectors.EVENT_WRITE and not link.write_pending():
+            self._drop(link)
+            return
+        if events & selectors.EVENT_READ and not self._serve_link(link):
+            self._drop(link)
+            return
+        self._update_interest(link)
+
+    def _let_go(self) -> None:
+        """Take the links handed over to inline serving out of the selector (holding :attr:`serving`;
+        the server thread, or :meth:`stop` once it has ended); close those dropped meanwhile, whose
+        descriptors could not be closed while still registered (a new connection could reuse one)."""
+        for link in self._handed_over:
+            if link.registered:
+                self._selector.unregister(link.fileobj)
+                link.registered = False
+            if link.gone:
+                cast(socket.socket, link.fileobj).close()
+        self._handed_over.clear()
 
     def _serve_link(self, link: _Link) -> bool:
         data = link.read()
         if data is None:
             return False
-        if not data:
-            return True
+        return not data or self._answer(link, data)
+
+    def _answer(self, link: _Link, data: bytes) -> bool:
+        """Run the emulator on ``data`` and queue or send its reply; False when the line is gone."""
         link.stats.received_bytes += len(data)
         try:
             with self.lock:
@@ -301,13 +404,18 @@ class EmulatorServer:
         link.answered_bytes += len(data)  # last: its reply is queued or sent (see settled)
         return True
 
-    def _update_interest(self, link: _Link) -> None:
+    def _takes_requests(self, link: _Link) -> bool:
+        """Whether to read the link's client now: not while a TCP client leaves
+        :data:`TCP_PENDING_LIMIT_BYTES` of replies unread (its requests then wait in the kernel)."""
         if link.is_tcp:
             backlog = len(link.pending) >= TCP_PENDING_LIMIT_BYTES
             if backlog and link.reading:
                 link.stats.paused += 1
             link.reading = not backlog
-        events = (selectors.EVENT_READ if link.reading else 0) | (
+        return link.reading
+
+    def _update_interest(self, link: _Link) -> None:
+        events = (selectors.EVENT_READ if self._takes_requests(link) else 0) | (
             selectors.EVENT_WRITE if link.pending else 0
         )
         if events != self._selector.get_key(link.fileobj).events:
@@ -330,18 +438,42 @@ class EmulatorServer:
             self.stats[name].emulator_errors.append(f"{type(exc).__name__}: {exc}")
             connection.close()
             return
-        link = _Link(name, connection, session, self.stats[name])
-        self._links.append(link)
-        self._tcp_links[peer] = link
-        self._selector.register(connection, selectors.EVENT_READ, ("link", link))
+        link = _Link(name, connection, session, self.stats[name], peer)
+        with self.serving:
+            self._links.append(link)
+            self._tcp_links[peer] = link
+            self._selector.register(connection, selectors.EVENT_READ, ("link", link))
 
     def _drop(self, link: _Link) -> None:
+        """End a TCP session (holding :attr:`serving`): forget the link and close its socket, or leave
+        the close to the server thread while the link is still in its selector."""
         if not link.is_tcp:
             return  # a pty lives as long as the server
-        self._selector.unregister(link.fileobj)
-        self._tcp_links = {peer: kept for peer, kept in self._tcp_links.items() if kept is not link}
-        cast(socket.socket, link.fileobj).close()
+        link.gone = True
+        if self._tcp_links.get(link.peer) is link:  # (a new client may have its address by now)
+            del self._tcp_links[link.peer]
         self._links.remove(link)
+        if link.inline and link.registered:
+            return  # in self._handed_over: the server thread closes it as it lets go
+        if link.registered:
+            self._selector.unregister(link.fileobj)
+            link.registered = False
+        cast(socket.socket, link.fileobj).close()
+
+
+def _wake(fd: int) -> None:
+    try:
+        os.write(fd, b"x")
+    except BlockingIOError:
+        pass  # the pipe is full of wake-ups already
+
+
+def _drain(fd: int) -> None:
+    try:
+        while os.read(fd, 4096):
+            pass
+    except BlockingIOError:
+        pass
 
 
 def _close_fds(*fds: int) -> None:

@@ -98,6 +98,7 @@ class VirtualBench:
         serial_link: str = "pty",
         instruments: str = "standard",
         drive_timeout_s: float = 1.0,
+        serve_inline: bool = True,
     ) -> None:
         if instruments not in INSTRUMENT_SETS:
             raise ConfigError(source, "virtual.instruments", f"must be one of {', '.join(INSTRUMENT_SETS)}")
@@ -113,7 +114,9 @@ class VirtualBench:
         if serial_link not in ("pty", "tcp"):
             raise ValueError(f"serial_link must be 'pty' or 'tcp', got {serial_link!r}")
         self.serial_link = serial_link
-        self.server = EmulatorServer()
+        # serve_inline: the harness's transports may have their links served in their own thread
+        # (EmulatorServer.serve); False keeps every link on the server thread.
+        self.server = EmulatorServer(inline=serve_inline)
         self._host = host
         self._wall_thread: threading.Thread | None = None
         self._wall_running = False

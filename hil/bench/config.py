@@ -45,6 +45,9 @@ SERIAL_LINKS = ("tcp", "pty")
 SCPI_LINKS = ("visa", "socket")
 """How the harness opens the virtual bench's SCPI instruments (``[virtual] scpi_link``)."""
 
+SERVING_MODES = ("inline", "thread")
+"""Who serves the in-process virtual bench's TCP links (``[virtual] serve``)."""
+
 
 @dataclass(frozen=True)
 class BenchGeometry:
@@ -116,6 +119,11 @@ class VirtualConfig:
     transport over a plain socket, as for a ``tcp://HOST:PORT`` resource: about 30 us cheaper a
     query (``benchmarks/bench_virtual_bench.py``), and a silent instrument costs no wall-clock
     timeout (:class:`hil.bench.transport.ReplyWitness`)."""
+    serve: str = "inline"
+    """Who answers the harness's exchanges on the in-process virtual bench's TCP links:
+    ``"inline"``, the harness's own thread, right after it writes (no thread hand-off per exchange:
+    several times faster, see :mod:`simulators.server`), or ``"thread"``, the emulator server's
+    thread, as for every other client. The points of a run are the same either way."""
 
 
 @dataclass(frozen=True)
@@ -274,6 +282,7 @@ def _parse_virtual(vsec: Section | None) -> VirtualConfig | None:
         serial_link=vsec.get("serial_link", str, "tcp", choices=SERIAL_LINKS),
         instruments=vsec.get("instruments", str, "standard", choices=VIRTUAL_INSTRUMENT_SETS),
         scpi_link=vsec.get("scpi_link", str, "visa", choices=SCPI_LINKS),
+        serve=vsec.get("serve", str, "inline", choices=SERVING_MODES),
     )
     vsec.finish()
     return virtual

@@ -68,6 +68,7 @@ def build_virtual_bench(
         plant=plant,
         serial_link=config.virtual.serial_link,
         instruments=config.virtual.instruments,
+        serve_inline=config.virtual.serve == "inline",
         **options,
     )
 
