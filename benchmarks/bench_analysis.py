@@ -37,7 +37,7 @@ from hil.analysis.fits import fit_pump_curves
 from hil.analysis.grades import default_steady_limits, load_grade_table
 from hil.analysis.head import efficiency, hydraulic_power_w, total_head_m
 from hil.analysis.speed_conversion import convert_to_speed
-from hil.analysis.steady import judge_steady_windows
+from hil.analysis.steady import SteadyLimits, judge_steady_windows_all
 from hil.analysis.uncertainty import average_with_uncertainty
 from hil.core.clock import WallClock
 from hil.core.fluids import STANDARD_GRAVITY_M_S2, water_density_kg_m3
@@ -135,6 +135,17 @@ def generate_log(path: Path, duration_s: float, seed: int = 1) -> int:
     return n
 
 
+def _channel_limits(kind_limits: dict[str, SteadyLimits]) -> dict[str, SteadyLimits]:
+    """The limits of every judged channel: its kind's grade limits, else +-3 % and 1 %."""
+    limits = {}
+    for name in (*CHANNELS, "head_m"):
+        kind = STEADY_CHANNELS.get(name)
+        fluctuation = kind_limits[kind].max_fluctuation_fraction if kind else 0.03
+        trend = kind_limits[kind].max_trend_fraction if kind else 0.01
+        limits[name] = SteadyLimits(fluctuation, trend, reference_scale=1e-9)
+    return limits
+
+
 def analyse(frame: pd.DataFrame) -> dict[str, object]:
     """Full re-analysis of a performance-test log; returns a few numbers to print."""
     table = load_grade_table()
@@ -155,15 +166,9 @@ def analyse(frame: pd.DataFrame) -> dict[str, object]:
     series = {name: frame[name].to_numpy() for name in CHANNELS}
     series["head_m"] = head
 
-    # Every channel judged on every window, as the live runner does on every tick.
-    windows = {}
-    for name, values in series.items():
-        kind = STEADY_CHANNELS.get(name)
-        fluctuation = limits[kind].max_fluctuation_fraction if kind else 0.03
-        trend = limits[kind].max_trend_fraction if kind else 0.01
-        windows[name] = judge_steady_windows(
-            t, values, WINDOW_SAMPLES, STEP_SAMPLES, fluctuation, trend, reference_scale=1e-9
-        )
+    # Every channel judged on every window, as the live runner does on every tick; the channels
+    # share one time axis, whose part of the work is done once.
+    windows = judge_steady_windows_all(t, series, _channel_limits(limits), WINDOW_SAMPLES, STEP_SAMPLES)
     all_steady = np.logical_and.reduce([windows[name].steady for name in STEADY_CHANNELS])
     starts = windows["flow_m3_s"].start_index
 
@@ -233,18 +238,22 @@ def check_verdicts(frame: pd.DataFrame) -> tuple[int, int]:
     """(windows compared, verdicts that differ) between judge_steady_windows and the direct way."""
     limits = default_steady_limits(load_grade_table().grade("1B"))
     t = frame["time_s"].to_numpy()
+    judged = _channel_limits(limits)
+    fast = judge_steady_windows_all(
+        t,
+        {name: frame[name].to_numpy() for name in CHANNELS},
+        {name: judged[name] for name in CHANNELS},
+        WINDOW_SAMPLES,
+        STEP_SAMPLES,
+    )
     compared = differ = 0
     for name in CHANNELS:
-        kind = STEADY_CHANNELS.get(name)
-        fluctuation = limits[kind].max_fluctuation_fraction if kind else 0.03
-        trend = limits[kind].max_trend_fraction if kind else 0.01
-        values = frame[name].to_numpy()
-        fast = judge_steady_windows(
-            t, values, WINDOW_SAMPLES, STEP_SAMPLES, fluctuation, trend, reference_scale=1e-9
-        ).steady
-        direct = reference_windows(t, values, fluctuation, trend)
+        limit = judged[name]
+        direct = reference_windows(
+            t, frame[name].to_numpy(), limit.max_fluctuation_fraction, limit.max_trend_fraction
+        )
         compared += direct.size
-        differ += int(np.count_nonzero(fast != direct))
+        differ += int(np.count_nonzero(fast[name].steady != direct))
     return compared, differ
 
 

@@ -30,7 +30,8 @@ event, so the two cannot judge differently.
 
 Hot path: :func:`judge_steady` is plain vectorised numpy (no scipy) and costs tens of microseconds for
 300 samples. :func:`judge_steady_windows` applies the same definitions to every sliding window of a
-long log at once (replay and benchmarks), in O(n) time and memory.
+long log at once (replay and benchmarks), in O(n log w) time and O(n) memory;
+:func:`judge_steady_windows_all` does so for every channel of a log, sharing the time axis's work.
 
 Imports numpy, :mod:`hil.analysis.sliding` and :mod:`hil.core.errors` only; must not import scipy,
 pandas or the rest of the harness.
@@ -39,13 +40,14 @@ pandas or the rest of the harness.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from functools import cached_property
 from types import MappingProxyType
 
 import numpy as np
 
-from hil.analysis.sliding import sliding_window_statistics
+from hil.analysis.sliding import SlidingWindows, WindowSums
 from hil.core.errors import ConfigError
 
 DEFAULT_STEADY_LIMITS: Mapping[str, tuple[float, float]] = MappingProxyType(
@@ -107,14 +109,22 @@ class SteadyJudgement:
 
 @dataclass(frozen=True)
 class SteadyWindows:
-    """Per-window results of :func:`judge_steady_windows` (arrays of one entry per window)."""
+    """Per-window results of :func:`judge_steady_windows` (arrays of one entry per window).
+
+    ``std`` (the sample standard deviation of each window) is computed on first use: no verdict
+    needs it, and its exact centred merges cost about as much as the verdicts themselves.
+    """
 
     start_index: np.ndarray
     steady: np.ndarray
     mean: np.ndarray
-    std: np.ndarray
     fluctuation_fraction: np.ndarray
     trend_fraction: np.ndarray
+    _spread: Callable[[], np.ndarray] = field(repr=False, compare=False)
+
+    @cached_property
+    def std(self) -> np.ndarray:
+        return self._spread()
 
 
 def _check_limits(
@@ -126,13 +136,13 @@ def _check_limits(
     ]
     if reference_scale is not None:
         checks.append(("reference_scale", reference_scale))
-    for field, value in checks:
+    for name, value in checks:
         try:
             ok = math.isfinite(float(value)) and float(value) > 0
         except (TypeError, ValueError):
             ok = False
         if not ok:
-            raise ConfigError(source, field, f"expected a positive finite number, got {value!r}")
+            raise ConfigError(source, name, f"expected a positive finite number, got {value!r}")
 
 
 def _window_statistics(
@@ -334,6 +344,54 @@ def steady_detail(judgement: SteadyJudgement) -> dict[str, dict[str, float]]:
     }
 
 
+def _check_windows(source: str, times_s: np.ndarray, window_samples: int, step_samples: int) -> np.ndarray:
+    times = _as_float_array("times_s", times_s, source)
+    if times.ndim != 1:
+        raise ConfigError(source, "times_s", f"expected a 1-D array, got shape {times.shape}")
+    if not (isinstance(window_samples, int) and window_samples >= 2):
+        raise ConfigError(source, "window_samples", f"expected an integer >= 2, got {window_samples!r}")
+    if not (isinstance(step_samples, int) and step_samples >= 1):
+        raise ConfigError(source, "step_samples", f"expected an integer >= 1, got {step_samples!r}")
+    return times
+
+
+def _no_windows() -> SteadyWindows:
+    empty = np.empty(0)
+    return SteadyWindows(np.empty(0, dtype=int), np.empty(0, dtype=bool), empty, empty, empty, lambda: empty)
+
+
+def _judge_windows(
+    windows: SlidingWindows, values: np.ndarray, sums: WindowSums, limits: SteadyLimits
+) -> SteadyWindows:
+    """:func:`judge_steady`'s definitions on every window's sums of ``values``, in the same order
+    of operations as the single-window judgement (so that a window judges the same either way)."""
+    duration = windows.duration
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        mean = sums.mean
+        half_range = np.subtract(sums.high, sums.low)
+        half_range /= 2.0
+        drift = np.divide(sums.cross, windows.t_m2)
+        drift *= duration
+        scale = np.abs(mean)
+        if limits.reference_scale is not None:
+            np.maximum(scale, limits.reference_scale, out=scale)
+        fluctuation = half_range / scale
+        trend = drift / scale
+        if not scale.all():  # 0 / 0: a constant zero signal is steady (the module docstring)
+            zero = scale == 0
+            fluctuation[zero & (half_range == 0)] = 0.0
+            trend[zero & (drift == 0)] = 0.0
+        trend[~(duration > 0)] = np.nan
+        steady = fluctuation <= limits.max_fluctuation_fraction
+        steady &= np.abs(trend) <= limits.max_trend_fraction
+
+    def spread() -> np.ndarray:
+        with np.errstate(invalid="ignore"):
+            return np.sqrt(windows.centred_squares(values) / (windows.window - 1))
+
+    return SteadyWindows(windows.start_index, steady, mean, fluctuation, trend, spread)
+
+
 def judge_steady_windows(
     times_s: np.ndarray,
     values: np.ndarray,
@@ -345,46 +403,57 @@ def judge_steady_windows(
 ) -> SteadyWindows:
     """Judge every window of ``window_samples`` samples, starting every ``step_samples``, at once.
 
-    Same definitions as :func:`judge_steady`; meant for replaying or benchmarking a long log. Time and
-    memory are O(n) in the log's length whatever the window (:mod:`hil.analysis.sliding`: block
-    statistics merged as centred sums, sliding extremes). The results agree with calling
+    Same definitions as :func:`judge_steady`; meant for replaying or benchmarking a long log (for
+    several channels on one time base, :func:`judge_steady_windows_all` shares the time axis's
+    work). Time is O(n log w) and memory O(n) in the log's length (:mod:`hil.analysis.sliding`:
+    block statistics merged as centred sums, sliding extremes). The results agree with calling
     :func:`judge_steady` on each window to within floating-point summation order (a few ulps; the
     extremes exactly), so a verdict sitting exactly on a limit could in principle differ.
     """
-    _check_limits(max_fluctuation_fraction, max_trend_fraction, reference_scale, "judge_steady_windows")
-    times = _as_float_array("times_s", times_s, "judge_steady_windows")
-    data = _as_float_array("values", values, "judge_steady_windows")
-    if times.ndim != 1 or data.shape != times.shape:
+    source = "judge_steady_windows"
+    _check_limits(max_fluctuation_fraction, max_trend_fraction, reference_scale, source)
+    times = _check_windows(source, times_s, window_samples, step_samples)
+    data = _as_float_array("values", values, source)
+    if data.shape != times.shape:
         raise ConfigError(
-            "judge_steady_windows",
-            "values",
-            f"expected 1-D arrays of equal length, got {times.shape}, {data.shape}",
-        )
-    if not (isinstance(window_samples, int) and window_samples >= 2):
-        raise ConfigError(
-            "judge_steady_windows", "window_samples", f"expected an integer >= 2, got {window_samples!r}"
-        )
-    if not (isinstance(step_samples, int) and step_samples >= 1):
-        raise ConfigError(
-            "judge_steady_windows", "step_samples", f"expected an integer >= 1, got {step_samples!r}"
+            source, "values", f"expected 1-D arrays of equal length, got {times.shape}, {data.shape}"
         )
     if data.size < window_samples:
-        empty = np.empty(0)
-        return SteadyWindows(np.empty(0, dtype=int), np.empty(0, dtype=bool), empty, empty, empty, empty)
-    stats = sliding_window_statistics(times, data, window_samples, step_samples)
-    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-        mean = stats.mean_v
-        std = np.sqrt(stats.v_m2 / (window_samples - 1))
-        half_range = (stats.v_max - stats.v_min) / 2.0
-        duration = stats.t_max - stats.t_min
-        drift = stats.cross / stats.t_m2 * duration
-        scale = np.abs(mean)
-        if reference_scale is not None:
-            scale = np.maximum(scale, reference_scale)
-        fluctuation = np.where((half_range == 0) & (scale == 0), 0.0, half_range / scale)
-        trend = np.where((drift == 0) & (scale == 0), 0.0, drift / scale)
-        trend = np.where(duration > 0, trend, np.nan)
-        steady = (
-            (fluctuation <= max_fluctuation_fraction) & (np.abs(trend) <= max_trend_fraction) & (duration > 0)
-        )
-    return SteadyWindows(stats.start_index, steady, mean, std, fluctuation, trend)
+        return _no_windows()
+    windows = SlidingWindows(times, window_samples, step_samples)
+    limit = SteadyLimits(max_fluctuation_fraction, max_trend_fraction, reference_scale)
+    return _judge_windows(windows, data, windows.sums(data), limit)
+
+
+def judge_steady_windows_all(
+    times_s: np.ndarray,
+    values: Mapping[str, np.ndarray],
+    limits: Mapping[str, SteadyLimits],
+    window_samples: int,
+    step_samples: int,
+) -> dict[str, SteadyWindows]:
+    """:func:`judge_steady_windows` for every quantity that has limits, on one shared time base.
+
+    The time axis's share of the work (its window statistics and the weights of every merge) is
+    done once for all quantities, which is most of the cost of judging a quantity that is not the
+    first. As in :func:`judge_steady_all`, quantities without limits are not judged and a quantity
+    with limits but no values is a configuration error.
+    """
+    source = "judge_steady_windows_all"
+    if not limits:
+        raise ConfigError(source, "limits", "expected limits for at least one quantity")
+    times = _check_windows(source, times_s, window_samples, step_samples)
+    data: dict[str, np.ndarray] = {}
+    for name in limits:
+        if name not in values:
+            raise ConfigError(source, name, f"has steady limits but no values (values hold {sorted(values)})")
+        data[name] = _as_float_array(name, values[name], source)
+        if data[name].shape != times.shape:
+            raise ConfigError(
+                source, name, f"expected as many values as times {times.shape}, got {data[name].shape}"
+            )
+    if times.size < window_samples:
+        return {name: _no_windows() for name in limits}
+    windows = SlidingWindows(times, window_samples, step_samples)
+    sums = windows.each_sums(data.values())
+    return {name: _judge_windows(windows, data[name], next(sums), limit) for name, limit in limits.items()}
