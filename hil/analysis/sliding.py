@@ -32,15 +32,17 @@ window: no cancellation against the rest of the log. A run's ``sum((t - c) v)`` 
 to the mean time ``c`` of the run's first block; joining a later half shifts that half's reference
 by the difference of the two blocks' mean times (``+ (c2 - c1) * sum(v)``), so time enters only as
 offsets of at most a window's duration. The window's cross product is then
-``sum((t - c) v) - (mean_t - c) sum(v)``, which equals the centred one exactly in real arithmetic
-(the centred times sum to zero). Its rounding error is a few ulps of ``duration * max|v|`` times the
-window's length; a trend is judged as a fraction of the window's mean (or a larger reference scale),
-and any window whose fluctuation passes has ``max|v|`` within a few per cent of that scale, so the
-trend's error stays about 1e-13 of its limit: a verdict can differ from the direct computation only
-for a window whose trend sits that close to its limit. The centred sums of squares (time once per
-log; values in :meth:`SlidingWindows.centred_squares`) are merged with the pairwise update of Chan,
-Golub and LeVeque (1979), which is accurate whatever the offset (a 1e6 offset with 1e-3 noise keeps
-its spread).
+``sum((t - c) v) - sum(t - c) sum(v) / n``, which equals the centred one exactly in real arithmetic
+(the centred times sum to zero); ``sum(t - c)`` comes from the same relative sums (values all one),
+never from the window's absolute mean time, whose last bit at ``t = 1e5 s`` times ``sum(v)`` would
+swamp a small trend. The rounding error is a few ulps of ``duration * max|v|`` times the window's
+length; a trend is judged as a fraction of the window's mean (or a larger reference scale), and a
+window whose fluctuation passes has ``max|v|`` within a few per cent of that scale, so the trend
+fraction's error stays near 1e-15 while limits are near 1e-3: a verdict can differ from the direct
+computation only for a window whose trend sits that close to its limit. The centred sums of
+squares (time once per log; values in :meth:`SlidingWindows.centred_squares`) are merged with the
+pairwise update of Chan, Golub and LeVeque (1979), which is accurate whatever the offset (a 1e6
+offset with 1e-3 noise keeps its spread).
 
 Measured on a one-hour, 16-channel log at 100 Hz (2 cores): per channel about 1 ms for the block
 reductions (mostly the transposing copy) and 0.4 ms for the doubling; the van Herk / Gil-Werman
