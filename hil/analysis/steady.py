@@ -364,26 +364,32 @@ def _judge_windows(
     windows: SlidingWindows, values: np.ndarray, sums: WindowSums, limits: SteadyLimits
 ) -> SteadyWindows:
     """:func:`judge_steady`'s definitions on every window's sums of ``values``, in the same order
-    of operations as the single-window judgement (so that a window judges the same either way)."""
+    of operations as the single-window judgement (so that a window judges the same either way).
+
+    Works in place in ``sums``' arrays, which are this judgement's own: every fresh array of the
+    windows' length costs its page faults again (measured: about 0.15 ms each for 36,000 windows).
+    """
     duration = windows.duration
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
         mean = sums.mean
-        half_range = np.subtract(sums.high, sums.low)
-        half_range /= 2.0
-        drift = np.divide(sums.cross, windows.t_m2)
-        drift *= duration
+        fluctuation = np.subtract(sums.high, sums.low, out=sums.high)
+        fluctuation /= 2.0  # the half range
+        trend = np.divide(sums.cross, windows.t_m2, out=sums.cross)
+        trend *= duration  # the drift
         scale = np.abs(mean)
         if limits.reference_scale is not None:
             np.maximum(scale, limits.reference_scale, out=scale)
-        fluctuation = half_range / scale
-        trend = drift / scale
-        if not scale.all():  # 0 / 0: a constant zero signal is steady (the module docstring)
-            zero = scale == 0
-            fluctuation[zero & (half_range == 0)] = 0.0
-            trend[zero & (drift == 0)] = 0.0
+        zero = None if scale.all() else scale == 0
+        if zero is not None:  # 0 / 0: a constant zero signal is steady (the module docstring)
+            flat, still = zero & (fluctuation == 0), zero & (trend == 0)
+        fluctuation /= scale
+        trend /= scale
+        if zero is not None:
+            fluctuation[flat] = 0.0
+            trend[still] = 0.0
         trend[~(duration > 0)] = np.nan
         steady = fluctuation <= limits.max_fluctuation_fraction
-        steady &= np.abs(trend) <= limits.max_trend_fraction
+        steady &= np.abs(trend, out=scale) <= limits.max_trend_fraction
 
     def spread() -> np.ndarray:
         with np.errstate(invalid="ignore"):
