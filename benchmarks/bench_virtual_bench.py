@@ -1,36 +1,47 @@
 """How fast the virtual bench runs, and what the harness costs on top of the raw transports.
 
-Run: ``.venv/bin/python benchmarks/bench_virtual_bench.py [--quick] [--runs N]``
+Run: ``.venv/bin/python benchmarks/bench_virtual_bench.py [--quick] [--runs N] [--rounds N]
+[--links tcp,pty] [--serve inline,thread]``
 
 For each way the virtual bench can serve its serial instruments (``[virtual] serial_link``: loopback
-TCP, the sim bench's default, and pty):
+TCP, the sim bench's default, and pty) and each way its TCP links can be served (``[virtual] serve``:
+``inline``, in the harness's own thread, the default, and ``thread``, by the emulator server's
+thread):
 
-(a) the raw floor: the round trip of a 32-byte message through an echo emulator on the same kind of
-    link, measured in the same process (a raw socket for TCP, pyserial for a pty, and pyserial's
-    ``socket://`` for serial over TCP, to show what pyserial adds), and what flushing a serial port's
-    input costs (the Modbus RTU master does it only after a failed exchange);
+(a) the raw floors, measured in the same process, in every round beside the ticks: the round trip of
+    a 32-byte message through an echo emulator, on a raw socket served inline (the client asks the
+    server to serve its connection after sending, as the virtual bench's transports do) and served
+    by the server thread, on a pty (pyserial), and on pyserial's ``socket://`` (what pyserial adds);
+    the project's TCP transport through the same inline echo; what flushing a serial port's input
+    costs;
 (b) each driver's ``read()`` through the virtual bench's emulators, and one full runner tick (every
     instrument read, the drive's watchdog, interlocks, the log), against the raw round trips of the
-    same exchanges;
-(d) the Modbus TCP clients on the DAQ's link: pymodbus's ``ModbusTcpClient`` and the project's MBAP
-    master (:mod:`hil.bench.modbus_tcp`) reading two registers, against the raw socket round trip of
-    the same frames, in interleaved rounds;
-(c) the virtual-time speed-up of the ``performance-curve`` run in-process (bench seconds per wall
-    second), ``--runs`` times, with its spread.
+    same exchanges served the same way, measured in the same round: per round the ratio, then the
+    median and spread of the ratios;
+(c) the Modbus TCP clients on the DAQ's link (served by the server thread: neither pymodbus nor a raw
+    socket asks for inline serving): pymodbus's ``ModbusTcpClient`` and the project's MBAP master
+    (:mod:`hil.bench.modbus_tcp`) reading two registers, against the raw socket round trip of the same
+    frames, in interleaved rounds;
+(d) the virtual-time speed-up of the ``performance-curve`` run in-process (bench seconds per wall
+    second), ``--runs`` times per configuration, interleaved, with its median, minimum and maximum.
 
 Ratios, not absolute times, are what carry from one machine to another; the shared development
-machine's load drifts several-fold within an hour, so every figure is a median of batches and the
-spread is printed.
+machine's load drifts several-fold within an hour, so floors and ticks are measured in the same
+rounds, every figure is a median of batches and the spread is printed.
 """
 
 from __future__ import annotations
 
 import argparse
+import itertools
+import math
+import socket
 import statistics
 import sys
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
 import pandas as pd
@@ -44,7 +55,9 @@ from simulators.server import EmulatorServer
 
 SIM_BENCH = Path(__file__).resolve().parents[1] / "hil" / "data" / "sim_bench.toml"
 LINKS = ("tcp", "pty")
+SERVING = ("inline", "thread")
 SERIAL_INSTRUMENTS = ("motor", "p_inlet", "p_outlet", "flow")
+MESSAGE = b"\x55" * 32  # binary, as the framed protocols send (a newline costs extra on a pty)
 
 
 class Echo:
@@ -85,39 +98,78 @@ def per_call_s(action: Callable[[], object], repeats: int) -> float:
     return statistics.median(batches)
 
 
-def raw_round_trips(repeats: int) -> dict[str, float]:
-    """Seconds per echo round trip: pty (pyserial), tcp (raw socket), serial-over-tcp (pyserial)."""
-    message = b"\x55" * 32  # binary, as the framed protocols send (a newline costs extra on a pty)
-    with EmulatorServer() as server:
-        endpoint = server.add_tcp("echo-tcp", Echo)
+def _raw_socket_exchange(
+    server: EmulatorServer, port: int, inline: bool
+) -> tuple[socket.socket, Callable[[], bytes]]:
+    """A plain socket's echo round trip; ``inline``: served in this thread, as the transports ask."""
+    sock = socket.create_connection(("127.0.0.1", port))
+    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    sock.settimeout(0.25)
+    client = sock.getsockname()[:2]
+
+    def exchange() -> bytes:
+        sock.sendall(MESSAGE)
+        if inline:
+            server.serve(client)
+        reply = b""
+        while len(reply) < len(MESSAGE):
+            if inline:
+                server.serve(client)  # a request the kernel had not delivered yet: once more
+            reply += sock.recv(4096)
+        return reply
+
+    return sock, exchange
+
+
+@contextmanager
+def echo_floors() -> Iterator[Callable[[int], dict[str, float]]]:
+    """An echo server in this process; yields a function measuring every raw floor (seconds per
+    round trip, or per flush), called in each round."""
+    with EmulatorServer() as server, ExitStack() as closing:
+        tcp = server.add_tcp("echo-tcp", Echo)
         echo_line = Echo()
-        serial_endpoint = server.add_tcp("echo-serial", lambda: echo_line)
-        transports: dict[str, SerialTransport | TcpTransport] = {
+        serial = server.add_tcp("echo-serial", lambda: echo_line)
+        exchanges: dict[str, Callable[[], object]] = {}
+        for serve in SERVING:
+            sock, exchanges[f"tcp, {serve}"] = _raw_socket_exchange(server, tcp.port or 0, serve == "inline")
+            closing.callback(sock.close)
+        ports: dict[str, SerialTransport | TcpTransport] = {
             "pty": SerialTransport(server.add_pty("echo", Echo()).address),
-            "tcp": TcpTransport(endpoint.address, endpoint.port or 0),
-            "serial over tcp": SerialTransport(f"socket://{serial_endpoint.address}:{serial_endpoint.port}"),
+            "serial over tcp": SerialTransport(f"socket://{serial.address}:{serial.port}"),
+            "project tcp transport, inline": TcpTransport(tcp.address, tcp.port or 0, 0.25, witness=server),
         }
+        for transport in ports.values():
+            closing.callback(transport.close)
 
         def over(transport: SerialTransport | TcpTransport) -> Callable[[], bytes]:
             def exchange() -> bytes:
-                transport.write(message)
-                return transport.read_exactly(len(message))
+                transport.write(MESSAGE)
+                return transport.read_exactly(len(MESSAGE))
 
             return exchange
 
-        result = {name: per_call_s(over(transport), repeats) for name, transport in transports.items()}
-        for name in ("pty", "serial over tcp"):
-            result[f"input flush on {name}"] = per_call_s(transports[name].discard_input, repeats)
-        for transport in transports.values():
-            transport.close()
-    return result
+        exchanges |= {name: over(transport) for name, transport in ports.items()}
+        flushes = {f"input flush on {name}": ports[name].discard_input for name in ("pty", "serial over tcp")}
+
+        def measure(repeats: int) -> dict[str, float]:
+            return {name: per_call_s(action, repeats) for name, action in (exchanges | flushes).items()}
+
+        yield measure
+
+
+def tick_floor_s(floors: dict[str, float], link: str, serve: str) -> float:
+    """The raw round trips of one tick's exchanges, served as the configuration serves them: four
+    serial round trips (motor, three on the RS-485 line), two TCP ones (power, DAQ) and the
+    watchdog's write (half a round trip)."""
+    tcp = floors[f"tcp, {serve}"]
+    serial = tcp if link == "tcp" else floors["pty"]
+    return 4 * serial + 2 * tcp + serial / 2
 
 
 def modbus_tcp_clients(repeats: int, rounds: int = 3) -> dict[str, list[float]]:
     """Seconds per two-register read of the DAQ (unit 1) over its Modbus TCP link, per client, in
     ``rounds`` interleaved rounds: the raw socket (the same request and reply frames), pymodbus, the
     project's MBAP master."""
-    import socket
     import struct
 
     from hil.bench.library_transports import PymodbusTransport
@@ -158,32 +210,39 @@ def modbus_tcp_clients(repeats: int, rounds: int = 3) -> dict[str, list[float]]:
     return result
 
 
-def bench_file(link: str, directory: Path) -> str:
-    """The sim bench with its serial instruments on ``link``."""
-    if link == "tcp":
-        return "sim"
-    text = SIM_BENCH.read_text(encoding="utf-8").replace('serial_link = "tcp"', f'serial_link = "{link}"')
-    path = directory / f"sim_{link}.toml"
+def bench_file(link: str, serve: str, directory: Path) -> str:
+    """The sim bench with its serial instruments on ``link`` and its TCP links served by ``serve``."""
+    text = SIM_BENCH.read_text(encoding="utf-8")
+    for key, value in (("serial_link", link), ("serve", serve)):
+        default = {"serial_link": '"tcp"', "serve": '"inline"'}[key]
+        assert f"{key} = {default}" in text, f"the sim bench no longer sets {key} = {default}"
+        text = text.replace(f"{key} = {default}", f'{key} = "{value}"')
+    path = directory / f"sim_{link}_{serve}.toml"
     path.write_text(text, encoding="utf-8")
     return str(path)
 
 
-def driver_exchanges(bench: str, repeats: int) -> tuple[dict[str, float], float]:
-    """Each instrument's read() and one whole tick, on the in-process virtual bench."""
+@contextmanager
+def open_runner(
+    bench: str, scratch: Path
+) -> Iterator[tuple[Callable[[], None], dict[str, Callable[[], object]]]]:
+    """A session on ``bench`` and a runner logging to ``scratch``: yields its tick and the reads."""
     from hil.run.runner import Runner
     from hil.store.run_writer import RunWriter
 
-    with open_session(bench, seed=1) as session, tempfile.TemporaryDirectory() as scratch:
-        reads = {
-            name: per_call_s(instrument.read, repeats)
-            for name, instrument in session.bench.instruments.items()
-        }
+    with open_session(bench, seed=1) as session:
         channels = [c for inst in session.config.instruments.values() for c in inst.channels]
-        writer = RunWriter(Path(scratch), channels, {}, session.config.text)
-        runner = Runner(session.bench, session.clock, writer)
-        tick = per_call_s(runner.tick, max(50, repeats // 5))
-        writer.close("completed")
-    return reads, tick
+        writer = RunWriter(scratch, channels, {}, session.config.text)
+        try:
+            reads: dict[str, Callable[[], object]] = {
+                name: instrument.read for name, instrument in session.bench.instruments.items()
+            }
+            runner = Runner(session.bench, session.clock, writer)
+            # the pump turning, as in a run (its plant and emulators then do all their work)
+            session.bench.pump_drive.set_speed_rpm(0.8 * session.config.geometry.rated_speed_rpm)
+            yield runner.tick, reads
+        finally:
+            writer.close("completed")
 
 
 def speed_up(bench: str, parameters: dict[str, str]) -> tuple[float, float]:
@@ -197,85 +256,127 @@ def speed_up(bench: str, parameters: dict[str, str]) -> tuple[float, float]:
     return bench_s, wall_s
 
 
+def _spread(values: list[float], unit: str = "x") -> str:
+    ordered = sorted(values)
+    return f"median {statistics.median(ordered):.2f}{unit} (min {ordered[0]:.2f}, max {ordered[-1]:.2f})"
+
+
+Config = tuple[str, str]  # (serial_link, serve)
+
+
+def measure_rounds(
+    configs: list[Config], rounds: int, repeats: int, directory: Path
+) -> tuple[
+    list[dict[str, float]], dict[Config, list[float]], dict[Config, list[float]], dict[str, list[float]]
+]:
+    """In each round: the raw floors, then per configuration one tick and each read. Returns the
+    floors of every round, the ticks (seconds) and the ticks over their floors per configuration, and
+    each read over its floor (per round)."""
+    floors_by_round: list[dict[str, float]] = []
+    ticks_s: dict[Config, list[float]] = {config: [] for config in configs}
+    tick_ratios: dict[Config, list[float]] = {config: [] for config in configs}
+    read_ratios: dict[str, list[float]] = {}
+    with ExitStack() as stack:
+        runners = {}
+        for link, serve in configs:
+            scratch = directory / f"{link}-{serve}"
+            scratch.mkdir()
+            runners[link, serve] = stack.enter_context(
+                open_runner(bench_file(link, serve, directory), scratch)
+            )
+        # started after the sessions, so that it shares their CPU (hil.run.virtual.pin_to_one_cpu)
+        measure_floors = stack.enter_context(echo_floors())
+        for _ in range(rounds):
+            floors = measure_floors(repeats)
+            floors_by_round.append(floors)
+            for (link, serve), (tick, reads) in runners.items():
+                tick_s = per_call_s(tick, max(50, repeats // 5))
+                ticks_s[link, serve].append(tick_s)
+                tick_ratios[link, serve].append(tick_s / tick_floor_s(floors, link, serve))
+                for name, read in reads.items():
+                    kind = "pty" if name in SERIAL_INSTRUMENTS and link == "pty" else f"tcp, {serve}"
+                    key = f"{name}.read() over {kind} [{link}/{serve}]"
+                    read_ratios.setdefault(key, []).append(per_call_s(read, repeats // 2) / floors[kind])
+    return floors_by_round, ticks_s, tick_ratios, read_ratios
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="a shorter run and fewer repeats (a smoke test)")
-    parser.add_argument("--runs", type=int, default=3, help="performance-curve runs per link (default 3)")
     parser.add_argument(
-        "--links", default=",".join(LINKS), help="serial links to measure, of tcp,pty (default both)"
+        "--runs", type=int, default=3, help="performance-curve runs per configuration (default 3)"
     )
+    parser.add_argument("--rounds", type=int, default=3, help="rounds of floors and ticks (default 3)")
+    parser.add_argument("--links", default="tcp", help="serial links to measure, of tcp,pty (default tcp)")
+    parser.add_argument("--serve", default=",".join(SERVING), help="serving of TCP links, of inline,thread")
     args = parser.parse_args(argv)
     repeats = 300 if args.quick else 2000
-    raw = raw_round_trips(repeats)
-    rows = [
-        {
-            "exchange": name if name.startswith("input flush") else f"raw {name} round trip",
-            "us": seconds * 1e6,
-            "x raw": 1.0,
-        }
-        for name, seconds in raw.items()
-    ]
-    modbus = modbus_tcp_clients(repeats)
-    for name, values in modbus.items():
-        ratios = sorted(v / r for v, r in zip(values, modbus["raw socket"], strict=True))
-        rows.append(
-            {
-                "exchange": f"DAQ 2-register read, {name} (x raw: rounds {', '.join(f'{x:.2f}' for x in ratios)})",
-                "us": statistics.median(values) * 1e6,
-                "x raw": statistics.median(ratios),
-            }
-        )
+    configs = list(itertools.product(args.links.split(","), args.serve.split(",")))
     parameters = (
         {"speeds_fraction": "1.0", "valve_openings": "0.3,1.0", "dwell_s": "10"} if args.quick else {}
     )
-    speed: dict[str, list[float]] = {}
+    speed: dict[Config, list[float]] = {config: [] for config in configs}
     bench_s = 0.0
-    with tempfile.TemporaryDirectory() as directory:
-        for link in args.links.split(","):
-            bench = bench_file(link, Path(directory))
-            reads, tick_s = driver_exchanges(bench, repeats)
-            serial_raw = raw[link]
-            # The same exchanges, raw: four serial round trips (motor, three on the RS-485 line),
-            # two TCP ones (power, DAQ) and the watchdog's write (half a round trip).
-            floor = 4 * serial_raw + 2 * raw["tcp"] + serial_raw / 2
-            for name, seconds in reads.items():
-                kind = link if name in SERIAL_INSTRUMENTS else "tcp"
-                rows.append(
-                    {
-                        "exchange": f"{name}.read() over {kind}",
-                        "us": seconds * 1e6,
-                        "x raw": seconds / raw[kind],
-                    }
-                )
-            rows.append(
-                {
-                    "exchange": f"one runner tick, serial on {link}",
-                    "us": tick_s * 1e6,
-                    "x raw": tick_s / floor,
-                }
-            )
-            rows.append(
-                {"exchange": f"raw floor of a tick, serial on {link}", "us": floor * 1e6, "x raw": 1.0}
-            )
-            speed[link] = []
-            for _ in range(args.runs):
-                bench_s, wall_s = speed_up(bench, parameters)
-                speed[link].append(bench_s / wall_s)
-    print(pd.DataFrame(rows).to_string(index=False, float_format=lambda v: f"{v:9.1f}"))
+    with tempfile.TemporaryDirectory() as scratch:
+        directory = Path(scratch)
+        floors_by_round, ticks_s, tick_ratios, read_ratios = measure_rounds(
+            configs, args.rounds, repeats, directory
+        )
+        speed_up(
+            bench_file(*configs[0], directory),
+            {"speeds_fraction": "1.0", "valve_openings": "1.0", "dwell_s": "3"},
+        )
+        for _ in range(args.runs):  # (after a short run that did the first run's imports)
+            for link, serve in configs:
+                bench_s, wall_s = speed_up(bench_file(link, serve, directory), parameters)
+                speed[link, serve].append(bench_s / wall_s)
+    modbus = modbus_tcp_clients(repeats)
+
+    rows: list[dict[str, object]] = []
+    for name in floors_by_round[0]:
+        rows.append(
+            {
+                "exchange": name if name.startswith("input flush") else f"echo round trip, {name}",
+                "us": statistics.median(floors[name] for floors in floors_by_round) * 1e6,
+                "x floor": statistics.median(
+                    floors[name] / floors["tcp, inline"] for floors in floors_by_round
+                ),
+            }
+        )
+    rows += [
+        {"exchange": name, "us": math.nan, "x floor": statistics.median(r)} for name, r in read_ratios.items()
+    ]
+    for name, values in modbus.items():
+        ratios = sorted(v / r for v, r in zip(values, modbus["raw socket"], strict=True))
+        rounds = ", ".join(f"{x:.2f}" for x in ratios)
+        rows.append(
+            {
+                "exchange": f"DAQ 2-register read, {name}, server thread (x raw socket: rounds {rounds})",
+                "us": statistics.median(values) * 1e6,
+                "x floor": statistics.median(ratios),
+            }
+        )
+    print("x floor: times the raw round trip of the same exchange served the same way")
+    print("(echo round trips: times the raw socket's echo served inline)")
+    print(pd.DataFrame(rows).to_string(index=False, float_format=lambda v: f"{v:9.2f}"))
     if STALLS:
         print(f"{len(STALLS)} call(s) timed out and were retried (a stalled machine), first: {STALLS[0]}")
+    print(
+        f"\none runner tick / raw round trips of its exchanges served the same way, {args.rounds} round(s):"
+    )
+    for (link, serve), ratios in tick_ratios.items():
+        tick_us = statistics.median(ticks_s[link, serve]) * 1e6
+        print(f"  serial on {link}, served {serve}: tick {tick_us:.0f} us, {_spread(ratios)}")
     label = "quick performance-curve" if args.quick else "default performance-curve"
-    print(f"\n{label} ({bench_s:.0f} bench s), in-process, {args.runs} run(s) per link:")
-    for link, values in speed.items():
-        values.sort()
-        print(
-            f"  serial on {link}: median {statistics.median(values):.0f}x real time "
-            f"(min {values[0]:.0f}x, max {values[-1]:.0f}x)"
-        )
-    if "pty" in speed and "tcp" in speed:
-        print(
-            f"  loopback TCP over pty: {statistics.median(speed['tcp']) / statistics.median(speed['pty']):.2f}x"
-        )
+    print(
+        f"\n{label} ({bench_s:.0f} bench s), in-process, {args.runs} run(s) per configuration, x real time:"
+    )
+    for (link, serve), values in speed.items():
+        print(f"  serial on {link}, served {serve}: {_spread(values, 'x')}")
+    for link in args.links.split(","):
+        if (link, "inline") in speed and (link, "thread") in speed:
+            gain = statistics.median(speed[link, "inline"]) / statistics.median(speed[link, "thread"])
+            print(f"  serial on {link}: inline / thread {gain:.2f}x")
     return 0
 
 

@@ -30,24 +30,27 @@ What happened is counted in :attr:`EmulatorServer.stats` per endpoint.
 
 Inline serving (:meth:`EmulatorServer.serve`). A client in this very process (the virtual bench's
 own transports, given the server as their :class:`hil.bench.transport.ReplyWitness`) may have its TCP
-connection served in its own thread: right after it writes, and before each wait for bytes, it asks
-the server to serve that connection, which then reads the request, runs the emulator and writes the
-reply there and then. Served by the server thread, every exchange hands the interpreter lock to that
-thread and back (the client's send wakes it, the client waits for the lock to come back), two
-context switches or a cross-CPU wake-up; served inline it costs the four system calls of the bytes'
-own round trip. On loopback the bytes a client has sent are readable by the server's socket as soon
-as its send returns (20,000 times of 20,000 in a probe on the development machine); figures for
-both ways: ``benchmarks/bench_virtual_bench.py``. A connection served
-inline leaves the server thread's selector (the server thread itself takes it out: only that thread
-touches the selector) and the server thread never reads it again; :attr:`EmulatorServer.serving`,
-held by whichever thread handles a link, keeps the two from ever handling the same link at once.
-Every guarantee above holds for it too: the same code answers (under :attr:`EmulatorServer.lock`),
-with the same bounded output and the same flow control, and a client that sends and then does not
-read only fills its own buffers. A request that has not reached the server's socket yet (the
-kernel may defer delivery under load) is simply served at the client's next call, after it has
-waited one short slice for bytes; nothing is lost or reordered. Everything else keeps the thread
-exactly as before: ptys, listeners and accepting, clients that never call :meth:`serve` (pyvisa,
-pymodbus, a harness in another process), and a connection until its first :meth:`serve`.
+connection served in its own thread: right after it writes (and again whenever a wait for the reply
+ends empty) it asks the server to serve that connection, which then reads the request, runs the
+emulator and writes the reply there and then, so the reply is in the client's buffer before it
+reads. Served by the server thread, every exchange hands the interpreter lock to that thread and back
+(the client's send wakes it, the client waits for the lock to come back): two context switches, or a
+cross-CPU wake-up. Served inline, an exchange costs the system calls of the bytes' own round trip.
+On loopback the bytes a client has sent are readable by the server's socket as soon as its send
+returns (20,000 times of 20,000 in a probe on the development machine); figures for both ways:
+``benchmarks/bench_virtual_bench.py``.
+
+A connection served inline leaves the server thread's selector (the server thread itself takes it
+out: only that thread touches the selector) and the server thread never reads it again;
+:attr:`EmulatorServer.serving`, held by whichever thread handles a link, keeps the two from ever
+handling the same link at once. Every guarantee above holds for it too: the same code answers (under
+:attr:`EmulatorServer.lock`), with the same bounded output and the same flow control, and a client
+that sends and then does not read only fills its own buffers. A request that has not reached the
+server's socket at the first ask (the kernel may defer delivery under load), or a reply too big for
+the client's socket buffer, is served on at the client's next ask, after one short wait for bytes;
+nothing is lost or reordered. Everything else keeps the thread exactly as before: ptys, listeners
+and accepting, clients that never call :meth:`serve` (pyvisa, pymodbus, a harness in another
+process), and a connection until its first :meth:`serve`.
 
 Must not import drivers/.
 """
@@ -309,7 +312,8 @@ class EmulatorServer:
         one that is gone, or when :attr:`inline` is off.
 
         Call it from the client's own thread (the one that writes and reads that connection) right
-        after writing and before each wait for bytes; a client that closes its socket calls it once
+        after writing, and again whenever a wait for the reply ends empty (the request may not have
+        been in the server's socket at the first call); a client that closes its socket calls it once
         more, so that the server sees the end of the connection and drops it.
         """
         link = self._tcp_links.get(client)
@@ -329,6 +333,8 @@ class EmulatorServer:
                     alive = data is not None
                     break
                 alive = self._answer(link, data)
+                if len(data) < READ_CHUNK_BYTES:
+                    break  # that was all the socket held: no second read to find it empty
             if not alive:
                 self._drop(link)
 

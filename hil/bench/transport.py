@@ -54,11 +54,11 @@ class ReplyWitness(Protocol):
     on the virtual bench it stands still during every exchange. Without a witness (every real bench,
     and a virtual bench in another process) a transport waits out its timeout exactly as before.
 
-    The same transports call :meth:`serve` right after each write and before each wait for bytes,
-    so that the server answers in their own thread instead of waking its own for every exchange
-    (a thread hand-off cost about 7x the bytes' own round trip, measured in
-    :mod:`simulators.server`). The wait in slices stays: a request the kernel has not delivered yet
-    is answered at the next call, one slice later, so nothing depends on the timing.
+    The same transports call :meth:`serve` right after each write, so that the server answers in
+    their own thread instead of waking its own for every exchange (see :mod:`simulators.server`):
+    the reply is then in their socket's buffer before they read. The wait in slices stays, and a
+    slice that ends empty asks again: a request the kernel had not delivered at the first ask is
+    answered one slice later, so nothing depends on the timing.
     """
 
     def settled(self, client: tuple[str, int], sent_bytes: int, received_bytes: int) -> bool:
@@ -209,7 +209,6 @@ class SerialTransport:
         deadline = time.monotonic() + self._timeout_s
         data = bytearray()
         while True:
-            witnessed.serve()
             if witnessed.settled():
                 return bytes(data)  # short, and nothing more is coming
             chunk = read_more(data)
@@ -219,6 +218,7 @@ class SerialTransport:
                 return bytes(data)
             if time.monotonic() >= deadline:
                 return bytes(data)
+            witnessed.serve()  # bytes its first ask did not find (delivery deferred): ask again
 
     def discard_input(self) -> None:
         try:
@@ -275,14 +275,17 @@ class TcpTransport:
             self._sock.settimeout(remaining)
             chunk = self._sock.recv(65536)
         else:
-            witnessed.serve()
+            # The write asked the far end to serve: a reply is normally in our buffer already.
             if witnessed.settled():
                 raise TimeoutError  # the reply is short, and nothing more is coming
-            self._sock.settimeout(min(remaining, WITNESS_POLL_S))
+            slice_s = min(remaining, WITNESS_POLL_S)
+            if self._sock.gettimeout() != slice_s:
+                self._sock.settimeout(slice_s)
             try:
                 chunk = self._sock.recv(65536)
             except TimeoutError:
-                return  # the caller's loop serves, asks and waits again, up to its deadline
+                witnessed.serve()  # bytes its first ask did not find (delivery deferred): ask again
+                return  # and wait again, up to the caller's deadline
             witnessed.received_bytes += len(chunk)
         if not chunk:
             raise TransportError(f"{self.name}: connection closed by the instrument")
@@ -362,6 +365,8 @@ class _WitnessedSocket:
     def discard_input(self) -> None:
         """Drop what has arrived, counting it (the counts must stay exact); the far end first answers
         whatever it still owes, so that a late reply is dropped now, not read as the next one."""
+        if self.settled():
+            return  # every byte it sent has been read, and nothing more is coming: nothing to drop
         self.serve()
         timeout = self._sock.gettimeout()
         self._sock.setblocking(False)
