@@ -1,10 +1,11 @@
 """The project's drivers against the raw round trip of the same exchange, and against peer stacks.
 
-Run: ``.venv/bin/python benchmarks/bench_peers.py [--repeats N] [--rounds N]``
+Run: ``.venv/bin/python benchmarks/bench_peers.py [--batches N] [--rounds N] [--calls N]``
 
 On the virtual bench's emulators (served in this process, serial links on loopback TCP), each reading
-is timed per call, in interleaved rounds, and divided by the raw round trip of the same request and
-reply bytes over the same kind of link measured in the same round:
+is timed in short batches interleaved with batches of the raw round trip of the same request and
+reply bytes over the same kind of link, and divided by the raw batch just before it (see
+:func:`measure`):
 
 * a WT310 reading (``:NUM:NORM:VAL?``, 15 values): raw socket; the project's driver over its line
   transport (what the sim bench uses); the driver over pyvisa (``TCPIP0::...::SOCKET``, what a real
@@ -13,7 +14,7 @@ reply bytes over the same kind of link measured in the same round:
 * a Keller pressure reading over Modbus RTU (serial over TCP): raw socket; the project's driver over
   its RTU master; pymodbus's ``ModbusSerialClient`` reading the same registers.
 
-The medians of the ratios are printed with their spread; absolute times drift with the machine's load.
+The medians of the ratios are printed with their quartiles; absolute times drift with the machine's load.
 """
 
 from __future__ import annotations
@@ -32,14 +33,17 @@ from hil.bench.modbus_rtu import ModbusRtuTransport, crc_bytes
 from hil.bench.transport import LineTransport, TcpTransport
 from simulators.virtual_bench import VirtualBench
 
+SLOW_STACK_S = 1e-3
+SLOW_STACK_CALLS = 2
+"""A stack slower than this a call (pymodbus's serial client, which polls with sleeps) is timed in
+batches of this many calls, so that it does not stretch every round."""
 
-def per_call_s(action: Callable[[], object], repeats: int) -> float:
-    for _ in range(min(100, repeats)):
-        action()
+
+def per_call_s(action: Callable[[], object], calls: int) -> float:
     start = time.perf_counter()
-    for _ in range(repeats):
+    for _ in range(calls):
         action()
-    return (time.perf_counter() - start) / repeats
+    return (time.perf_counter() - start) / calls
 
 
 def raw_exchange(address: tuple[str, int], request: bytes, reply_size: int | None) -> Callable[[], bytes]:
@@ -108,35 +112,53 @@ def keller_stacks(address: tuple[str, int]) -> dict[str, Callable[[], object]]:
     }
 
 
-def measure(stacks: dict[str, Callable[[], object]], repeats: int, rounds: int) -> None:
-    ratios: dict[str, list[float]] = {name: [] for name in stacks}
+def measure(stacks: dict[str, Callable[[], object]], batches: int, rounds: int, calls: int) -> None:
+    """Time every stack in interleaved batches, each against the raw batch measured just before it.
+
+    This machine's load drifts several-fold within seconds, so stacks measured one after the other
+    (each for a whole round) could see different machines. Here every round runs ``batches`` batches
+    of ``calls`` calls of each stack in turn (:data:`SLOW_STACK_CALLS` for a stack slower than
+    :data:`SLOW_STACK_S` a call), and each batch's time per call is divided by that of the raw batch
+    run just before it. Printed: the median time per call, the median of the per-batch ratios, and
+    their quartiles.
+    """
+    batch_calls = {}
+    for name, action in stacks.items():  # warm-up
+        batch_calls[name] = SLOW_STACK_CALLS if per_call_s(action, 50) > SLOW_STACK_S else calls
     times: dict[str, list[float]] = {name: [] for name in stacks}
-    for _ in range(rounds):
-        measured = {name: per_call_s(action, repeats) for name, action in stacks.items()}
-        for name, seconds in measured.items():
-            times[name].append(seconds)
-            ratios[name].append(seconds / measured["raw socket"])
+    ratios: dict[str, list[float]] = {name: [] for name in stacks}
+    for _ in range(rounds * batches):
+        raw_s = per_call_s(stacks["raw socket"], batch_calls["raw socket"])
+        times["raw socket"].append(raw_s)
+        ratios["raw socket"].append(1.0)
+        for name, action in stacks.items():
+            if name != "raw socket":
+                seconds = per_call_s(action, batch_calls[name])
+                times[name].append(seconds)
+                ratios[name].append(seconds / raw_s)
     for name in stacks:
-        spread = sorted(ratios[name])
+        low, median, high = statistics.quantiles(ratios[name], n=4)
         print(
             f"  {name:34s} {statistics.median(times[name]) * 1e6:8.1f} us  "
-            f"{statistics.median(spread):5.2f}x raw (rounds {spread[0]:.2f}-{spread[-1]:.2f})"
+            f"{median:6.2f}x raw (quartiles {low:.2f}-{high:.2f}, {len(ratios[name])} batches of "
+            f"{batch_calls[name]} calls)"
         )
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--repeats", type=int, default=500)
+    parser.add_argument("--batches", type=int, default=40, help="interleaved batches per round (default 40)")
     parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--calls", type=int, default=20, help="calls per batch (default 20)")
     args = parser.parse_args(argv)
     bench = VirtualBench(seed=1, serial_link="tcp")
     endpoints = bench.start()
     try:
         power, rs485 = endpoints["power"], endpoints["rs485"]
         print("WT310 reading (:NUM:NORM:VAL?) over loopback TCP:")
-        measure(wt310_stacks((power.address, power.port or 0)), args.repeats, args.rounds)
+        measure(wt310_stacks((power.address, power.port or 0)), args.batches, args.rounds, args.calls)
         print("Keller pressure reading over Modbus RTU (serial over loopback TCP):")
-        measure(keller_stacks((rs485.address, rs485.port or 0)), args.repeats // 5, args.rounds)
+        measure(keller_stacks((rs485.address, rs485.port or 0)), args.batches, args.rounds, args.calls)
     finally:
         bench.stop()
     return 0
