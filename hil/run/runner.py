@@ -101,6 +101,12 @@ class Runner:
         self._tick_index = 0
         self._start_s = clock.now_s()
         self.interlocks = Interlocks(self.limits, bench.instruments, lambda name: bench.label(name).text)
+        self._sampled = [
+            (name, instrument, tuple(bench.config.instruments[name].channels.items()))
+            for name, instrument in bench.instruments.items()
+        ]
+        """Each instrument with its (channel, reading key) pairs, in sampling order: looked up once,
+        since a bench does not change during a run."""
         self._failing: set[str] = set()
         # The drive's watchdog: fed every tick unless the drive says how often it needs it (an
         # ALIVE frame costs 3-4 % of a virtual run's time when sent every tick).
@@ -170,16 +176,24 @@ class Runner:
             self.stream.publish("progress", time_s=self.now_s(), message=message, step=step, steps=steps)
 
     def _sample(self, now: float) -> dict[str, float]:
+        """Every instrument read once; the row of channel values, NaN for a missing reading key.
+
+        A plain loop over pairs resolved at the start: looking each instrument's mapping up in the
+        bench file and building a dict per instrument cost 12-15 us a tick against 6 us now (six
+        instant instruments, Python 3.11), on a tick whose whole budget at 300x is about 330 us.
+        """
         row: dict[str, float] = {}
-        for name, instrument in self.bench.instruments.items():
-            mapping = self.bench.config.instruments[name].channels
+        for name, instrument, mapping in self._sampled:
             reading = self._read(name, instrument)
             if reading is None:
                 continue
-            values = {channel: float(reading.get(key, math.nan)) for channel, key in mapping.items()}
-            row.update(values)
-            if not any(math.isnan(value) for value in values.values()):
-                self.interlocks.fresh_data(name, now)  # NaN is "no data": not fresh
+            fresh = True
+            for channel, key in mapping:
+                value = row[channel] = float(reading.get(key, math.nan))
+                if math.isnan(value):
+                    fresh = False  # NaN is "no data": not fresh
+            if fresh:
+                self.interlocks.fresh_data(name, now)
         return row
 
     def _read(self, name: str, instrument: Instrument) -> Any:
