@@ -11,7 +11,11 @@ directory, then times
       the specified speed, H/P/eta fits and the acceptance verdict.
 
 and prints both times and their ratio (best of each, and the spread of the ratios of interleaved
-pairs), and the peak memory the analysis allocates against the log's in-memory size. ``--check``
+pairs), each stage of the analysis as a multiple of the read it was paired with, and the peak
+memory the analysis allocates against the log's in-memory size. Both (a) and (b) are the same
+``pandas.read_parquet`` of the same file (pyarrow, its threads and its memory pool); the analysis
+is single-threaded numpy, whose fresh arrays cost page faults the read's pool mostly avoids (about
+0.6 ms per MB on the development machine). ``--check``
 also compares every steady verdict with the direct computation (every window as a row, memory
 proportional to the log times the window). Run: ``python benchmarks/bench_analysis.py [--check]``
 (``--duration-s 60`` for a quick run). Timing goes through :class:`hil.core.clock.WallClock`.
@@ -146,11 +150,23 @@ def _channel_limits(kind_limits: dict[str, SteadyLimits]) -> dict[str, SteadyLim
     return limits
 
 
-def analyse(frame: pd.DataFrame) -> dict[str, object]:
-    """Full re-analysis of a performance-test log; returns a few numbers to print."""
+def analyse(frame: pd.DataFrame, spent: dict[str, float] | None = None) -> dict[str, object]:
+    """Full re-analysis of a performance-test log; returns a few numbers to print. With ``spent``,
+    adds the seconds each stage took to it."""
+    clock = WallClock()
+    mark = clock.now_s()
+
+    def lap(stage: str) -> None:
+        nonlocal mark
+        now = clock.now_s()
+        if spent is not None:
+            spent[stage] = spent.get(stage, 0.0) + now - mark
+        mark = now
+
     table = load_grade_table()
     grade = table.grade("1B")
     limits = default_steady_limits(grade)
+    lap("grade table")
     t = frame["time_s"].to_numpy()
     rho = water_density_kg_m3(float(frame["fluid_temperature_c"].mean()))
     head = np.asarray(
@@ -165,10 +181,12 @@ def analyse(frame: pd.DataFrame) -> dict[str, object]:
     )
     series = {name: frame[name].to_numpy() for name in CHANNELS}
     series["head_m"] = head
+    lap("head")
 
     # Every channel judged on every window, as the live runner does on every tick; the channels
     # share one time axis, whose part of the work is done once.
     windows = judge_steady_windows_all(t, series, _channel_limits(limits), WINDOW_SAMPLES, STEP_SAMPLES)
+    lap("steady judgement")
     all_steady = np.logical_and.reduce([windows[name].steady for name in STEADY_CHANNELS])
     starts = windows["flow_m3_s"].start_index
 
@@ -207,6 +225,7 @@ def analyse(frame: pd.DataFrame) -> dict[str, object]:
         converted.efficiency,
         speed_violations=converted.violations,
     )
+    lap("points, fits, acceptance")
     return {
         "points": len(points),
         "windows": int(starts.size),
@@ -286,15 +305,19 @@ def main(argv: list[str] | None = None) -> None:
         # Read and read-plus-analysis interleaved, so that both see the same machine load; each
         # pair gives one ratio. The shared machine's load drifts, so the spread is printed too.
         ratios = []
+        shares: dict[str, list[float]] = {}
         read_s = full_s = float("inf")
         for _ in range(args.repeats):
             start = clock.now_s()
             pd.read_parquet(path)
             read_once = clock.now_s() - start
+            spent: dict[str, float] = {}
             start = clock.now_s()
-            summary = analyse(pd.read_parquet(path))
+            summary = analyse(pd.read_parquet(path), spent)
             full_once = clock.now_s() - start
             ratios.append(full_once / read_once)
+            for stage, seconds in spent.items():
+                shares.setdefault(stage, []).append(seconds / read_once)
             read_s, full_s = min(read_s, read_once), min(full_s, full_once)
         log_bytes, peak_bytes = peak_analysis_memory_bytes(path)
         checked = check_verdicts(pd.read_parquet(path)) if args.check else None
@@ -317,6 +340,12 @@ def main(argv: list[str] | None = None) -> None:
         f"ratio per interleaved pair:       min {ratios[0]:.1f}, median {ratios[len(ratios) // 2]:.1f}, "
         f"max {ratios[-1]:.1f} ({len(ratios)} pairs)"
     )
+    for stage, values in shares.items():
+        values.sort()
+        print(
+            f"  of which {stage + ':':27s} median {values[len(values) // 2]:.2f}, "
+            f"min {values[0]:.2f}, max {values[-1]:.2f} x the read"
+        )
     print(
         f"peak memory of the analysis:      {peak_bytes / 1e6:.0f} MB = "
         f"{peak_bytes / log_bytes:.2f} x the log in memory ({log_bytes / 1e6:.0f} MB)"
