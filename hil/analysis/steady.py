@@ -412,9 +412,10 @@ def judge_steady_windows(
     Same definitions as :func:`judge_steady`; meant for replaying or benchmarking a long log (for
     several channels on one time base, :func:`judge_steady_windows_all` shares the time axis's
     work). Time is O(n log w) and memory O(n) in the log's length (:mod:`hil.analysis.sliding`:
-    block statistics merged as centred sums, sliding extremes). The results agree with calling
-    :func:`judge_steady` on each window to within floating-point summation order (a few ulps; the
-    extremes exactly), so a verdict sitting exactly on a limit could in principle differ.
+    block sums doubled into windows, kept relative to each window's own first time). The results
+    agree with calling :func:`judge_steady` on each window to within rounding (mean and
+    fluctuation to a few ulps, extremes exactly, trend fraction to about 1e-15), so a verdict
+    sitting that close to a limit could in principle differ.
     """
     source = "judge_steady_windows"
     _check_limits(max_fluctuation_fraction, max_trend_fraction, reference_scale, source)
@@ -440,9 +441,9 @@ def judge_steady_windows_all(
 ) -> dict[str, SteadyWindows]:
     """:func:`judge_steady_windows` for every quantity that has limits, on one shared time base.
 
-    The time axis's share of the work (its window statistics and the weights of every merge) is
-    done once for all quantities, which is most of the cost of judging a quantity that is not the
-    first. As in :func:`judge_steady_all`, quantities without limits are not judged and a quantity
+    The time axis's share of the work (its window statistics and the time shifts of every merge,
+    about the cost of judging two quantities) is done once for all quantities, and one scratch
+    array serves them all. As in :func:`judge_steady_all`, quantities without limits are not judged and a quantity
     with limits but no values is a configuration error.
     """
     source = "judge_steady_windows_all"
