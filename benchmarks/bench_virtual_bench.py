@@ -8,7 +8,8 @@ TCP, the sim bench's default, and pty) and each way its TCP links can be served 
 ``inline``, in the harness's own thread, the default, and ``thread``, by the emulator server's
 thread):
 
-(a) the raw floors, measured in the same process, in every round beside the ticks: the round trip of
+(a) the raw floors, measured in the same process, in every round beside the ticks (in the same
+    session, so on the same CPU when the session pins one): the round trip of
     a 32-byte message through an echo emulator, on a raw socket served inline (the client asks the
     server to serve its connection after sending, as the virtual bench's transports do) and served
     by the server thread, on a pty (pyserial), and on pyserial's ``socket://`` (what pyserial adds);
@@ -267,37 +268,38 @@ Config = tuple[str, str]  # (serial_link, serve)
 def measure_rounds(
     configs: list[Config], rounds: int, repeats: int, directory: Path
 ) -> tuple[
-    list[dict[str, float]], dict[Config, list[float]], dict[Config, list[float]], dict[str, list[float]]
+    dict[Config, list[dict[str, float]]],
+    dict[Config, list[float]],
+    dict[Config, list[float]],
+    dict[str, list[float]],
 ]:
-    """In each round: the raw floors, then per configuration one tick and each read. Returns the
-    floors of every round, the ticks (seconds) and the ticks over their floors per configuration, and
-    each read over its floor (per round)."""
-    floors_by_round: list[dict[str, float]] = []
+    """In each round, per configuration, in one session (pinned to one CPU or not, as a run of that
+    configuration is: hil.run.virtual.hands_over_exchanges): the raw floors, one tick and each read.
+    Returns per configuration the floors of every round, the ticks (seconds) and the ticks over
+    their floors, and each read over its floor (per round)."""
+    floors: dict[Config, list[dict[str, float]]] = {config: [] for config in configs}
     ticks_s: dict[Config, list[float]] = {config: [] for config in configs}
     tick_ratios: dict[Config, list[float]] = {config: [] for config in configs}
     read_ratios: dict[str, list[float]] = {}
-    with ExitStack() as stack:
-        runners = {}
+    for round_index in range(rounds):
         for link, serve in configs:
-            scratch = directory / f"{link}-{serve}"
+            scratch = directory / f"{link}-{serve}-{round_index}"
             scratch.mkdir()
-            runners[link, serve] = stack.enter_context(
-                open_runner(bench_file(link, serve, directory), scratch)
-            )
-        # started after the sessions, so that it shares their CPU (hil.run.virtual.pin_to_one_cpu)
-        measure_floors = stack.enter_context(echo_floors())
-        for _ in range(rounds):
-            floors = measure_floors(repeats)
-            floors_by_round.append(floors)
-            for (link, serve), (tick, reads) in runners.items():
+            # the echo server starts after the session, so that it shares its CPU if it pinned one
+            with (
+                open_runner(bench_file(link, serve, directory), scratch) as (tick, reads),
+                echo_floors() as measure,
+            ):
+                floor = measure(repeats)
+                floors[link, serve].append(floor)
                 tick_s = per_call_s(tick, max(50, repeats // 5))
                 ticks_s[link, serve].append(tick_s)
-                tick_ratios[link, serve].append(tick_s / tick_floor_s(floors, link, serve))
+                tick_ratios[link, serve].append(tick_s / tick_floor_s(floor, link, serve))
                 for name, read in reads.items():
                     kind = "pty" if name in SERIAL_INSTRUMENTS and link == "pty" else f"tcp, {serve}"
                     key = f"{name}.read() over {kind} [{link}/{serve}]"
-                    read_ratios.setdefault(key, []).append(per_call_s(read, repeats // 2) / floors[kind])
-    return floors_by_round, ticks_s, tick_ratios, read_ratios
+                    read_ratios.setdefault(key, []).append(per_call_s(read, repeats // 2) / floor[kind])
+    return floors, ticks_s, tick_ratios, read_ratios
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -319,9 +321,7 @@ def main(argv: list[str] | None = None) -> int:
     bench_s = 0.0
     with tempfile.TemporaryDirectory() as scratch:
         directory = Path(scratch)
-        floors_by_round, ticks_s, tick_ratios, read_ratios = measure_rounds(
-            configs, args.rounds, repeats, directory
-        )
+        floors, ticks_s, tick_ratios, read_ratios = measure_rounds(configs, args.rounds, repeats, directory)
         speed_up(
             bench_file(*configs[0], directory),
             {"speeds_fraction": "1.0", "valve_openings": "1.0", "dwell_s": "3"},
@@ -333,16 +333,16 @@ def main(argv: list[str] | None = None) -> int:
     modbus = modbus_tcp_clients(repeats)
 
     rows: list[dict[str, object]] = []
-    for name in floors_by_round[0]:
-        rows.append(
-            {
-                "exchange": name if name.startswith("input flush") else f"echo round trip, {name}",
-                "us": statistics.median(floors[name] for floors in floors_by_round) * 1e6,
-                "x floor": statistics.median(
-                    floors[name] / floors["tcp, inline"] for floors in floors_by_round
-                ),
-            }
-        )
+    for (link, serve), measured in floors.items():
+        for name in measured[0]:
+            rows.append(
+                {
+                    "exchange": (name if name.startswith("input flush") else f"echo round trip, {name}")
+                    + f" [{link}/{serve}]",
+                    "us": statistics.median(floor[name] for floor in measured) * 1e6,
+                    "x floor": statistics.median(floor[name] / floor["tcp, inline"] for floor in measured),
+                }
+            )
     rows += [
         {"exchange": name, "us": math.nan, "x floor": statistics.median(r)} for name, r in read_ratios.items()
     ]

@@ -85,11 +85,17 @@ def pin_to_one_cpu() -> set[int] | None:
     to one CPU; returns the CPUs it was allowed before, for :func:`unpin` (None where the OS has no
     affinity call, or the thread has one CPU already).
 
-    Every exchange of a lockstep run hands the interpreter lock from the harness thread to the
-    emulator server's thread and back. On two CPUs each hand-over wakes a thread on the other CPU
-    (a cross-CPU wake-up and a cold cache); on one CPU it is a plain context switch. Measured in
-    a prototype on the 2-core development machine: the default performance curve ran at 136x real
-    time pinned against 65x unpinned, with identical points. The CPU is chosen by process id among
+    An exchange served by the emulator server's thread hands the interpreter lock from the harness
+    thread to that thread and back. On two CPUs each hand-over wakes a thread on the other CPU (a
+    cross-CPU wake-up and a cold cache); on one CPU it is a plain context switch. Measured in a
+    prototype on the 2-core development machine, when every exchange went through the thread: the
+    default performance curve ran at 136x real time pinned against 65x unpinned, with identical
+    points. Since the harness's TCP exchanges are served inline, in its own thread
+    (:meth:`simulators.server.EmulatorServer.serve`), the sim bench hands none over and pinning
+    only matters to benches with ptys, pyvisa or ``serve = "thread"``; on the sim bench, at a load
+    average of 6-7 from other work on the 2 cores, the default performance curve ran at 45x
+    unpinned against 37x pinned (medians of 3 interleaved runs, spreads 38-56x and 31-55x
+    overlapping): not conclusive, so the session still pins. The CPU is chosen by process id among
     the allowed ones, so that several virtual benches (a campaign's worker processes) spread over
     the machine instead of piling onto CPU 0.
     """
