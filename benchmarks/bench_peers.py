@@ -11,6 +11,9 @@ reply bytes over the same kind of link, and divided by the raw batch just before
   transport (what the sim bench uses); the driver over pyvisa (``TCPIP0::...::SOCKET``, what a real
   WT310 on Ethernet is opened as); PyMeasure's generic ``Instrument.ask`` over its VISA adapter, and
   QCoDeS's ``VisaInstrument.ask``, when they are installed (neither is a dependency of the project);
+* a VESC GET_VALUES reading (serial over TCP): raw socket; the project's driver;
+* a LabJack reading of AIN0..AIN2 over Modbus TCP: raw socket; the project's driver over its MBAP
+  master;
 * a Keller pressure reading over Modbus RTU (serial over TCP): raw socket; the project's driver over
   its RTU master; pymodbus's ``ModbusSerialClient`` reading the same registers.
 
@@ -22,14 +25,19 @@ from __future__ import annotations
 import argparse
 import socket
 import statistics
+import struct
 import sys
 import time
 from collections.abc import Callable
 
 from drivers.keller import KellerTransducer
+from drivers.labjack import LabJackT7
+from drivers.vesc import VescDrive
+from drivers.vesc_codec import GET_VALUES_FULL_LEN, encode_frame, get_values_payload
 from drivers.wt310 import VALUE_QUERY, WT310PowerMeter
 from hil.bench.library_transports import PymodbusTransport, VisaTransport
 from hil.bench.modbus_rtu import ModbusRtuTransport, crc_bytes
+from hil.bench.modbus_tcp import ModbusTcpTransport
 from hil.bench.transport import LineTransport, TcpTransport
 from simulators.virtual_bench import VirtualBench
 
@@ -112,6 +120,26 @@ def keller_stacks(address: tuple[str, int]) -> dict[str, Callable[[], object]]:
     }
 
 
+def vesc_stacks(address: tuple[str, int]) -> dict[str, Callable[[], object]]:
+    host, port = address
+    drive = VescDrive(TcpTransport(host, port), pole_pairs=7, max_speed_rpm=33_000.0, name="motor")
+    reply_size = 2 + GET_VALUES_FULL_LEN + 3  # start byte, length, payload, CRC, end byte
+    return {
+        "raw socket": raw_exchange(address, encode_frame(get_values_payload()), reply_size),
+        "project driver (VescDrive.read)": drive.read,
+    }
+
+
+def labjack_stacks(address: tuple[str, int]) -> dict[str, Callable[[], object]]:
+    host, port = address
+    daq = LabJackT7(ModbusTcpTransport(TcpTransport(host, port)), name="daq", inputs=(0, 1, 2))
+    request = struct.pack(">HHHBBHH", 1, 0, 6, 1, 3, 0, 6)  # MBAP: unit 1 reads AIN0..AIN2 (6 registers)
+    return {
+        "raw socket": raw_exchange(address, request, 9 + 12),
+        "project driver (LabJackT7.read)": daq.read,
+    }
+
+
 def measure(stacks: dict[str, Callable[[], object]], batches: int, rounds: int, calls: int) -> None:
     """Time every stack in interleaved batches, each against the raw batch measured just before it.
 
@@ -119,8 +147,10 @@ def measure(stacks: dict[str, Callable[[], object]], batches: int, rounds: int, 
     (each for a whole round) could see different machines. Here every round runs ``batches`` batches
     of ``calls`` calls of each stack in turn (:data:`SLOW_STACK_CALLS` for a stack slower than
     :data:`SLOW_STACK_S` a call), and each batch's time per call is divided by that of the raw batch
-    run just before it. Printed: the median time per call, the median of the per-batch ratios, and
-    their quartiles.
+    run just before it. Printed: the median time per call, the median of the per-batch ratios and
+    their quartiles, and the ratio of the best batches (each stack's fastest batch over the raw
+    socket's fastest): load only ever adds time, so on a busy machine the best batches are the
+    nearest to what the exchange costs on a quiet one.
     """
     batch_calls = {}
     for name, action in stacks.items():  # warm-up
@@ -138,10 +168,11 @@ def measure(stacks: dict[str, Callable[[], object]], batches: int, rounds: int, 
                 ratios[name].append(seconds / raw_s)
     for name in stacks:
         low, median, high = statistics.quantiles(ratios[name], n=4)
+        best = min(times[name]) / min(times["raw socket"])
         print(
             f"  {name:34s} {statistics.median(times[name]) * 1e6:8.1f} us  "
-            f"{median:6.2f}x raw (quartiles {low:.2f}-{high:.2f}, {len(ratios[name])} batches of "
-            f"{batch_calls[name]} calls)"
+            f"{median:6.2f}x raw (quartiles {low:.2f}-{high:.2f}; best batches {best:.2f}x; "
+            f"{len(ratios[name])} batches of {batch_calls[name]} calls)"
         )
 
 
@@ -157,6 +188,12 @@ def main(argv: list[str] | None = None) -> int:
         power, rs485 = endpoints["power"], endpoints["rs485"]
         print("WT310 reading (:NUM:NORM:VAL?) over loopback TCP:")
         measure(wt310_stacks((power.address, power.port or 0)), args.batches, args.rounds, args.calls)
+        print("VESC GET_VALUES reading (serial over loopback TCP):")
+        motor = endpoints["motor"]
+        measure(vesc_stacks((motor.address, motor.port or 0)), args.batches, args.rounds, args.calls)
+        print("LabJack AIN0-AIN2 reading over Modbus TCP:")
+        daq = endpoints["daq"]
+        measure(labjack_stacks((daq.address, daq.port or 0)), args.batches, args.rounds, args.calls)
         print("Keller pressure reading over Modbus RTU (serial over loopback TCP):")
         measure(keller_stacks((rs485.address, rs485.port or 0)), args.batches, args.rounds, args.calls)
     finally:
