@@ -1,11 +1,13 @@
 """Project-wide pytest options."""
 
 import json
+import os
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from tests import fuzzing
+from tests import fuzzing, summaries
 
 # The hil pytest plugin (fixtures hil_bench and hil_run, --bench, the hardware marker). An installed
 # hil registers it through its pytest11 entry point under this same name, so this line then does
@@ -20,6 +22,30 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         default=1,
         help="multiply the number of cases every protocol-parser fuzz test draws (long run on demand)",
     )
+
+
+WORKERS = 3
+"""pytest-xdist workers the suite runs on unless told otherwise. Three on the two-core machine, measured
+(benchmarks/bench_suite.py): many tests wait on a subprocess or a socket, so a third worker fills the
+cores while the others wait."""
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_cmdline_main(config: pytest.Config) -> None:
+    """Run on ``WORKERS`` pytest-xdist workers by default; ``-n N`` chooses, ``-n 0`` or
+    ``-p no:xdist`` runs everything in this one process (for a debugger, ``--pdb``)."""
+    option = config.option
+    if (
+        config.pluginmanager.hasplugin("xdist")
+        and getattr(option, "numprocesses", 0) is None
+        and not os.environ.get("PYTEST_XDIST_WORKER")
+        and not hasattr(config, "workerinput")
+        and not option.usepdb
+    ):
+        option.numprocesses = WORKERS
+        if option.dist == "no":
+            # Tests marked with the same xdist_group run on one worker, the others wherever a worker is free.
+            option.dist = "loadgroup"
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -38,9 +64,13 @@ def _made_by_the_harness(metadata: Path) -> bool:
 
 
 @pytest.fixture(scope="session", autouse=True)
-def every_run_replays_exactly(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
+def every_run_replays_exactly(  # type: ignore[no-untyped-def]
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+):
     """After the whole session, `hil replay` every run directory any test produced: each must
-    reproduce its recorded results exactly (design.md: re-analysing a log gives what the live run gave)."""
+    reproduce its recorded results exactly (design.md: re-analysing a log gives what the live run gave).
+    With pytest-xdist each worker replays the runs of the tests it ran (its own base temporary
+    directory); the controller prints the total."""
     yield
     from hil.results.replay import replay_run
 
@@ -56,14 +86,17 @@ def every_run_replays_exactly(tmp_path_factory: pytest.TempPathFactory):  # type
         if not outcome.equal:
             failures[str(run)] = "; ".join(str(d) for d in outcome.differences[:3])
     assert not failures, f"{len(failures)} of {len(runs)} runs do not replay exactly: {failures}"
-    _replayed.append(len(runs))
+    if runs:
+        summaries.record(request.config, "replay", runs=len(runs))
 
 
-_replayed: list[int] = []
+@pytest.hookimpl(optionalhook=True)
+def pytest_testnodedown(node: Any, error: object) -> None:
+    """pytest-xdist, on the controller: a worker finished; keep what its tests recorded."""
+    summaries.receive_from_worker(node.config, getattr(node, "workeroutput", {}))
 
 
-def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
-    if _replayed and _replayed[0]:
-        terminalreporter.write_line(
-            f"replay: all {_replayed[0]} run directories made by the tests replay exactly"
-        )
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter, config: pytest.Config) -> None:
+    base = config._tmp_path_factory.getbasetemp()  # the controller's: the workers' lie below it
+    for line in summaries.lines(config, base):
+        terminalreporter.write_line(line)

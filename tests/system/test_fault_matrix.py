@@ -16,8 +16,8 @@ Per kind, what the run must show (decided here, documented in benchmarks/fault_m
   reports that). Logging goes on through the spin-down until the pump has stopped.
 
 In every case the log has a row for every tick, and every sample taken before the fault is complete.
-The module writes the matrix (cases run, cases ending safe) to ``fault_matrix.json`` in pytest's base
-temporary directory and prints the totals at the end of the module.
+The matrix (cases run, cases ending safe) is written to ``fault_matrix.json`` in pytest's base
+temporary directory and its totals printed at the end of the session (``tests/summaries.py``).
 
 Also here: a short interruption of a link recovers without a trip (the reconnect policy); the drive
 itself going silent still trips, and the electrical power shows it was released; faults from the
@@ -30,7 +30,7 @@ import importlib.util
 import json
 import re
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -38,6 +38,7 @@ import pytest
 
 from hil.cli import main
 from hil.store.run_directory import read_events, read_samples
+from tests import summaries
 
 _SCRIPT = Path(__file__).resolve().parents[2] / "benchmarks" / "fault_matrix.py"
 _spec = importlib.util.spec_from_file_location("fault_matrix", _SCRIPT)
@@ -52,37 +53,26 @@ MATRIX = fault_matrix.cases()
 TOLERATED = set(fault_matrix.TOLERATED)
 
 
-@pytest.fixture(scope="module")
-def matrix(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[list[Any]]:
-    outcomes: list[Any] = []
-    yield outcomes
-    safe = [o for o in outcomes if o.ends_safe]
-    summary = {
-        "cases_run": len(outcomes),
-        "cases_ending_safe": len(safe),
-        "wall_s": round(sum(o.wall_s for o in outcomes), 1),
-        "cases": [
-            {
-                "fault": fault_matrix.fault_text(o.kind, o.at_s),
-                "exit": o.exit_code,
-                "status": o.status,
-                "trip": o.trip["reason"] if o.trip else None,
-                "detection_s": None if o.trip is None else round(o.detection_s, 3),
-                "read_errors": len(o.read_errors),
-                "ends_safe": o.ends_safe,
-                "problems": o.problems(),
-            }
-            for o in outcomes
-        ],
-    }
-    path = tmp_path_factory.getbasetemp() / "fault_matrix.json"
-    path.write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
-    capture = request.config.pluginmanager.getplugin("capturemanager")
-    with capture.global_and_fixture_disabled():  # shown even when output is captured
-        print(
-            f"\nfault matrix: cases run {len(outcomes)}, ending safe {len(safe)} "
-            f"({summary['wall_s']} s of runs; {path})"
+@pytest.fixture
+def matrix(request: pytest.FixtureRequest) -> Callable[[Any], None]:
+    """Records one case's outcome for the matrix printed at the end of the session (tests/summaries.py)."""
+
+    def add(o: Any) -> None:
+        summaries.record(
+            request.config,
+            "fault matrix",
+            fault=fault_matrix.fault_text(o.kind, o.at_s),
+            exit=o.exit_code,
+            status=o.status,
+            trip=o.trip["reason"] if o.trip else None,
+            detection_s=None if o.trip is None else round(o.detection_s, 3),
+            read_errors=len(o.read_errors),
+            ends_safe=o.ends_safe,
+            problems=o.problems(),
+            wall_s=o.wall_s,
         )
+
+    return add
 
 
 def test_the_matrix_covers_every_kind_at_three_moments() -> None:
@@ -91,9 +81,9 @@ def test_the_matrix_covers_every_kind_at_three_moments() -> None:
 
 
 @pytest.mark.parametrize(("kind", "at_s"), MATRIX, ids=[fault_matrix.fault_text(k, t) for k, t in MATRIX])
-def test_fault_case(kind: str, at_s: float, tmp_path: Path, matrix: list[Any]) -> None:
+def test_fault_case(kind: str, at_s: float, tmp_path: Path, matrix: Callable[[Any], None]) -> None:
     outcome = fault_matrix.run_case(kind, at_s, tmp_path / "runs")
-    matrix.append(outcome)
+    matrix(outcome)
     spec = KINDS[kind]
     duration = "" if spec.default_duration_s is None else f"+{spec.default_duration_s:g}"
     assert outcome.faults_in_metadata == [f"{kind}:{spec.default_target}@{at_s:g}{duration}"]

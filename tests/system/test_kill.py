@@ -17,7 +17,6 @@ the same seed, and reported. The most data lost over all kills is printed at the
 
 from __future__ import annotations
 
-import json
 import os
 import random
 import signal
@@ -40,6 +39,7 @@ from hil.results.replay import replay_run
 from hil.results.report import write_report
 from hil.store.run_directory import POINTS, read_events, read_metadata, read_samples, run_status
 from simulators.virtual_bench import VirtualBench
+from tests import summaries
 
 SHORT_RUN = (
     "-p",
@@ -213,7 +213,6 @@ def test_kill_minus_9_at_random_moments_loses_at_most_the_row_in_progress(
     tmp_path: Path,
     reference: pd.DataFrame,
     request: pytest.FixtureRequest,
-    tmp_path_factory: pytest.TempPathFactory,
 ) -> None:
     assert len(KILL_TICKS) >= 20
     with ThreadPoolExecutor(max_workers=WORKERS) as pool:
@@ -238,16 +237,7 @@ def test_kill_minus_9_at_random_moments_loses_at_most_the_row_in_progress(
         "points_replayed": sum(loss["points_replayed"] for loss in losses),
         "kills": losses,
     }
-    (tmp_path_factory.getbasetemp() / "kill_test.json").write_text(
-        json.dumps(summary, indent=2) + "\n", encoding="utf-8"
-    )
-    capture = request.config.pluginmanager.getplugin("capturemanager")
-    with capture.global_and_fixture_disabled():  # shown even when output is captured
-        print(
-            f"\nkill test: {len(losses)} runs killed, all interrupted and replayable; most lost: "
-            f"{summary['most_rows_lost']} row(s) = {summary['most_bench_s_lost']:.1f} s of bench time (the tick "
-            f"in progress), produced in the last {summary['most_wall_s_lost'] * 1000:.1f} ms of wall time"
-        )
+    summaries.record(request.config, "kill test", **summary)  # printed at the end of the session
     # Every row is handed to the operating system as it is written: only the tick in progress can be lost.
     assert summary["most_rows_lost"] <= 1
     assert sum(loss["points_replayed"] for loss in losses) > 0  # some kills came after a recorded point

@@ -11,7 +11,7 @@ in one clear line naming the file (``hil: error: ...``, or for a file that still
 since the run, ``hil: warning: ... modified after the run``), print no traceback, and leave the
 directory exactly as it was (the report goes to a file elsewhere).
 
-The counts of cases and of clean endings are printed at the end of the module.
+The counts of cases and of clean endings are printed at the end of the session (``tests/summaries.py``).
 """
 
 from __future__ import annotations
@@ -30,6 +30,7 @@ import pandas as pd
 import pytest
 
 from hil.cli import main
+from tests import summaries
 
 SHORT_RUN = [
     "-p",
@@ -410,9 +411,6 @@ def snapshot(path: Path) -> object:
     return entries
 
 
-TALLY: dict[str, int] = {"cases": 0, "clean": 0}
-
-
 def run_command(command: str, run: Path, out: Path, capsys: pytest.CaptureFixture[str]) -> tuple[int, str]:
     argv = {
         "replay": ["replay", str(run)],
@@ -433,8 +431,26 @@ def test_a_damaged_run_directory_is_one_clear_message(
     interrupted_run: Path,
     tmp_path: Path,
     capsys: pytest.CaptureFixture[str],
+    request: pytest.FixtureRequest,
 ) -> None:
-    TALLY["cases"] += 1
+    clean = False
+    try:
+        _check_damaged_run(case, command, valid_run, interrupted_run, tmp_path, capsys)
+        clean = True
+    finally:  # the tally printed at the end of the session (tests/summaries.py)
+        summaries.record(
+            request.config, "corruption matrix", corruption=case.name, command=command, clean=clean
+        )
+
+
+def _check_damaged_run(
+    case: Corruption,
+    command: str,
+    valid_run: Path,
+    interrupted_run: Path,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
     run = tmp_path / f"tampered-{case.name}"
     shutil.copytree(interrupted_run if case.interrupted else valid_run, run, symlinks=True)
     case.damage(run)
@@ -454,19 +470,9 @@ def test_a_damaged_run_directory_is_one_clear_message(
     message = errors[0] if errors else said[0]
     assert named in message, message
     assert snapshot(run) == before, "the command changed the run directory"
-    TALLY["clean"] += 1
 
 
-def test_the_tally(request: pytest.FixtureRequest) -> None:
-    """Printed when the matrix ran in this session (every case and command above)."""
-    if TALLY["cases"]:
-        capture = request.config.pluginmanager.getplugin("capturemanager")
-        with capture.global_and_fixture_disabled():
-            print(
-                f"\ncorruption matrix: {len(CASES)} corruptions x {len(COMMANDS)} commands = {TALLY['cases']} "
-                f"cases, {TALLY['clean']} ended clean (documented exit, one message naming the file, "
-                "no traceback, directory unchanged)"
-            )
+def test_the_matrix_is_large() -> None:
     assert len(CASES) >= 40
 
 
