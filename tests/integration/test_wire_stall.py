@@ -29,6 +29,7 @@ from drivers.wt310 import VALUE_QUERY, WT310PowerMeter
 from hil.bench.library_transports import PymodbusTransport
 from hil.bench.modbus_rtu import ModbusRtuTransport, crc_bytes
 from hil.bench.transport import LineTransport, SerialTransport, TcpTransport
+from hil.core.clock import WallClock
 from simulators.server import Endpoint
 from simulators.virtual_bench import VirtualBench
 
@@ -36,7 +37,8 @@ TIMEOUT_S = 2.0  # generous: a stalled server never answers, a busy machine answ
 FLOOD_REQUESTS = 3000
 FLOOD_BYTES = 100_000  # at least this much of requests: more replies than any line buffer holds
 TCP_FLOOD_LIMIT_BYTES = 64_000_000  # a server that never pushes back has failed long before this
-REFUSED_AFTER_S = 2.0  # a socket that takes nothing for this long has stopped reading its client
+REFUSED_AFTER_S = 2.0  # a socket that takes nothing for this long, without a pause, is a stalled server
+PAUSE_CHECK_S = 0.005
 LINKS = ("motor", "rs485", "power", "daq", "clock")
 
 
@@ -71,6 +73,7 @@ class Flooder:
 
     def __init__(self, bench: VirtualBench, link: str) -> None:
         endpoint = bench.server.endpoints[link]
+        self.stats = bench.server.stats[link]
         self.fd: int | None = None
         self.sock: socket.socket | None = None
         if endpoint.transport == "pty":
@@ -85,7 +88,9 @@ class Flooder:
 
     def flood(self) -> int:
         """Send at least 3,000 requests and 100 kB to a pty; to a socket, send until the instrument
-        stops taking requests (nothing more accepted for REFUSED_AFTER_S). Returns the bytes sent."""
+        stops taking requests: the socket takes no more and the server has paused reading it (its
+        own count, so no wall-clock wait; a server that neither reads nor pauses is given up on after
+        REFUSED_AFTER_S). Returns the bytes sent."""
         if self.fd is not None:
             data = self.request * max(FLOOD_REQUESTS, FLOOD_BYTES // len(self.request))
             sent = 0
@@ -103,9 +108,22 @@ class Flooder:
             try:
                 sent += self.sock.send(chunk)
             except BlockingIOError:
-                if not select.select([], [self.sock], [], REFUSED_AFTER_S)[1]:
-                    break  # refused: the instrument no longer reads this client
+                if self._refused():
+                    break
         return sent
+
+    def _refused(self) -> bool:
+        """With the socket full: whether the instrument has stopped reading it (True), or takes more
+        (False). The server's pause can come while the socket is already full, so the wait for room is
+        sliced to look at the pause count between slices."""
+        assert self.sock is not None
+        waited = WallClock()
+        while waited.now_s() < REFUSED_AFTER_S:
+            if self.stats.paused:
+                return True  # the socket is full and the instrument says it stopped reading it
+            if select.select([], [self.sock], [], PAUSE_CHECK_S)[1]:
+                return False
+        return True  # nothing taken for REFUSED_AFTER_S, yet no pause: a stalled server (the test fails)
 
     def drain(self) -> None:
         """Read what waits on a pty until the line has been quiet for a moment (a socket just
