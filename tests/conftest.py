@@ -2,6 +2,7 @@
 
 import json
 import os
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -48,7 +49,66 @@ def pytest_cmdline_main(config: pytest.Config) -> None:
             option.dist = "loadgroup"
 
 
+LONGEST_FIRST = (
+    "tests/system/test_kill.py::test_kill_minus_9",
+    "tests/unit/test_config_fuzz.py",
+    "tests/system/test_console_browser.py",
+    "tests/system/test_full_disk.py",
+    "tests/system/test_run_corruption.py",
+    "tests/unit/test_sizing_optimise.py",
+    "tests/system/test_requirements_loop.py",
+    "tests/system/test_campaign.py",
+    "tests/system/test_sim_odrive.py",
+    "tests/system/test_npsh3.py",
+    "tests/system/test_mission_requirements.py",
+    "tests/system/test_pytest_plugin.py",
+    "tests/system/test_mission_profile.py",
+    "tests/unit/test_sizing_command.py",
+    "tests/system/test_fault_matrix.py",
+)
+"""Tests handed to the workers first, longest first (measured): a long test that starts last makes
+every other worker wait for it at the end. Only the order changes, never what runs."""
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Longest tests first; and the tests of a module that share a module- or session-scoped fixture
+    of that module on one worker (an ``xdist_group``), so that the fixture is computed once."""
+
+    def rank(item: pytest.Item) -> int:
+        return next(
+            (i for i, prefix in enumerate(LONGEST_FIRST) if item.nodeid.startswith(prefix)),
+            len(LONGEST_FIRST),
+        )
+
+    items.sort(key=rank)  # stable: the rest keep their order
+    for item in items:
+        module = getattr(item, "module", None)
+        fixture_info = getattr(item, "_fixtureinfo", None)
+        if module is None or fixture_info is None or item.get_closest_marker("xdist_group"):
+            continue
+        shares = any(
+            definition.scope in ("module", "session") and definition.func.__module__ == module.__name__
+            for definitions in fixture_info.name2fixturedefs.values()
+            for definition in definitions
+        )
+        if shares:
+            item.add_marker(pytest.mark.xdist_group(module.__name__))
+
+
+def _write_bytecode_caches() -> None:
+    """The suite starts dozens of Python processes (its workers, ``hil run`` and campaign workers as
+    subprocesses). Where the environment forbids bytecode caches (``PYTHONDONTWRITEBYTECODE``), every
+    one of them compiles hil from source again (2-3 s of CPU each, measured: importing the run stack
+    takes 3.5 s of CPU without caches, 0.9 s with them) and every worker rewrites the assertions of
+    every test module again (8 s of CPU a worker). The suite writes the caches (``__pycache__``, which
+    git ignores) for itself and the processes it starts."""
+    if os.environ.pop("PYTHONDONTWRITEBYTECODE", None) is not None:
+        sys.dont_write_bytecode = False
+
+
 def pytest_configure(config: pytest.Config) -> None:
+    _write_bytecode_caches()
     fuzzing.scale = max(1, int(config.getoption("--fuzz-scale")))
 
 
