@@ -70,6 +70,11 @@ LONGEST_FIRST = (
 every other worker wait for it at the end. Only the order changes, never what runs."""
 
 
+LARGEST_GROUP = 30
+"""Past this many tests, a module's shared fixture is cheaper computed once per worker than its tests
+kept on one worker (the corruption matrix: 213 cases of one small run)."""
+
+
 @pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """Longest tests first; and the tests of a module that share a module- or session-scoped fixture
@@ -82,18 +87,22 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         )
 
     items.sort(key=rank)  # stable: the rest keep their order
+    sharing: dict[str, list[pytest.Item]] = {}
     for item in items:
         module = getattr(item, "module", None)
         fixture_info = getattr(item, "_fixtureinfo", None)
         if module is None or fixture_info is None or item.get_closest_marker("xdist_group"):
             continue
-        shares = any(
+        if any(
             definition.scope in ("module", "session") and definition.func.__module__ == module.__name__
             for definitions in fixture_info.name2fixturedefs.values()
             for definition in definitions
-        )
-        if shares:
-            item.add_marker(pytest.mark.xdist_group(module.__name__))
+        ):
+            sharing.setdefault(module.__name__, []).append(item)
+    for module_name, group in sharing.items():
+        if len(group) <= LARGEST_GROUP:
+            for item in group:
+                item.add_marker(pytest.mark.xdist_group(module_name))
 
 
 def _write_bytecode_caches() -> None:

@@ -146,10 +146,12 @@ class Flooder:
 Probe = Callable[[float], None]
 
 
-def _serial_url(endpoint: Endpoint) -> str:
+def _serial_line(endpoint: Endpoint) -> SerialTransport | TcpTransport:
+    """The serial line as the harness opens it (hil.run.assembly): a pty through pyserial, serial over
+    IP as a plain TCP stream."""
     if endpoint.transport == "pty":
-        return endpoint.address
-    return f"socket://{endpoint.address}:{endpoint.port}"
+        return SerialTransport(endpoint.address, timeout_s=TIMEOUT_S)
+    return TcpTransport(endpoint.address, endpoint.port or 0, timeout_s=TIMEOUT_S)
 
 
 @pytest.fixture
@@ -158,10 +160,10 @@ def probes(bench: VirtualBench) -> Iterator[dict[str, Probe]]:
     endpoints = bench.server.endpoints
     closers: list[Callable[[], None]] = []
 
-    motor_port = SerialTransport(_serial_url(endpoints["motor"]), timeout_s=TIMEOUT_S)
+    motor_port = _serial_line(endpoints["motor"])
     closers.append(motor_port.close)
     drive = VescDrive(motor_port, pole_pairs=2, max_speed_rpm=33000.0, name="motor")
-    rs485_port = SerialTransport(_serial_url(endpoints["rs485"]), timeout_s=TIMEOUT_S)
+    rs485_port = _serial_line(endpoints["rs485"])
     closers.append(rs485_port.close)
     outlet = KellerTransducer(ModbusRtuTransport(rs485_port, name="rs485"), unit=2, name="p_outlet")
     power_link = LineTransport(TcpTransport("127.0.0.1", endpoints["power"].port or 0, timeout_s=TIMEOUT_S))
