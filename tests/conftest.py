@@ -44,9 +44,6 @@ def pytest_cmdline_main(config: pytest.Config) -> None:
         and not option.usepdb
     ):
         option.numprocesses = WORKERS
-        if option.dist == "no":
-            # Tests marked with the same xdist_group run on one worker, the others wherever a worker is free.
-            option.dist = "loadgroup"
 
 
 LONGEST_FIRST = (
@@ -70,15 +67,8 @@ LONGEST_FIRST = (
 every other worker wait for it at the end. Only the order changes, never what runs."""
 
 
-LARGEST_GROUP = 30
-"""Past this many tests, a module's shared fixture is cheaper computed once per worker than its tests
-kept on one worker (the corruption matrix: 213 cases of one small run)."""
-
-
-@pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Longest tests first; and the tests of a module that share a module- or session-scoped fixture
-    of that module on one worker (an ``xdist_group``), so that the fixture is computed once."""
+    """Longest tests first."""
 
     def rank(item: pytest.Item) -> int:
         return next(
@@ -87,22 +77,44 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         )
 
     items.sort(key=rank)  # stable: the rest keep their order
-    sharing: dict[str, list[pytest.Item]] = {}
-    for item in items:
-        module = getattr(item, "module", None)
-        fixture_info = getattr(item, "_fixtureinfo", None)
-        if module is None or fixture_info is None or item.get_closest_marker("xdist_group"):
-            continue
-        if any(
-            definition.scope in ("module", "session") and definition.func.__module__ == module.__name__
-            for definitions in fixture_info.name2fixturedefs.values()
-            for definition in definitions
-        ):
-            sharing.setdefault(module.__name__, []).append(item)
-    for module_name, group in sharing.items():
-        if len(group) <= LARGEST_GROUP:
-            for item in group:
-                item.add_marker(pytest.mark.xdist_group(module_name))
+
+
+SHARED_FIXTURE_MODULES = frozenset(
+    {
+        "tests/system/test_acceptance.py",
+        "tests/system/test_campaign.py",
+        "tests/system/test_full_disk.py",
+        "tests/system/test_npsh3.py",
+        "tests/system/test_performance_curve.py",
+        "tests/system/test_replay.py",
+        "tests/system/test_requirements_loop.py",
+        "tests/system/test_sim_odrive.py",
+        "tests/system/test_verdicts.py",
+        "tests/unit/test_mission_inputs.py",
+        "tests/unit/test_report.py",
+        "tests/unit/test_sizing_command.py",
+    }
+)
+"""Modules whose tests share a costly module-scoped fixture (a run, an optimisation, a Dask cluster):
+all of a module's tests go to one worker, so that the fixture is computed once. Not the corruption
+matrix's 213 cases: their small run costs less computed once per worker than the cases kept on one."""
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
+    """pytest-xdist, on the controller: hand out tests one at a time wherever a worker is free, in
+    collection order, except the modules of SHARED_FIXTURE_MODULES, which go whole to one worker.
+    (xdist's own ``--dist loadgroup`` does this with markers, but does not group under pytest 9.)"""
+    if config.getvalue("dist") != "load":
+        return None  # a distribution asked for on the command line (--dist loadfile, ...)
+    from xdist.scheduler import LoadScopeScheduling
+
+    class SharedFixtureScheduling(LoadScopeScheduling):  # type: ignore[misc]
+        def _split_scope(self, nodeid: str) -> str:
+            module = nodeid.split("::", 1)[0]
+            return module if module in SHARED_FIXTURE_MODULES else nodeid
+
+    return SharedFixtureScheduling(config, log)
 
 
 def _write_bytecode_caches() -> None:
