@@ -43,11 +43,12 @@ from tests.fuzzing import fuzz_examples
 ROOT = Path(__file__).resolve().parents[2]
 CASES_PER_KIND = {"bench": 10_000, "mission": 10_000, "pump_model": 10_000, "pump": 2000}
 """10,000 cases for each of the three file kinds a bench team writes by hand most (bench, mission,
-pump model), in every run of the suite. Measured CPU time per case (reader plus hypothesis's draw,
-1,000 cases a kind): bench 5.0 ms, mission 3.2 ms (most mutations are refused before CEA runs), pump
-model 2.7 ms, pump 3.0 ms: about 115 s in all, the largest single cost of the suite, accepted because
-these readers are what stands between a typo and a moving pump. ``--fuzz-scale 4`` runs four times as
-many."""
+pump model), in every run of the suite. Measured CPU time per case (1,000 cases a kind, on the loaded
+2-core machine): bench 3.2-3.8 ms, mission 2.5-3.1 ms (most mutations are refused before CEA runs),
+pump model 1.5-2.0 ms, pump 2.1-2.3 ms; of it the reader 0.4-1.5 ms, hypothesis's draw and bookkeeping
+0.6 ms, the seed's copy, the file's text and its writing 0.1-0.6 ms. About 80 s of CPU in all, the
+largest single cost of the suite (spread over the workers), accepted because these readers are what
+stands between a typo and a moving pump. ``--fuzz-scale 4`` runs four times as many."""
 
 
 def _read_bench(path: Path) -> object:
