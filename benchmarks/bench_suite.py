@@ -20,6 +20,8 @@ from __future__ import annotations
 import resource
 import subprocess
 import sys
+import tempfile
+from pathlib import Path
 
 from hil.core.clock import WallClock
 
@@ -54,6 +56,8 @@ def run_suite(label: str, pytest_args: list[str]) -> int:
     )
     wall_s = clock.now_s() - start
     cpu_s = _children_cpu_s() - cpu_before
+    log = Path(tempfile.gettempdir()) / f"bench_suite_{label}.log"
+    log.write_text(completed.stdout, encoding="utf-8")  # the whole output: failures with their tracebacks
     lines = completed.stdout.splitlines()
     slowest = [line for line in lines if line.strip() and line.split()[0].endswith("s") and "::" in line]
     outcome = [line for line in lines if line.startswith("FAILED") or " passed" in line or " failed" in line]
