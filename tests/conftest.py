@@ -26,9 +26,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 
 WORKERS = 3
-"""pytest-xdist workers the suite runs on unless told otherwise. Three on the two-core machine, measured
-(benchmarks/bench_suite.py): many tests wait on a subprocess or a socket, so a third worker fills the
-cores while the others wait."""
+"""pytest-xdist workers the suite runs on unless told otherwise. Three on the two-core machine: many
+tests wait on a subprocess, a browser or a socket, so a third worker fills the cores while the others
+wait (not yet compared with two in full runs: benchmarks/bench_suite.py, then ``-n 2``)."""
 
 
 @pytest.hookimpl(tryfirst=True)
