@@ -25,10 +25,11 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     )
 
 
-WORKERS = 3
-"""pytest-xdist workers the suite runs on unless told otherwise. Three on the two-core machine: many
-tests wait on a subprocess, a browser or a socket, so a third worker fills the cores while the others
-wait (not yet compared with two in full runs: benchmarks/bench_suite.py, then ``-n 2``)."""
+WORKERS = 2
+"""pytest-xdist workers the suite runs on unless told otherwise: one per core of the development
+machine. Measured back to back on it (benchmarks/bench_suite.py, load below 1.5 from other work):
+two workers 281 s wall and 520 s of CPU, three 286 s and 549 s (each worker collects the suite and
+loads CoolProp again; the suite keeps two cores 1.85-1.92 busy either way)."""
 
 
 @pytest.hookimpl(tryfirst=True)
