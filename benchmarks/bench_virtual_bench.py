@@ -35,7 +35,6 @@ from __future__ import annotations
 
 import argparse
 import itertools
-import math
 import socket
 import statistics
 import sys
@@ -271,16 +270,16 @@ def measure_rounds(
     dict[Config, list[dict[str, float]]],
     dict[Config, list[float]],
     dict[Config, list[float]],
-    dict[str, list[float]],
+    dict[str, list[tuple[float, float]]],
 ]:
-    """In each round, per configuration, in one session (pinned to one CPU or not, as a run of that
-    configuration is: hil.run.virtual.hands_over_exchanges): the raw floors, one tick and each read.
+    """In each round, per configuration, in one session (pinned to one CPU as a run is, see
+    hil.run.virtual.pin_to_one_cpu): the raw floors, one tick and each read.
     Returns per configuration the floors of every round, the ticks (seconds) and the ticks over
-    their floors, and each read over its floor (per round)."""
+    their floors, and each read's seconds with its floor's (per round)."""
     floors: dict[Config, list[dict[str, float]]] = {config: [] for config in configs}
     ticks_s: dict[Config, list[float]] = {config: [] for config in configs}
     tick_ratios: dict[Config, list[float]] = {config: [] for config in configs}
-    read_ratios: dict[str, list[float]] = {}
+    reads_s: dict[str, list[tuple[float, float]]] = {}  # (seconds a read, its floor) per round
     for round_index in range(rounds):
         for link, serve in configs:
             scratch = directory / f"{link}-{serve}-{round_index}"
@@ -298,8 +297,8 @@ def measure_rounds(
                 for name, read in reads.items():
                     kind = "pty" if name in SERIAL_INSTRUMENTS and link == "pty" else f"tcp, {serve}"
                     key = f"{name}.read() over {kind} [{link}/{serve}]"
-                    read_ratios.setdefault(key, []).append(per_call_s(read, repeats // 2) / floor[kind])
-    return floors, ticks_s, tick_ratios, read_ratios
+                    reads_s.setdefault(key, []).append((per_call_s(read, repeats // 2), floor[kind]))
+    return floors, ticks_s, tick_ratios, reads_s
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -321,7 +320,7 @@ def main(argv: list[str] | None = None) -> int:
     bench_s = 0.0
     with tempfile.TemporaryDirectory() as scratch:
         directory = Path(scratch)
-        floors, ticks_s, tick_ratios, read_ratios = measure_rounds(configs, args.rounds, repeats, directory)
+        floors, ticks_s, tick_ratios, reads_s = measure_rounds(configs, args.rounds, repeats, directory)
         speed_up(
             bench_file(*configs[0], directory),
             {"speeds_fraction": "1.0", "valve_openings": "1.0", "dwell_s": "3"},
@@ -344,7 +343,12 @@ def main(argv: list[str] | None = None) -> int:
                 }
             )
     rows += [
-        {"exchange": name, "us": math.nan, "x floor": statistics.median(r)} for name, r in read_ratios.items()
+        {
+            "exchange": name,
+            "us": statistics.median(read_s for read_s, _ in rounds) * 1e6,
+            "x floor": statistics.median(read_s / floor_s for read_s, floor_s in rounds),
+        }
+        for name, rounds in reads_s.items()
     ]
     for name, values in modbus.items():
         ratios = sorted(v / r for v, r in zip(values, modbus["raw socket"], strict=True))
