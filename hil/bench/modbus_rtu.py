@@ -19,8 +19,8 @@ request, 2.35 us against 1.04 us for an 11-byte reply; 200,000 calls, best of 5,
 CRCs per exchange and three RS-485 exchanges a tick on the sim bench make that about 7 us a tick,
 and 2-3 % of one Keller reading's time against the raw round trip (``benchmarks/bench_peers.py``).
 No CRC package is a dependency: for frames this short a C extension's call overhead is most of
-the cost. The emulators (:mod:`simulators.modbus_device`) keep pymodbus's CRC, so that the master
-and the devices still check each other with two implementations on the wire.
+the cost. The emulators (:mod:`simulators.modbus_device`) have their own table (simulators may not
+import this package); the tests check both against the specification's CRC.
 
 Errors are described (``"read 4 holding registers at 256"``) only when one is raised: building
 that text for every request cost about 0.5 us an exchange.
@@ -154,7 +154,7 @@ class ModbusRtuTransport:
         reply = self._exchange(unit, pdu, reply_size=8)
         if reply[1:6] != pdu:
             self._discard()
-            raise ProtocolError(f"{self.name} unit {unit}: {_describe(pdu)}: reply does not echo the request")
+            raise ProtocolError(f"{self._about(unit, pdu)}: reply does not echo the request")
 
     def write_registers(self, address: int, values: Sequence[int], unit: int) -> None:
         _check_unit(unit)
@@ -169,12 +169,15 @@ class ModbusRtuTransport:
         if (echoed_address, echoed_count) != (address, count):
             self._discard()
             raise ProtocolError(
-                f"{self.name} unit {unit}: {_describe(pdu)}: reply confirms {echoed_count} registers at "
-                f"{echoed_address}"
+                f"{self._about(unit, pdu)}: reply confirms {echoed_count} registers at {echoed_address}"
             )
 
     def close(self) -> None:
         self._transport.close()
+
+    def _about(self, unit: int, pdu: bytes) -> str:
+        """Whom and what an error is about (built only for an error)."""
+        return f"{self.name} unit {unit}: {_describe(pdu)}"
 
     def _discard(self) -> None:
         self._transport.discard_input()
@@ -197,21 +200,19 @@ class ModbusRtuTransport:
             head = self._transport.read_exactly(3)
             if head[0] != unit:
                 self._discard()
-                raise ProtocolError(
-                    f"{self.name} unit {unit}: {_describe(pdu)}: reply comes from unit {head[0]}"
-                )
+                raise ProtocolError(f"{self._about(unit, pdu)}: reply comes from unit {head[0]}")
             is_exception = head[1] == function | 0x80
             if is_exception:
                 size = 5
             elif head[1] != function:
                 self._discard()
                 raise ProtocolError(
-                    f"{self.name} unit {unit}: {_describe(pdu)}: reply has function {head[1]}, expected {function}"
+                    f"{self._about(unit, pdu)}: reply has function {head[1]}, expected {function}"
                 )
             elif function in (READ_HOLDING_REGISTERS, READ_INPUT_REGISTERS) and head[2] != reply_size - 5:
                 self._discard()
                 raise ProtocolError(
-                    f"{self.name} unit {unit}: {_describe(pdu)}: reply announces {head[2]} data bytes, "
+                    f"{self._about(unit, pdu)}: reply announces {head[2]} data bytes, "
                     f"expected {reply_size - 5}"
                 )
             else:
@@ -222,12 +223,10 @@ class ModbusRtuTransport:
                 f"{self.name} unit {unit}: no complete reply to {_describe(pdu)}: {exc}"
             ) from exc
         except TransportError as exc:
-            raise TransportError(f"{self.name} unit {unit}: {_describe(pdu)}: {exc}") from exc
+            raise TransportError(f"{self._about(unit, pdu)}: {exc}") from exc
         if crc_bytes(reply[:-2]) != reply[-2:]:
             self._discard()
-            raise ProtocolError(
-                f"{self.name} unit {unit}: {_describe(pdu)}: bad CRC in reply {reply.hex(' ')}"
-            )
+            raise ProtocolError(f"{self._about(unit, pdu)}: bad CRC in reply {reply.hex(' ')}")
         self._clean = True
         if is_exception:
             code = reply[2]

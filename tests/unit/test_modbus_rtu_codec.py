@@ -2,7 +2,7 @@
 
 The CRC expected in these tests is computed here from the Modbus serial-line specification
 (polynomial 0xA001 reflected, initial value 0xFFFF, low byte sent first), independently of the
-pymodbus table the master uses, and checked against published frames.
+table the master uses, and checked against published frames.
 """
 
 from __future__ import annotations
