@@ -96,6 +96,13 @@ SHARED_FIXTURE_MODULES = frozenset(
         "tests/unit/test_sizing_command.py",
     }
 )
+SHARED_FIXTURE_GROUPS = {
+    "tests/unit/test_mission_inputs.py": "sample-lander-optimisation",
+    "tests/unit/test_sizing_command.py": "sample-lander-optimisation",
+}
+"""Modules sharing one session fixture go to the same worker, under one group name: the sample
+lander's optimisation (:func:`sample_lander_optimisation`, 5-7 s of CPU) is made once, not once per
+module."""
 """Modules whose tests share a costly module-scoped fixture (a run, an optimisation, a Dask cluster):
 all of a module's tests go to one worker, so that the fixture is computed once. Not the corruption
 matrix's 213 cases: their small run costs less computed once per worker than the cases kept on one."""
@@ -113,6 +120,8 @@ def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
     class SharedFixtureScheduling(LoadScopeScheduling):  # type: ignore[misc]
         def _split_scope(self, nodeid: str) -> str:
             module = nodeid.split("::", 1)[0]
+            if module in SHARED_FIXTURE_GROUPS:
+                return SHARED_FIXTURE_GROUPS[module]
             return module if module in SHARED_FIXTURE_MODULES else nodeid
 
     return SharedFixtureScheduling(config, log)
@@ -143,6 +152,24 @@ def _made_by_the_harness(metadata: Path) -> bool:
         return "bench_file" in json.loads(metadata.read_text())
     except ValueError:
         return False
+
+
+@pytest.fixture(scope="session")
+def sample_lander_optimisation(tmp_path_factory: pytest.TempPathFactory) -> tuple[int, str, Path]:
+    """``hil optimize`` of the shipped sample lander with the built-in pump model, made once a
+    session (a worker): its exit status, its summary text and the JSON report it wrote. The tests of
+    the command and of the mission inputs read the same report (SHARED_FIXTURE_GROUPS)."""
+    import io
+    from importlib.resources import files
+
+    from hil.model.sizing.command import optimize_command
+
+    json_path = tmp_path_factory.mktemp("optimize") / "report.json"
+    out = io.StringIO()
+    status = optimize_command(
+        Path(str(files("hil") / "data" / "lander_mission.toml")), None, json_path, False, out
+    )
+    return status, out.getvalue(), json_path
 
 
 @pytest.fixture(scope="session", autouse=True)

@@ -14,9 +14,7 @@ import pytest
 
 from hil.core.errors import ConfigError
 from hil.model.flight_case import flight_case, requirements_case
-from hil.model.pump_model import PumpModel
 from hil.model.requirements_file import load_requirements
-from hil.model.sizing.command import build_report
 from hil.model.sizing.mission import load_mission
 from hil.model.thrust_profile import load_thrust_profile, throttle_segments
 from hil.results.npsh3_table import npsh3_table
@@ -25,14 +23,10 @@ MISSION = Path(__file__).resolve().parents[2] / "hil" / "data" / "lander_mission
 
 
 @pytest.fixture(scope="module")
-def report_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def report_file(sample_lander_optimisation: tuple[int, str, Path]) -> Path:
     """The sample lander sized by the optimiser (what ``hil optimize --json`` writes)."""
-    directory = tmp_path_factory.mktemp("optimize")
-    mission = directory / "mission.toml"
-    mission.write_text(MISSION.read_text())
-    report = build_report(load_mission(mission), PumpModel.default(), "built-in default (uncalibrated)")
-    path = directory / "req.json"
-    path.write_text(json.dumps(report))
+    status, _, path = sample_lander_optimisation
+    assert status == 0
     return path
 
 

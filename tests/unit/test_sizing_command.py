@@ -40,11 +40,9 @@ MASS_PARTS = (
 
 
 @pytest.fixture(scope="module")
-def default_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[int, str, dict]:
-    json_path = tmp_path_factory.mktemp("optimize") / "report.json"
-    out = io.StringIO()
-    status = optimize_command(SAMPLE, None, json_path, False, out)
-    return status, out.getvalue(), json.loads(json_path.read_text(encoding="utf-8"))
+def default_run(sample_lander_optimisation: tuple[int, str, Path]) -> tuple[int, str, dict]:
+    status, text, json_path = sample_lander_optimisation  # SAMPLE, the built-in pump model
+    return status, text, json.loads(json_path.read_text(encoding="utf-8"))
 
 
 def test_summary_is_readable_and_labels_the_uncalibrated_model(default_run) -> None:
