@@ -95,18 +95,33 @@ def pin_to_one_cpu() -> set[int] | None:
     only matters to benches with ptys, pyvisa or ``serve = "thread"``; on the sim bench, at a load
     average of 6-7 from other work on the 2 cores, the default performance curve ran at 45x
     unpinned against 37x pinned (medians of 3 interleaved runs, spreads 38-56x and 31-55x
-    overlapping): not conclusive, so the session still pins. The CPU is chosen by process id among
-    the allowed ones, so that several virtual benches (a campaign's worker processes) spread over
-    the machine instead of piling onto CPU 0.
+    overlapping): not conclusive, so the session still pins.
+
+    The CPU is the one the thread is running on when it pins (the kernel has already spread busy
+    threads over the CPUs), so that several virtual benches at once (a campaign's worker processes,
+    a test suite's workers) each keep a CPU of their own. Chosen by process id as before, two of them
+    had a one-in-two chance of sharing one CPU while the other idled.
     """
     if not hasattr(os, "sched_setaffinity"):
         return None
     allowed = os.sched_getaffinity(0)
     if len(allowed) < 2:
         return None
+    cpu = _current_cpu()
     cpus = sorted(allowed)
-    os.sched_setaffinity(0, {cpus[os.getpid() % len(cpus)]})
+    os.sched_setaffinity(0, {cpu if cpu in allowed else cpus[os.getpid() % len(cpus)]})
     return allowed
+
+
+def _current_cpu() -> int | None:
+    """The CPU the calling thread last ran on (Linux: field 39 of ``/proc/thread-self/stat``), or
+    None where that file is not there."""
+    try:
+        with open("/proc/thread-self/stat", "rb") as stat:
+            fields = stat.read().rsplit(b")", 1)[1].split()
+        return int(fields[36])  # fields[0] is field 3, the state
+    except (OSError, IndexError, ValueError):
+        return None
 
 
 def unpin(cpus_before: set[int] | None) -> None:

@@ -178,3 +178,27 @@ def test_an_in_process_virtual_bench_runs_on_one_cpu_and_gives_the_others_back()
         assert len(os.sched_getaffinity(0)) == 1
         assert session.bench.pump_drive.read()["speed_rpm"] == 0.0
     assert os.sched_getaffinity(0) == before
+
+
+def test_the_virtual_bench_keeps_the_cpu_its_thread_was_running_on(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Not a CPU chosen by process id: two benches at once (a campaign's workers, the suite's) would
+    share one CPU half the time. The thread confined to each CPU in turn reads that CPU as its own;
+    told it runs on each CPU in turn, the bench pins to that one."""
+    import hil.run.virtual as virtual
+
+    if not hasattr(os, "sched_getaffinity") or len(os.sched_getaffinity(0)) < 2:
+        pytest.skip("needs an OS with CPU affinity and at least two CPUs")
+    before = os.sched_getaffinity(0)
+    try:
+        for cpu in sorted(before):
+            os.sched_setaffinity(0, {cpu})
+            assert virtual._current_cpu() == cpu  # the thread can run nowhere else
+        os.sched_setaffinity(0, before)
+        for cpu in sorted(before):
+            monkeypatch.setattr(virtual, "_current_cpu", lambda cpu=cpu: cpu)
+            cpus_before = virtual.pin_to_one_cpu()
+            assert os.sched_getaffinity(0) == {cpu}
+            virtual.unpin(cpus_before)
+            assert os.sched_getaffinity(0) == before
+    finally:
+        os.sched_setaffinity(0, before)
