@@ -49,7 +49,8 @@ def _load(directory: Path, name: str) -> Any:
 def _mission(
     directory: Path, doc: Mapping[str, Any], samples: pd.DataFrame, events: list[dict[str, Any]]
 ) -> str:
-    from hil.results.report_page import _new_axes, _svg, _table
+    from hil.results.report_page import _new_axes, _table
+    from hil.results.report_svg import svg_of
 
     rows = [
         [
@@ -140,7 +141,7 @@ def _mission(
         for label, values in lines:
             axes.plot(t, values, label=label, linewidth=1.0)
         axes.legend(loc="best", fontsize=8)
-        out += f"<figure>{_svg(figure)}<figcaption>{_e(title)} over the burn.</figcaption></figure>"
+        out += f"<figure>{svg_of(figure)}<figcaption>{_e(title)} over the burn.</figcaption></figure>"
     return out
 
 

@@ -1,6 +1,7 @@
 """The test report's figures: H-Q with the tolerance cross, P-Q, eta-Q and NPSH3-Q, as inline SVG.
 
-Imports :mod:`hil.results.report_page` and the analysis fits; assembled by :mod:`hil.results.report`.
+Imports :mod:`hil.results.report_page`, :mod:`hil.results.report_svg` and the analysis fits;
+assembled by :mod:`hil.results.report`.
 """
 
 from __future__ import annotations
@@ -15,7 +16,8 @@ from hil.analysis.fits import fit_polynomial
 from hil.results.acceptance import (
     distinct_flows,
 )
-from hil.results.report_page import _COLOURS, ReportData, _new_axes, _svg
+from hil.results.report_page import _COLOURS, ReportData, _new_axes
+from hil.results.report_svg import svg_of
 
 
 def _groups(converted: pd.DataFrame) -> list[tuple[str, pd.DataFrame]]:
@@ -120,7 +122,7 @@ def figure_head(data: ReportData) -> str:
         )
         margin = 0.08 * (high - low) if high > low else 0.1 * abs(high)
         axes.set_ylim(low - margin, high + margin)
-    return _svg(figure)
+    return svg_of(figure)
 
 
 def _guarantee_mark(axes: Any, flow_l_s: float, value: float, label: str) -> None:
@@ -188,7 +190,7 @@ def figure_power(data: ReportData) -> str:
         )
     axes.set_ylim(bottom=0.0)
     _finish(axes, flow, power)
-    return _svg(figure)
+    return svg_of(figure)
 
 
 def figure_efficiency(data: ReportData) -> str:
@@ -230,7 +232,7 @@ def figure_efficiency(data: ReportData) -> str:
                 label="operating flow (line through origin)",
             )
     _finish(axes, flow, eta)
-    return _svg(figure)
+    return svg_of(figure)
 
 
 def _column(frame: pd.DataFrame, *candidates: str, containing: str | None = None) -> str | None:
@@ -302,4 +304,4 @@ def npsh3_axes(data: ReportData) -> tuple[Any, Any] | None:
 
 def figure_npsh3(data: ReportData) -> str | None:
     built = npsh3_axes(data)
-    return None if built is None else _svg(built[0])
+    return None if built is None else svg_of(built[0])

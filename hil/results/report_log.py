@@ -5,22 +5,21 @@ They need no operating point, so a run that tripped before its first point, or o
 (read from its CSV journal), still gets a report that says what happened. The time series show the
 main channels with the bench limits drawn (dashed) and the trip marked (a red line).
 
-Imports hil's store (the run log) and matplotlib only; :mod:`hil.results.report` assembles the page.
+Imports hil's store (the run log) and :mod:`hil.results.report_svg` only; :mod:`hil.results.report` assembles the page.
 """
 
 from __future__ import annotations
 
 import html
-import io
 import json
 import math
-import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from hil.results.report_svg import min_max_decimate, new_figure, svg_of
 from hil.store.run_log import RunLog
 
 STOP_KINDS = ("trip", "operator_stop")
@@ -32,18 +31,6 @@ ROUTINE_KINDS = ("setpoint",)
 
 def _e(value: Any) -> str:
     return html.escape(str(value))
-
-
-def svg_of(figure: Any) -> str:
-    """A matplotlib figure as inline SVG that scales to the page width."""
-    import matplotlib
-
-    buffer = io.StringIO()
-    with matplotlib.rc_context({"svg.hashsalt": "hil-report", "svg.fonttype": "none"}):
-        figure.savefig(buffer, format="svg", metadata={"Date": None, "Creator": None}, bbox_inches="tight")
-    text = buffer.getvalue()
-    text = text[text.index("<svg") :]
-    return re.sub(r"<metadata>.*?</metadata>", "", text, flags=re.S)
 
 
 # ------------------------------------------------------------------------------------ the trip
@@ -134,21 +121,22 @@ def _limits(log: RunLog) -> dict[str, list[tuple[float, str]]]:
 
 def figure_time_series(log: RunLog) -> str | None:
     """Speed, pressures, flow, power and temperatures against bench time, limits dashed, trip marked."""
-    from matplotlib.figure import Figure
-
     samples = log.samples
     if samples.empty:
         return None
     panels = [(title, [c for c in channels if c[0] in samples.columns]) for title, channels in _PANELS]
     panels = [(title, channels) for title, channels in panels if channels]
-    figure = Figure(figsize=(11.0, 2.1 * len(panels) + 0.6), dpi=100)
-    axes_list = figure.subplots(len(panels), 1, sharex=True, squeeze=False)[:, 0]
+    figure, axes_list = new_figure(11.0, 2.1 * len(panels) + 0.6, rows=len(panels))
     time_s = samples["time_s"].to_numpy(float)
     stop = stop_event(log)
     limits = _limits(log)
     for axes, (title, channels) in zip(axes_list, panels):
         for channel, scale, label in channels:
-            axes.plot(time_s, samples[channel].to_numpy(float) * scale, linewidth=0.8, label=label)
+            axes.plot(
+                *min_max_decimate(time_s, samples[channel].to_numpy(float) * scale),
+                linewidth=0.8,
+                label=label,
+            )
         for value, label in limits.get(title, []):
             if math.isfinite(value):
                 axes.axhline(value, color="#c0392b", linestyle="--", linewidth=0.8)
@@ -166,7 +154,7 @@ def figure_time_series(log: RunLog) -> str | None:
         if stop
         else ")"
     )
-    axes_list[0].set_title(title, fontsize=10)
+    axes_list[0].set_title(title, fontsize=10, y=1.0)
     return svg_of(figure)
 
 
@@ -301,12 +289,9 @@ def section_npsh3_table(npsh3: pd.DataFrame, grade_name: str, tolerance: Any) ->
 
 def figure_breakdown(points: pd.DataFrame, npsh3: pd.DataFrame | None) -> str | None:
     """Head against NPSHA for each tested flow, with the 97 % line and the NPSH3 found."""
-    from matplotlib.figure import Figure
-
     if points.empty or "npsh_series" not in points.columns or "npsha_m" not in points.columns:
         return None
-    figure = Figure(figsize=(11.0, 4.8), dpi=100)
-    axes = figure.subplots()
+    figure, (axes,) = new_figure(11.0, 4.8)
     colours = ("#1f5fa8", "#c2551a", "#2e8b3e", "#8a3fa0", "#a0892c", "#2c8a8a")
     for index, (series, group) in enumerate(points.groupby("npsh_series")):
         colour = colours[index % len(colours)]
@@ -325,7 +310,7 @@ def figure_breakdown(points: pd.DataFrame, npsh3: pd.DataFrame | None) -> str | 
                 axes.axhline(threshold, color=colour, linestyle=":", linewidth=0.8)
                 axes.axvline(float(match["npsh3_m"].iloc[0]), color=colour, linestyle="--", linewidth=0.8)
     axes.set_title(
-        "Head against NPSHA per flow (dotted: 97 % of the reference head; dashed: NPSH3)", fontsize=10
+        "Head against NPSHA per flow (dotted: 97 % of the reference head; dashed: NPSH3)", fontsize=10, y=1.0
     )
     axes.set_xlabel("NPSHA (m)")
     axes.set_ylabel("head (m)")

@@ -1,16 +1,15 @@
 """The test report's data (what a run directory holds, gathered once) and its HTML building blocks:
-escaping, number formats, tables, inline SVG from matplotlib figures.
+escaping, number formats, tables, the axes of a figure (drawn and written by
+:mod:`hil.results.report_svg`).
 
-Imports hil's acceptance, store and analysis modules and matplotlib; the sections and figures of the
+Imports hil's acceptance, store and analysis modules and :mod:`hil.results.report_svg`; the sections and figures of the
 report (:mod:`hil.results.report_sections`, :mod:`hil.results.report_figures`) build on it.
 """
 
 from __future__ import annotations
 
 import html
-import io
 import math
-import re
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
@@ -20,6 +19,7 @@ import pandas as pd
 from hil.analysis.grades import load_grade_table
 from hil.results.acceptance_settings import SETTINGS_KEY, AcceptanceSettings
 from hil.results.converted_points import converted_point
+from hil.results.report_svg import new_figure
 from hil.store.run_directory import MEASUREMENTS, POINTS
 from hil.store.run_log import RunLog
 
@@ -146,25 +146,9 @@ UNVERIFIED = '<span class="unverified" title="from the grade table, marked unver
 # ------------------------------------------------------------------------------------- figures
 
 
-def _svg(figure: Any) -> str:
-    """A matplotlib figure as inline SVG: deterministic ids, text kept as text, no metadata block."""
-    import matplotlib
-
-    buffer = io.StringIO()
-    with matplotlib.rc_context({"svg.hashsalt": "hil-report", "svg.fonttype": "none"}):
-        figure.savefig(buffer, format="svg", metadata={"Date": None, "Creator": None}, bbox_inches="tight")
-    text = buffer.getvalue()
-    text = text[text.index("<svg") :]
-    text = re.sub(r"<metadata>.*?</metadata>", "", text, flags=re.S)
-    return text
-
-
 def _new_axes(title: str, xlabel: str, ylabel: str) -> tuple[Any, Any]:
-    from matplotlib.figure import Figure
-
-    figure = Figure(figsize=(9.0, 4.8), dpi=100)
-    axes = figure.subplots()
-    axes.set_title(title, fontsize=11)
+    figure, (axes,) = new_figure(9.0, 4.8)
+    axes.set_title(title, fontsize=11, y=1.0)
     axes.set_xlabel(xlabel)
     axes.set_ylabel(ylabel)
     axes.grid(True, color="#dddddd", linewidth=0.6)
