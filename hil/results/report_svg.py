@@ -18,6 +18,12 @@ measuring pass inside the draw and was no faster than ``tight`` (figure H-Q: 212
 axes (``y=1``): left to itself matplotlib lays out the y axis once more, before the draw, to see
 whether its offset text reaches the title.
 
+Measured with ``benchmarks/bench_report.py --repeats 7`` (``hil report`` in-process on the test
+suite's three-point performance curve, four figures), before and after alternately at load 3-4.4 on
+2 cores: CPU median 955 and 1474 ms before, 644 and 863 ms after. Thinning long series changes
+nothing below 4,000 samples (the suite's runs); on the default performance curve (11,440 samples a
+channel) it takes the SVG from 369 to 257 kB at the same drawing cost.
+
 Imports numpy and matplotlib only.
 """
 
