@@ -1,12 +1,15 @@
 """``kill -9`` of the harness at random moments of a run, and SIGTERM / SIGINT as safe stops.
 
-The harness runs as its own process (``python -m hil.cli run ... --attach``) against a virtual bench
-served from this test process in lockstep. Bench time moves only when the harness asks, so the bench
-sees every tick the harness starts: that is the count of rows the harness can have produced, to set
-against the rows that survive on disk. The kill moment is a condition, not a sleep: the harness is
-killed once it has advanced bench time to a tick drawn at random (seeded). Half the kills come from
-this test's thread, wherever the harness then is in that tick (sampling, writing a row or an event);
-the other half come from inside the bench's advance, while the harness waits between two ticks.
+The harness runs as its own process (``hil run ... --attach``: ``python -m hil.cli`` for the safe
+stops; for the twenty kills, a child forked from a server that has hil and CoolProp loaded already,
+tests/preloaded_harness.py, which spares each of them 3 s of loading what every one would load alike)
+against a virtual bench served from this test process in lockstep. Bench time moves only when the
+harness asks, so the bench sees every tick the harness starts: that is the count of rows the harness
+can have produced, to set against the rows that survive on disk. The kill moment is a condition,
+not a sleep: the harness is killed once it has advanced bench time to a tick drawn at random
+(seeded). Half the kills come from this test's thread, wherever the harness then is in that tick
+(sampling, writing a row or an event); the other half come from inside the bench's advance, while
+the harness waits between two ticks.
 
 After each kill the run directory must read back (samples, events, metadata), have a row for every
 tick up to the last one on disk, read as "interrupted", and replay: every operating point whose
@@ -40,6 +43,7 @@ from hil.results.report import write_report
 from hil.store.run_directory import POINTS, read_events, read_metadata, read_samples, run_status
 from simulators.virtual_bench import VirtualBench
 from tests import summaries
+from tests.preloaded_harness import HilProcess
 
 SHORT_RUN = (
     "-p",
@@ -56,7 +60,7 @@ LAST_TICK = 140
 KILLS = 20
 SEED = 20261121
 KILL_TICKS = sorted(random.Random(SEED).sample(range(1, LAST_TICK + 1), KILLS))
-WORKERS = 2  # the machine's two cores: one harness process importing while another runs
+WORKERS = 2  # the machine's two cores: one harness process running while the bench serves another
 WAIT_S = 120.0
 MAX_LOSS_WALL_S = 1.0  # design.md: "survives kill -9 with at most the last second lost"
 
@@ -101,7 +105,10 @@ class Stopped:
 
 def run_and_signal(tick: int, sig: signal.Signals, out_dir: Path, between_ticks: bool = False) -> Stopped:
     """Run the harness against a watched bench and send ``sig`` once it has started ``tick``: from
-    this thread, or (``between_ticks``, SIGKILL only) from inside the bench's advance."""
+    this thread, or (``between_ticks``, SIGKILL only) from inside the bench's advance. A harness to
+    be killed is forked from the preloaded one (tests/preloaded_harness.py: what a kill -9 leaves on
+    disk does not depend on how the process started); one to be stopped safely is started as
+    ``python -m hil.cli``, the way an operator's Ctrl-C or a service manager's SIGTERM meets it."""
     config = load_bench("sim")
     bench = WatchedBench(config, stop_at_s=tick * config.tick_s)
     endpoints = bench.start(lockstep_control=True)
@@ -120,7 +127,11 @@ def run_and_signal(tick: int, sig: signal.Signals, out_dir: Path, between_ticks:
         str(out_dir),
         *SHORT_RUN,
     ]
-    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    process: subprocess.Popen[str] | HilProcess
+    if sig == signal.SIGKILL:
+        process = HilProcess(command[3:], out_dir.with_name(f"{out_dir.name}.stderr"))
+    else:
+        process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     if between_ticks:
         bench.kill_pid = process.pid
     try:
@@ -137,12 +148,14 @@ def run_and_signal(tick: int, sig: signal.Signals, out_dir: Path, between_ticks:
             process.kill()
             process.communicate(timeout=WAIT_S)
         bench.stop()
+    exit_code = process.returncode
+    assert exit_code is not None
     runs = sorted(p for p in out_dir.iterdir() if p.is_dir()) if out_dir.exists() else []
     assert len(runs) == 1, f"tick {tick}: expected one run directory, got {runs}; stderr: {stderr}"
     return Stopped(
         tick,
         sig.name,
-        process.returncode,
+        exit_code,
         runs[0],
         list(bench.advances),
         signal_wall_s,

@@ -1,0 +1,77 @@
+"""``hil`` commands as processes of their own, forked from a server that has already imported hil and
+loaded CoolProp, for tests that start many of them only to signal or kill them.
+
+A fresh ``python -m hil.cli run`` spends about 3 s of CPU loading CoolProp's fluid library (at its
+first operating point) and more importing the run stack, before and beside the 0.3 s its short run
+costs; the kill test starts twenty. Here :mod:`multiprocessing`'s fork server imports all that once
+(this module is its preload), and each command is a child forked from it: a process with its own pid,
+files and exit status, running the same ``hil.cli.main`` with the same arguments, killed by the same
+signals. Only the start-up differs, which is not what such a test is about (``tests/system/test_kill.py``
+says what its commands are checked for; the safe stops on SIGTERM and SIGINT still start the real
+``python -m hil.cli``).
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import sys
+from pathlib import Path
+
+# What a ``hil run`` imports (hil.cli.run imports it in its handler): loaded once, in the fork server.
+import CoolProp.CoolProp  # noqa: F401  - loads CoolProp's whole fluid library
+
+import hil.bench.config  # noqa: F401
+import hil.cli
+import hil.console.watch  # noqa: F401
+import hil.fleet.catalogue  # noqa: F401
+import hil.results.acceptance_settings  # noqa: F401
+import hil.results.derive  # noqa: F401
+import hil.results.npsh3  # noqa: F401
+import hil.results.verdict_text  # noqa: F401
+import hil.run.procedure_catalogue  # noqa: F401
+import hil.run.session  # noqa: F401
+import hil.run.stream  # noqa: F401
+import hil.run.virtual  # noqa: F401
+
+_CONTEXT = multiprocessing.get_context("forkserver")
+_CONTEXT.set_forkserver_preload([__name__])
+
+
+def _main(argv: list[str], stderr_path: str) -> None:
+    """In the forked child: stdout to nowhere and stderr to ``stderr_path``, as a subprocess would
+    have them, then the command; its exit status is the process's."""
+    with open(os.devnull, "w") as devnull, open(stderr_path, "w") as stderr:
+        os.dup2(devnull.fileno(), 1)
+        os.dup2(stderr.fileno(), 2)
+    sys.exit(hil.cli.main(argv))
+
+
+class HilProcess:
+    """One ``hil`` command running in a forked child; the subset of :class:`subprocess.Popen` the
+    tests use (``pid``, ``poll``, ``kill``, ``communicate``, ``returncode``)."""
+
+    def __init__(self, argv: list[str], stderr_path: Path) -> None:
+        self._stderr_path = stderr_path
+        self._process = _CONTEXT.Process(target=_main, args=(argv, str(stderr_path)), daemon=True)
+        self._process.start()
+        assert self._process.pid is not None
+        self.pid: int = self._process.pid
+
+    @property
+    def returncode(self) -> int | None:
+        """The exit status, or minus the number of the signal that ended it (as Popen's)."""
+        return self._process.exitcode
+
+    def poll(self) -> int | None:
+        return self._process.exitcode
+
+    def kill(self) -> None:
+        self._process.kill()
+
+    def communicate(self, timeout: float) -> tuple[None, str]:
+        """Wait for the end (``TimeoutError`` past ``timeout``); returns what it wrote to stderr."""
+        self._process.join(timeout)
+        if self._process.exitcode is None:
+            raise TimeoutError(f"hil still running after {timeout} s: pid {self.pid}")
+        return None, self._stderr_path.read_text(encoding="utf-8", errors="replace")
