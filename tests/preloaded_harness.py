@@ -18,24 +18,27 @@ import os
 import sys
 from pathlib import Path
 
-# What a ``hil run`` imports (hil.cli.run imports it in its handler): loaded once, in the fork server.
-import CoolProp.CoolProp  # noqa: F401  - loads CoolProp's whole fluid library
-
-import hil.bench.config  # noqa: F401
-import hil.cli
-import hil.console.watch  # noqa: F401
-import hil.fleet.catalogue  # noqa: F401
-import hil.results.acceptance_settings  # noqa: F401
-import hil.results.derive  # noqa: F401
-import hil.results.npsh3  # noqa: F401
-import hil.results.verdict_text  # noqa: F401
-import hil.run.procedure_catalogue  # noqa: F401
-import hil.run.session  # noqa: F401
-import hil.run.stream  # noqa: F401
-import hil.run.virtual  # noqa: F401
+PRELOAD = (
+    __name__,
+    "CoolProp.CoolProp",  # loads CoolProp's whole fluid library
+    "hil.cli",
+    # what the handler of ``hil run`` imports when it runs (hil.cli.run)
+    "hil.bench.config",
+    "hil.console.watch",
+    "hil.fleet.catalogue",
+    "hil.results.acceptance_settings",
+    "hil.results.derive",
+    "hil.results.npsh3",
+    "hil.results.verdict_text",
+    "hil.run.procedure_catalogue",
+    "hil.run.session",
+    "hil.run.stream",
+    "hil.run.virtual",
+)
+"""Imported once, by the fork server (not by the tests that import this module)."""
 
 _CONTEXT = multiprocessing.get_context("forkserver")
-_CONTEXT.set_forkserver_preload([__name__])
+_CONTEXT.set_forkserver_preload(list(PRELOAD))
 
 
 def _main(argv: list[str], stderr_path: str) -> None:
@@ -44,7 +47,9 @@ def _main(argv: list[str], stderr_path: str) -> None:
     with open(os.devnull, "w") as devnull, open(stderr_path, "w") as stderr:
         os.dup2(devnull.fileno(), 1)
         os.dup2(stderr.fileno(), 2)
-    sys.exit(hil.cli.main(argv))
+    from hil.cli import main
+
+    sys.exit(main(argv))
 
 
 class HilProcess:

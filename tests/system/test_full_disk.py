@@ -4,8 +4,12 @@ No mock of the writer: the run directory lives on a small tmpfs, mounted in a us
 of its own (``unshare -Urm``, which needs no root), so the kernel itself refuses the write with
 ENOSPC wherever it comes (a journal row, an event, a point, the Parquet copy, the metadata), through
 the very code a real disk would meet. A symlink to ``/dev/full`` would fail only the file linked, and
-``RLIMIT_FSIZE`` gives EFBIG rather than ENOSPC: neither is a full disk. The tmpfs vanishes with its
-namespace, so the shell that mounts it copies the run directory out before it ends. Where the
+``RLIMIT_FSIZE`` gives EFBIG rather than ENOSPC: neither is a full disk. The shell that mounts the
+tmpfs holds its namespace open while the ``hil`` command writes to it through ``/proc/<shell>/root``
+(the same tmpfs, reached from outside the namespace), and the test copies the run directory out
+before the shell ends and the tmpfs vanishes with it. The command is a process forked from the
+preloaded harness (tests/preloaded_harness.py), not a fresh interpreter that would load CoolProp
+again: what a full disk does to a run does not depend on how its process started. Where the
 namespaces are not allowed (some CI containers), the test is skipped.
 
 The tmpfs sizes are chosen (for the short run below; the space reserve of 256 kB included) so that
@@ -21,7 +25,8 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
-import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -32,6 +37,7 @@ from hil.bench.config import load_bench
 from hil.cli import main
 from hil.store.names import EVENTS, METADATA, POINTS, SAMPLES_PARQUET
 from hil.store.run_directory import read_events, read_metadata, read_samples
+from tests.preloaded_harness import HilProcess
 
 SHORT_RUN = (
     "-p",
@@ -44,14 +50,14 @@ SHORT_RUN = (
     "steady_window_s=1",
 )
 """Three operating points in about 20 s of bench time."""
-MOUNT_AND_RUN = """
+MOUNT_AND_HOLD = """
 mount -t tmpfs -o size="$HIL_TMPFS_SIZE" tmpfs "$HIL_TMPFS" || exit 99
 if [ -n "$HIL_PRELOAD" ]; then cp -a "$HIL_PRELOAD" "$HIL_TMPFS"/ && cat /dev/zero > "$HIL_TMPFS/filler" 2>/dev/null; fi
-"$@"
-status=$?
-cp -a "$HIL_TMPFS"/. "$HIL_COPY"/
-exit $status
+echo mounted
+read -r done
 """
+"""Mounts the tmpfs (filled up around a preloaded copy, if asked), says so, and holds the namespace
+open until told to end."""
 
 
 def namespaces_allowed() -> bool:
@@ -64,31 +70,45 @@ def namespaces_allowed() -> bool:
 pytestmark = pytest.mark.skipif(not namespaces_allowed(), reason="user and mount namespaces not allowed here")
 
 
-def on_small_disk(
-    tmp_path: Path, size: str, command: list[str], preload: Path | None = None
-) -> tuple[subprocess.CompletedProcess[str], Path]:
-    """Run ``command`` with a tmpfs of ``size`` mounted at ``tmp_path/disk``; returns the process and
-    a copy of what the tmpfs held at the end. ``preload``: copied onto the tmpfs first, the rest
-    of its space then filled."""
-    disk, copy = tmp_path / "disk", tmp_path / "copy"
+@contextmanager
+def small_disk(tmp_path: Path, size: str, preload: Path | None = None) -> Iterator[Path]:
+    """A tmpfs of ``size`` mounted at ``tmp_path/disk`` in the namespaces of a shell that holds them
+    while the context lasts; yields the path by which this test's processes reach it
+    (``/proc/<shell>/root/...``: the file system as that shell sees it). ``preload``: copied onto the
+    tmpfs first, the rest of its space then filled."""
+    disk = tmp_path / "disk"
     disk.mkdir(parents=True)
-    copy.mkdir(parents=True)
-    env = {
-        **os.environ,
-        "HIL_TMPFS": str(disk),
-        "HIL_TMPFS_SIZE": size,
-        "HIL_COPY": str(copy),
-        "HIL_PRELOAD": str(preload or ""),
-    }
-    process = subprocess.run(
-        ["unshare", "-Urm", "sh", "-c", MOUNT_AND_RUN, "sh", *command],
+    env = {**os.environ, "HIL_TMPFS": str(disk), "HIL_TMPFS_SIZE": size, "HIL_PRELOAD": str(preload or "")}
+    holder = subprocess.Popen(
+        ["unshare", "-Urm", "sh", "-c", MOUNT_AND_HOLD],
         env=env,
-        capture_output=True,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
         text=True,
-        timeout=600,
     )
-    assert process.returncode != 99, process.stderr
-    return process, copy
+    assert holder.stdin is not None and holder.stdout is not None
+    try:
+        assert holder.stdout.readline() == "mounted\n", holder.communicate(timeout=60)[1]
+        yield Path(f"/proc/{holder.pid}/root") / disk.relative_to(disk.anchor)
+    finally:
+        holder.communicate(timeout=60)  # closes its stdin: the shell ends, and the tmpfs with it
+
+
+def on_small_disk(
+    tmp_path: Path, size: str, command: Callable[[Path], list[str]], preload: Path | None = None
+) -> tuple[subprocess.CompletedProcess[str], Path]:
+    """Run the ``hil`` command ``command(disk)`` (its process forked from the preloaded harness, see
+    tests/preloaded_harness.py) with ``disk`` a tmpfs of ``size``; returns the process's exit status
+    and stderr, and a copy of what the tmpfs held at the end. ``preload``: see :func:`small_disk`."""
+    copy = tmp_path / "copy"
+    with small_disk(tmp_path, size, preload) as disk:
+        argv = command(disk)
+        process = HilProcess(argv, tmp_path / "stderr.txt")
+        _, stderr = process.communicate(timeout=600)
+        shutil.copytree(disk, copy, symlinks=True)
+    assert process.returncode is not None
+    return subprocess.CompletedProcess(argv, process.returncode, "", stderr), copy
 
 
 @pytest.fixture(scope="module")
@@ -101,12 +121,37 @@ def reference(tmp_path_factory: pytest.TempPathFactory) -> pd.DataFrame:
 
 
 def hil_run_on(tmp_path: Path, size: str) -> tuple[subprocess.CompletedProcess[str], Path]:
-    command = [sys.executable, "-m", "hil.cli", "run", "performance-curve", "--bench", "sim", "--quiet"]
-    process, copy = on_small_disk(
-        tmp_path, size, [*command, "--out", str(tmp_path / "disk" / "runs"), *SHORT_RUN]
-    )
+    def command(disk: Path) -> list[str]:
+        return [
+            "run",
+            "performance-curve",
+            "--bench",
+            "sim",
+            "--quiet",
+            "--out",
+            str(disk / "runs"),
+            *SHORT_RUN,
+        ]
+
+    process, copy = on_small_disk(tmp_path, size, command)
     (run_dir,) = list((copy / "runs").iterdir())
     return process, run_dir
+
+
+@pytest.fixture(scope="module")
+def runs_on_small_disks(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Callable[[str], tuple[subprocess.CompletedProcess[str], Path]]:
+    """``hil_run_on`` for each disk size, made once: the replay test starts from the run the first
+    case of the matrix makes (a run stopped by a full disk), not from a second run of it."""
+    made: dict[str, tuple[subprocess.CompletedProcess[str], Path]] = {}
+
+    def run_on(size: str) -> tuple[subprocess.CompletedProcess[str], Path]:
+        if size not in made:
+            made[size] = hil_run_on(tmp_path_factory.mktemp(f"disk-{size}"), size)
+        return made[size]
+
+    return run_on
 
 
 @pytest.mark.parametrize(
@@ -115,9 +160,12 @@ def hil_run_on(tmp_path: Path, size: str) -> tuple[subprocess.CompletedProcess[s
     ids=["full-after-the-first-point", "full-later", "full-at-the-close"],
 )
 def test_a_full_disk_stops_the_run_safely_and_keeps_every_point(
-    tmp_path: Path, size: str, ended: str, reference: pd.DataFrame
+    size: str,
+    ended: str,
+    reference: pd.DataFrame,
+    runs_on_small_disks: Callable[[str], tuple[subprocess.CompletedProcess[str], Path]],
 ) -> None:
-    process, run_dir = hil_run_on(tmp_path, size)
+    process, run_dir = runs_on_small_disks(size)
     assert "Traceback" not in process.stderr
     errors = [line for line in process.stderr.splitlines() if line.startswith("hil: error:")]
     assert len(errors) == 1, process.stderr
@@ -155,10 +203,11 @@ def test_a_full_disk_stops_the_run_safely_and_keeps_every_point(
     assert main(["replay", str(run_dir)]) == 0
 
 
-def test_replay_on_a_full_disk_fails_cleanly(tmp_path: Path) -> None:
-    _, run_dir = hil_run_on(tmp_path / "first", "300k")  # a run stopped by a full disk: replay writes a copy
-    command = [sys.executable, "-m", "hil.cli", "replay", str(tmp_path / "disk" / run_dir.name)]
-    process, copy = on_small_disk(tmp_path, "1m", command, preload=run_dir)
+def test_replay_on_a_full_disk_fails_cleanly(
+    tmp_path: Path, runs_on_small_disks: Callable[[str], tuple[subprocess.CompletedProcess[str], Path]]
+) -> None:
+    _, run_dir = runs_on_small_disks("300k")  # a run stopped by a full disk: replay writes a copy
+    process, copy = on_small_disk(tmp_path, "1m", lambda disk: ["replay", str(disk / run_dir.name)], run_dir)
     assert process.returncode == 1, process.stderr
     assert "Traceback" not in process.stderr
     (error,) = process.stderr.splitlines()
