@@ -78,6 +78,9 @@ def storage_message(path: Path, exc: OSError) -> str:
     return f"{path}: cannot write: {exc.strerror or exc}"
 
 
+SAMPLE_TEXTS_KEPT = 4096
+"""Most distinct sample values whose text a writer remembers (see :meth:`RunWriter.append_sample`)."""
+
 KEPT_BYTES = RESERVE_BYTES // 2
 """Most journal text kept in memory after a refused write, to be written at the close: a safe stop's
 spin-down (at most ten seconds of rows) and its events fit."""
@@ -109,6 +112,7 @@ class RunWriter:
         self._point_columns: list[str] = []
         self._kept: dict[str, list[bytes]] = {SAMPLES_CSV: [], EVENTS: []}
         self._kept_bytes = 0
+        self._sample_texts: dict[float, str] = {}
         # Unbuffered: each line is one write of its own, on disk (in the OS) when the call returns.
         # Lock first, truncate after: a writer refused because the run is live touches nothing of it.
         try:
@@ -171,8 +175,28 @@ class RunWriter:
         return self.failure
 
     def append_sample(self, time_s: float, values: Sequence[float]) -> None:
-        line = repr(float(time_s)) + "," + ",".join(format_float(v) for v in values) + "\n"
-        self._append(SAMPLES_CSV, line)
+        """One row: the time, then each value as :func:`~hil.store.run_directory.format_float` writes it.
+
+        The text of each value is remembered (up to :data:`SAMPLE_TEXTS_KEPT` distinct values, then
+        forgotten all at once): the shortest ``repr`` of a double costs about 0.6 us, and most of a
+        row repeats the tick before (quantised readings, a steady speed: 85 % of the default
+        performance curve's values), so a row of 18 values went from 10.4 us to 4.9 us (its 11,439
+        rows, best of 5, Python 3.11). Zero is never remembered, since ``0.0 == -0.0`` as a key while
+        their texts differ (every other pair of equal doubles has the same text), nor NaN, which
+        equals no key.
+        """
+        texts = self._sample_texts
+        parts = []
+        for value in values:
+            text = texts.get(value)
+            if text is None:
+                text = format_float(value)
+                if value and value == value:  # neither zero nor NaN (see above)
+                    if len(texts) >= SAMPLE_TEXTS_KEPT:
+                        texts.clear()
+                    texts[value] = text
+            parts.append(text)
+        self._append(SAMPLES_CSV, repr(float(time_s)) + "," + ",".join(parts) + "\n")
 
     def append_event(self, event: dict[str, Any]) -> None:
         self._append(EVENTS, json.dumps(event, default=json_default) + "\n")

@@ -113,6 +113,30 @@ def test_samples_round_trip_bit_for_bit_while_the_run_goes(run_dir: Path) -> Non
         writer.close("completed")
 
 
+def test_repeated_values_are_written_as_the_first_time_whatever_came_between(run_dir: Path) -> None:
+    # The writer remembers each value's text: a zero of either sign, NaN, a value of another type
+    # equal to a remembered one, and more distinct values than it remembers must all still be
+    # written as repr() writes them.
+    rows = [
+        (0.1, [0.0, -0.0, math.nan]),
+        (0.2, [-0.0, 0.0, math.nan]),
+        (0.3, [np.float64(1.5), 1.5, 3]),
+        (0.4, [3.0, np.float32(1.5), 0.1 + 0.2]),
+        *[(1.0 + k, [k * 0.001, 1.0 / (k + 1), -k * 0.001]) for k in range(5000)],
+        *[(6001.0 + k, [k * 0.001, 1.0 / (k + 1), -k * 0.001]) for k in range(0, 5000, 7)],
+    ]
+    write_run(run_dir, rows, close=True)
+    lines = (run_dir / SAMPLES_CSV).read_text(encoding="utf-8").splitlines()[1:]
+    assert lines[:4] == [
+        "0.1,0.0,-0.0,",
+        "0.2,-0.0,0.0,",
+        "0.3,1.5,1.5,3.0",
+        "0.4,3.0,1.5,0.30000000000000004",
+    ]
+    expected = [",".join([repr(time_s)] + [repr(float(v)) for v in values]) for time_s, values in rows[4:]]
+    assert lines[4:] == expected
+
+
 def test_the_journal_is_plain_csv_with_the_channels_as_header(run_dir: Path) -> None:
     write_run(run_dir, rows_of(3), close=True)
     header, rows = parse_csv_independently(run_dir / SAMPLES_CSV)
