@@ -70,6 +70,27 @@ def test_partial_frames_are_buffered_until_complete() -> None:
     assert bus.receive(request[-1:]) == framed("01 03 04 56 78 9A BC")
 
 
+def test_a_request_seen_before_is_answered_from_the_registers_as_they_are_now() -> None:
+    # The bus remembers which chunks were one valid frame, never what it answered to them.
+    bus, first, _ = two_unit_bus()
+    read = framed("01 03 00 00 00 01")
+    assert bus.receive(read) == framed("01 03 02 12 34")
+    assert bus.receive(framed("01 06 00 00 AB CD")) == framed("01 06 00 00 AB CD")
+    assert bus.receive(read) == framed("01 03 02 AB CD")
+    first.registers[0] = 0x0F0F
+    assert bus.receive(read) == framed("01 03 02 0F 0F")
+    # more distinct requests than the bus remembers, each twice: answered alike both times
+    registers = {address: address ^ 0x5A5A for address in range(200)}
+    many = ModbusRtuBus({1: DictDevice(registers)})
+    for _ in range(2):
+        for address in range(200):
+            request = framed(f"01 03 00 {address:02X} 00 01")
+            assert many.receive(request) == framed(f"01 03 02 {registers[address]:04X}")
+    # a remembered request that arrives behind bytes already buffered is framed with them
+    assert bus.receive(read[:3]) == b""
+    assert bus.receive(read) == framed("01 03 02 0F 0F")
+
+
 def test_two_frames_in_one_chunk_get_two_replies() -> None:
     bus, _, _ = two_unit_bus()
     replies = bus.receive(framed("01 03 00 00 00 01") + framed("02 03 00 01 00 01"))
