@@ -138,21 +138,6 @@ class MotorState:
 # --------------------------------------------------------------------------------------------------
 
 
-def _standard_normal_pair(key: int) -> tuple[float, float]:
-    """Two independent N(0, 1) draws that are a pure function of a 64-bit key.
-
-    SplitMix64's finaliser turns the key into 64 well-mixed bits, split into two 32-bit uniforms for a
-    Box-Muller transform. Unlike a stateful generator this makes a reading depend only on (seed,
-    sensor, grid instant), whichever calls advanced the plant there.
-    """
-    x = ((key ^ (key >> 30)) * 0xBF58476D1CE4E5B9) & _MASK64
-    x = ((x ^ (x >> 27)) * 0x94D049BB133111EB) & _MASK64
-    x ^= x >> 31
-    radius = math.sqrt(-2.0 * math.log(((x >> 32) + 0.5) * _INV_2_32))
-    angle = _TWO_PI * (x & 0xFFFFFFFF) * _INV_2_32
-    return radius * math.cos(angle), radius * math.sin(angle)
-
-
 class PumpLoop:
     """The pump loop in virtual time: commands in, exact truth and instrument readings out."""
 
@@ -215,7 +200,8 @@ class PumpLoop:
         )
         self._noise_std = tuple(m.noise_std for m in self._sensor_models)
         self._resolution = tuple(m.resolution for m in self._sensor_models)
-        self._noise_pairs = (len(SENSOR_NAMES) + 1) // 2
+        self._pair_offsets = tuple(pair * 0xD1B54A32D192ED03 for pair in range((len(SENSOR_NAMES) + 1) // 2))
+        self._noise_table = tuple(zip(SENSOR_NAMES, self._noise_std, self._resolution))
         self._state.raw = self._raw_from_state()
         self._lagged = list(self._state.raw)
         self._measured: dict[str, float] = {}
@@ -393,22 +379,38 @@ class PumpLoop:
         )
 
     def _update_measured(self) -> None:
-        """Draw this grid instant's noise and quantise: the readings until the next advance."""
+        """Draw this grid instant's noise and quantise: the readings until the next advance.
+
+        Two independent N(0, 1) draws per key, a pure function of (seed, grid instant, pair):
+        SplitMix64's finaliser turns the key into 64 well-mixed bits, split into two 32-bit uniforms
+        for a Box-Muller transform. Unlike a stateful generator this makes a reading depend only on
+        (seed, sensor, grid instant), whichever calls advanced the plant there. The hash is written
+        out in the loop rather than called per pair: the whole update went from 16.7-17.0 us to
+        14.8 us (the same bits over 3,000 ticks; 20,000 calls, best of 5, Python 3.11).
+        """
         values = list(self._state.raw)
         lagged = self._lagged
         for i in self._lag_indices:
             values[i] = lagged[i]
         key = (self._seed_key + self._step * 0x9E3779B97F4A7C15) & _MASK64
         normals: list[float] = []
-        for pair in range(self._noise_pairs):
-            normals.extend(_standard_normal_pair((key + pair * 0xD1B54A32D192ED03) & _MASK64))
+        append = normals.append
+        log, sqrt, cos, sin = math.log, math.sqrt, math.cos, math.sin
+        for offset in self._pair_offsets:
+            x = (key + offset) & _MASK64
+            x = ((x ^ (x >> 30)) * 0xBF58476D1CE4E5B9) & _MASK64
+            x = ((x ^ (x >> 27)) * 0x94D049BB133111EB) & _MASK64
+            x ^= x >> 31
+            radius = sqrt(-2.0 * log(((x >> 32) + 0.5) * _INV_2_32))
+            angle = _TWO_PI * (x & 0xFFFFFFFF) * _INV_2_32
+            append(radius * cos(angle))
+            append(radius * sin(angle))
         out = self._measured
-        for name, value, z, std, resolution in zip(
-            SENSOR_NAMES, values, normals, self._noise_std, self._resolution
-        ):
+        floor = math.floor
+        for (name, std, resolution), value, z in zip(self._noise_table, values, normals):
             value += std * z
             if resolution > 0.0:
-                value = resolution * math.floor(value / resolution + 0.5)
+                value = resolution * floor(value / resolution + 0.5)
             out[name] = value
 
 
