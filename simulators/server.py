@@ -140,6 +140,7 @@ class _Link:
         self.emulator = emulator
         self.stats = stats
         self.peer = peer  # the TCP client's address (none for a pty)
+        self.is_tcp = isinstance(fileobj, socket.socket)  # (an attribute: asked several times an exchange)
         self.pending = bytearray()
         self.reading = True
         self.sent_bytes = 0  # to this client, on this link
@@ -148,17 +149,13 @@ class _Link:
         self.registered = True  # in the server thread's selector
         self.gone = False  # dropped: closed, or to be closed by the server thread
 
-    @property
-    def is_tcp(self) -> bool:
-        return isinstance(self.fileobj, socket.socket)
-
     def read(self) -> bytes | None:
         """Bytes from the client; ``b""`` when nothing is there now, None when the line is gone."""
         try:
-            if isinstance(self.fileobj, socket.socket):
-                data = self.fileobj.recv(READ_CHUNK_BYTES)
+            if self.is_tcp:
+                data = cast(socket.socket, self.fileobj).recv(READ_CHUNK_BYTES)
                 return data if data else None
-            return os.read(self.fileobj, READ_CHUNK_BYTES)
+            return os.read(cast(int, self.fileobj), READ_CHUNK_BYTES)
         except (BlockingIOError, InterruptedError):
             return b""
         except OSError as exc:
@@ -170,10 +167,10 @@ class _Link:
         """Send what the client will take now; False when the line is gone."""
         while self.pending:
             try:
-                if isinstance(self.fileobj, socket.socket):
-                    written = self.fileobj.send(self.pending)
+                if self.is_tcp:
+                    written = cast(socket.socket, self.fileobj).send(self.pending)
                 else:
-                    written = os.write(self.fileobj, self.pending)
+                    written = os.write(cast(int, self.fileobj), self.pending)
             except (BlockingIOError, InterruptedError):
                 return True
             except OSError:
