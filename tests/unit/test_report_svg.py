@@ -72,8 +72,8 @@ def test_a_figure_is_inline_svg_with_its_text_as_text_and_no_metadata() -> None:
 
 
 def test_the_axes_leave_room_for_their_labels() -> None:
-    """Drawn once at fixed margins: the tick labels, axis labels and title of the widest labels the
-    report draws (seven-character tick labels) stay inside the figure."""
+    """Drawn once at fixed margins and label positions: with the widest tick labels the report draws
+    (seven characters), everything stays inside the figure and no axis label covers a tick label."""
     from matplotlib.backends.backend_agg import FigureCanvasAgg
 
     for rows, height_in in ((1, 4.8), (5, 11.1)):
@@ -85,7 +85,14 @@ def test_the_axes_leave_room_for_their_labels() -> None:
         axes_list[0].set_title("Main channels against bench time (dashed: bench limits)", y=1.0)
         canvas = FigureCanvasAgg(figure)
         canvas.draw()
-        extent = figure.get_tightbbox(canvas.get_renderer())  # inches
+        renderer = canvas.get_renderer()
+        extent = figure.get_tightbbox(renderer)  # inches
         width_in, height_in = figure.get_size_inches()
         assert extent.x0 >= 0 and extent.y0 >= 0, extent
         assert extent.x1 <= width_in and extent.y1 <= height_in, extent
+        for axes in axes_list:  # the axis labels clear the tick labels
+            y_ticks = [t.get_window_extent(renderer) for t in axes.get_yticklabels() if t.get_text()]
+            assert max(len(t.get_text()) for t in axes.get_yticklabels()) >= 7  # "-0.00025"
+            assert axes.yaxis.label.get_window_extent(renderer).x1 < min(b.x0 for b in y_ticks)
+        x_ticks = [t.get_window_extent(renderer) for t in axes_list[-1].get_xticklabels() if t.get_text()]
+        assert axes_list[-1].xaxis.label.get_window_extent(renderer).y1 < min(b.y0 for b in x_ticks)
