@@ -35,7 +35,9 @@ PRELOAD = (
     "hil.run.stream",
     "hil.run.virtual",
 )
-"""Imported once, by the fork server (not by the tests that import this module)."""
+"""Imported once, by the fork server (not by the tests that import this module). A process has one
+fork server: a local Dask cluster started first in the same test process starts it with the cluster's
+preload (hil.fleet.executor.WORKER_PRELOAD, the run stack and CoolProp too), and the other way round."""
 
 _CONTEXT = multiprocessing.get_context("forkserver")
 _CONTEXT.set_forkserver_preload(list(PRELOAD))
