@@ -27,9 +27,12 @@ from __future__ import annotations
 import math
 
 from drivers.vesc_codec import (
+    END_BYTE,
+    START_SHORT,
     FrameDecoder,
     VescValues,
     alive_payload,
+    crc16_xmodem,
     decode_values,
     encode_frame,
     get_values_payload,
@@ -150,6 +153,20 @@ class VescDrive:
         decoder = FrameDecoder()
         try:
             payloads: list[bytes] = []
+            # A reply in a short frame (GET_VALUES' is) is read as the decoder would read it, its
+            # header and then the rest, and taken at once when its end byte and CRC are right: the
+            # decoder's general bookkeeping was 40 % of the driver's time (a reading from a canned
+            # reply 11.6-14.0 -> 6.8-8.5 us, alternated pairs, best of 15). Anything else, or a
+            # frame that fails its checks, goes through the decoder from those bytes on (the same
+            # errors, from the same bytes read in the same order).
+            data = self._transport.read_exactly(2)
+            if data[0] == START_SHORT and 0 < data[1] <= decoder.max_payload_len:
+                data += self._transport.read_exactly(data[1] + 3)
+                payload = data[2:-3]
+                if data[-1] == END_BYTE and crc16_xmodem(payload) == int.from_bytes(data[-3:-1], "big"):
+                    payloads = [payload]
+            if not payloads:
+                payloads = decoder.feed(data)
             while not payloads:
                 needed = decoder.bytes_needed()
                 payloads = decoder.feed(self._transport.read_exactly(needed) if needed else b"")

@@ -233,6 +233,24 @@ def test_bad_crc_is_protocol_error_naming_instrument_and_request(scripted) -> No
     drive.read()
 
 
+def test_bad_end_byte_is_protocol_error(scripted) -> None:
+    garbled = bytearray(_frame(_values_payload()))
+    garbled[-1] = 0x07
+    good = _frame(_values_payload())
+    drive = _drive(scripted, [(GET_VALUES_FRAME, bytes(garbled)), DISCARD, (GET_VALUES_FRAME, good)])
+    with pytest.raises(ProtocolError, match=r"pump-motor: garbled reply to GET_VALUES .*bad end byte 0x07"):
+        drive.read()
+    drive.read()
+
+
+def test_a_reply_in_the_long_frame_form_is_read_too(scripted) -> None:
+    # Firmware may frame any payload with the 2-byte length form (start byte 3): the same reading.
+    payload = _values_payload(erpm=7000)
+    long_form = b"\x03" + len(payload).to_bytes(2, "big") + _frame(payload)[2:]
+    drive = _drive(scripted, [(GET_VALUES_FRAME, long_form)])
+    assert drive.read()["speed_rpm"] == pytest.approx(1000.0)
+
+
 def test_wrong_command_byte_is_protocol_error(scripted) -> None:
     good = _frame(_values_payload())
     drive = _drive(scripted, [(GET_VALUES_FRAME, _frame(bytes([0x1E]))), DISCARD, (GET_VALUES_FRAME, good)])
