@@ -21,6 +21,7 @@ from hil.model.sizing.model import (
     size_electric_pump_fed,
 )
 from hil.model.sizing.optimise import (
+    OptimisationResult,
     design_bounds,
     optimise_electric,
     optimise_pressure_fed,
@@ -37,6 +38,13 @@ SAMPLE = Path(str(files("hil") / "data" / "lander_mission.toml"))
 def inputs() -> SizingInputs:
     # The optimiser's behaviour in the regime the old sample put it in (see tests/sizing_samples.py).
     return linear_isp_sample()
+
+
+@pytest.fixture(scope="module")
+def default_optimum(inputs: SizingInputs) -> OptimisationResult:
+    """The optimum with the default pump, which five tests start from: computed once (the optimiser is
+    deterministic, which ``test_optimiser_is_deterministic`` checks with two calls of its own)."""
+    return optimise_electric(inputs)
 
 
 def _less_efficient(model: PumpModel, factor: float = 0.8) -> PumpModel:
@@ -91,8 +99,10 @@ def test_optimiser_matches_brute_force_grid_search(inputs: SizingInputs, variant
     np.testing.assert_allclose(result.design.as_array(), best_design, rtol=0.15)
 
 
-def test_optimum_is_feasible_and_respects_the_npsh_margin(inputs: SizingInputs) -> None:
-    result = optimise_electric(inputs)
+def test_optimum_is_feasible_and_respects_the_npsh_margin(
+    inputs: SizingInputs, default_optimum: OptimisationResult
+) -> None:
+    result = default_optimum
     batch = result.evaluation
     for pump in (batch.fuel, batch.oxidiser):
         assert np.all(pump.npsha_m[0] >= inputs.margins.npsh_margin * pump.npsh3_m[0] * (1 - 1e-6))
@@ -118,10 +128,12 @@ def test_pressure_fed_optimum_matches_a_dense_scan(inputs: SizingInputs) -> None
     assert result.total_mass_kg <= float(np.min(scan.total_mass_kg)) + 1e-9
 
 
-def test_less_efficient_pump_needs_more_power_and_more_mass(inputs: SizingInputs) -> None:
+def test_less_efficient_pump_needs_more_power_and_more_mass(
+    inputs: SizingInputs, default_optimum: OptimisationResult
+) -> None:
     base_model = PumpModel.default()
     worse_model = _less_efficient(base_model)
-    base = optimise_electric(inputs, base_model)
+    base = default_optimum  # with base_model
     worse = optimise_electric(inputs, worse_model)
     assert worse.total_mass_kg > base.total_mass_kg
     # At the same design, a less efficient pump draws more shaft and electrical power and a heavier battery.
@@ -138,8 +150,10 @@ def test_less_efficient_pump_needs_more_power_and_more_mass(inputs: SizingInputs
     assert baseline - worse.total_mass_kg < baseline - base.total_mass_kg
 
 
-def test_cavitation_prone_pump_raises_tank_pressure_and_mass(inputs: SizingInputs) -> None:
-    base = optimise_electric(inputs)
+def test_cavitation_prone_pump_raises_tank_pressure_and_mass(
+    inputs: SizingInputs, default_optimum: OptimisationResult
+) -> None:
+    base = default_optimum
     worse = optimise_electric(inputs, _more_cavitating(PumpModel.default()))
     assert worse.total_mass_kg > base.total_mass_kg
     assert worse.design.fuel_tank_pressure_pa > base.design.fuel_tank_pressure_pa
@@ -152,8 +166,10 @@ def test_cavitation_prone_pump_raises_tank_pressure_and_mass(inputs: SizingInput
         assert after["tank_pressure_pa"] > before["tank_pressure_pa"]
 
 
-def test_sensitivities_have_the_right_signs(inputs: SizingInputs) -> None:
-    base = optimise_electric(inputs)
+def test_sensitivities_have_the_right_signs(
+    inputs: SizingInputs, default_optimum: OptimisationResult
+) -> None:
+    base = default_optimum
     sens = {(s.requirement, s.change): s for s in mass_sensitivities(inputs, None, base)}
     assert all(s.feasible for s in sens.values())
     assert sens[("minimum pump efficiency", "-0.02 absolute")].delta_mass_kg > 0
@@ -201,10 +217,10 @@ def test_a_power_limit_below_any_design_is_reported_infeasible(inputs: SizingInp
     assert value < 0
 
 
-def test_fixed_variables_are_held(inputs: SizingInputs) -> None:
+def test_fixed_variables_are_held(inputs: SizingInputs, default_optimum: OptimisationResult) -> None:
     result = optimise_electric(inputs, fixed={"chamber_pressure_pa": 2.0e6})
     assert result.design.chamber_pressure_pa == pytest.approx(2.0e6)
-    free = optimise_electric(inputs)
+    free = default_optimum
     assert result.total_mass_kg >= free.total_mass_kg - 1e-9
     assert isinstance(result.design, DesignPoint)
 
