@@ -143,6 +143,12 @@ def pytest_configure(config: pytest.Config) -> None:
     fuzzing.scale = max(1, int(config.getoption("--fuzz-scale")))
 
 
+def pytest_unconfigure(config: pytest.Config) -> None:
+    from tests.preloaded_harness import stop_fork_server
+
+    stop_fork_server()  # reaped here, its CPU and its children's count in this process's
+
+
 def _made_by_the_harness(metadata: Path) -> bool:
     """A run directory written by a real run (not a unit test's hand-made one, not a test's tampered
     copy, not a replay's output)."""

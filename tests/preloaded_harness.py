@@ -82,3 +82,14 @@ class HilProcess:
         if self._process.exitcode is None:
             raise TimeoutError(f"hil still running after {timeout} s: pid {self.pid}")
         return None, self._stderr_path.read_text(encoding="utf-8", errors="replace")
+
+
+def stop_fork_server() -> None:
+    """Stop this process's fork server, if one runs, and reap it, so that its CPU time and that of
+    every process it forked (these harnesses, a local Dask cluster's workers) count among this
+    process's reaped children, where benchmarks/bench_suite.py reads the suite's CPU time. Left
+    running, it would end after this process, unseen by that accounting. (multiprocessing has no
+    public call for this; ``_stop`` is the one its own tests use.)"""
+    from multiprocessing import forkserver
+
+    getattr(forkserver, "_forkserver")._stop()  # noqa: B009 - a private attribute, named as such
