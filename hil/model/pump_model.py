@@ -133,7 +133,12 @@ class FittedPolynomial:
     def value(self, phi: ArrayLike, n_sigma: float = 0.0) -> NDArray[np.float64] | float:
         """The fitted value at ``phi``, shifted by ``n_sigma`` standard deviations of the fit."""
         phi_arr = _as_array(phi)
-        result = np.polyval(np.asarray(self.coefficients), phi_arr)
+        # Horner's rule exactly as ``numpy.polyval`` runs it (from zero times phi, so an infinite phi
+        # gives NaN as there), without its per-call set-up: the sizing optimiser calls this tens of
+        # thousands of times on small arrays, where that set-up was most of the cost.
+        result = phi_arr * 0.0 + self.coefficients[0]
+        for c in self.coefficients[1:]:
+            result = result * phi_arr + c
         if n_sigma:
             result = result + n_sigma * self.std(phi_arr)
         return float(result) if np.ndim(result) == 0 else result

@@ -133,7 +133,9 @@ def _pump_side(
     """
     adj = curves.adjustment
     mass_flow = full_mass_flow[:, None] * throttle[None, :]
-    flow = mass_flow / density * adj.flow_factor
+    flow = mass_flow / density
+    if adj.flow_factor != 1.0:  # times 1.0 is the identity: skipped, one array operation fewer
+        flow = flow * adj.flow_factor
     inlet = tank_pressure - inputs.engine.suction_line_loss_pa * throttle[None, :] ** 2
     required_rise = discharge_pressure - inlet + adj.extra_pressure_rise_pa
     rise = np.maximum(required_rise, 1e-3 * discharge_pressure)
@@ -141,14 +143,17 @@ def _pump_side(
     specific_speed_sq = n_design**2 * flow[:, 0] / (rise[:, 0] / density) ** 1.5
     phi_design = curves.design_phi(specific_speed_sq)
     diameter = np.cbrt(flow[:, 0] / (phi_design * n_design))
-    flow_to_head = flow * np.sqrt(density) / (diameter[:, None] ** 2 * np.sqrt(rise))
-    phi = curves.operating_phi(flow_to_head)
+    # The design point's phi is phi_design by construction: only the other points are solved for.
+    flow_to_head = flow[:, 1:] * np.sqrt(density) / (diameter[:, None] ** 2 * np.sqrt(rise[:, 1:]))
+    phi = np.empty_like(flow)
     phi[:, 0] = phi_design
+    phi[:, 1:] = curves.operating_phi(flow_to_head)
     n_rev_s = flow / (phi * diameter[:, None] ** 3)
     phi_eval = curves.clip(phi)
-    eta = curves.eta(phi_eval)
-    if stated_efficiency is not None:
-        eta = np.clip(np.full_like(eta, stated_efficiency) + adj.efficiency_delta, 0.02, 1.0)
+    if stated_efficiency is None:
+        eta = curves.eta(phi_eval)
+    else:
+        eta = np.clip(np.full_like(flow, stated_efficiency) + adj.efficiency_delta, 0.02, 1.0)
     shaft = flow * rise / eta
     npsh3 = curves.sigma3(phi_eval) * (n_rev_s * diameter[:, None]) ** 2 / G0
     npsha = (inlet - vapour_pressure) / (density * G0) + inputs.margins.inlet_static_head_m

@@ -84,6 +84,10 @@ class PumpCurves:
             )
         self._h_lo, self._h_hi = float(self._h_table[0]), float(self._h_table[-1])
         self._k_lo, self._k_hi = float(self._k_table[0]), float(self._k_table[-1])
+        # The solvers interpolate in log space: the logs of the tables are taken once, here.
+        self._log_phi_table = np.log(self._phi_table)
+        self._log_h_table = np.log(self._h_table)
+        self._log_k_table = np.log(self._k_table)
 
     # curves ---------------------------------------------------------------------------
     def psi(self, phi: Array) -> Array:
@@ -94,7 +98,7 @@ class PumpCurves:
             np.asarray(self.model.eta(phi, self.adjustment.eta_sigma), dtype=float)
             + self.adjustment.efficiency_delta
         )
-        return np.clip(eta, 0.02, 1.0)
+        return np.minimum(np.maximum(eta, 0.02), 1.0)
 
     def sigma3(self, phi: Array) -> Array:
         if self.uses_assumed_npsh3:
@@ -142,22 +146,28 @@ class PumpCurves:
         return float(grid[i]), float(grid[j])
 
     # solvers --------------------------------------------------------------------------
-    def _solve(self, func: Any, table: Array, target: Array, f_lo: float, f_hi: float) -> Array:
+    def _solve(self, func: Any, log_table: Array, target: Array, f_lo: float, f_hi: float) -> Array:
         """Solve ``func(phi) = target`` for an increasing ``func`` roughly proportional to phi.
 
-        Inverse interpolation in a fine log-spaced table of ``func`` gives the root to about 1e-6,
-        two Newton steps polish it to rounding. Outside the bracket the answer is extended
-        proportionally (``phi = edge * target / f(edge)``), so a duty the curves cannot meet gives a phi
-        beyond the bracket and a negative envelope constraint, continuously, instead of a silent clip.
+        Inverse interpolation in a fine log-spaced table of ``func`` (``log_table`` holds its logs)
+        gives the root to about 1e-6, two Newton steps polish it to rounding. Outside the bracket the
+        answer is extended proportionally (``phi = edge * target / f(edge)``), so a duty the curves
+        cannot meet gives a phi beyond the bracket and a negative envelope constraint, continuously,
+        instead of a silent clip.
+
+        Each Newton step evaluates ``func`` once, on ``phi + h``, ``phi - h`` and ``phi`` stacked
+        into one array: the curves are elementwise, so the values are those of three separate calls,
+        at a third of the numpy calls (the optimiser solves small batches, where the per-call cost
+        dominates). ``np.minimum(np.maximum(...))`` is ``np.clip`` without its Python wrapper.
         """
         target = np.asarray(target, dtype=float)
-        inside = np.clip(target, f_lo, f_hi)
-        log_phi = np.interp(np.log(inside), np.log(table), np.log(self._phi_table))
-        phi = np.exp(log_phi)
+        inside = np.minimum(np.maximum(target, f_lo), f_hi)
+        phi = np.exp(np.interp(np.log(inside), log_table, self._log_phi_table))
         for _ in range(2):
             h = 1e-6 * phi
-            slope = (func(phi + h) - func(phi - h)) / (2.0 * h)
-            phi = np.clip(phi - (func(phi) - inside) / slope, self.phi_lo, self.phi_hi)
+            f_plus, f_minus, f_mid = func(np.array([phi + h, phi - h, phi]))
+            slope = (f_plus - f_minus) / (2.0 * h)
+            phi = np.minimum(np.maximum(phi - (f_mid - inside) / slope, self.phi_lo), self.phi_hi)
         phi = np.where(target < f_lo, self.phi_lo * target / f_lo, phi)
         phi = np.where(target > f_hi, self.phi_hi * target / f_hi, phi)
         return phi
@@ -165,19 +175,19 @@ class PumpCurves:
     def design_phi(self, specific_speed_squared: Array) -> Array:
         """Flow coefficient at which the pump runs at the given squared specific speed."""
         return self._solve(
-            self._design_function, self._h_table, specific_speed_squared, self._h_lo, self._h_hi
+            self._design_function, self._log_h_table, specific_speed_squared, self._h_lo, self._h_hi
         )
 
     def operating_phi(self, flow_to_head: Array) -> Array:
         """Flow coefficient at which a pump of fixed diameter meets ``Q sqrt(rho) / (D^2 sqrt(dp))``."""
-        return self._solve(self._operating_function, self._k_table, flow_to_head, self._k_lo, self._k_hi)
+        return self._solve(self._operating_function, self._log_k_table, flow_to_head, self._k_lo, self._k_hi)
 
     def clip(self, phi: Array) -> Array:
-        return np.clip(phi, self.phi_lo, self.phi_hi)
+        return np.minimum(np.maximum(phi, self.phi_lo), self.phi_hi)
 
     def drive_efficiency(self, speed_fraction: Array, load_fraction: Array, fallback: float) -> Array:
         if self.model.drive is None:
             eta = np.full(np.broadcast(speed_fraction, load_fraction).shape, fallback)
         else:
             eta = self.model.drive.efficiency(speed_fraction, load_fraction)
-        return np.clip(eta + self.adjustment.drive_efficiency_delta, 0.02, 1.0)
+        return np.minimum(np.maximum(eta + self.adjustment.drive_efficiency_delta, 0.02), 1.0)
