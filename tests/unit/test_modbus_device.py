@@ -278,6 +278,16 @@ def test_register_map_reads_across_fields_and_calls_each_getter_once() -> None:
     device.add_field(12, 2, lambda: field(200))
     assert device.read_registers(11, 3) == [101, 200, 201]
     assert calls == [100, 200]
+    # the same block again (remembered): the getters are called afresh, once each, in order
+    assert device.read_registers(11, 3) == [101, 200, 201]
+    assert calls == [100, 200, 100, 200]
+    # a block with a gap is refused every time, and readable once the gap is filled
+    for _ in range(2):
+        with pytest.raises(DeviceError) as refused:
+            device.read_registers(12, 4)
+        assert refused.value.code == 2
+    device.add_field(14, 2, lambda: field(300))
+    assert device.read_registers(12, 4) == [200, 201, 300, 301]
 
 
 def test_register_map_refuses_half_a_field_and_write_to_read_only() -> None:
