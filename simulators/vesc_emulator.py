@@ -51,6 +51,7 @@ STATUS_COMMAND_TIMEOUT: Final = 0x01
 MAX_PAYLOAD_LEN: Final = 512  # firmware receive buffer as far as we know (unverified)
 _LENGTH_BYTES: Final = {0x02: 1, 0x03: 2, 0x04: 3}
 _END_BYTE: Final = 0x03
+WHOLE_FRAMES_KEPT: Final = 64
 FIRMWARES: Final = ("new", "old")
 
 
@@ -245,18 +246,40 @@ class VescEmulator:
         self._last_command_s = motor.time_s
         self._buffer = bytearray()
         self._received_since_tick = False
+        self._whole_frames: dict[bytes, bytes] = {}
+        """Chunks that arrived on an empty buffer and were exactly one valid frame, with its payload."""
 
     @property
     def status(self) -> int:
         return STATUS_COMMAND_TIMEOUT if self.timeout_active else 0
 
     def receive(self, data: bytes) -> bytes:
-        """Consume bytes from the driver; return the reply bytes (``b""`` if none are due)."""
+        """Consume bytes from the driver; return the reply bytes (``b""`` if none are due).
+
+        A driver writes each frame whole, and the same few (GET_VALUES, ALIVE) every tick: a chunk
+        that arrives on an empty buffer and was exactly one valid frame before is one now (validity
+        is a function of the bytes alone), so its payload is taken without framing it again: a
+        GET_VALUES exchange 26.9-30.9 -> 23.1-26.5 us (both versions in one process, interleaved,
+        best of 15, at load 6 on two cores; Python 3.11). At most :data:`WHOLE_FRAMES_KEPT` are
+        remembered (then forgotten all at once: setpoints differ each time).
+        """
         if data:
             self._received_since_tick = True
-        self._buffer.extend(data)
+        buffer = self._buffer
+        if not buffer and data.__class__ is bytes:
+            payload = self._whole_frames.get(data)
+            if payload is not None:
+                reply = self._handle(payload)
+                return frame(reply) if reply else b""
+        whole_chunk = not buffer
+        buffer.extend(data)
         replies = []
         while (payload := self._next_payload()) is not None:
+            if whole_chunk and not buffer:
+                if len(self._whole_frames) >= WHOLE_FRAMES_KEPT:
+                    self._whole_frames.clear()
+                self._whole_frames[bytes(data)] = payload
+            whole_chunk = False
             reply = self._handle(payload)
             if reply:
                 replies.append(frame(reply))

@@ -164,6 +164,28 @@ def test_resynchronises_inside_garbage() -> None:
     assert reply == _frame(_expected_reply_payload(status=0))
 
 
+_FAULT_CODE_INDEX = 1 + struct.calcsize(">hhiiiihihiiiiii")  # command byte, then the fields before it
+
+
+def test_frames_seen_before_are_answered_from_the_motor_as_it_is_now() -> None:
+    # The emulator remembers which chunks were one valid frame (and its payload), never a reply.
+    motor = FakeMotor()
+    emulator = VescEmulator(motor)
+    garbage_then_query = b"\x00\x55" + GET_VALUES_FRAME
+    for fault_code in (0, 3, 0):
+        motor.state.fault_code = fault_code
+        expected = bytearray(_expected_reply_payload(status=0))
+        expected[_FAULT_CODE_INDEX] = fault_code
+        assert emulator.receive(GET_VALUES_FRAME) == _frame(bytes(expected))
+        assert emulator.receive(garbage_then_query) == _frame(bytes(expected))
+    for _ in range(3):
+        assert emulator.receive(SET_RPM_3000_FRAME) == b""
+    assert motor.commands == [("speed", 3000 / 7)] * 3
+    # a remembered frame behind a partial one is framed with it: the partial frame is dropped
+    assert emulator.receive(GET_VALUES_FRAME[:3]) == b""
+    assert emulator.receive(GET_VALUES_FRAME) == _frame(_expected_reply_payload(status=0))
+
+
 def test_command_timeout_releases_motor_and_sets_status_bit() -> None:
     motor = FakeMotor()
     emulator = VescEmulator(motor, timeout_s=0.5)
