@@ -5,7 +5,8 @@ Campaigns, fleet re-analysis and the Monte Carlo of the sizing hand pure functio
 
 - in this process, one item after another (:class:`SynchronousExecutor`: tests, debugging, and
   ``--workers 0``);
-- on a local process pool (``concurrent.futures.ProcessPoolExecutor``);
+- on a local process pool (``concurrent.futures.ProcessPoolExecutor``, best with
+  :func:`preloaded_fork_context` as its ``mp_context``);
 - on Dask (:func:`open_executor`): a local cluster of worker processes on this machine, or an existing
   cluster reached through its scheduler's address. Dask's ``ClientExecutor`` is a
   ``concurrent.futures.Executor`` whose futures are ordinary ``concurrent.futures.Future`` objects,
@@ -149,7 +150,7 @@ def local_cluster(workers: int) -> Iterator[Any]:
     from distributed import Client, LocalCluster
 
     with dask.config.set({"distributed.worker.multiprocessing-method": "forkserver"}):
-        _start_fork_server()
+        preloaded_fork_context()
         cluster = LocalCluster(
             n_workers=workers,
             threads_per_worker=1,
@@ -172,8 +173,13 @@ def local_cluster(workers: int) -> Iterator[Any]:
             cluster.close()
 
 
-def _start_fork_server() -> None:
-    """Start this process's fork server with ``WORKER_PRELOAD`` imported, unless it runs already
-    (Dask would otherwise start it with a preload of its own, without the harness)."""
-    multiprocessing.get_context("forkserver").set_forkserver_preload(list(WORKER_PRELOAD))
+def preloaded_fork_context() -> multiprocessing.context.ForkServerContext:
+    """The fork-server context, its server started with ``WORKER_PRELOAD`` imported unless it runs
+    already (Dask would otherwise start it with a preload of its own, without the harness). A local
+    cluster's workers are forked from it; so are a process pool's given it as its ``mp_context``
+    (``ProcessPoolExecutor(n, mp_context=preloaded_fork_context())``): fresh processes that inherit
+    nothing from this one but the imports."""
+    context = multiprocessing.get_context("forkserver")
+    context.set_forkserver_preload(list(WORKER_PRELOAD))
     multiprocessing.forkserver.ensure_running()
+    return context

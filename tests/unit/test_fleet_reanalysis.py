@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import multiprocessing
 import shutil
 import statistics
 from concurrent.futures import ProcessPoolExecutor
@@ -10,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from hil.fleet.executor import SynchronousExecutor
+from hil.fleet.executor import SynchronousExecutor, preloaded_fork_context
 from hil.fleet.reanalysis import distributions, replay_many
 from hil.results.replay import ReplayChanges
 
@@ -18,11 +17,14 @@ FIXTURES = Path(__file__).parents[1] / "fixtures" / "runs_v0_1_0"
 
 
 def test_replay_on_a_process_pool_equals_replay_in_this_process(tmp_path: Path) -> None:
+    """The pool's processes come from the fork server a local cluster uses: like spawned ones they
+    inherit nothing from this process (every call and its arguments travel pickled), but they do not
+    each import the replay stack and CoolProp again."""
     runs = [
         shutil.copytree(FIXTURES / name, tmp_path / name) for name in ("npsh3", "performance-curve-tripped")
     ]
     here = replay_many(runs, SynchronousExecutor())
-    with ProcessPoolExecutor(2, mp_context=multiprocessing.get_context("spawn")) as pool:
+    with ProcessPoolExecutor(2, mp_context=preloaded_fork_context()) as pool:
         there = replay_many(runs, pool)
     assert here == there
     assert [s.directory for s in here] == [str(r) for r in runs]
