@@ -94,9 +94,33 @@ def size_masses(
         bottle_margin = (press.storage_pressure_pa - final_bottle) / press.storage_pressure_pa
         usable_fraction = np.maximum(1.0 - final_bottle / press.storage_pressure_pa, 1e-3)
 
+    one_plus_r = 1.0 + r
+    head = 0.0 if tanks.head_convention == "none" else 1.0
+    by_rate: Array | None = None
+    if energy_per_usable_kg is not None and peak_power_w is not None:
+        # The rated discharge rate bounds the power drawn per stored watt-hour: a pack must store at
+        # least P / C_max, whatever its power and energy needs (Li-ion cells lose capacity and
+        # overheat beyond their rating). A function of the peak power only: taken once, not per
+        # iteration of the propellant mass.
+        by_rate = (
+            elec.battery_packing_factor
+            * peak_power_w
+            / (elec.battery_max_c_rate * elec.battery_specific_energy_wh_kg)
+        )
+
+    def liquid_head_pa(density: float, volume: Array) -> Array | float:
+        """The liquid column's pressure under the maximum acceleration (times 1.0 skipped)."""
+        column = comp.hydrostatic_pressure_pa(
+            density,
+            tanks.max_acceleration_m_s2,
+            comp.tank_height_m(volume, tanks.shape, tanks.length_to_diameter),
+        )
+        return column if head == 1.0 else head * column
+
     def masses_for(usable: Array) -> dict[str, Array]:
-        usable_f = usable / (1.0 + r)
-        usable_o = usable * r / (1.0 + r)
+        """Every mass for ``usable`` propellant (the battery's flags come after the iteration)."""
+        usable_f = usable / one_plus_r
+        usable_o = usable * r / one_plus_r
         liquid_f = usable_f * (1.0 + f_rr) / rho_f
         liquid_o = usable_o * (1.0 + f_rr) / rho_o
         if blowdown:
@@ -138,17 +162,8 @@ def size_masses(
                 ),
                 dtype=float,
             )
-        head = 0.0 if tanks.head_convention == "none" else 1.0
-        design_f = tank_design_pressure_f + head * comp.hydrostatic_pressure_pa(
-            rho_f,
-            tanks.max_acceleration_m_s2,
-            comp.tank_height_m(vol_f, tanks.shape, tanks.length_to_diameter),
-        )
-        design_o = tank_design_pressure_o + head * comp.hydrostatic_pressure_pa(
-            rho_o,
-            tanks.max_acceleration_m_s2,
-            comp.tank_height_m(vol_o, tanks.shape, tanks.length_to_diameter),
-        )
+        design_f = tank_design_pressure_f + liquid_head_pa(rho_f, vol_f)
+        design_o = tank_design_pressure_o + liquid_head_pa(rho_o, vol_o)
         material = tanks.material
         tank_f = comp.tank_mass_kg(
             vol_f,
@@ -170,7 +185,9 @@ def size_masses(
             tanks.length_to_diameter,
             tanks.min_wall_thickness_m,
         )
-        if energy_per_usable_kg is not None and peak_power_w is not None:
+        by_energy_or_power: Array | None = None
+        eta_d: Array | float = 1.0
+        if energy_per_usable_kg is not None and peak_power_w is not None and by_rate is not None:
             energy = energy_per_usable_kg * usable
             eta_d = comp.discharge_efficiency(
                 peak_power_w, energy, elec.battery_discharge_efficiency, elec.battery_rate_derating_per_c
@@ -191,23 +208,10 @@ def size_masses(
                     ),
                     dtype=float,
                 )
-            # The rated discharge rate bounds the power drawn per stored watt-hour: a pack must
-            # store at least P / C_max, whatever its power and energy needs (Li-ion cells lose
-            # capacity and overheat beyond their rating).
-            by_rate = (
-                elec.battery_packing_factor
-                * peak_power_w
-                / (elec.battery_max_c_rate * elec.battery_specific_energy_wh_kg)
-            )
-            rate_limited = by_rate > battery * (1.0 + 1e-12)
+            by_energy_or_power = battery
             battery = np.maximum(battery, by_rate)
-            energy_limited = comp.battery_is_energy_limited(
-                peak_power_w, energy, elec.battery_specific_power_w_kg, spec_energy_j_kg, eta_d
-            )
         else:
             battery = np.zeros(n)
-            energy_limited = np.zeros(n, dtype=bool)
-            rate_limited = np.zeros(n, dtype=bool)
         return {
             "usable": usable,
             "rr": usable * f_rr,
@@ -221,8 +225,8 @@ def size_masses(
             "bottle_volume": np.asarray(bottle_volume),
             "design_f": np.asarray(design_f),
             "design_o": np.asarray(design_o),
-            "energy_limited": np.asarray(energy_limited),
-            "rate_limited": np.asarray(rate_limited),
+            "by_energy_or_power": by_energy_or_power,
+            "discharge_efficiency": eta_d,
         }
 
     def carried(m: dict[str, Array]) -> Array:
@@ -265,14 +269,27 @@ def size_masses(
     # A design whose masses overflow or come out negative (inputs at the edge of arithmetic, a bottle
     # that cannot feed its regulator) is not a design: the flag becomes a constraint, so every caller
     # treats it as infeasible and no output prints its numbers as masses.
+    # (Checked as one array of every part, row by row: the same flags as a loop over the parts.)
     parts = ("usable", "rr", "tank_f", "tank_o", "gas", "bottle", "battery")
-    physical = np.ones(n, dtype=bool)
-    for name in parts:
-        value = np.asarray(m[name], dtype=float) * np.ones(n)
-        physical &= np.isfinite(value) & (value >= 0.0)
-    for value in fixed.values():
-        arr = np.asarray(value, dtype=float) * np.ones(n)
-        physical &= np.isfinite(arr) & (arr >= 0.0)
+    columns = [np.asarray(m[name], dtype=float) for name in parts]
+    columns += [np.asarray(value, dtype=float) for value in fixed.values()]
+    values = np.array([c if c.shape == (n,) else c * np.ones(n) for c in columns])
+    physical = np.all(np.isfinite(values) & (values >= 0.0), axis=0)
+
+    if by_rate is not None and energy_per_usable_kg is not None and peak_power_w is not None:
+        rate_limited = by_rate > m["by_energy_or_power"] * (1.0 + 1e-12)
+        energy_limited = np.asarray(
+            comp.battery_is_energy_limited(
+                peak_power_w,
+                energy_per_usable_kg * m["usable"],
+                elec.battery_specific_power_w_kg,
+                spec_energy_j_kg,
+                m["discharge_efficiency"],
+            )
+        )
+    else:
+        energy_limited = np.zeros(n, dtype=bool)
+        rate_limited = np.zeros(n, dtype=bool)
 
     at_min_gauge = _at_minimum_gauge(inputs, m)
     batch = MassBatch(
@@ -293,13 +310,13 @@ def size_masses(
         fuel_tank_design_pressure_pa=m["design_f"],
         oxidiser_tank_design_pressure_pa=m["design_o"],
         burn_time_s=np.asarray(comp.burn_time_s(m["usable"], mdot1, throttle[1:], tau)) * np.ones(n),
-        battery_energy_limited=m["energy_limited"].astype(bool),
+        battery_energy_limited=energy_limited.astype(bool),
         converged=converged,
         physical=physical,
         battery_capacity_wh=np.asarray(m["battery"])
         / inputs.electric.battery_packing_factor
         * inputs.electric.battery_specific_energy_wh_kg,
-        battery_rate_limited=m["rate_limited"].astype(bool),
+        battery_rate_limited=np.asarray(rate_limited).astype(bool),
         fuel_tank_at_min_gauge=at_min_gauge[0],
         oxidiser_tank_at_min_gauge=at_min_gauge[1],
         pressurant_tank_at_min_gauge=at_min_gauge[2],
