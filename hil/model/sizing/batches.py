@@ -9,7 +9,7 @@ Imports nothing from the project.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 
 import numpy as np
 from numpy.typing import NDArray
@@ -68,6 +68,10 @@ class PumpBatch:
     drive_map_covered: NDArray[np.bool_]
     head_coefficient: Array
     """``psi = dp / (rho n^2 D^2)`` at every point (the pump's own, before any curve adjustment)."""
+
+    def rows(self, index: slice) -> PumpBatch:
+        """The same batch restricted to some rows (views, not copies)."""
+        return PumpBatch(**{f.name: getattr(self, f.name)[index] for f in fields(self)})
 
     @property
     def shaft_torque_n_m(self) -> Array:

@@ -108,40 +108,41 @@ def size_masses(
             / (elec.battery_max_c_rate * elec.battery_specific_energy_wh_kg)
         )
 
-    def liquid_head_pa(density: float, volume: Array) -> Array | float:
-        """The liquid column's pressure under the maximum acceleration (times 1.0 skipped)."""
-        column = comp.hydrostatic_pressure_pa(
-            density,
-            tanks.max_acceleration_m_s2,
-            comp.tank_height_m(volume, tanks.shape, tanks.length_to_diameter),
+    # Fuel (row 0) and oxidiser (row 1) side by side: every relation below is elementwise, so the
+    # values are those two separate evaluations would give, at half the numpy calls (the optimiser
+    # sizes small batches, where a call costs more than its arithmetic).
+    share = np.array([np.ones(n), r])  # usable x 1.0 is exact: row 0 is usable / (1 + r)
+    density = np.array([[rho_f], [rho_o]])
+    design_pressure = np.array(
+        [np.broadcast_to(tank_design_pressure_f, (n,)), np.broadcast_to(tank_design_pressure_o, (n,))]
+    )
+    if not blowdown:
+        assert regulated_pressure_f is not None and regulated_pressure_o is not None
+        regulated = np.array(
+            [np.broadcast_to(regulated_pressure_f, (n,)), np.broadcast_to(regulated_pressure_o, (n,))]
         )
-        return column if head == 1.0 else head * column
 
     def masses_for(usable: Array) -> dict[str, Array]:
         """Every mass for ``usable`` propellant (the battery's flags come after the iteration)."""
-        usable_f = usable / one_plus_r
-        usable_o = usable * r / one_plus_r
-        liquid_f = usable_f * (1.0 + f_rr) / rho_f
-        liquid_o = usable_o * (1.0 + f_rr) / rho_o
+        usable_fo = usable * share / one_plus_r
+        liquid = usable_fo * (1.0 + f_rr) / density
         if blowdown:
-            ullage_f = comp.blowdown_initial_ullage_m3(usable_f / rho_f, press.blowdown_ratio, poly)
-            ullage_o = comp.blowdown_initial_ullage_m3(usable_o / rho_o, press.blowdown_ratio, poly)
-            vol_f = liquid_f + ullage_f
-            vol_o = liquid_o + ullage_o
-            gas = comp.ideal_gas_mass_kg(
-                tank_design_pressure_f, ullage_f, press.gas_constant_j_kg_k, press.temperature_k
-            ) + (
+            ullage = np.asarray(
+                comp.blowdown_initial_ullage_m3(usable_fo / density, press.blowdown_ratio, poly)
+            )
+            volume = liquid + ullage
+            gas_fo = np.asarray(
                 comp.ideal_gas_mass_kg(
-                    tank_design_pressure_o, ullage_o, press.gas_constant_j_kg_k, press.temperature_k
+                    design_pressure, ullage, press.gas_constant_j_kg_k, press.temperature_k
                 )
             )
+            gas = gas_fo[0] + gas_fo[1]
             bottle_volume: Array = np.zeros(n)
             bottle: Array = np.zeros(n)
         else:
-            assert regulated_pressure_f is not None and regulated_pressure_o is not None
-            vol_f = liquid_f * (1.0 + margins.ullage_fraction)
-            vol_o = liquid_o * (1.0 + margins.ullage_fraction)
-            pv = regulated_pressure_f * vol_f + regulated_pressure_o * vol_o
+            volume = liquid * (1.0 + margins.ullage_fraction)
+            pv_fo = regulated * volume
+            pv = pv_fo[0] + pv_fo[1]
             gas = (
                 pv / (press.gas_constant_j_kg_k * press.temperature_k) * poly / usable_fraction
             ) * press.margin_factor
@@ -162,28 +163,26 @@ def size_masses(
                 ),
                 dtype=float,
             )
-        design_f = tank_design_pressure_f + liquid_head_pa(rho_f, vol_f)
-        design_o = tank_design_pressure_o + liquid_head_pa(rho_o, vol_o)
-        material = tanks.material
-        tank_f = comp.tank_mass_kg(
-            vol_f,
-            design_f,
-            material.density_kg_m3,
-            material.allowable_stress_pa,
-            tanks.safety_factor,
-            tanks.shape,
-            tanks.length_to_diameter,
-            tanks.min_wall_thickness_m,
+        column = np.asarray(
+            comp.hydrostatic_pressure_pa(
+                density,
+                tanks.max_acceleration_m_s2,
+                comp.tank_height_m(volume, tanks.shape, tanks.length_to_diameter),
+            )
         )
-        tank_o = comp.tank_mass_kg(
-            vol_o,
-            design_o,
-            material.density_kg_m3,
-            material.allowable_stress_pa,
-            tanks.safety_factor,
-            tanks.shape,
-            tanks.length_to_diameter,
-            tanks.min_wall_thickness_m,
+        design = design_pressure + (column if head == 1.0 else head * column)  # x 1.0 skipped
+        material = tanks.material
+        tank = np.asarray(
+            comp.tank_mass_kg(
+                volume,
+                design,
+                material.density_kg_m3,
+                material.allowable_stress_pa,
+                tanks.safety_factor,
+                tanks.shape,
+                tanks.length_to_diameter,
+                tanks.min_wall_thickness_m,
+            )
         )
         by_energy_or_power: Array | None = None
         eta_d: Array | float = 1.0
@@ -215,16 +214,19 @@ def size_masses(
         return {
             "usable": usable,
             "rr": usable * f_rr,
-            "tank_f": np.asarray(tank_f),
-            "tank_o": np.asarray(tank_o),
+            "tank_f": tank[0],
+            "tank_o": tank[1],
             "gas": np.asarray(gas),
             "bottle": np.asarray(bottle),
             "battery": np.asarray(battery),
-            "vol_f": vol_f,
-            "vol_o": vol_o,
+            "vol_f": volume[0],
+            "vol_o": volume[1],
             "bottle_volume": np.asarray(bottle_volume),
-            "design_f": np.asarray(design_f),
-            "design_o": np.asarray(design_o),
+            "design_f": design[0],
+            "design_o": design[1],
+            "tank": tank,
+            "volume": volume,
+            "design": design,
             "by_energy_or_power": by_energy_or_power,
             "discharge_efficiency": eta_d,
         }
@@ -327,22 +329,18 @@ def size_masses(
 def _at_minimum_gauge(inputs: SizingInputs, m: dict[str, Array]) -> tuple[NDArray[np.bool_], ...]:
     """Which tanks sit at the minimum wall thickness (pressure saves them nothing there)."""
     tanks, press = inputs.tanks, inputs.pressurant
-    flags = []
-    for volume, pressure, actual in (
-        (m["vol_f"], m["design_f"], m["tank_f"]),
-        (m["vol_o"], m["design_o"], m["tank_o"]),
-    ):
-        by_pressure = comp.tank_mass_kg(
-            volume,
-            pressure,
-            tanks.material.density_kg_m3,
-            tanks.material.allowable_stress_pa,
-            tanks.safety_factor,
-            tanks.shape,
-            tanks.length_to_diameter,
-            0.0,
-        )
-        flags.append(np.asarray(actual) > np.asarray(by_pressure) * (1.0 + 1e-9) + 1e-12)
+    by_pressure = comp.tank_mass_kg(  # fuel and oxidiser tanks as rows, as in the iteration
+        m["volume"],
+        m["design"],
+        tanks.material.density_kg_m3,
+        tanks.material.allowable_stress_pa,
+        tanks.safety_factor,
+        tanks.shape,
+        tanks.length_to_diameter,
+        0.0,
+    )
+    propellant_flags = m["tank"] > np.asarray(by_pressure) * (1.0 + 1e-9) + 1e-12
+    flags = [propellant_flags[0], propellant_flags[1]]
     bottle_by_pressure = comp.sphere_tank_mass_kg(
         m["bottle_volume"],
         press.storage_pressure_pa,

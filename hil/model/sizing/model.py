@@ -117,19 +117,23 @@ class DesignPoint:
 def _pump_side(
     curves: PumpCurves,
     inputs: SizingInputs,
-    density: float,
-    vapour_pressure: float,
+    density: Array,
+    vapour_pressure: Array,
     full_mass_flow: Array,
     throttle: Array,
     tank_pressure: Array,
     discharge_pressure: Array,
     speed_rpm: Array,
-    stated_efficiency: float | None = None,
+    stated_efficiency: Array,
 ) -> PumpBatch:
-    """Size one pump by similarity and run it over every point of the burn.
+    """Size pumps by similarity and run them over every point of the burn, one pump per row.
 
-    ``stated_efficiency`` (a pump-only efficiency the mission states for this propellant) replaces
-    the pump model's efficiency curve; the curves still set the pump's size, speed and NPSH3.
+    ``density``, ``vapour_pressure`` and ``stated_efficiency`` are columns (one value per row): the
+    fuel and the oxidiser pumps of a batch go through in one call, every relation here being
+    elementwise, so each pump gets the values a call of its own would give at half the numpy calls.
+    ``stated_efficiency`` (a pump-only efficiency the mission states for this propellant, NaN where
+    none) replaces the pump model's efficiency curve; the curves still set the pump's size, speed
+    and NPSH3.
     """
     adj = curves.adjustment
     mass_flow = full_mass_flow[:, None] * throttle[None, :]
@@ -140,7 +144,7 @@ def _pump_side(
     required_rise = discharge_pressure - inlet + adj.extra_pressure_rise_pa
     rise = np.maximum(required_rise, 1e-3 * discharge_pressure)
     n_design = speed_rpm / 60.0
-    specific_speed_sq = n_design**2 * flow[:, 0] / (rise[:, 0] / density) ** 1.5
+    specific_speed_sq = n_design**2 * flow[:, 0] / (rise[:, 0] / density[:, 0]) ** 1.5
     phi_design = curves.design_phi(specific_speed_sq)
     diameter = np.cbrt(flow[:, 0] / (phi_design * n_design))
     # The design point's phi is phi_design by construction: only the other points are solved for.
@@ -150,10 +154,14 @@ def _pump_side(
     phi[:, 1:] = curves.operating_phi(flow_to_head)
     n_rev_s = flow / (phi * diameter[:, None] ** 3)
     phi_eval = curves.clip(phi)
-    if stated_efficiency is None:
+    curve = np.isnan(stated_efficiency)
+    if np.all(curve):
         eta = curves.eta(phi_eval)
     else:
-        eta = np.clip(np.full_like(flow, stated_efficiency) + adj.efficiency_delta, 0.02, 1.0)
+        stated = np.broadcast_to(stated_efficiency, flow.shape) + adj.efficiency_delta
+        eta = np.clip(stated, 0.02, 1.0)
+        if np.any(curve):
+            eta = np.where(curve, curves.eta(phi_eval), eta)
     shaft = flow * rise / eta
     npsh3 = curves.sigma3(phi_eval) * (n_rev_s * diameter[:, None]) ** 2 / G0
     npsha = (inlet - vapour_pressure) / (density * G0) + inputs.margins.inlet_static_head_m
@@ -249,35 +257,32 @@ def evaluate_electric(
             pc[:, None], throttle[None, :], eng.injector_drop_fraction, eng.oxidiser_line_loss_pa
         )
     )
-    fuel = _pump_side(
-        curves,
-        inputs,
-        props.fuel_density_kg_m3,
-        props.fuel_vapour_pressure_pa,
-        mdot1 / (1.0 + r),
-        throttle,
-        tank_f,
-        discharge_f,
-        n_f,
-        elec.pump_efficiency("fuel"),
-    )
-    ox = _pump_side(
-        curves,
-        inputs,
-        props.oxidiser_density_kg_m3,
-        props.oxidiser_vapour_pressure_pa,
-        mdot1 * r / (1.0 + r),
-        throttle,
-        tank_o,
-        discharge_o,
-        n_o,
-        elec.pump_efficiency("oxidiser"),
-    )
+    rows = x.shape[0]
 
-    shaft_max_f = np.max(fuel.shaft_power_w, axis=1)
-    shaft_max_o = np.max(ox.shaft_power_w, axis=1)
-    el_max_f = np.max(fuel.electrical_power_w, axis=1)
-    el_max_o = np.max(ox.electrical_power_w, axis=1)
+    def per_pump(fuel_value: float | None, oxidiser_value: float | None) -> Array:
+        """A column of the fuel value on the fuel pumps' rows, then the oxidiser value."""
+        values = [math.nan if v is None else v for v in (fuel_value, oxidiser_value)]
+        return np.repeat(np.array(values)[:, None], rows, axis=0)
+
+    # Fuel pumps on rows 0..n-1, oxidiser pumps on rows n..2n-1: one pass for both (see _pump_side).
+    both = _pump_side(
+        curves,
+        inputs,
+        per_pump(props.fuel_density_kg_m3, props.oxidiser_density_kg_m3),
+        per_pump(props.fuel_vapour_pressure_pa, props.oxidiser_vapour_pressure_pa),
+        np.concatenate([mdot1 / (1.0 + r), mdot1 * r / (1.0 + r)]),
+        throttle,
+        np.concatenate([tank_f, tank_o]),
+        np.concatenate([discharge_f, discharge_o]),
+        np.concatenate([n_f, n_o]),
+        per_pump(elec.pump_efficiency("fuel"), elec.pump_efficiency("oxidiser")),
+    )
+    fuel, ox = both.rows(slice(0, rows)), both.rows(slice(rows, None))
+
+    shaft_max = np.max(both.shaft_power_w, axis=1)
+    el_max = np.max(both.electrical_power_w, axis=1)
+    shaft_max_f, shaft_max_o = shaft_max[:rows], shaft_max[rows:]
+    el_max_f, el_max_o = el_max[:rows], el_max[rows:]
     if model.drive is None:
         motor_in_f = shaft_max_f / elec.motor_efficiency
         motor_in_o = shaft_max_o / elec.motor_efficiency
