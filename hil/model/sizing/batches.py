@@ -71,12 +71,15 @@ class PumpBatch:
 
     def rows(self, index: slice) -> PumpBatch:
         """The same batch restricted to some rows (views, not copies)."""
-        return PumpBatch(**{f.name: getattr(self, f.name)[index] for f in fields(self)})
+        return PumpBatch(**{name: getattr(self, name)[index] for name in _PUMP_FIELDS})
 
     @property
     def shaft_torque_n_m(self) -> Array:
         """Torque on the pump shaft, ``P / omega`` (N m), at every point."""
         return self.shaft_power_w / (2.0 * np.pi * self.speed_rpm / 60.0)
+
+
+_PUMP_FIELDS = tuple(f.name for f in fields(PumpBatch))
 
 
 @dataclass

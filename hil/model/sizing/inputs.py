@@ -14,6 +14,7 @@ Imports :mod:`hil.core.errors` and :mod:`hil.model.propellants` only from the pr
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass, field, fields
 from typing import Any
@@ -142,19 +143,22 @@ class PropellantSpec:
     def oxidiser_t_c(self) -> float:
         return self.temperature_c if self.oxidiser_temperature_c is None else self.oxidiser_temperature_c
 
-    @property
+    # The four properties below are pure functions of this frozen record, kept once computed: the
+    # sizing model reads them at every evaluation (thousands per optimisation), and a table lookup
+    # or an equation of state costs more than the arithmetic they feed.
+    @functools.cached_property
     def fuel_density_kg_m3(self) -> float:
         return self.fuel.density_kg_m3(self.fuel_t_c)
 
-    @property
+    @functools.cached_property
     def oxidiser_density_kg_m3(self) -> float:
         return self.oxidiser.density_kg_m3(self.oxidiser_t_c)
 
-    @property
+    @functools.cached_property
     def fuel_vapour_pressure_pa(self) -> float:
         return self.fuel.vapour_pressure_pa(self.fuel_t_c)
 
-    @property
+    @functools.cached_property
     def oxidiser_vapour_pressure_pa(self) -> float:
         return self.oxidiser.vapour_pressure_pa(self.oxidiser_t_c)
 

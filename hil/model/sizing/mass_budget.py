@@ -113,14 +113,10 @@ def size_masses(
     # sizes small batches, where a call costs more than its arithmetic).
     share = np.array([np.ones(n), r])  # usable x 1.0 is exact: row 0 is usable / (1 + r)
     density = np.array([[rho_f], [rho_o]])
-    design_pressure = np.array(
-        [np.broadcast_to(tank_design_pressure_f, (n,)), np.broadcast_to(tank_design_pressure_o, (n,))]
-    )
+    design_pressure = _fuel_and_oxidiser(tank_design_pressure_f, tank_design_pressure_o, n)
     if not blowdown:
         assert regulated_pressure_f is not None and regulated_pressure_o is not None
-        regulated = np.array(
-            [np.broadcast_to(regulated_pressure_f, (n,)), np.broadcast_to(regulated_pressure_o, (n,))]
-        )
+        regulated = _fuel_and_oxidiser(regulated_pressure_f, regulated_pressure_o, n)
 
     def masses_for(usable: Array) -> dict[str, Array]:
         """Every mass for ``usable`` propellant (the battery's flags come after the iteration)."""
@@ -265,7 +261,7 @@ def size_masses(
             change = np.abs(new_usable - usable) / np.maximum(new_usable, 1e-9)
             usable = new_usable
             m = masses_for(usable)
-            if np.all(change < _MASS_TOLERANCE):
+            if (change < _MASS_TOLERANCE).all():
                 break
         converged = (change < 1e-6) & (closable > 0) & np.isfinite(usable)
     # A design whose masses overflow or come out negative (inputs at the edge of arithmetic, a bottle
@@ -324,6 +320,13 @@ def size_masses(
         pressurant_tank_at_min_gauge=at_min_gauge[2],
     )
     return batch, bottle_margin
+
+
+def _fuel_and_oxidiser(fuel: Array, oxidiser: Array, n: int) -> Array:
+    """The two as rows of one (2, n) array (the callers pass rows of n already; anything else broadcasts)."""
+    if np.shape(fuel) == np.shape(oxidiser) == (n,):
+        return np.array([fuel, oxidiser], dtype=float)
+    return np.array([np.broadcast_to(fuel, (n,)), np.broadcast_to(oxidiser, (n,))], dtype=float)
 
 
 def _at_minimum_gauge(inputs: SizingInputs, m: dict[str, Array]) -> tuple[NDArray[np.bool_], ...]:

@@ -234,35 +234,32 @@ def evaluate_electric(
     throttle, tau = burn_profile(inputs)
     blowdown = press.mode == "blowdown"
 
-    if blowdown:
-        r0 = 1.0 / (press.blowdown_ratio ** (1.0 / press.polytropic_exponent) - 1.0)
-        expelled = expelled_fraction(throttle[1:], tau)
-        relative = press.blowdown_ratio * (r0 / (r0 + expelled)) ** press.polytropic_exponent
-        relative = np.concatenate([[1.0], relative])  # design point at the final (lowest) pressure
-        tank_f = pt_f[:, None] * relative[None, :]
-        tank_o = pt_o[:, None] * relative[None, :]
-        max_f, max_o = pt_f * press.blowdown_ratio, pt_o * press.blowdown_ratio
-    else:
-        tank_f = np.repeat(pt_f[:, None], throttle.size, axis=1)
-        tank_o = np.repeat(pt_o[:, None], throttle.size, axis=1)
-        max_f, max_o = pt_f, pt_o
-
-    discharge_f = np.asarray(
-        comp.required_discharge_pressure_pa(
-            pc[:, None], throttle[None, :], eng.injector_drop_fraction, eng.fuel_line_loss_pa
-        )
-    )
-    discharge_o = np.asarray(
-        comp.required_discharge_pressure_pa(
-            pc[:, None], throttle[None, :], eng.injector_drop_fraction, eng.oxidiser_line_loss_pa
-        )
-    )
     rows = x.shape[0]
 
     def per_pump(fuel_value: float | None, oxidiser_value: float | None) -> Array:
         """A column of the fuel value on the fuel pumps' rows, then the oxidiser value."""
         values = [math.nan if v is None else v for v in (fuel_value, oxidiser_value)]
         return np.repeat(np.array(values)[:, None], rows, axis=0)
+
+    tank_design = np.concatenate([pt_f, pt_o])  # the fuel pumps' rows, then the oxidiser pumps'
+    if blowdown:
+        r0 = 1.0 / (press.blowdown_ratio ** (1.0 / press.polytropic_exponent) - 1.0)
+        expelled = expelled_fraction(throttle[1:], tau)
+        relative = press.blowdown_ratio * (r0 / (r0 + expelled)) ** press.polytropic_exponent
+        relative = np.concatenate([[1.0], relative])  # design point at the final (lowest) pressure
+        tank = tank_design[:, None] * relative[None, :]
+        max_f, max_o = pt_f * press.blowdown_ratio, pt_o * press.blowdown_ratio
+    else:
+        tank = np.repeat(tank_design[:, None], throttle.size, axis=1)
+        max_f, max_o = pt_f, pt_o
+    discharge = np.asarray(
+        comp.required_discharge_pressure_pa(
+            np.concatenate([pc, pc])[:, None],
+            throttle[None, :],
+            eng.injector_drop_fraction,
+            per_pump(eng.fuel_line_loss_pa, eng.oxidiser_line_loss_pa),
+        )
+    )
 
     # Fuel pumps on rows 0..n-1, oxidiser pumps on rows n..2n-1: one pass for both (see _pump_side).
     both = _pump_side(
@@ -272,8 +269,8 @@ def evaluate_electric(
         per_pump(props.fuel_vapour_pressure_pa, props.oxidiser_vapour_pressure_pa),
         np.concatenate([mdot1 / (1.0 + r), mdot1 * r / (1.0 + r)]),
         throttle,
-        np.concatenate([tank_f, tank_o]),
-        np.concatenate([discharge_f, discharge_o]),
+        tank,
+        discharge,
         np.concatenate([n_f, n_o]),
         per_pump(elec.pump_efficiency("fuel"), elec.pump_efficiency("oxidiser")),
     )
@@ -340,18 +337,17 @@ def evaluate_electric(
     # Four constraints per pump and point, interleaved point by point ([..., point j: NPSH, phi low,
     # phi high, rise, ...]) as whole arrays: a profile of thousands of segments costs numpy time, not
     # a Python loop per segment.
-    blocks: list[Array] = []
-    for pump in (fuel, ox):
-        per_point = np.stack(
-            [
-                pump.npsha_m / (margin * pump.npsh3_m) - 1.0,
-                (pump.phi - lo_c) / span,
-                (hi_c - pump.phi) / span,
-                pump.required_pressure_rise_pa / pump.discharge_pressure_pa - 0.02,
-            ],
-            axis=2,
-        )
-        blocks.append(per_point.reshape(per_point.shape[0], -1))
+    # Both pumps' rows at once, then the fuel block and the oxidiser block side by side.
+    per_point = np.stack(
+        [
+            both.npsha_m / (margin * both.npsh3_m) - 1.0,
+            (both.phi - lo_c) / span,
+            (hi_c - both.phi) / span,
+            both.required_pressure_rise_pa / both.discharge_pressure_pa - 0.02,
+        ],
+        axis=2,
+    ).reshape(2 * rows, -1)
+    blocks: list[Array] = [per_point[:rows], per_point[rows:]]
     names = list(_pump_constraint_names(margin, lo_c, hi_c, throttle.size))
     columns: list[Array] = []
     if not blowdown:
@@ -366,7 +362,9 @@ def evaluate_electric(
     columns.append(np.where(masses.physical, 1.0, -1.0))
     blocks.append(np.stack(columns, axis=1))
 
-    constraints = np.nan_to_num(np.concatenate(blocks, axis=1), nan=-1.0, posinf=1.0, neginf=-1.0)
+    constraints = np.concatenate(blocks, axis=1)
+    if not np.isfinite(constraints).all():  # (nan_to_num of finite values is a copy: skipped)
+        constraints = np.nan_to_num(constraints, nan=-1.0, posinf=1.0, neginf=-1.0)
     return ElectricBatch(
         designs=x,
         isp_s=isp,
