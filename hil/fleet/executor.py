@@ -149,8 +149,8 @@ def local_cluster(workers: int) -> Iterator[Any]:
     import dask
     from distributed import Client, LocalCluster
 
-    with dask.config.set({"distributed.worker.multiprocessing-method": "forkserver"}):
-        preloaded_fork_context()
+    context = preloaded_fork_context()
+    with dask.config.set({"distributed.worker.multiprocessing-method": context.get_start_method()}):
         cluster = LocalCluster(
             n_workers=workers,
             threads_per_worker=1,
@@ -173,12 +173,15 @@ def local_cluster(workers: int) -> Iterator[Any]:
             cluster.close()
 
 
-def preloaded_fork_context() -> multiprocessing.context.ForkServerContext:
+def preloaded_fork_context() -> multiprocessing.context.BaseContext:
     """The fork-server context, its server started with ``WORKER_PRELOAD`` imported unless it runs
     already (Dask would otherwise start it with a preload of its own, without the harness). A local
     cluster's workers are forked from it; so are a process pool's given it as its ``mp_context``
     (``ProcessPoolExecutor(n, mp_context=preloaded_fork_context())``): fresh processes that inherit
-    nothing from this one but the imports."""
+    nothing from this one but the imports. Where the OS has no fork server (Windows), the spawn
+    context: the same fresh processes, each importing what it needs."""
+    if "forkserver" not in multiprocessing.get_all_start_methods():
+        return multiprocessing.get_context("spawn")
     context = multiprocessing.get_context("forkserver")
     context.set_forkserver_preload(list(WORKER_PRELOAD))
     multiprocessing.forkserver.ensure_running()

@@ -31,6 +31,14 @@ def test_replay_on_a_process_pool_equals_replay_in_this_process(tmp_path: Path) 
     assert all(s.equal and s.error is None and not s.rejudged for s in here)
 
 
+def test_without_a_fork_server_the_workers_are_spawned(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Windows has no fork server: the pool and cluster workers are then spawned, not refused."""
+    import multiprocessing
+
+    monkeypatch.setattr(multiprocessing, "get_all_start_methods", lambda: ["spawn"])
+    assert preloaded_fork_context().get_start_method() == "spawn"
+
+
 def test_rejudging_a_run_without_a_guarantee_is_reported_not_raised(tmp_path: Path) -> None:
     run = shutil.copytree(FIXTURES / "npsh3", tmp_path / "npsh3")
     (summary,) = replay_many([run], SynchronousExecutor(), ReplayChanges(grade="2B"))
