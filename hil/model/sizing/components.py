@@ -220,7 +220,26 @@ def sphere_tank_mass_kg(
     Without the minimum gauge this is the classical ``m = (3/2) SF rho_w p V / sigma``: tank mass is
     proportional to pressure times volume, which is why a low-pressure pump-fed tank is light.
     """
-    r = np.asarray(sphere_radius_m(volume_m3), dtype=float)
+    return sphere_wall_mass_kg(
+        sphere_radius_m(volume_m3),
+        pressure_pa,
+        wall_density_kg_m3,
+        allowable_stress_pa,
+        safety_factor,
+        min_wall_thickness_m,
+    )
+
+
+def sphere_wall_mass_kg(
+    radius_m: ArrayLike,
+    pressure_pa: ArrayLike,
+    wall_density_kg_m3: float,
+    allowable_stress_pa: float,
+    safety_factor: float,
+    min_wall_thickness_m: float = 0.0,
+) -> FloatOrArray:
+    """:func:`sphere_tank_mass_kg` from the sphere's radius, for a caller that has it already."""
+    r = np.asarray(radius_m, dtype=float)
     t = np.maximum(
         safety_factor * np.asarray(pressure_pa, dtype=float) * r / (2.0 * allowable_stress_pa),
         min_wall_thickness_m,
@@ -255,7 +274,28 @@ def cylinder_tank_mass_kg(
     same volume and pressure is heavier than a sphere (twice the wall stress in the barrel) but fits
     a lander's envelope better.
     """
-    r = np.asarray(cylinder_radius_m(volume_m3, length_to_diameter), dtype=float)
+    return cylinder_wall_mass_kg(
+        cylinder_radius_m(volume_m3, length_to_diameter),
+        pressure_pa,
+        wall_density_kg_m3,
+        allowable_stress_pa,
+        safety_factor,
+        length_to_diameter,
+        min_wall_thickness_m,
+    )
+
+
+def cylinder_wall_mass_kg(
+    radius_m: ArrayLike,
+    pressure_pa: ArrayLike,
+    wall_density_kg_m3: float,
+    allowable_stress_pa: float,
+    safety_factor: float,
+    length_to_diameter: float,
+    min_wall_thickness_m: float = 0.0,
+) -> FloatOrArray:
+    """:func:`cylinder_tank_mass_kg` from the cylinder's radius, for a caller that has it already."""
+    r = np.asarray(radius_m, dtype=float)
     p = np.asarray(pressure_pa, dtype=float)
     barrel_length = 2.0 * r * (length_to_diameter - 1.0)
     t_cyl = np.maximum(safety_factor * p * r / allowable_stress_pa, min_wall_thickness_m)
@@ -263,16 +303,30 @@ def cylinder_tank_mass_kg(
     return _out(wall_density_kg_m3 * (2.0 * np.pi * r * barrel_length * t_cyl + 4.0 * np.pi * r**2 * t_head))
 
 
+def tank_radius_m(volume_m3: ArrayLike, shape: str, length_to_diameter: float = 1.0) -> FloatOrArray:
+    """Radius of a tank of ``shape`` 'sphere' or 'cylinder' (with hemispherical heads) of ``volume``."""
+    if shape == "sphere":
+        return sphere_radius_m(volume_m3)
+    if shape == "cylinder":
+        return cylinder_radius_m(volume_m3, length_to_diameter)
+    raise ValueError(f"unknown tank shape {shape!r}")
+
+
 def tank_height_m(volume_m3: ArrayLike, shape: str, length_to_diameter: float = 1.0) -> FloatOrArray:
     """Liquid column height of a full tank (diameter of a sphere, overall length of a cylinder)."""
+    return tank_height_from_radius_m(
+        tank_radius_m(volume_m3, shape, length_to_diameter), shape, length_to_diameter
+    )
+
+
+def tank_height_from_radius_m(
+    radius_m: ArrayLike, shape: str, length_to_diameter: float = 1.0
+) -> FloatOrArray:
+    """:func:`tank_height_m` from the tank's radius, for a caller that has it already."""
     if shape == "sphere":
-        return _out(2.0 * np.asarray(sphere_radius_m(volume_m3), dtype=float))
+        return _out(2.0 * np.asarray(radius_m, dtype=float))
     if shape == "cylinder":
-        return _out(
-            2.0
-            * length_to_diameter
-            * np.asarray(cylinder_radius_m(volume_m3, length_to_diameter), dtype=float)
-        )
+        return _out(2.0 * length_to_diameter * np.asarray(radius_m, dtype=float))
     raise ValueError(f"unknown tank shape {shape!r}")
 
 
@@ -287,9 +341,36 @@ def tank_mass_kg(
     min_wall_thickness_m: float = 0.0,
 ) -> FloatOrArray:
     """Thin-wall tank mass for ``shape`` 'sphere' or 'cylinder' (see the two functions above)."""
+    return tank_wall_mass_kg(
+        tank_radius_m(volume_m3, shape, length_to_diameter),
+        pressure_pa,
+        wall_density_kg_m3,
+        allowable_stress_pa,
+        safety_factor,
+        shape,
+        length_to_diameter,
+        min_wall_thickness_m,
+    )
+
+
+def tank_wall_mass_kg(
+    radius_m: ArrayLike,
+    pressure_pa: ArrayLike,
+    wall_density_kg_m3: float,
+    allowable_stress_pa: float,
+    safety_factor: float,
+    shape: str,
+    length_to_diameter: float = 1.0,
+    min_wall_thickness_m: float = 0.0,
+) -> FloatOrArray:
+    """:func:`tank_mass_kg` from the tank's radius, for a caller that has it already.
+
+    (The mass iteration of :mod:`hil.model.sizing.mass_budget` needs both the height, for the
+    liquid head, and the wall mass of each tank: one radius serves both.)
+    """
     if shape == "sphere":
-        return sphere_tank_mass_kg(
-            volume_m3,
+        return sphere_wall_mass_kg(
+            radius_m,
             pressure_pa,
             wall_density_kg_m3,
             allowable_stress_pa,
@@ -297,8 +378,8 @@ def tank_mass_kg(
             min_wall_thickness_m,
         )
     if shape == "cylinder":
-        return cylinder_tank_mass_kg(
-            volume_m3,
+        return cylinder_wall_mass_kg(
+            radius_m,
             pressure_pa,
             wall_density_kg_m3,
             allowable_stress_pa,

@@ -159,18 +159,20 @@ def size_masses(
                 ),
                 dtype=float,
             )
+        # One radius per tank serves its height (the liquid head) and its wall.
+        radius = np.asarray(comp.tank_radius_m(volume, tanks.shape, tanks.length_to_diameter))
         column = np.asarray(
             comp.hydrostatic_pressure_pa(
                 density,
                 tanks.max_acceleration_m_s2,
-                comp.tank_height_m(volume, tanks.shape, tanks.length_to_diameter),
+                comp.tank_height_from_radius_m(radius, tanks.shape, tanks.length_to_diameter),
             )
         )
         design = design_pressure + (column if head == 1.0 else head * column)  # x 1.0 skipped
         material = tanks.material
         tank = np.asarray(
-            comp.tank_mass_kg(
-                volume,
+            comp.tank_wall_mass_kg(
+                radius,
                 design,
                 material.density_kg_m3,
                 material.allowable_stress_pa,
@@ -222,6 +224,7 @@ def size_masses(
             "design_o": design[1],
             "tank": tank,
             "volume": volume,
+            "radius": radius,
             "design": design,
             "by_energy_or_power": by_energy_or_power,
             "discharge_efficiency": eta_d,
@@ -332,8 +335,8 @@ def _fuel_and_oxidiser(fuel: Array, oxidiser: Array, n: int) -> Array:
 def _at_minimum_gauge(inputs: SizingInputs, m: dict[str, Array]) -> tuple[NDArray[np.bool_], ...]:
     """Which tanks sit at the minimum wall thickness (pressure saves them nothing there)."""
     tanks, press = inputs.tanks, inputs.pressurant
-    by_pressure = comp.tank_mass_kg(  # fuel and oxidiser tanks as rows, as in the iteration
-        m["volume"],
+    by_pressure = comp.tank_wall_mass_kg(  # fuel and oxidiser tanks as rows, as in the iteration
+        m["radius"],
         m["design"],
         tanks.material.density_kg_m3,
         tanks.material.allowable_stress_pa,
