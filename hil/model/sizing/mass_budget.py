@@ -66,6 +66,13 @@ def size_masses(
     burn time grows with the propellant). The delta-v case iterates to a fixed point. Overflow in a
     hopeless row is expected (a rocket equation that cannot close): such rows come back flagged
     (``converged`` or ``physical`` false), so numpy's floating-point warnings are silenced here.
+
+    The iteration is most of an evaluation's cost on the optimiser's small batches (see
+    :func:`~hil.model.sizing.model.evaluate_electric` for the figures), so each pass does only what
+    changes with the propellant: the fuel and oxidiser tanks as the two rows of one array, one
+    radius per tank for its liquid head and its wall, and the battery's rate bound and its limit
+    flags (functions of the peak power, and read once) outside the loop. All rows iterate until
+    every row has converged, as before: a row can take more passes in company than alone.
     """
     n = isp.shape[0]
     eng, props, margins, tanks, press, elec = (
