@@ -218,21 +218,16 @@ def evaluate_electric(
 ) -> ElectricBatch:
     """Evaluate electric-pump-fed designs; ``designs`` has one row per design in DESIGN_VARIABLES order.
 
-    The optimiser calls this about 1,200 times per ``hil optimize`` of the sample lander, mostly on
-    six rows (a design and its finite-difference neighbours), where numpy's cost per call, not its
-    arithmetic, sets the time. So the fuel and oxidiser pumps go through :func:`_pump_side` as rows
-    of one array, and their tanks through the mass iteration likewise
-    (:func:`~hil.model.sizing.mass_budget.size_masses`); the pump solvers evaluate a Newton step's
-    three points in one array; nothing constant is rebuilt per evaluation or per iteration. Every
-    relation stays elementwise, so each value is what the one-pump, one-point code gave, bit for
-    bit: the JSON reports of the sample lander (with and without ``--extrapolate`` and
-    ``--monte-carlo``) and of the three example missions came out identical.
-
-    Measured on a shared 2-core machine, 7 runs of each tree alternated in the same window
-    (``time.process_time`` around ``build_report`` of the sample lander with the default pump,
-    after one warm-up): 3.88 s of CPU (3.13-4.50) before, 2.30 s (1.82-2.95) after, a median ratio
-    of 1.66 per pair (1.38-2.01); one six-row evaluation, best of 15 x 60: 1.99 ms before, 1.11 ms
-    after. The rest is now the mass iteration's ~70 numpy operations per pass, ~7 passes.
+    ``hil optimize`` of the sample lander calls this ~1,200 times, mostly on six rows (a design and
+    its finite-difference neighbours), where numpy's cost per call, not its arithmetic, sets the
+    time: so both pumps go through :func:`_pump_side` as rows of one array, their tanks through
+    :func:`~hil.model.sizing.mass_budget.size_masses` likewise, and nothing constant is rebuilt per
+    call. The relations stay elementwise, so every value is bit for bit what one pump at a time
+    gave (identical JSON reports: the lander with and without ``--extrapolate``/``--monte-carlo``,
+    the three example missions). CPU (``time.process_time``, 7 runs of each tree alternated on a
+    shared 2-core machine): ``build_report`` of the lander with the default pump after a warm-up,
+    3.52 s (3.31-4.54) before, 2.16 s (1.93-3.13) after, median ratio per pair 1.65; one six-row
+    evaluation, best of 15 x 60 calls, 2.09 ms before, 1.09 ms after (median ratio 1.92).
     """
     model = pump_model if pump_model is not None else PumpModel.default()
     adj = adjustment if adjustment is not None else CurveAdjustment()
