@@ -64,6 +64,7 @@ import os
 import selectors
 import socket
 import threading
+import traceback
 import tty
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -400,7 +401,7 @@ class EmulatorServer:
             with self.lock:
                 reply = link.emulator.receive(data)
         except Exception as exc:  # noqa: BLE001 - one session's failure must not stop the bench
-            link.stats.emulator_errors.append(f"{type(exc).__name__}: {exc}")
+            link.stats.emulator_errors.append(_described(exc))
             return not link.is_tcp  # a TCP session ends; a pty drops the input and keeps serving
         if reply:
             link.queue(reply)
@@ -440,7 +441,7 @@ class EmulatorServer:
             with self.lock:
                 session = factory()
         except Exception as exc:  # noqa: BLE001
-            self.stats[name].emulator_errors.append(f"{type(exc).__name__}: {exc}")
+            self.stats[name].emulator_errors.append(_described(exc))
             connection.close()
             return
         link = _Link(name, connection, session, self.stats[name], peer)
@@ -464,6 +465,14 @@ class EmulatorServer:
             self._selector.unregister(link.fileobj)
             link.registered = False
         cast(socket.socket, link.fileobj).close()
+
+
+def _described(exc: Exception) -> str:
+    """An emulator's failure as one line: the exception and where it was raised (an emulator error is
+    a bug in the simulators; its client only sees the link close)."""
+    where = traceback.extract_tb(exc.__traceback__)[-1] if exc.__traceback__ else None
+    place = f" (at {os.path.basename(where.filename)}:{where.lineno})" if where else ""
+    return f"{type(exc).__name__}: {exc}{place}"
 
 
 def _wake(fd: int) -> None:

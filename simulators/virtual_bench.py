@@ -263,6 +263,11 @@ class VirtualBench:
             self._wall_thread.join(timeout=2)
         self.server.stop()
 
+    def emulator_errors(self) -> list[str]:
+        """Every emulator failure so far, as ``instrument: error (at file:line)``: each is a bug in
+        the simulators that its client saw only as a closed link or a silent instrument."""
+        return [f"{name}: {error}" for name, stats in self.server.stats.items() for error in stats.emulator_errors]
+
 
 class LockstepControlSession:
     """Bench time for a harness in another process, one command per line over TCP.

@@ -11,6 +11,7 @@ lockstep, so a run is deterministic for a seed and runs as fast as the transport
 from __future__ import annotations
 
 import json
+import sys
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass, field
@@ -153,6 +154,9 @@ def open_session(
             from hil.run.virtual import unpin
 
             unpin(cpus_before)
+            for error in virtual.emulator_errors():
+                # A bug in the simulators, which the drivers saw only as a silent or closed link.
+                print(f"hil: virtual bench: an emulator failed: {error}", file=sys.stderr)
         if link is not None:
             link.close()
 

@@ -202,3 +202,24 @@ def test_the_virtual_bench_keeps_the_cpu_its_thread_was_running_on(monkeypatch: 
             assert os.sched_getaffinity(0) == before
     finally:
         os.sched_setaffinity(0, before)
+
+
+def test_an_emulator_that_fails_is_named_with_where_it_failed(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A bug in an emulator reaches its driver only as a silent or closed link; when the virtual bench
+    stops, the failure itself is printed, naming the link and the line that raised."""
+    from hil.core.errors import HilError
+    from hil.run.session import open_session
+    from simulators.modbus_device import ModbusRtuBus
+
+    def broken(self: ModbusRtuBus, data: bytes) -> bytes:
+        raise RuntimeError("broken on purpose")
+
+    monkeypatch.setattr(ModbusRtuBus, "receive", broken)
+    with pytest.raises(HilError):
+        with open_session("sim", seed=1) as session:
+            session.bench.sensors["p_inlet"].read()
+    err = capsys.readouterr().err
+    assert "hil: virtual bench: an emulator failed: rs485: RuntimeError: broken on purpose" in err
+    assert "(at test_sim_serve.py:" in err
