@@ -266,7 +266,9 @@ class VirtualBench:
     def emulator_errors(self) -> list[str]:
         """Every emulator failure so far, as ``instrument: error (at file:line)``: each is a bug in
         the simulators that its client saw only as a closed link or a silent instrument."""
-        return [f"{name}: {error}" for name, stats in self.server.stats.items() for error in stats.emulator_errors]
+        return [
+            f"{name}: {error}" for name, stats in self.server.stats.items() for error in stats.emulator_errors
+        ]
 
 
 class LockstepControlSession:
