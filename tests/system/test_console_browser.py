@@ -60,7 +60,7 @@ def test_the_console_page_shows_the_run_live_and_its_stop_button_stops_it(browse
     # an hour of averaging at each point: however fast the virtual bench, the run is still going when
     # the test presses Stop (the points table is checked over the stream in test_console.py)
     process, url, token = start_console_run(tmp_path / "runs", "-p", "dwell_s=3600")
-    wait = WebDriverWait(browser, WAIT_S)
+    wait = WebDriverWait(browser, WAIT_S, poll_frequency=0.05)
     try:
         browser.get(f"{url}#token={token}")
         wait.until(lambda b: b.execute_script("return document.body.dataset.status") == "running")
