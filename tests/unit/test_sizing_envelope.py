@@ -38,7 +38,7 @@ def test_flow_coefficient_below_the_calibrated_range_is_named_with_value_and_ran
     assert warning.value == pytest.approx(phi, rel=1e-9)
     assert phi < 0.0075
     assert (warning.calibrated_min, warning.calibrated_max) == (0.0075, 0.0225)
-    assert "fuel pump: flow coefficient 0.004619 below the calibrated range 0.0075..0.0225" in warning.text
+    assert "fuel pump: flow coefficient 0.004768 below the calibrated range 0.0075..0.0225" in warning.text
     assert any(warning.text in w for w in result.warnings)
 
 

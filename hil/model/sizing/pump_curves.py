@@ -88,6 +88,8 @@ class PumpCurves:
         self._log_phi_table = np.log(self._phi_table)
         self._log_h_table = np.log(self._h_table)
         self._log_k_table = np.log(self._k_table)
+        self._h_edge_slopes = self._edge_slopes(self._design_function)
+        self._k_edge_slopes = self._edge_slopes(self._operating_function)
 
     # curves ---------------------------------------------------------------------------
     def psi(self, phi: Array) -> Array:
@@ -146,14 +148,34 @@ class PumpCurves:
         return float(grid[i]), float(grid[j])
 
     # solvers --------------------------------------------------------------------------
-    def _solve(self, func: Any, log_table: Array, target: Array, f_lo: float, f_hi: float) -> Array:
+    def _edge_slopes(self, func: Any) -> tuple[float, float]:
+        """``d ln func / d ln phi`` at the two ends of the bracket (central differences)."""
+        edges = np.array([self.phi_lo, self.phi_hi])
+        step = 1e-6
+        rise = np.log(func(edges * (1.0 + step))) - np.log(func(edges * (1.0 - step)))
+        slopes = rise / (np.log1p(step) - np.log1p(-step))
+        return float(slopes[0]), float(slopes[1])
+
+    def _solve(
+        self,
+        func: Any,
+        log_table: Array,
+        target: Array,
+        f_lo: float,
+        f_hi: float,
+        edge_slopes: tuple[float, float],
+    ) -> Array:
         """Solve ``func(phi) = target`` for an increasing ``func`` roughly proportional to phi.
 
         Inverse interpolation in a fine log-spaced table of ``func`` (``log_table`` holds its logs)
         gives the root to about 1e-6, two Newton steps polish it to rounding. Outside the bracket the
-        answer is extended proportionally (``phi = edge * target / f(edge)``), so a duty the curves
-        cannot meet gives a phi beyond the bracket and a negative envelope constraint, continuously,
-        instead of a silent clip.
+        answer is extended as the power law that continues ``func`` with its slope at the edge
+        (``phi = edge (target / f(edge))^(1 / s)``, ``s = d ln f / d ln phi`` there), so a duty the
+        curves cannot meet gives a phi beyond the bracket and a negative envelope constraint,
+        continuously and with a continuous slope, instead of a silent clip. (A proportional
+        extension, ``s = 1``, left a kink in the flow-coefficient constraints exactly where they
+        cross zero: an optimum on the envelope's edge then stalled SLSQP, which differentiates
+        across it, at its iteration limit.)
 
         Each Newton step evaluates ``func`` once, on ``phi + h``, ``phi - h`` and ``phi`` stacked
         into one array: the curves are elementwise, so the values are those of three separate calls,
@@ -168,19 +190,32 @@ class PumpCurves:
             f_plus, f_minus, f_mid = func(np.array([phi + h, phi - h, phi]))
             slope = (f_plus - f_minus) / (2.0 * h)
             phi = np.minimum(np.maximum(phi - (f_mid - inside) / slope, self.phi_lo), self.phi_hi)
-        phi = np.where(target < f_lo, self.phi_lo * target / f_lo, phi)
-        phi = np.where(target > f_hi, self.phi_hi * target / f_hi, phi)
+        s_lo, s_hi = edge_slopes
+        phi = np.where(target < f_lo, self.phi_lo * (target / f_lo) ** (1.0 / s_lo), phi)
+        phi = np.where(target > f_hi, self.phi_hi * (target / f_hi) ** (1.0 / s_hi), phi)
         return phi
 
     def design_phi(self, specific_speed_squared: Array) -> Array:
         """Flow coefficient at which the pump runs at the given squared specific speed."""
         return self._solve(
-            self._design_function, self._log_h_table, specific_speed_squared, self._h_lo, self._h_hi
+            self._design_function,
+            self._log_h_table,
+            specific_speed_squared,
+            self._h_lo,
+            self._h_hi,
+            self._h_edge_slopes,
         )
 
     def operating_phi(self, flow_to_head: Array) -> Array:
         """Flow coefficient at which a pump of fixed diameter meets ``Q sqrt(rho) / (D^2 sqrt(dp))``."""
-        return self._solve(self._operating_function, self._log_k_table, flow_to_head, self._k_lo, self._k_hi)
+        return self._solve(
+            self._operating_function,
+            self._log_k_table,
+            flow_to_head,
+            self._k_lo,
+            self._k_hi,
+            self._k_edge_slopes,
+        )
 
     def clip(self, phi: Array) -> Array:
         return np.minimum(np.maximum(phi, self.phi_lo), self.phi_hi)
@@ -191,3 +226,4 @@ class PumpCurves:
         else:
             eta = self.model.drive.efficiency(speed_fraction, load_fraction)
         return np.minimum(np.maximum(eta + self.adjustment.drive_efficiency_delta, 0.02), 1.0)
+
