@@ -60,7 +60,7 @@ from hil.model.sizing import components as comp
 from hil.model.sizing.batches import ElectricBatch, MassBatch, PressureFedBatch, PumpBatch
 from hil.model.sizing.inputs import SizingInputs
 from hil.model.sizing.mass_budget import burn_profile, expelled_fraction, size_masses
-from hil.model.sizing.pump_curves import CurveAdjustment, PumpCurves
+from hil.model.sizing.pump_curves import CurveAdjustment, PumpCurves, power_basis
 
 __all__ = [
     "DESIGN_VARIABLES",
@@ -393,7 +393,7 @@ def evaluate_electric(
         phi_bracket=(lo_c, hi_c),
         mixture_ratio=r,
         power_basis={
-            label: _power_basis(model, elec.pump_efficiency(label)) for label in ("fuel", "oxidiser")
+            label: power_basis(model, elec.pump_efficiency(label)) for label in ("fuel", "oxidiser")
         },
     )
 
@@ -416,19 +416,6 @@ def _pump_constraint_names(margin: float, lo_c: float, hi_c: float, points: int)
                 f"{label} pump pressure rise > 0 at {point}",
             ]
     return tuple(names)
-
-
-def _power_basis(model: PumpModel, stated_efficiency: float | None) -> str:
-    """``shaft`` where a pump-only efficiency exists, ``electrical`` where only wire-to-water does.
-
-    A model calibrated without torque is wire-to-water (see :mod:`hil.model.calibration`), so
-    ``Q dp / eta`` is electrical power at the bench's drive efficiency; one calibrated with a torque
-    sensor, the literature default and a stated efficiency are pump-only (shaft), and the mission's
-    motor and inverter efficiencies follow.
-    """
-    if stated_efficiency is not None or not model.calibrated or model.power_basis == "shaft":
-        return "shaft"
-    return "electrical"
 
 
 def evaluate_pressure_fed(

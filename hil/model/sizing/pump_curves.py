@@ -2,7 +2,8 @@
 
 :class:`CurveAdjustment` shifts the curves for sensitivity and uncertainty studies; :class:`PumpCurves`
 holds the (adjusted) psi, eta and sigma3 curves over a usable flow-coefficient bracket and solves the
-similarity relations for the operating flow coefficient.
+similarity relations for the operating flow coefficient; :func:`power_basis` says whether the
+model's efficiency gives shaft or electrical power.
 
 Imports :mod:`hil.model.pump_model` only from the project.
 """
@@ -17,7 +18,7 @@ from numpy.typing import NDArray
 
 from hil.model.pump_model import PumpModel, PumpModelError
 
-__all__ = ["CurveAdjustment", "PumpCurves"]
+__all__ = ["CurveAdjustment", "PumpCurves", "power_basis"]
 
 Array = NDArray[np.float64]
 
@@ -227,3 +228,15 @@ class PumpCurves:
             eta = self.model.drive.efficiency(speed_fraction, load_fraction)
         return np.minimum(np.maximum(eta + self.adjustment.drive_efficiency_delta, 0.02), 1.0)
 
+
+def power_basis(model: PumpModel, stated_efficiency: float | None) -> str:
+    """``shaft`` where a pump-only efficiency exists, ``electrical`` where only wire-to-water does.
+
+    A model calibrated without torque is wire-to-water (see :mod:`hil.model.calibration`), so
+    ``Q dp / eta`` is electrical power at the bench's drive efficiency; one calibrated with a torque
+    sensor, the literature default and a stated efficiency are pump-only (shaft), and the mission's
+    motor and inverter efficiencies follow.
+    """
+    if stated_efficiency is not None or not model.calibrated or model.power_basis == "shaft":
+        return "shaft"
+    return "electrical"
