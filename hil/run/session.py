@@ -6,6 +6,9 @@ For a bench file with a ``[virtual]`` table the virtual bench is started in this
 instruments on ptys and loopback sockets; the drivers reach it only through those, exactly as
 they would reach real hardware. Only the clock is shared: the virtual clock steps the plant in
 lockstep, so a run is deterministic for a seed and runs as fast as the transports allow.
+
+On a real bench (a wall clock) the libraries a run would otherwise load at its first operating point
+are loaded when the run opens, before its first tick: :func:`load_libraries_of_the_tick_thread`.
 """
 
 from __future__ import annotations
@@ -20,10 +23,12 @@ from pathlib import Path
 from typing import Any
 
 from hil import __version__
+from hil.analysis.uncertainty import student_t_factor
 from hil.bench.config import BenchConfig, load_bench
 from hil.bench.transport import LineTransport, TcpTransport
 from hil.core.clock import Clock, VirtualClock, WallClock
 from hil.core.errors import ConfigError, HilError, InterlockTrip, ProtocolError, TransportError
+from hil.core.fluids import water_state
 from hil.run.assembly import Bench, SimEndpoint, connect_bench
 from hil.run.channel_readings import check_channel_readings
 from hil.run.procedure_api import ParameterValue, Point, ProcedureSpec
@@ -72,6 +77,28 @@ class LockstepLink:
 
     def close(self) -> None:
         self._link.close()
+
+
+def load_libraries_of_the_tick_thread() -> None:
+    """Load what a procedure's steps import on first use, in the thread that reads the instruments.
+
+    A run imports its heavy libraries where it first uses them, so that ``hil run`` reaches its first
+    tick within a second. Two of those first uses fall in the middle of a run, between two ticks: the
+    first operating point's water properties load CoolProp's fluid library (3-5 s on the development
+    machine), and the first Student-t factor loads scipy.special (0.2-0.4 s, in ``npsh3``). Both
+    hold the GIL throughout, so no other thread could read or command the bench meanwhile. On a real
+    bench that is a gap of seconds in the samples, in the interlocks and in the drive's keep-alive,
+    which stops the motor when its command timeout (1 s for the VESC) runs out. So a run on a wall
+    clock loads them as it opens (:func:`open_run`), before its first tick and before anything is
+    commanded; commands that only check, read or set the bench do not need them. A virtual bench's
+    time stands still while its harness is busy, so there the gap costs nothing and the libraries
+    stay loaded on first use, keeping the first tick within a second.
+    (Measured by timing the gaps between ticks of every built-in procedure on the sim bench; the
+    other gaps were under 0.1 s. ``tests/system/test_startup_imports.py`` checks that after this a
+    run's steps import none of the heavy libraries.)
+    """
+    water_state(20.0)
+    student_t_factor(2)
 
 
 @contextmanager
@@ -214,6 +241,8 @@ def open_run(
     ``procedure_file`` (the bytes of a procedure given as a file) is kept in the run directory with
     its SHA-256.
     """
+    if isinstance(session.clock, WallClock):
+        load_libraries_of_the_tick_thread()  # before the first tick: see its docstring
     owned = stop is None
     requests = stop if stop is not None else StopRequests()
     handlers: AbstractContextManager[Any] = requests.installed() if owned else nullcontext()
