@@ -11,7 +11,8 @@ Modules: :mod:`~hil.model.sizing.components` (one physical relation per function
 :mod:`~hil.model.sizing.batches` (result containers), :mod:`~hil.model.sizing.model` (the vectorised
 system model), :mod:`~hil.model.sizing.envelope` (each pump's duty against the calibrated
 envelope), :mod:`~hil.model.sizing.optimise` (scipy optimisation, sweep, Pareto filter, what is
-active at the optimum), :mod:`~hil.model.sizing.studies` (Pareto by power limit, sensitivities,
+active at the optimum) over :mod:`~hil.model.sizing.design_problem` (the problem as SLSQP
+searches it), :mod:`~hil.model.sizing.studies` (Pareto by power limit, sensitivities,
 linearised uncertainty), :mod:`~hil.model.sizing.monte_carlo` (the Monte Carlo),
 :mod:`~hil.model.sizing.command` and :mod:`~hil.model.sizing.report_text` (the CLI entry point and
 its printout). Isp from thermochemistry comes from :mod:`hil.model.thermochemistry`.

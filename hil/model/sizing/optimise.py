@@ -15,8 +15,8 @@ What lives here:
 Studies built from repeated optimisations (Pareto front by power limit, sensitivities, calibration
 uncertainty) live in :mod:`hil.model.sizing.studies`.
 
-Design variables are searched in logarithmic coordinates (pressures and speeds span a decade), which
-keeps SLSQP's steps well scaled.
+The problem as SLSQP sees it (normalised logarithmic coordinates, batched finite-difference
+gradients) is :class:`~hil.model.sizing.design_problem.DesignProblem`.
 
 Uses numpy and scipy; imports only :mod:`hil.model.sizing`, :mod:`hil.model.pump_model` and :mod:`hil.core.errors`
 from the project.
@@ -34,6 +34,7 @@ from scipy.stats import qmc
 
 from hil.core.errors import HilError
 from hil.model.pump_model import PumpModel
+from hil.model.sizing.design_problem import DesignProblem, design_bounds
 from hil.model.sizing.envelope import EnvelopeExcursion, envelope_excursions
 from hil.model.sizing.mission import SizingInputs
 from hil.model.sizing.model import (
@@ -42,7 +43,6 @@ from hil.model.sizing.model import (
     DesignPoint,
     ElectricBatch,
     PressureFedBatch,
-    PumpCurves,
     evaluate_electric,
     evaluate_pressure_fed,
 )
@@ -61,27 +61,10 @@ __all__ = [
 
 _FEASIBILITY_TOLERANCE = 1e-6
 _SCREENING_POINTS = 1024
-_FD_STEP = 1e-6
-_UNPHYSICAL_OBJECTIVE = 1e12
 
 
 class InfeasibleDesignError(HilError, ValueError):
     """No design within the bounds (and the calibrated envelope) satisfies the constraints."""
-
-
-def design_bounds(inputs: SizingInputs) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
-    """Lower and upper bounds of the design variables in DESIGN_VARIABLES order (equal: fixed)."""
-    b = inputs.bounds
-    mixture = b.mixture_ratio or (inputs.engine.mixture_ratio, inputs.engine.mixture_ratio)
-    ranges = (
-        b.chamber_pressure_pa,
-        b.tank("fuel"),
-        b.tank("oxidiser"),
-        b.pump_speed_rpm,
-        b.pump_speed_rpm,
-        mixture,
-    )
-    return np.array([r[0] for r in ranges], dtype=float), np.array([r[1] for r in ranges], dtype=float)
 
 
 @dataclass(frozen=True)
@@ -138,101 +121,6 @@ class SweepResult:
     feasible: NDArray[np.bool_]
 
 
-class _Problem:
-    """The electric design problem in normalised logarithmic coordinates, with batched gradients."""
-
-    def __init__(
-        self,
-        inputs: SizingInputs,
-        model: PumpModel,
-        adjustment: CurveAdjustment,
-        extrapolate: bool,
-        fixed: dict[str, float],
-        objective: str,
-    ) -> None:
-        self.inputs = inputs
-        self.model = model
-        self.adjustment = adjustment
-        self.extrapolate = extrapolate
-        self.objective = objective
-        self.curves = PumpCurves(
-            model, adjustment, inputs.electric.assumed_suction_specific_speed, extrapolate
-        )
-        lo, hi = design_bounds(inputs)
-        self.log_lo, self.log_hi = np.log(lo), np.log(hi)
-        self.base = lo.copy()
-        self.free = hi > lo  # minimum == maximum fixes a variable
-        for name, value in fixed.items():
-            i = DESIGN_VARIABLES.index(name)
-            self.free[i] = False
-            self.base[i] = value
-        self.evaluations = 0
-        self.scale = 1.0
-        self._cache_key: bytes | None = None
-        self._cache: tuple[float, NDArray[np.float64], NDArray[np.float64], NDArray[np.float64]] | None = None
-
-    @property
-    def dimension(self) -> int:
-        return int(self.free.sum())
-
-    def designs(self, u: NDArray[np.float64]) -> NDArray[np.float64]:
-        u = np.atleast_2d(u)
-        x = np.tile(self.base, (u.shape[0], 1))
-        free_idx = np.flatnonzero(self.free)
-        x[:, free_idx] = np.exp(self.log_lo[free_idx] + u * (self.log_hi[free_idx] - self.log_lo[free_idx]))
-        return x
-
-    def to_unit(self, design: NDArray[np.float64]) -> NDArray[np.float64]:
-        free_idx = np.flatnonzero(self.free)
-        u = (np.log(design[free_idx]) - self.log_lo[free_idx]) / (
-            self.log_hi[free_idx] - self.log_lo[free_idx]
-        )
-        return np.clip(u, 0.0, 1.0)
-
-    def evaluate(self, u: NDArray[np.float64]) -> ElectricBatch:
-        batch = evaluate_electric(
-            self.inputs,
-            self.model,
-            self.designs(u),
-            adjustment=self.adjustment,
-            extrapolate=self.extrapolate,
-            curves=self.curves,
-        )
-        self.evaluations += batch.designs.shape[0]
-        return batch
-
-    def objective_values(self, batch: ElectricBatch) -> NDArray[np.float64]:
-        values = batch.peak_electrical_power_w if self.objective == "peak_power" else batch.total_mass_kg
-        # An overflowed design (flagged infeasible by the model) must not poison the search.
-        return np.where(np.isfinite(values), values, _UNPHYSICAL_OBJECTIVE)
-
-    def _fd(
-        self, u: NDArray[np.float64]
-    ) -> tuple[float, NDArray[np.float64], NDArray[np.float64], NDArray[np.float64]]:
-        key = np.asarray(u, dtype=float).tobytes()
-        if key != self._cache_key:
-            points = np.vstack([u, u + _FD_STEP * np.eye(len(u))])
-            batch = self.evaluate(points)
-            f = self.objective_values(batch) / self.scale
-            g = batch.constraints
-            self._cache = (float(f[0]), (f[1:] - f[0]) / _FD_STEP, g[0], (g[1:] - g[0]) / _FD_STEP)
-            self._cache_key = key
-        assert self._cache is not None
-        return self._cache
-
-    def fun(self, u: NDArray[np.float64]) -> float:
-        return self._fd(u)[0]
-
-    def jac(self, u: NDArray[np.float64]) -> NDArray[np.float64]:
-        return self._fd(u)[1]
-
-    def cons(self, u: NDArray[np.float64]) -> NDArray[np.float64]:
-        return self._fd(u)[2]
-
-    def cons_jac(self, u: NDArray[np.float64]) -> NDArray[np.float64]:
-        return self._fd(u)[3].T
-
-
 def _violation(batch: ElectricBatch) -> NDArray[np.float64]:
     """Worst (most negative) constraint per design, zero when feasible; mass non-convergence counts."""
     worst = np.minimum(np.min(batch.constraints, axis=1), 0.0)
@@ -267,7 +155,7 @@ def optimise_electric(
     """
     model = pump_model if pump_model is not None else PumpModel.default()
     adj = adjustment if adjustment is not None else CurveAdjustment()
-    problem = _Problem(
+    problem = DesignProblem(
         _with_power_limit(inputs, power_limit_w), model, adj, extrapolate, dict(fixed or {}), objective
     )
     dim = problem.dimension
@@ -321,7 +209,9 @@ def optimise_electric(
     return _result(problem, best_u, model, message)
 
 
-def _result(problem: _Problem, u: NDArray[np.float64], model: PumpModel, message: str) -> OptimisationResult:
+def _result(
+    problem: DesignProblem, u: NDArray[np.float64], model: PumpModel, message: str
+) -> OptimisationResult:
     final = problem.evaluate(u)
     design = DesignPoint.from_array(final.designs[0])
     warnings, excursions = _design_warnings(final, model)
@@ -355,7 +245,7 @@ def _value(value: float, unit: str) -> str:
     return f"{value:,.0f} {unit}" if unit == "rpm" else f"{value:.4g} {unit}".rstrip()
 
 
-def _binding(problem: _Problem, u: NDArray[np.float64], batch: ElectricBatch) -> list[Binding]:
+def _binding(problem: DesignProblem, u: NDArray[np.float64], batch: ElectricBatch) -> list[Binding]:
     """Bounds and constraints active at ``u``, each with its multiplier as a mass change."""
     out: list[Binding] = []
     lo, hi = np.exp(problem.log_lo), np.exp(problem.log_hi)
@@ -366,7 +256,7 @@ def _binding(problem: _Problem, u: NDArray[np.float64], batch: ElectricBatch) ->
             out.append(Binding("fixed", name, f"{label} fixed at {_value(design[i] * scale, unit)}", None))
     if problem.dimension == 0 or not bool(batch.feasible(_FEASIBILITY_TOLERANCE)[0]):
         return out  # an infeasible point has no active set worth pricing
-    _, grad_f, g, jac_g = problem._fd(np.asarray(u, dtype=float))
+    _, grad_f, g, jac_g = problem.linearise(np.asarray(u, dtype=float))
     if not (np.all(np.isfinite(grad_f)) and np.all(np.isfinite(jac_g))):
         return out
     free_names = [n for n, free in zip(DESIGN_VARIABLES, problem.free) if free]
