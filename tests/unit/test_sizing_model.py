@@ -18,6 +18,7 @@ from hil.model.sizing.model import (
     size_electric_pump_fed,
     size_pressure_fed,
 )
+from hil.model.sizing.pump_curves import CurveAdjustment, PumpCurves
 from tests.sizing_samples import linear_isp_sample
 
 G0 = 9.80665
@@ -233,3 +234,29 @@ def test_vectorised_rows_equal_single_evaluations() -> None:
     for i, row in enumerate(designs):
         single = size_electric_pump_fed(inputs, DesignPoint.from_array(row))
         assert batch.total_mass_kg[i] == pytest.approx(single.total_mass_kg[0], rel=1e-12)
+
+
+@pytest.mark.parametrize("relation", ["operating", "design"])
+def test_the_flow_coefficient_beyond_the_curves_keeps_its_slope_at_the_edge(relation: str) -> None:
+    # A duty the curves cannot meet gives a phi beyond the bracket (and a negative envelope
+    # constraint). Its slope must match the curve's at the edge, or the constraint has a kink where
+    # it crosses zero and SLSQP, differentiating across it, stalls on an optimum at the envelope's edge.
+    model = PumpModel.default()
+    curves = PumpCurves(model, CurveAdjustment(), 3.0, False)
+    # The similarity relations solved for phi, from the head polynomial: Q/(D^2 sqrt(dp/rho)) at fixed
+    # diameter is phi / psi^0.5; the squared specific speed is phi / psi^1.5.
+    power, solve = (0.5, curves.operating_phi) if relation == "operating" else (1.5, curves.design_phi)
+
+    def target(phi: float) -> float:
+        return phi / float(np.asarray(model.psi(np.array([phi])))[0]) ** power
+
+    for edge in (curves.phi_lo, curves.phi_hi):
+        h = 1e-6
+        expected = (np.log1p(h) - np.log1p(-h)) / (
+            np.log(target(edge * (1 + h))) - np.log(target(edge * (1 - h)))
+        )
+        for side in (1 - 1e-4, 1 + 1e-4):  # just outside and just inside the bracket, either edge
+            t = target(edge) * side
+            slope = float(np.log(solve(np.array([t]))[0] / edge) / np.log(side))
+            assert slope == pytest.approx(expected, rel=1e-3)
+        assert abs(expected - 1.0) > 0.02  # a proportional extension (slope 1) would fail
