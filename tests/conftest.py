@@ -99,10 +99,17 @@ SHARED_FIXTURE_MODULES = frozenset(
 SHARED_FIXTURE_GROUPS = {
     "tests/unit/test_mission_inputs.py": "sample-lander-optimisation",
     "tests/unit/test_sizing_command.py": "sample-lander-optimisation",
+    "tests/system/test_campaign.py": "fork-server",
+    "tests/system/test_full_disk.py": "fork-server",
+    "tests/system/test_kill.py": "fork-server",
+    "tests/system/test_pytest_plugin.py": "fork-server",
+    "tests/unit/test_fleet_reanalysis.py": "fork-server",
 }
 """Modules sharing one session fixture go to the same worker, under one group name: the sample
 lander's optimisation (:func:`sample_lander_optimisation`, 5-7 s of CPU) is made once, not once per
-module."""
+module; so is a worker's fork server, which imports hil and loads CoolProp (about 5 s of CPU) for
+the processes these modules start (``tests/preloaded_harness.py``, a local Dask cluster's workers,
+process pools)."""
 """Modules whose tests share a costly module-scoped fixture (a run, an optimisation, a Dask cluster):
 all of a module's tests go to one worker, so that the fixture is computed once. Not the corruption
 matrix's 213 cases: their small run costs less computed once per worker than the cases kept on one."""

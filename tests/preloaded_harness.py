@@ -1,5 +1,6 @@
-"""``hil`` commands as processes of their own, forked from a server that has already imported hil and
-loaded CoolProp, for tests that start many of them only to signal or kill them.
+"""``hil`` commands (and ``pytest`` sessions) as processes of their own, forked from a server that has
+already imported hil and loaded CoolProp, for tests that start many of them only to signal or kill
+them, or that need a process of its own but not a fresh interpreter.
 
 A fresh ``python -m hil.cli run`` spends about 3 s of CPU loading CoolProp's fluid library (at its
 first operating point) and more importing the run stack, before and beside the 0.3 s its short run
@@ -43,12 +44,18 @@ _CONTEXT = multiprocessing.get_context("forkserver")
 _CONTEXT.set_forkserver_preload(list(PRELOAD))
 
 
-def _main(argv: list[str], stderr_path: str) -> None:
-    """In the forked child: stdout to nowhere and stderr to ``stderr_path``, as a subprocess would
-    have them, then the command; its exit status is the process's."""
-    with open(os.devnull, "w") as devnull, open(stderr_path, "w") as stderr:
-        os.dup2(devnull.fileno(), 1)
+def _main(program: str, argv: list[str], stderr_path: str, stdout_path: str, cwd: str | None) -> None:
+    """In the forked child: stdout and stderr to files, as a subprocess would have them, then the
+    command (``hil ARGV`` or ``pytest ARGV``); its exit status is the process's."""
+    with open(stdout_path, "w") as stdout, open(stderr_path, "w") as stderr:
+        os.dup2(stdout.fileno(), 1)
         os.dup2(stderr.fileno(), 2)
+    if cwd is not None:
+        os.chdir(cwd)
+    if program == "pytest":
+        import pytest
+
+        sys.exit(int(pytest.main(argv)))
     from hil.cli import main
 
     sys.exit(main(argv))
@@ -58,9 +65,22 @@ class HilProcess:
     """One ``hil`` command running in a forked child; the subset of :class:`subprocess.Popen` the
     tests use (``pid``, ``poll``, ``kill``, ``communicate``, ``returncode``)."""
 
-    def __init__(self, argv: list[str], stderr_path: Path) -> None:
+    def __init__(
+        self,
+        argv: list[str],
+        stderr_path: Path,
+        *,
+        program: str = "hil",
+        stdout_path: Path | None = None,
+        cwd: Path | None = None,
+    ) -> None:
+        """``program`` is ``hil`` or ``pytest``; stdout goes to ``stdout_path``, else nowhere."""
         self._stderr_path = stderr_path
-        self._process = _CONTEXT.Process(target=_main, args=(argv, str(stderr_path)), daemon=True)
+        stdout = str(stdout_path) if stdout_path is not None else os.devnull
+        where = str(cwd) if cwd is not None else None
+        self._process = _CONTEXT.Process(
+            target=_main, args=(program, argv, str(stderr_path), stdout, where), daemon=True
+        )
         self._process.start()
         assert self._process.pid is not None
         self.pid: int = self._process.pid

@@ -1,15 +1,20 @@
 """The pytest plugin, used by the project's own tests (the fixtures below) and run on the user-style
-example file as a user runs it: ``pytest examples/test_pump_bench.py --bench sim``."""
+example file as a user runs it: ``pytest examples/test_pump_bench.py --bench sim``.
+
+Those pytest sessions run in processes of their own forked from a server that has hil and CoolProp
+loaded (``tests/preloaded_harness.py``): each is ``pytest.main(ARGS)`` in its own process and
+directory, with its own configuration, plugins, collection, report and exit status, as ``pytest`` on
+the command line gives. Only the interpreter's start-up differs: a fresh one spent about 5 s of CPU a
+session, most of it loading CoolProp's fluid library again for the first operating point."""
 
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+
+from tests.preloaded_harness import HilProcess
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -29,32 +34,36 @@ def test_hil_run_records_into_its_own_run_directory(hil_run, tmp_path: Path) -> 
     assert json.loads((directory / "metadata.json").read_text())["status"] == "running"
 
 
-def run_pytest(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "PYTHONPATH": str(REPO)}
-    return subprocess.run(
-        [sys.executable, "-m", "pytest", "-p", "hil.pytest_plugin", "-p", "no:cacheprovider", *args],
-        capture_output=True, text=True, env=env, cwd=cwd, timeout=600,
-    )  # fmt: skip
+def run_pytest(*args: str, cwd: Path) -> tuple[int, str]:
+    """``pytest ARGS`` in ``cwd``; its exit status and what it printed."""
+    # The process has hil imported before its session starts, so assertion rewriting warns (an error
+    # under the project's filterwarnings) that it cannot rewrite hil's modules; a fresh pytest does
+    # not meet that.
+    quiet = ["-W", "ignore::pytest.PytestAssertRewriteWarning"]
+    stdout = cwd / "pytest-stdout.txt"
+    process = HilProcess(
+        ["-p", "no:cacheprovider", *quiet, *args],
+        cwd / "pytest-stderr.txt",
+        program="pytest",
+        stdout_path=stdout,
+        cwd=cwd,
+    )
+    _, stderr = process.communicate(timeout=600)
+    assert process.returncode is not None
+    return process.returncode, stdout.read_text() + stderr
 
 
 def test_the_example_file_runs_with_bench_sim_and_names_its_run_directories(tmp_path: Path) -> None:
     runs = tmp_path / "runs"
-    result = run_pytest(
-        str(REPO / "examples" / "test_pump_bench.py"),
-        "--bench",
-        "sim",
-        "--hil-runs",
-        str(runs),
-        "-rs",
-        cwd=tmp_path,
-    )
-    assert result.returncode == 0, result.stdout + result.stderr
-    assert "3 passed, 1 skipped" in result.stdout
-    assert "needs a real bench: --bench sim is virtual" in result.stdout
+    example = str(REPO / "examples" / "test_pump_bench.py")
+    status, stdout = run_pytest(example, "--bench", "sim", "--hil-runs", str(runs), "-rs", cwd=tmp_path)
+    assert status == 0, stdout
+    assert "3 passed, 1 skipped" in stdout
+    assert "needs a real bench: --bench sim is virtual" in stdout
     directories = sorted(p for p in runs.iterdir() if (p / "metadata.json").exists())
     assert len(directories) == 2
     for directory in directories:
-        assert str(directory) in result.stdout  # named in the report
+        assert str(directory) in stdout  # named in the report
         metadata = json.loads((directory / "metadata.json").read_text())
         assert metadata["status"] == "completed"
         assert (directory / "points_converted.csv").exists()  # derived like any run
@@ -69,9 +78,9 @@ def test_a_tripped_test_fails_with_the_trip_and_leaves_the_bench_safe(tmp_path: 
         "    hil_run.hold(10.0)\n"
     )
     runs = tmp_path / "runs"
-    result = run_pytest(str(test_file), "--bench", "sim", "--hil-runs", str(runs), cwd=tmp_path)
-    assert result.returncode == 1
-    assert "InterlockTrip" in result.stdout or "aborted" in result.stdout
+    status, stdout = run_pytest(str(test_file), "--bench", "sim", "--hil-runs", str(runs), cwd=tmp_path)
+    assert status == 1
+    assert "InterlockTrip" in stdout or "aborted" in stdout
     (directory,) = [p for p in runs.iterdir() if (p / "metadata.json").exists()]
     metadata = json.loads((directory / "metadata.json").read_text())
     assert metadata["status"] == "aborted"
