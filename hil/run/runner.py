@@ -455,11 +455,11 @@ class Runner:
         """Mean of every channel over the samples with ``start_s <= t <= end_s`` (failed reads left
         out; NaN when none), without recording a point: for a procedure's own decisions (is the flow
         on target, has the head started to fall), never for results."""
-        times = self._log.times()
-        mask = (times >= start_s) & (times <= end_s)
         means = {}
-        for name, values in self._log.columns().items():
-            window = values[mask]
+        for name, window in self._log.window(start_s, end_s).items():
+            if window.size == 1:  # the mean of one reading is that reading (NaN: a failed read)
+                means[name] = float(window[0])
+                continue
             valid = window[~np.isnan(window)]
             means[name] = float(valid.mean()) if valid.size else math.nan
         return means

@@ -31,3 +31,17 @@ def test_latest_before_any_tick_or_of_an_unknown_channel_is_nan() -> None:
     assert math.isnan(log.latest("a"))
     log.append(0.0, [1.0])
     assert math.isnan(log.latest("zzz"))
+
+
+def test_a_window_is_every_sample_between_its_ends_inclusive_as_a_mask_would_choose() -> None:
+    log = SampleLog(["a", "b"], capacity=4)  # grows twice on the way
+    times = np.round(np.arange(13) * 0.1, 10)
+    for k, t in enumerate(times):
+        log.append(float(t), [float(k), math.nan if k % 5 == 0 else -float(k)])
+    edges = [-1.0, 0.0, 0.05, 0.1, 0.3, 0.35, 1.2, 1.25, 5.0]
+    for start in edges:
+        for end in edges:
+            mask = (times >= start) & (times <= end)
+            window = log.window(start, end)
+            assert window["a"].tolist() == np.arange(13, dtype=float)[mask].tolist(), (start, end)
+            assert np.array_equal(window["b"], log.columns()["b"][mask], equal_nan=True), (start, end)
