@@ -165,19 +165,25 @@ class Engine:
 def sphere_liquid_height_m(liquid_volume_m3: float, radius_m: float) -> float:
     """Depth of liquid in a sphere: solves ``V = pi h^2 (3R - h) / 3`` (a spherical cap) for h.
 
-    The cap volume rises monotonically from 0 to the full sphere over ``0 <= h <= 2R``; bisection to
-    1e-12 relative costs about 40 evaluations, trivial next to a tick.
+    With ``f`` the filled fraction of the sphere, ``x = h / R`` solves ``x^3 - 3x^2 + 4f = 0``, whose
+    root in ``[0, 2]`` is the trigonometric solution of the depressed cubic,
+    ``x = 1 + 2 cos((arccos(1 - 2f) - 2 pi) / 3)``, here in the form ``x = 2 sin^2(phi / 2) + sqrt(3)
+    sin(phi)`` with ``phi = 2 asin(sqrt(f)) / 3``, which keeps its digits near empty (no ``1 - 2f`` to
+    round, no difference of nearly equal terms). Within a few ulps of the cubic solved in 50 digits, or
+    of the volume's own rounding carried to the depth where the liquid surface shrinks near full
+    (``tests/unit/test_feed_system.py``). 1.6 us a call; the 60-step bisection it replaced took 22 us
+    (the mission-profile procedure calls it three times a tick) and, resolving the depth only to
+    2R / 2^60, failed that test near empty.
     """
     full = 4.0 / 3.0 * math.pi * radius_m**3
     v = min(max(liquid_volume_m3, 0.0), full)
-    lo, hi = 0.0, 2.0 * radius_m
-    for _ in range(60):
-        mid = 0.5 * (lo + hi)
-        if math.pi * mid * mid * (3.0 * radius_m - mid) / 3.0 < v:
-            lo = mid
-        else:
-            hi = mid
-    return 0.5 * (lo + hi)
+    if v <= 0.0:
+        return 0.0
+    if v >= full:
+        return 2.0 * radius_m
+    phi = 2.0 / 3.0 * math.asin(math.sqrt(v / full))
+    half = math.sin(0.5 * phi)
+    return min(radius_m * (2.0 * half * half + math.sqrt(3.0) * math.sin(phi)), 2.0 * radius_m)
 
 
 @dataclass(frozen=True)

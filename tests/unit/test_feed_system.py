@@ -5,6 +5,8 @@ docstrings state, not by calling the code under test.
 """
 
 import math
+import sys
+from decimal import Decimal, localcontext
 
 import pytest
 
@@ -53,6 +55,38 @@ def test_sphere_depth_solves_the_cap_volume() -> None:
     assert sphere_liquid_height_m(2.0 / 3.0 * math.pi * r**3, r) == pytest.approx(0.5, rel=1e-9)
     assert sphere_liquid_height_m(0.0544543, r) == pytest.approx(0.2, rel=1e-5)
     assert sphere_liquid_height_m(10.0, r) == pytest.approx(1.0)
+
+
+def _cap_depth_50_digits(fraction: Decimal, radius: Decimal) -> Decimal:
+    """The cap depth for a filled fraction, by 200 bisections in 50-digit decimal arithmetic:
+    ``h^2 (3R - h) = 4 f R^3`` (the cap volume over the sphere's, pi / 3 cancelled)."""
+    target, lo, hi = 4 * fraction * radius**3, Decimal(0), 2 * radius
+    for _ in range(200):
+        mid = (lo + hi) / 2
+        lo, hi = (mid, hi) if mid * mid * (3 * radius - mid) < target else (lo, mid)
+    return (lo + hi) / 2
+
+
+@pytest.mark.parametrize(
+    "fraction", ["1e-15", "1e-9", "0.001", "0.1", "0.25", "0.5", "0.8", "0.999", "0.999999999"]
+)
+@pytest.mark.parametrize("radius", ["0.05", "0.5", "1.7"])
+def test_sphere_depth_agrees_with_the_cap_equation_solved_in_50_digits(fraction: str, radius: str) -> None:
+    with localcontext() as context:
+        context.prec = 50
+        r, f = Decimal(radius), Decimal(fraction)
+        volume = float(f * 4 / 3 * Decimal(math.pi) * r**3)
+        # the volume as a float carries its own rounding: the reference is the depth of that volume
+        f = Decimal(volume) / (4 / Decimal(3) * Decimal(math.pi) * r**3)
+        expected = float(_cap_depth_50_digits(f, r))
+    # No float method can do better than the rounding of the cap volume carried to the depth,
+    # dh = dV / (surface area), the area pi h (2R - h) going to zero when empty or full. Below half
+    # full the cap's volume is computed to a few ulps of itself; above, a volume near the sphere's is
+    # compared with the sphere's, to a few ulps of the sphere's.
+    eps, full = sys.float_info.epsilon, 4.0 / 3.0 * math.pi * float(r) ** 3
+    area = math.pi * expected * (2.0 * float(r) - expected)
+    rounding = 4 * eps * (volume if expected < float(r) else full) / area
+    assert sphere_liquid_height_m(volume, float(r)) == pytest.approx(expected, rel=4 * eps, abs=rounding)
 
 
 def test_regulated_tank_npsha_by_hand() -> None:
