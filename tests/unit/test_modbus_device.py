@@ -12,7 +12,6 @@ from collections.abc import Sequence
 
 import pytest
 from hypothesis import given, settings
-from hypothesis import strategies as st
 
 from hil.core.errors import ConfigError, DeviceError
 from simulators.keller_emulator import KellerEmulator
@@ -20,7 +19,7 @@ from simulators.labjack_emulator import LabJackEmulator
 from simulators.micromotion_emulator import MicroMotionEmulator
 from simulators.modbus_device import ModbusRtuBus, ModbusTcpSession, RegisterMap, tcp_session_factory
 from tests.fakes import framed, spec_crc
-from tests.fuzzing import fuzz_examples
+from tests.fuzzing import Choices, fuzz_batches, fuzz_cases
 
 
 class DictDevice:
@@ -182,32 +181,31 @@ def _with_crc(body: bytes) -> bytes:
     return body + spec_crc(body)
 
 
-# Arbitrary bytes, and frames with a valid CRC but arbitrary content (so the PDU handling is reached).
-rtu_chunks = st.one_of(
-    st.binary(max_size=24),
-    st.builds(
-        _with_crc,
-        st.builds(
-            lambda unit, function, rest: bytes((unit, function)) + rest,
-            st.integers(0, 3),
-            st.sampled_from([3, 6, 16, 4, 0x41]),
-            st.binary(max_size=12),
-        ),
-    ),
-)
+def _rtu_chunk(choose: Choices) -> bytes:
+    """Arbitrary bytes, or a frame with a valid CRC but arbitrary content (so the PDU handling is
+    reached)."""
+    if choose.boolean():
+        return choose.binary(max_size=24)
+    unit, function = choose.integer(0, 3), choose.sampled_from([3, 6, 16, 4, 0x41])
+    return _with_crc(bytes((unit, function)) + choose.binary(max_size=12))
 
 
-@settings(max_examples=fuzz_examples(1000))
-@given(st.lists(rtu_chunks, max_size=8))
-def test_fuzzed_byte_stream_yields_only_valid_frames_or_silence(chunks: list[bytes]) -> None:
-    bus, _, _ = two_unit_bus()
-    for chunk in chunks:
-        reply = bus.receive(chunk)
-        assert isinstance(reply, bytes)
-        _parse_rtu_replies(reply, {1, 2})
-    # Whatever came before, the bus must still answer once the line is quiet and a frame arrives.
-    bus.receive(bytes(256))  # a long run of zeros flushes any pending partial frame
-    assert bus.receive(framed("01 03 00 00 00 01")).endswith(framed("01 03 02 12 34"))
+def _rtu_chunks(choose: Choices) -> list[bytes]:
+    return choose.lists(_rtu_chunk, max_size=8)
+
+
+@settings(max_examples=fuzz_batches(1000))
+@given(fuzz_cases(_rtu_chunks, case_bytes=256))
+def test_fuzzed_byte_stream_yields_only_valid_frames_or_silence(cases: list[list[bytes]]) -> None:
+    for chunks in cases:
+        bus, _, _ = two_unit_bus()
+        for chunk in chunks:
+            reply = bus.receive(chunk)
+            assert isinstance(reply, bytes)
+            _parse_rtu_replies(reply, {1, 2})
+        # Whatever came before, the bus must still answer once the line is quiet and a frame arrives.
+        bus.receive(bytes(256))  # a long run of zeros flushes any pending partial frame
+        assert bus.receive(framed("01 03 00 00 00 01")).endswith(framed("01 03 02 12 34"))
 
 
 # --- MBAP / TCP ---
@@ -251,16 +249,21 @@ def test_tcp_factory_gives_independent_framing_per_connection() -> None:
     assert second.receive(request) == mbap(1, 1, "03 02 00 07")
 
 
-@settings(max_examples=fuzz_examples(1000))
-@given(st.lists(st.binary(max_size=30), max_size=8))
-def test_fuzzed_tcp_stream_never_raises(chunks: list[bytes]) -> None:
-    session = ModbusTcpSession({1: DictDevice({0: 7, 1: 8})})
-    for chunk in chunks:
-        reply = session.receive(chunk)
-        while reply:
-            transaction, protocol, length, unit = struct.unpack(">HHHB", reply[:7])
-            assert protocol == 0 and 2 <= length <= 254
-            reply = reply[6 + length :]
+def _tcp_chunks(choose: Choices) -> list[bytes]:
+    return choose.lists(lambda chunk: chunk.binary(max_size=30), max_size=8)
+
+
+@settings(max_examples=fuzz_batches(1000))
+@given(fuzz_cases(_tcp_chunks, case_bytes=256))
+def test_fuzzed_tcp_stream_never_raises(cases: list[list[bytes]]) -> None:
+    for chunks in cases:
+        session = ModbusTcpSession({1: DictDevice({0: 7, 1: 8})})
+        for chunk in chunks:
+            reply = session.receive(chunk)
+            while reply:
+                transaction, protocol, length, unit = struct.unpack(">HHHB", reply[:7])
+                assert protocol == 0 and 2 <= length <= 254
+                reply = reply[6 + length :]
 
 
 # --- register maps ---
