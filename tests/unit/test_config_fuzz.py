@@ -21,7 +21,6 @@ from __future__ import annotations
 import copy
 import json
 import math
-import pickle
 import struct
 import tomllib
 from collections.abc import Callable
@@ -76,8 +75,6 @@ SEEDS: dict[str, tuple[list[Any], str, Callable[[Path], object]]] = {
     "pump": (_toml_seeds(ROOT / "hil" / "data" / "sim_pump.toml"), "toml", load_pump_definition),
 }
 
-PICKLED_SEEDS = {kind: [pickle.dumps(seed) for seed in seeds] for kind, (seeds, _, _) in SEEDS.items()}
-"""Each case starts from a fresh copy of its seed: unpickling one costs a tenth of ``copy.deepcopy``."""
 
 ODD_VALUES: list[Any] = [
     math.nan,
@@ -159,7 +156,13 @@ def _decode(recipe: bytes) -> tuple[int, list[tuple[list[int], str, Any]], str, 
 
 def _mutate(data: dict[str, Any], path: list[int], operation: str, value: Any) -> str:
     """Apply one mutation at the container the path leads to (each step picks a child by index);
-    return the top-level key whose value it changed (or added), so only that line is written anew."""
+    return the top-level key whose value it changed (or added), so only that line is written anew.
+
+    Copy on write: ``data`` is a copy of the seed's top-level table, and each container the path
+    passes through is copied into its parent before the step into it, so the mutation changes
+    copies only and every container it did not pass through is still the seed's own (whose text
+    :func:`_toml_value` has ready). The data it leaves is equal to what mutating a whole copy of the
+    seed left (checked: the same bytes as before for 80,000 recipes)."""
     node: Any = data
     top_key: str | None = None
     for step in path:
@@ -167,7 +170,10 @@ def _mutate(data: dict[str, Any], path: list[int], operation: str, value: Any) -
         containers = [(name, child) for name, child in children if isinstance(child, dict | list) and child]
         if not containers:
             break
-        name, node = containers[step % len(containers)]
+        name, child = containers[step % len(containers)]
+        copied = dict(child) if isinstance(child, dict) else list(child)
+        node[name] = copied
+        node = copied
         if top_key is None:
             top_key = str(name)  # the first step is taken in the top-level table: a key
     if isinstance(node, dict):
@@ -207,6 +213,10 @@ def _mutate(data: dict[str, Any], path: list[int], operation: str, value: Any) -
 
 
 def _toml_value(value: Any) -> str:
+    if type(value) in (dict, list):
+        seed_text = _SEED_TEXTS.get(id(value))
+        if seed_text is not None:
+            return seed_text
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, int):
@@ -251,6 +261,27 @@ def _toml_document(data: dict[str, Any], seed_lines: dict[str, str], changed: se
     )
 
 
+_SEED_TEXTS: dict[int, str] = {}
+"""The TOML text of every table and list inside the TOML seeds, by identity: a case's mutations copy
+the containers they change (:func:`_mutate`), so a container of the seed met while writing a changed
+line is unchanged and its text is this one. With the copy on write (no whole copy of the seed per
+case), making the bytes of 80,000 cases (20,000 of each kind) took 4.6 s of CPU instead of 7.1 s, the
+bytes identical for every one. The seeds live as long as the module, so no other object can take one
+of their identities."""
+
+
+def _remember_seed_texts(value: Any) -> None:
+    if type(value) in (dict, list):
+        for child in value.values() if isinstance(value, dict) else value:
+            _remember_seed_texts(child)
+        _SEED_TEXTS[id(value)] = _toml_value(value)
+
+
+for _kind, (_seeds, _syntax, _) in SEEDS.items():
+    if _syntax == "toml":
+        for _seed in _seeds:
+            _remember_seed_texts(_seed)
+
 SEED_LINES = {
     kind: [{key: _toml_line(key, value) for key, value in seed.items()} for seed in seeds]
     for kind, (seeds, syntax, _) in SEEDS.items()
@@ -286,9 +317,8 @@ def _mutate_bytes(raw: bytes, syntax: str, operation: str, position: int) -> byt
 def _check_one(
     kind: str, directory: Path, seed: int, mutations: list[Any], byte_operation: str, position: int
 ) -> None:
-    _, syntax, read = SEEDS[kind]
-    seeds = PICKLED_SEEDS[kind]
-    data = pickle.loads(seeds[seed % len(seeds)])
+    seeds, syntax, read = SEEDS[kind]
+    data = dict(seeds[seed % len(seeds)])  # copied on write below the top level (_mutate)
     changed = {_mutate(data, path, operation, copy.deepcopy(value)) for path, operation, value in mutations}
     if syntax == "toml":
         text = _toml_document(data, SEED_LINES[kind][seed % len(seeds)], changed)
