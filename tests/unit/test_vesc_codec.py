@@ -6,7 +6,6 @@ import struct
 
 import pytest
 from hypothesis import given, settings
-from hypothesis import strategies as st
 
 from drivers.vesc_codec import (
     GET_VALUES_CORE_LEN,
@@ -24,7 +23,7 @@ from drivers.vesc_codec import (
     set_rpm_payload,
 )
 from hil.core.errors import LimitError, ProtocolError
-from tests.fuzzing import fuzz_examples
+from tests.fuzzing import Choices, fuzz_batches, fuzz_cases
 
 # Reference frames from shared/reference/protocols.md (VESC).
 GET_VALUES_FRAME = bytes.fromhex("02 01 04 40 84 03")
@@ -178,31 +177,43 @@ def _drain(decoder: FrameDecoder, chunks: list[bytes]) -> tuple[list[bytes], int
     return payloads, errors
 
 
-@settings(max_examples=fuzz_examples(1000), deadline=None)
-@given(st.lists(st.binary(max_size=40), max_size=8))
-def test_fuzz_arbitrary_bytes_give_payloads_or_protocol_errors(chunks: list[bytes]) -> None:
-    payloads, _ = _drain(FrameDecoder(max_payload_len=64), chunks)
-    for payload in payloads:
-        assert 1 <= len(payload) <= 64
+def _chunks(choose: Choices) -> list[bytes]:
+    return choose.lists(lambda chunk: chunk.binary(max_size=40), max_size=8)
 
 
-@settings(max_examples=fuzz_examples(1000), deadline=None)
-@given(st.binary(min_size=1, max_size=300), st.data())
-def test_fuzz_single_byte_corruption(payload: bytes, data: st.DataObject) -> None:
-    framed = encode_frame(payload)
-    index = data.draw(st.integers(0, len(framed) - 1))
-    replacement = data.draw(st.integers(0, 255).filter(lambda b: b != framed[index]))
-    corrupted = framed[:index] + bytes([replacement]) + framed[index + 1 :]
-    header_len = 2 if len(payload) < 256 else 3
-    decoder = FrameDecoder()
-    if index >= header_len:
-        # Payload, CRC or end byte: CRC-16 catches every single-byte error, so this must be refused.
-        with pytest.raises(ProtocolError):
-            decoder.feed(corrupted)
-    else:
-        # A changed header shifts or resizes the frame: the original payload can no longer come out.
-        payloads, _ = _drain(decoder, [corrupted])
-        assert payload not in payloads
+@settings(max_examples=fuzz_batches(1000), deadline=None)
+@given(fuzz_cases(_chunks, case_bytes=400))
+def test_fuzz_arbitrary_bytes_give_payloads_or_protocol_errors(cases: list[list[bytes]]) -> None:
+    for chunks in cases:
+        payloads, _ = _drain(FrameDecoder(max_payload_len=64), chunks)
+        for payload in payloads:
+            assert 1 <= len(payload) <= 64
+
+
+def _corruption(choose: Choices) -> tuple[bytes, int, int]:
+    """A payload of 1-300 bytes, the index of one byte of its frame and a different value for it."""
+    payload = choose.binary(min_size=1, max_size=300)
+    index = choose.integer(0, len(encode_frame(payload)) - 1)
+    return payload, index, choose.integer(1, 255)  # added to the byte: any other value
+
+
+@settings(max_examples=fuzz_batches(1000), deadline=None)
+@given(fuzz_cases(_corruption, case_bytes=320))
+def test_fuzz_single_byte_corruption(cases: list[tuple[bytes, int, int]]) -> None:
+    for payload, index, change in cases:
+        framed = encode_frame(payload)
+        replacement = (framed[index] + change) % 256
+        corrupted = framed[:index] + bytes([replacement]) + framed[index + 1 :]
+        header_len = 2 if len(payload) < 256 else 3
+        decoder = FrameDecoder()
+        if index >= header_len:
+            # Payload, CRC or end byte: CRC-16 catches every single-byte error, so this must be refused.
+            with pytest.raises(ProtocolError):
+                decoder.feed(corrupted)
+        else:
+            # A changed header shifts or resizes the frame: the original payload can no longer come out.
+            payloads, _ = _drain(decoder, [corrupted])
+            assert payload not in payloads
 
 
 # --- GET_VALUES replies: built here from the reference layout, independently of any encoder ----------
