@@ -67,19 +67,23 @@ class Choices:
     def sampled_from(self, options: Sequence[T]) -> T:
         return options[self.integer(0, len(options) - 1)]
 
-    def size(self, max_size: int, min_size: int = 0) -> int:
+    def size(self, max_size: int | None, min_size: int = 0) -> int:
         """A collection's size as hypothesis draws it: a quarter of the time the largest allowed
-        (hypothesis gives 17-39 % there), otherwise geometric from ``min_size`` + 1, averaging
-        ``min_size`` + 5 (at most the middle of the range), cut at ``max_size``; ``min_size`` itself
-        is rare, as with hypothesis (zero bytes give it)."""
-        average = min(max(min_size * 2, min_size + 5), (min_size + max_size) / 2) - min_size
-        if self.take(1)[0] >= 192:
-            return max_size
+        (hypothesis gives 17-39 % there for a short range), otherwise geometric from ``min_size`` +
+        1, averaging ``min_size`` + 5 (at most the middle of the range), cut at ``max_size`` (none:
+        uncut); ``min_size`` itself is rare, as with hypothesis (zero bytes give it)."""
+        if max_size is None:
+            average = max(min_size * 2, min_size + 5) - min_size
+        else:
+            average = min(max(min_size * 2, min_size + 5), (min_size + max_size) / 2) - min_size
+            if self.take(1)[0] >= 192:
+                return max_size
         uniform = int.from_bytes(self.take(2), "big")
         if uniform == 0 or average < 1:
-            return min_size if uniform == 0 else min(max_size, min_size + 1)
-        extra = 1 + math.log1p(-uniform / 65536) / math.log1p(-1 / average)
-        return min(max_size, min_size + int(extra))
+            size = min_size if uniform == 0 else min_size + 1
+        else:
+            size = min_size + 1 + int(math.log1p(-uniform / 65536) / math.log1p(-1 / average))
+        return size if max_size is None else min(max_size, size)
 
     def binary(self, max_size: int, min_size: int = 0) -> bytes:
         return self.take(self.size(max_size, min_size))
@@ -96,7 +100,7 @@ class Choices:
                 elements.append(element(self))
         return elements
 
-    def text(self, max_size: int, alphabet: Sequence[str] | None = None, min_size: int = 0) -> str:
+    def text(self, max_size: int | None, alphabet: Sequence[str] | None = None, min_size: int = 0) -> str:
         """Characters from ``alphabet``, or any code point but a surrogate (as ``st.text()``): half
         of them ASCII, then the other planes, so control characters, accents, CJK, and code points
         past the BMP all occur."""
@@ -118,33 +122,34 @@ class Choices:
     def float64(
         self, special: Sequence[float] = (), allow_nan: bool = True, allow_infinity: bool = True
     ) -> float:
-        """A float as ``st.floats`` draws them: a third from the edge values (``special``, zeros,
-        the limits of the format, infinities, NaN where allowed), a third small integers and short
-        decimals, a third any bit pattern (subnormals, huge and tiny exponents)."""
-        kind = self.take(1)[0] % 3
-        if kind == 0:
-            edges = [*special, *FLOAT64_EDGES]
+        """A float as ``st.floats`` draws them: a quarter from the edge values (zeros, the limits of
+        the format, infinities and NaN where allowed), a quarter from ``special`` (the constants the
+        code under test treats apart, as hypothesis draws the code's own constants; none given: the
+        edge values again), a quarter small integers and short decimals, a quarter any bit pattern
+        (subnormals, huge and tiny exponents)."""
+        kind = self.take(1)[0] % 4
+        if kind < 2:
+            edges = list(special) if kind == 1 and special else list(FLOAT64_EDGES)
             edges += [-value for value in edges]
-            if allow_infinity:
+            if allow_infinity and kind == 0:
                 edges += [math.inf, -math.inf]
-            if allow_nan:
+            if allow_nan and kind == 0:
                 edges.append(math.nan)
             return self.sampled_from(edges)
-        if kind == 1:
-            digits = self.integer(-(10**6), 10**6)
-            return digits / 10 ** self.integer(0, 6)
+        if kind == 2:
+            return self.integer(-(10**6), 10**6) / 10 ** self.integer(0, 6)
         value = struct.unpack(">d", self.take(8))[0]
         if math.isnan(value) and not allow_nan or math.isinf(value) and not allow_infinity:
             return math.copysign(1.7976931348623157e308, value)
         return value
 
-    def float32(self, special: Sequence[float] = ()) -> float:
-        """A float32 value (as a Python float), drawn as :meth:`float64` draws (NaN and infinities
-        included); the edge values are float32's own."""
+    def float32(self) -> float:
+        """A float32 value (as a Python float), drawn as :meth:`float64` draws with NaN and
+        infinities; the edge values are float32's own."""
         kind = self.take(1)[0] % 3
         if kind == 0:
-            edges = [*special, *FLOAT32_EDGES]
-            return self.sampled_from([*edges, *(-value for value in edges), math.inf, -math.inf, math.nan])
+            edges = [*FLOAT32_EDGES, *(-value for value in FLOAT32_EDGES)]
+            return self.sampled_from([*edges, math.inf, -math.inf, math.nan])
         if kind == 1:
             value = self.integer(-(10**6), 10**6) / 10 ** self.integer(0, 6)
             return struct.unpack(">f", struct.pack(">f", value))[0]
@@ -162,8 +167,8 @@ FLOAT64_EDGES = (
     10e-6,
     1 - 10e-6,
     2 + 10e-6,
-    2**53,
-    2**53 + 2,
+    2.0**53,
+    2.0**53 + 2,
     5e-324,
     2.2250738585072014e-308,
     1.7976931348623157e308,

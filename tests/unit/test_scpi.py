@@ -6,11 +6,10 @@ import math
 
 import pytest
 from hypothesis import given, settings
-from hypothesis import strategies as st
 
 from drivers.scpi import Identity, parse_error_entry, parse_idn, parse_number, parse_numbers
 from hil.core.errors import ProtocolError
-from tests.fuzzing import fuzz_examples
+from tests.fuzzing import Choices, fuzz_batches, fuzz_cases
 
 
 @pytest.mark.parametrize(
@@ -147,50 +146,69 @@ def test_parse_error_entry_rejects_malformed_entries(reply: str) -> None:
 
 # --- fuzzing: arbitrary text yields floats or ProtocolError, never another exception ----------------
 
-_scpi_alphabet = st.sampled_from(list("0123456789+-.eE, \tINFANnaf:x\u0663_"))
-_replies = st.one_of(st.text(), st.text(alphabet=_scpi_alphabet, max_size=40))
+_SCPI_ALPHABET = list("0123456789+-.eE, \tINFANnaf:x\u0663_")
 
 
-@settings(max_examples=fuzz_examples(1500), deadline=None)
-@given(_replies)
-def test_fuzz_parse_numbers_returns_floats_or_raises_protocol_error(reply: str) -> None:
-    try:
-        values = parse_numbers("FETC?", reply)
-    except ProtocolError:
-        return
-    assert len(values) == reply.count(",") + 1
-    assert all(isinstance(value, float) for value in values)
+def _reply(choose: Choices) -> str:
+    """Any text, or text of up to 40 characters from SCPI's numeric alphabet (and a few strangers)."""
+    if choose.boolean():
+        return choose.text(max_size=40, alphabet=_SCPI_ALPHABET)
+    return choose.text(max_size=None)
 
 
-@settings(max_examples=fuzz_examples(1000), deadline=None)
-@given(_replies)
-def test_fuzz_parse_idn_returns_identity_or_raises_protocol_error(reply: str) -> None:
-    try:
-        identity = parse_idn(reply)
-    except ProtocolError:
-        return
-    assert reply.count(",") == 3 and identity.maker and identity.model
+@settings(max_examples=fuzz_batches(1500), deadline=None)
+@given(fuzz_cases(_reply, case_bytes=200))
+def test_fuzz_parse_numbers_returns_floats_or_raises_protocol_error(replies: list[str]) -> None:
+    for reply in replies:
+        try:
+            values = parse_numbers("FETC?", reply)
+        except ProtocolError:
+            continue
+        assert len(values) == reply.count(",") + 1
+        assert all(isinstance(value, float) for value in values)
 
 
-@settings(max_examples=fuzz_examples(1000), deadline=None)
-@given(_replies)
-def test_fuzz_parse_error_entry_returns_entry_or_raises_protocol_error(reply: str) -> None:
-    try:
-        entry = parse_error_entry("SYST:ERR?", reply)
-    except ProtocolError:
-        return
-    assert isinstance(entry.code, int)
+@settings(max_examples=fuzz_batches(1000), deadline=None)
+@given(fuzz_cases(_reply, case_bytes=200))
+def test_fuzz_parse_idn_returns_identity_or_raises_protocol_error(replies: list[str]) -> None:
+    for reply in replies:
+        try:
+            identity = parse_idn(reply)
+        except ProtocolError:
+            continue
+        assert reply.count(",") == 3 and identity.maker and identity.model
 
 
-@settings(max_examples=fuzz_examples(1000), deadline=None)
-@given(st.lists(st.floats(allow_nan=False, allow_infinity=False, width=64), min_size=1, max_size=8))
-def test_nr3_text_of_finite_values_parses_back_exactly(values: list[float]) -> None:
-    # repr() gives the shortest exact decimal, in NR1/NR2/NR3 form for finite floats; reserved
-    # magnitudes are the one exception by design.
-    reply = ",".join(f"{value!r}".upper() for value in values)
-    expected = [
-        math.inf if v == 9.9e37 else -math.inf if v == -9.9e37 else math.nan if abs(v) == 9.91e37 else v
-        for v in values
-    ]
-    parsed = parse_numbers("READ?", reply, count=len(values))
-    assert [repr(v) for v in parsed] == [repr(v) for v in expected]
+@settings(max_examples=fuzz_batches(1000), deadline=None)
+@given(fuzz_cases(_reply, case_bytes=200))
+def test_fuzz_parse_error_entry_returns_entry_or_raises_protocol_error(replies: list[str]) -> None:
+    for reply in replies:
+        try:
+            entry = parse_error_entry("SYST:ERR?", reply)
+        except ProtocolError:
+            continue
+        assert isinstance(entry.code, int)
+
+
+def _finite_floats(choose: Choices) -> list[float]:
+    """One to eight finite floats, the reserved magnitudes among the edge values."""
+    return choose.lists(
+        lambda value: value.float64(special=(9.9e37, 9.91e37), allow_nan=False, allow_infinity=False),
+        min_size=1,
+        max_size=8,
+    )
+
+
+@settings(max_examples=fuzz_batches(1000), deadline=None)
+@given(fuzz_cases(_finite_floats, case_bytes=120))
+def test_nr3_text_of_finite_values_parses_back_exactly(cases: list[list[float]]) -> None:
+    for values in cases:
+        # repr() gives the shortest exact decimal, in NR1/NR2/NR3 form for finite floats; reserved
+        # magnitudes are the one exception by design.
+        reply = ",".join(f"{value!r}".upper() for value in values)
+        expected = [
+            math.inf if v == 9.9e37 else -math.inf if v == -9.9e37 else math.nan if abs(v) == 9.91e37 else v
+            for v in values
+        ]
+        parsed = parse_numbers("READ?", reply, count=len(values))
+        assert [repr(v) for v in parsed] == [repr(v) for v in expected]
