@@ -69,21 +69,23 @@ class Choices:
 
     def size(self, max_size: int | None, min_size: int = 0) -> int:
         """A collection's size as hypothesis draws it: a quarter of the time the largest allowed
-        (hypothesis gives 17-39 % there for a short range), otherwise geometric from ``min_size`` +
-        1, averaging ``min_size`` + 5 (at most the middle of the range), cut at ``max_size`` (none:
-        uncut); ``min_size`` itself is rare, as with hypothesis (zero bytes give it)."""
-        if max_size is None:
-            average = max(min_size * 2, min_size + 5) - min_size
-        else:
-            average = min(max(min_size * 2, min_size + 5), (min_size + max_size) / 2) - min_size
+        (hypothesis gives 17-39 % there for a short range), otherwise geometric, averaging
+        ``min_size`` + 5 (at most the middle of the range), cut at ``max_size`` (none: uncut). An
+        empty collection is rare: it is a single example, which hypothesis draws about once (zero
+        bytes give it)."""
+        average: float = max(min_size * 2, min_size + 5)
+        if max_size is not None:
+            average = min(average, (min_size + max_size) / 2)
             if self.take(1)[0] >= 192:
                 return max_size
         uniform = int.from_bytes(self.take(2), "big")
-        if uniform == 0 or average < 1:
-            size = min_size if uniform == 0 else min_size + 1
-        else:
-            size = min_size + 1 + int(math.log1p(-uniform / 65536) / math.log1p(-1 / average))
-        return size if max_size is None else min(max_size, size)
+        if uniform == 0:
+            return min_size
+        low = max(min_size, 1)
+        extra = 0
+        if average > low:
+            extra = int(math.log1p(-uniform / 65536) / math.log1p(-1 / (1 + average - low)))
+        return low + extra if max_size is None else min(max_size, low + extra)
 
     def binary(self, max_size: int, min_size: int = 0) -> bytes:
         return self.take(self.size(max_size, min_size))

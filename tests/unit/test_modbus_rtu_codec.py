@@ -9,12 +9,11 @@ from __future__ import annotations
 
 import pytest
 from hypothesis import given, settings
-from hypothesis import strategies as st
 
 from hil.bench.modbus_rtu import ModbusRtuTransport
 from hil.core.errors import DeviceError, LimitError, ProtocolError, TransportTimeout
 from tests.fakes import framed, spec_crc
-from tests.fuzzing import fuzz_examples
+from tests.fuzzing import Choices, fuzz_batches, fuzz_cases
 
 
 class ScriptedBytes:
@@ -218,26 +217,28 @@ def _corrupted_reply(unit: int, registers: list[int], flip_at: int) -> bytes:
     return bytes(reply)
 
 
-replies = st.one_of(
-    st.binary(max_size=40),
-    st.builds(
-        _corrupted_reply,
-        st.integers(1, 3),
-        st.lists(st.integers(0, 0xFFFF), min_size=1, max_size=3),
-        st.integers(0, 20),  # beyond the reply's end: left intact
-    ),
-)
+def _reply_and_count(choose: Choices) -> tuple[bytes, int]:
+    """Arbitrary bytes, or a reply from unit 1-3 with 1-3 registers and one byte flipped (a flip
+    beyond the reply's end leaves it intact); and the count of registers asked for, 1-3."""
+    if choose.boolean():
+        reply = choose.binary(max_size=40)
+    else:
+        unit = choose.integer(1, 3)
+        registers = choose.lists(lambda word: word.integer(0, 0xFFFF), min_size=1, max_size=3)
+        reply = _corrupted_reply(unit, registers, choose.integer(0, 20))
+    return reply, choose.integer(1, 3)
 
 
-@settings(max_examples=fuzz_examples(1000))
-@given(replies, st.integers(1, 3))
-def test_fuzzed_replies_give_registers_or_project_errors_only(reply: bytes, count: int) -> None:
-    request = framed(f"02 03 00 10 00 {count:02X}")
-    port = ScriptedBytes([(request, reply)])
-    try:
-        registers = ModbusRtuTransport(port).read_holding_registers(0x10, count, unit=2)
-    except (ProtocolError, DeviceError, TransportTimeout):
-        return
-    # Accepted: it must have been exactly a valid reply from unit 2 carrying these registers.
-    assert reply[: 5 + 2 * count] == _valid_reply(2, registers)
-    assert len(registers) == count
+@settings(max_examples=fuzz_batches(1000))
+@given(fuzz_cases(_reply_and_count, case_bytes=80))
+def test_fuzzed_replies_give_registers_or_project_errors_only(cases: list[tuple[bytes, int]]) -> None:
+    for reply, count in cases:
+        request = framed(f"02 03 00 10 00 {count:02X}")
+        port = ScriptedBytes([(request, reply)])
+        try:
+            registers = ModbusRtuTransport(port).read_holding_registers(0x10, count, unit=2)
+        except (ProtocolError, DeviceError, TransportTimeout):
+            continue
+        # Accepted: it must have been exactly a valid reply from unit 2 carrying these registers.
+        assert reply[: 5 + 2 * count] == _valid_reply(2, registers)
+        assert len(registers) == count
