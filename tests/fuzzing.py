@@ -57,9 +57,16 @@ class Choices:
         return chunk + bytes(size - len(chunk))
 
     def integer(self, low: int, high: int) -> int:
-        """Any integer from ``low`` to ``high``, both included (zero bytes give ``low``)."""
+        """Any integer from ``low`` to ``high``, both included (zero bytes give ``low``); over a
+        range wider than a byte, one time in eight an edge of it (the bounds, 0 and 1, the powers of
+        two above ``low`` and one less), as hypothesis draws its integer constants."""
         span = high - low + 1
-        return low + int.from_bytes(self.take((span.bit_length() + 7) // 8 + 1), "big") % span
+        if span > 256 and self.take(1)[0] >= 224:
+            edges = [low, high, *(value for value in (-1, 0, 1) if low <= value <= high)]
+            for bit in range(span.bit_length()):
+                edges += [edge for edge in (low + 2**bit - 1, low + 2**bit) if edge <= high]
+            return edges[self.take(1)[0] % len(edges)]
+        return low + int.from_bytes(self.take(((span - 1).bit_length() + 7) // 8 + 1), "big") % span
 
     def boolean(self) -> bool:
         return self.take(1)[0] & 1 == 1

@@ -6,7 +6,6 @@ import math
 
 import pytest
 from hypothesis import given, settings
-from hypothesis import strategies as st
 from pymodbus.client.mixin import ModbusClientMixin
 
 from drivers.modbus_values import (
@@ -17,9 +16,7 @@ from drivers.modbus_values import (
     registers_to_uint32,
 )
 from hil.core.errors import ConfigError, LimitError, ProtocolError
-from tests.fuzzing import fuzz_examples
-
-words = st.integers(min_value=0, max_value=0xFFFF)
+from tests.fuzzing import Choices, fuzz_batches, fuzz_cases
 
 
 @pytest.mark.parametrize(
@@ -81,24 +78,34 @@ def test_unknown_word_order_is_a_config_error() -> None:
         check_word_order("middle", "meter")
 
 
-@settings(max_examples=fuzz_examples(1000))
-@given(st.floats(width=32), st.sampled_from(["big", "little"]))
-def test_float32_round_trip(value: float, word_order: str) -> None:
-    registers = float32_to_registers(value, word_order)  # type: ignore[arg-type]
-    assert all(0 <= r <= 0xFFFF for r in registers) and len(registers) == 2
-    decoded = registers_to_float32(registers, word_order)  # type: ignore[arg-type]
-    assert decoded == value or (math.isnan(decoded) and math.isnan(value))
+def _float32_and_order(choose: Choices) -> tuple[float, str]:
+    return choose.float32(), choose.sampled_from(["big", "little"])
 
 
-@settings(max_examples=fuzz_examples(1000))
-@given(words, words, st.sampled_from(["big", "little"]))
-def test_decoding_agrees_with_pymodbus(high: int, low: int, word_order: str) -> None:
-    ours = registers_to_float32([high, low], word_order)  # type: ignore[arg-type]
-    theirs = ModbusClientMixin.convert_from_registers(
-        [high, low],
-        ModbusClientMixin.DATATYPE.FLOAT32,
-        word_order=word_order,  # type: ignore[arg-type]
-    )
-    assert ours == theirs or (math.isnan(ours) and math.isnan(theirs))  # type: ignore[arg-type]
-    if not math.isnan(ours):
-        assert float32_to_registers(ours, word_order) == [high, low]  # type: ignore[arg-type]
+@settings(max_examples=fuzz_batches(1000))
+@given(fuzz_cases(_float32_and_order, case_bytes=16))
+def test_float32_round_trip(cases: list[tuple[float, str]]) -> None:
+    for value, word_order in cases:
+        registers = float32_to_registers(value, word_order)  # type: ignore[arg-type]
+        assert all(0 <= r <= 0xFFFF for r in registers) and len(registers) == 2
+        decoded = registers_to_float32(registers, word_order)  # type: ignore[arg-type]
+        assert decoded == value or (math.isnan(decoded) and math.isnan(value))
+
+
+def _words_and_order(choose: Choices) -> tuple[int, int, str]:
+    return choose.integer(0, 0xFFFF), choose.integer(0, 0xFFFF), choose.sampled_from(["big", "little"])
+
+
+@settings(max_examples=fuzz_batches(1000))
+@given(fuzz_cases(_words_and_order, case_bytes=12))
+def test_decoding_agrees_with_pymodbus(cases: list[tuple[int, int, str]]) -> None:
+    for high, low, word_order in cases:
+        ours = registers_to_float32([high, low], word_order)  # type: ignore[arg-type]
+        theirs = ModbusClientMixin.convert_from_registers(
+            [high, low],
+            ModbusClientMixin.DATATYPE.FLOAT32,
+            word_order=word_order,  # type: ignore[arg-type]
+        )
+        assert ours == theirs or (math.isnan(ours) and math.isnan(theirs))  # type: ignore[arg-type]
+        if not math.isnan(ours):
+            assert float32_to_registers(ours, word_order) == [high, low]  # type: ignore[arg-type]
