@@ -4,15 +4,17 @@ from __future__ import annotations
 
 import pytest
 from hypothesis import given, settings
-from hypothesis import strategies as st
 
 from drivers.odrive_codec import checksum, decode_reply, encode_command, parse_feedback, parse_float
 from hil.core.errors import ProtocolError
-from tests.fuzzing import fuzz_examples
+from tests.fuzzing import Choices, fuzz_batches, fuzz_cases
 
-printable = st.text(
-    alphabet=st.characters(min_codepoint=0x20, max_codepoint=0x7E, blacklist_characters="*"), min_size=1
-)
+PRINTABLE = [chr(code) for code in range(0x20, 0x7F) if chr(code) != "*"]
+
+
+def _text(choose: Choices) -> str:
+    """One or more printable ASCII characters but the checksum marker."""
+    return choose.text(max_size=None, alphabet=PRINTABLE, min_size=1)
 
 
 def test_checksum_by_hand() -> None:
@@ -22,27 +24,38 @@ def test_checksum_by_hand() -> None:
     assert encode_command("r vbus_voltage") == b"r vbus_voltage\n"
 
 
-@settings(max_examples=fuzz_examples(500), deadline=None)
-@given(text=printable, with_checksum=st.booleans())
-def test_fuzz_a_line_round_trips(text: str, with_checksum: bool) -> None:
-    # the device's reply is framed exactly like a command: what one side encodes the other decodes
-    assert decode_reply(encode_command(text, with_checksum), with_checksum) == text
+def _line(choose: Choices) -> tuple[str, bool]:
+    return _text(choose), choose.boolean()
 
 
-@settings(max_examples=fuzz_examples(500), deadline=None)
-@given(text=printable, position=st.integers(min_value=0), flip=st.integers(min_value=1, max_value=0x7F))
+@settings(max_examples=fuzz_batches(500), deadline=None)
+@given(fuzz_cases(_line, case_bytes=96))
+def test_fuzz_a_line_round_trips(cases: list[tuple[str, bool]]) -> None:
+    for text, with_checksum in cases:
+        # the device's reply is framed exactly like a command: what one side encodes the other decodes
+        assert decode_reply(encode_command(text, with_checksum), with_checksum) == text
+
+
+def _corrupted_line(choose: Choices) -> tuple[str, int, int]:
+    """A text, a position (any non-negative integer, taken modulo the line) and a non-zero XOR."""
+    return _text(choose), choose.integer(0, 2**64), choose.integer(1, 0x7F)
+
+
+@settings(max_examples=fuzz_batches(500), deadline=None)
+@given(fuzz_cases(_corrupted_line, case_bytes=112))
 def test_fuzz_a_corrupted_checksummed_line_is_refused_or_decodes_to_other_text(
-    text: str, position: int, flip: int
+    cases: list[tuple[str, int, int]],
 ) -> None:
-    line = bytearray(encode_command(text, with_checksum=True))
-    index = position % (len(line) - 1)  # any byte but the terminator
-    line[index] ^= flip
-    try:
-        decoded = decode_reply(bytes(line), with_checksum=True)
-    except ProtocolError:
-        return
-    # a single corrupted byte can never pass the XOR checksum with the same text
-    assert decoded != text
+    for text, position, flip in cases:
+        line = bytearray(encode_command(text, with_checksum=True))
+        index = position % (len(line) - 1)  # any byte but the terminator
+        line[index] ^= flip
+        try:
+            decoded = decode_reply(bytes(line), with_checksum=True)
+        except ProtocolError:
+            continue
+        # a single corrupted byte can never pass the XOR checksum with the same text
+        assert decoded != text
 
 
 @pytest.mark.parametrize(
