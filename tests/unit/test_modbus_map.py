@@ -7,13 +7,12 @@ import math
 
 import pytest
 from hypothesis import given, settings
-from hypothesis import strategies as st
 
 from drivers.modbus_map import ModbusMapInstrument, parse_register_map
 from drivers.modbus_values import DATA_TYPES, decode_registers, encode_registers
 from hil.core.config import Section
 from hil.core.errors import ConfigError, LimitError, ProtocolError
-from tests.fuzzing import fuzz_examples
+from tests.fuzzing import Choices, fuzz_batches, fuzz_cases
 
 ORDERS = [(w, b) for w in ("big", "little") for b in ("big", "little")]
 
@@ -42,21 +41,24 @@ def test_word_and_byte_order_rearrange_the_same_bytes() -> None:
     assert encode_registers(0x12345678, "uint32", "little", "little") == [0x7856, 0x3412]
 
 
-@settings(max_examples=fuzz_examples(400), deadline=None)
-@given(
-    data_type=st.sampled_from(sorted(DATA_TYPES)),
-    order=st.sampled_from(ORDERS),
-    words=st.lists(st.integers(0, 0xFFFF), min_size=4, max_size=4),
-)
+def _registers_case(choose: Choices) -> tuple[str, tuple[str, str], list[int]]:
+    """A register type, word and byte order, and four arbitrary words (as many as it takes used)."""
+    data_type, order = choose.sampled_from(sorted(DATA_TYPES)), choose.sampled_from(ORDERS)
+    return data_type, order, [choose.integer(0, 0xFFFF) for _ in range(4)]
+
+
+@settings(max_examples=fuzz_batches(400), deadline=None)
+@given(fuzz_cases(_registers_case, case_bytes=24))
 def test_fuzz_any_registers_decode_and_encode_back_to_themselves(
-    data_type: str, order: tuple[str, str], words: list[int]
+    cases: list[tuple[str, tuple[str, str], list[int]]],
 ) -> None:
-    count = DATA_TYPES[data_type][1]
-    registers = words[:count]
-    value = decode_registers(registers, data_type, *order)
-    if math.isnan(value):
-        return  # NaN payloads are many bit patterns for one value
-    assert encode_registers(value, data_type, *order) == registers
+    for data_type, order, words in cases:
+        count = DATA_TYPES[data_type][1]
+        registers = words[:count]
+        value = decode_registers(registers, data_type, *order)
+        if math.isnan(value):
+            continue  # NaN payloads are many bit patterns for one value
+        assert encode_registers(value, data_type, *order) == registers
 
 
 @pytest.mark.parametrize(
