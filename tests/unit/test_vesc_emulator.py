@@ -7,10 +7,9 @@ from dataclasses import dataclass, field
 
 import pytest
 from hypothesis import given, settings
-from hypothesis import strategies as st
 
 from simulators.vesc_emulator import VescEmulator
-from tests.fuzzing import fuzz_examples
+from tests.fuzzing import Choices, fuzz_batches, fuzz_cases
 
 GET_VALUES_FRAME = bytes.fromhex("02 01 04 40 84 03")
 SET_RPM_3000_FRAME = bytes.fromhex("02 05 08 00 00 0B B8 F8 04 03")
@@ -247,13 +246,18 @@ def test_out_of_range_values_saturate_instead_of_crashing() -> None:
     assert struct.unpack_from(">h", payload, 27)[0] == 32767  # v_in saturates at i16 max
 
 
-@settings(max_examples=fuzz_examples(500), deadline=None)
-@given(st.lists(st.binary(max_size=30), max_size=6))
-def test_fuzz_emulator_never_raises(chunks: list[bytes]) -> None:
+def _chunks(choose: Choices) -> list[bytes]:
+    return choose.lists(lambda chunk: chunk.binary(max_size=30), max_size=6)
+
+
+@settings(max_examples=fuzz_batches(500), deadline=None)
+@given(fuzz_cases(_chunks, case_bytes=256))
+def test_fuzz_emulator_never_raises(cases: list[list[bytes]]) -> None:
     # Random bytes may contain valid GET_VALUES frames (answered) or setpoints (which only change the
     # fake's command log): the reply is always whole GET_VALUES replies, and nothing raises.
     one_reply = _frame(_expected_reply_payload(status=0))
-    emulator = VescEmulator(FakeMotor())
-    for chunk in chunks:
-        reply = emulator.receive(chunk)
-        assert reply == one_reply * (len(reply) // len(one_reply))
+    for chunks in cases:
+        emulator = VescEmulator(FakeMotor())
+        for chunk in chunks:
+            reply = emulator.receive(chunk)
+            assert reply == one_reply * (len(reply) // len(one_reply))
