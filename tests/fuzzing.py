@@ -200,7 +200,11 @@ FLOAT32_EDGES = (
 
 def fuzz_cases(decode: Callable[[Choices], T], case_bytes: int) -> st.SearchStrategy[list[T]]:
     """``CASES_PER_EXAMPLE`` cases, each decoded by ``decode`` from its own ``case_bytes`` of one
-    drawn byte string (its own share, so shrinking one case leaves the others as they are)."""
+    drawn byte string (its own share, so shrinking one case leaves the others as they are).
+
+    ``case_bytes`` should cover what ``decode`` reads for nearly every case (past its share a case
+    reads zeros, the plainest choices). A failing test shows the decoded batch as its falsifying
+    example, and hypothesis' database replays the same bytes on the next run."""
     size = case_bytes * CASES_PER_EXAMPLE
 
     def decode_all(raw: bytes) -> list[T]:
